@@ -1,0 +1,45 @@
+/**
+ * The Redis key layout, defined once. Every key of one group shares the hash tag `{g:<groupId>}`
+ * and every key of one user shares `{u:<userId>}`, so multi-key scripts stay inside one slot.
+ *
+ * Group keys:
+ *   im:{g:G}:seq          string  last assigned seq (INCR; never expires, so seqs never restart)
+ *   im:{g:G}:log          stream  the group log; entry id `<seq>-1`, fields f (from), b (body), t (ts ms)
+ *   im:{g:G}:members      set     member user ids
+ *   im:{g:G}:idem:<U>:<C> string  "<seq>:<ts>" for client message id C of user U (idempotency window)
+ * User keys:
+ *   im:{u:U}:groups       set     ids of the groups U is a member of
+ *   im:{u:U}:cursors      hash    groupId → highest acknowledged seq
+ *   im:{u:U}:presence     hash    connId → "<gate name>|<gate boot id>" (one field per device)
+ * Gate keys:
+ *   im:gate:{<gate>}      string  boot id of the live gate process, PX = presence TTL (heartbeat-refreshed)
+ *   im:gates              set     names of gates that ever registered (pruned by readers)
+ * Pub/sub (sharded):
+ *   im:{u:U}:presence     channel SPUBLISH on presence change (same slot as the hash)
+ */
+
+export const keys = {
+  groupSeq: (groupId: string) => `im:{g:${groupId}}:seq`,
+  groupLog: (groupId: string) => `im:{g:${groupId}}:log`,
+  groupMembers: (groupId: string) => `im:{g:${groupId}}:members`,
+  groupIdempotency: (groupId: string, userId: string, clientId: string) => `im:{g:${groupId}}:idem:${userId}:${clientId}`,
+  userGroups: (userId: string) => `im:{u:${userId}}:groups`,
+  userCursors: (userId: string) => `im:{u:${userId}}:cursors`,
+  userPresence: (userId: string) => `im:{u:${userId}}:presence`,
+  gateAlive: (gate: string) => `im:gate:{${gate}}`,
+  gates: () => 'im:gates',
+  presenceChannel: (userId: string) => `im:{u:${userId}}:presence`,
+} as const;
+
+/** Stream entry id of a seq: `<seq>-1` (the `-0` form is reserved by Redis for `0-0`). */
+export function streamId(seq: number): string {
+  return `${seq}-1`;
+}
+
+/** Seq of a stream entry id, or null when the id is not of our form. */
+export function seqOfStreamId(id: string): number | null {
+  const dash = id.indexOf('-');
+  if (dash <= 0) return null;
+  const n = Number(id.slice(0, dash));
+  return Number.isSafeInteger(n) && n > 0 ? n : null;
+}

@@ -1,0 +1,51 @@
+import { Counter, Histogram, type Registry } from 'prom-client';
+
+/** Redis load as the process itself sees it: every command it sends, counted where it is sent. */
+export interface RedisMetrics {
+  commands: Counter<'command'>;
+  duration: Histogram<'command'>;
+  roundtrips: Counter;
+  errors: Counter<'kind'>;
+}
+
+export function createRedisMetrics(registry: Registry): RedisMetrics {
+  return {
+    commands: new Counter({
+      name: 'imgroup_redis_commands_total',
+      help: 'Redis commands sent by this process, by command (scripts as script:<name>).',
+      labelNames: ['command'],
+      registers: [registry],
+    }),
+    duration: new Histogram({
+      name: 'imgroup_redis_command_duration_seconds',
+      help: 'Time from sending a Redis command (or the pipeline that carried it) to its reply.',
+      labelNames: ['command'],
+      buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+      registers: [registry],
+    }),
+    roundtrips: new Counter({
+      name: 'imgroup_redis_roundtrips_total',
+      help: 'Network round trips to Redis: one per single command, one per pipeline.',
+      registers: [registry],
+    }),
+    errors: new Counter({
+      name: 'imgroup_redis_errors_total',
+      help: 'Failed Redis commands, by kind (timeout, connection, moved, ask, tryagain, clusterdown, noscript, reply).',
+      labelNames: ['kind'],
+      registers: [registry],
+    }),
+  };
+}
+
+/** Low-cardinality kind of a Redis error, for the errors metric and for retry decisions. */
+export function redisErrorKind(err: unknown): string {
+  const msg = err instanceof Error ? err.message : String(err);
+  if (/timed? ?out/i.test(msg)) return 'timeout';
+  if (msg.startsWith('MOVED')) return 'moved';
+  if (msg.startsWith('ASK')) return 'ask';
+  if (msg.startsWith('TRYAGAIN')) return 'tryagain';
+  if (msg.startsWith('CLUSTERDOWN')) return 'clusterdown';
+  if (msg.startsWith('NOSCRIPT')) return 'noscript';
+  if (/connect|closed|ECONN|EPIPE|not ready|Failed to refresh slots/i.test(msg)) return 'connection';
+  return 'reply';
+}

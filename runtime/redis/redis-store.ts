@@ -1,0 +1,181 @@
+/**
+ * The one door to Redis. Every command this process sends goes through a RedisStore, which counts
+ * it (`imgroup_redis_commands_total`), times it, counts round trips and classifies errors. Batches
+ * of single-key commands are pipelined per master, so a lookup of N users costs at most
+ * (number of masters) round trips, not N.
+ */
+import { createHash } from 'node:crypto';
+import calculateSlot from 'cluster-key-slot';
+import { Cluster, type ClusterOptions } from 'ioredis';
+import type { RedisMetrics } from './redis-metrics.js';
+import { redisErrorKind } from './redis-metrics.js';
+
+export type RedisArg = string | number | Buffer;
+
+/** One command of a batch: name, then arguments; the first argument must be the key. */
+export type BatchCommand = readonly [command: string, key: string, ...args: RedisArg[]];
+
+export type BatchReply = [error: Error | null, result: unknown];
+
+/** A Lua script with a stable name (used as metrics label) and its SHA1. */
+export interface LuaScript {
+  name: string;
+  source: string;
+  sha: string;
+}
+
+export function defineScript(name: string, source: string): LuaScript {
+  return { name, source, sha: createHash('sha1').update(source).digest('hex') };
+}
+
+export interface RedisConnectOptions {
+  /** Cluster seed addresses, `host:port`. */
+  seeds: readonly string[];
+  password?: string | undefined;
+  /** A command without a reply after this long fails with a timeout (→ UNAVAILABLE). */
+  commandTimeoutMs: number;
+  connectTimeoutMs?: number;
+}
+
+/** Parse `host:port` (IPv6 as `[addr]:port`); throws a message naming the bad seed. */
+export function parseSeed(seed: string): { host: string; port: number } {
+  const m = /^\[?([^\]]+?)\]?:(\d{1,5})$/.exec(seed.trim());
+  const port = m ? Number(m[2]) : NaN;
+  if (!m || !(port > 0 && port < 65536)) throw new Error(`Redis seed ${JSON.stringify(seed)} is not host:port`);
+  return { host: m[1] as string, port };
+}
+
+export function createCluster(opts: RedisConnectOptions, extra: Partial<ClusterOptions> = {}): Cluster {
+  const nodes = opts.seeds.map(parseSeed);
+  return new Cluster(nodes, {
+    scaleReads: 'master',
+    enableReadyCheck: true,
+    slotsRefreshTimeout: 2000,
+    slotsRefreshInterval: 5000,
+    clusterRetryStrategy: (times) => Math.min(100 * 2 ** Math.min(times, 6), 2000),
+    redisOptions: {
+      password: opts.password,
+      commandTimeout: opts.commandTimeoutMs,
+      connectTimeout: opts.connectTimeoutMs ?? 2000,
+      maxRetriesPerRequest: 2,
+      enableAutoPipelining: false,
+    },
+    ...extra,
+  });
+}
+
+export class RedisStore {
+  constructor(
+    readonly cluster: Cluster,
+    private readonly metrics: RedisMetrics,
+  ) {}
+
+  /** One command, one round trip. */
+  async call<T = unknown>(command: string, ...args: RedisArg[]): Promise<T> {
+    const name = command.toLowerCase();
+    this.metrics.commands.inc({ command: name });
+    this.metrics.roundtrips.inc();
+    const end = this.metrics.duration.startTimer({ command: name });
+    try {
+      return (await this.cluster.call(name, ...args)) as T;
+    } catch (err) {
+      this.metrics.errors.inc({ kind: redisErrorKind(err) });
+      throw err;
+    } finally {
+      end();
+    }
+  }
+
+  /** Run a Lua script by SHA, loading it on NOSCRIPT. Counted as `script:<name>`. */
+  async script<T = unknown>(script: LuaScript, keys: readonly string[], args: readonly RedisArg[]): Promise<T> {
+    const label = `script:${script.name}`;
+    this.metrics.commands.inc({ command: label });
+    this.metrics.roundtrips.inc();
+    const end = this.metrics.duration.startTimer({ command: label });
+    try {
+      try {
+        return (await this.cluster.evalsha(script.sha, keys.length, ...keys, ...args)) as T;
+      } catch (err) {
+        if (redisErrorKind(err) !== 'noscript') throw err;
+        this.metrics.roundtrips.inc();
+        return (await this.cluster.eval(script.source, keys.length, ...keys, ...args)) as T;
+      }
+    } catch (err) {
+      this.metrics.errors.inc({ kind: redisErrorKind(err) });
+      throw err;
+    } finally {
+      end();
+    }
+  }
+
+  /**
+   * Run single-key commands as one pipeline per master (grouped by the slot owner of each
+   * command's key). Replies come back in input order, each with its own error. Round trips:
+   * at most the number of masters.
+   */
+  async batch(commands: readonly BatchCommand[]): Promise<BatchReply[]> {
+    if (commands.length === 0) return [];
+    const groups = new Map<string, number[]>();
+    for (const [i, cmd] of commands.entries()) {
+      const slot = calculateSlot(cmd[1]);
+      const owner = this.cluster.slots[slot]?.join(',') ?? `slot:${slot}`;
+      let list = groups.get(owner);
+      if (!list) groups.set(owner, (list = []));
+      list.push(i);
+    }
+    const replies: BatchReply[] = new Array(commands.length);
+    await Promise.all(
+      [...groups.values()].map(async (indexes) => {
+        const pipeline = this.cluster.pipeline();
+        const names = new Set<string>();
+        for (const i of indexes) {
+          const [command, ...args] = commands[i] as BatchCommand;
+          const name = command.toLowerCase();
+          names.add(name);
+          this.metrics.commands.inc({ command: name });
+          pipeline.call(name, ...args);
+        }
+        this.metrics.roundtrips.inc();
+        const started = process.hrtime.bigint();
+        let results: [Error | null, unknown][] | null;
+        try {
+          results = await pipeline.exec();
+        } catch (err) {
+          results = indexes.map(() => [err as Error, null]);
+        }
+        const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+        for (const name of names) this.metrics.duration.observe({ command: name }, seconds);
+        indexes.forEach((cmdIndex, j) => {
+          const reply = results?.[j] ?? [new Error('pipeline returned no reply'), null];
+          if (reply[0]) this.metrics.errors.inc({ kind: redisErrorKind(reply[0]) });
+          replies[cmdIndex] = [reply[0], reply[1]];
+        });
+      }),
+    );
+    return replies;
+  }
+
+  /** Number of distinct masters currently owning slots (0 before the slot map is known). */
+  mastersCount(): number {
+    const owners = new Set<string>();
+    for (const nodes of this.cluster.slots) if (nodes?.[0]) owners.add(nodes[0]);
+    return owners.size;
+  }
+
+  async ping(): Promise<boolean> {
+    try {
+      await this.call('ping');
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  async close(): Promise<void> {
+    try {
+      await this.cluster.quit();
+    } catch {
+      this.cluster.disconnect();
+    }
+  }
+}
