@@ -1,0 +1,55 @@
+# imgroup — the two commands:
+#   make run    install what is missing, build, start a whole local cluster on loopback
+#   make test   install what is missing, build, run the whole test suite
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+NODE_MODULES_STAMP := node_modules/.imgroup-stamp
+SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
+APT_PACKAGES := redis-server prometheus
+VITEST_ARGS ?=
+RUN_ARGS ?=
+
+.PHONY: help run test deps system-deps node-deps build typecheck clean
+
+help:
+	@echo "make run    start a local cluster (Redis Cluster 3+3, 2 logic nodes, 2 gates) on loopback"
+	@echo "make test   run the whole test suite (unit + integration against real processes)"
+	@echo "make build  compile TypeScript to dist/"
+
+run: deps build
+	node bin/imgroup.js dev $(RUN_ARGS)
+
+test: deps build
+	npx vitest run $(VITEST_ARGS)
+
+deps: system-deps node-deps
+
+# redis-server (Redis 7 for sharded pub/sub) and promtool/prometheus come from Debian's packages.
+system-deps:
+	@missing=""; \
+	command -v redis-server >/dev/null || missing="$$missing redis-server"; \
+	command -v promtool >/dev/null || missing="$$missing prometheus"; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing Debian packages:$$missing"; \
+	  export DEBIAN_FRONTEND=noninteractive; \
+	  $(SUDO) apt-get install -y --no-install-recommends $$missing || \
+	    { $(SUDO) apt-get update && $(SUDO) apt-get install -y --no-install-recommends $$missing; } || \
+	    { echo "could not install$$missing with apt-get; install it and re-run" >&2; exit 1; }; \
+	fi; \
+	redis-server --version | grep -qE 'v=(7|8|9)\.' || { echo "redis-server 7 or newer is needed (sharded pub/sub)" >&2; exit 1; }
+
+node-deps: $(NODE_MODULES_STAMP)
+
+$(NODE_MODULES_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund
+	@touch $@
+
+build: node-deps
+	npx tsc -p tsconfig.json
+
+typecheck: node-deps
+	npx tsc -p tsconfig.json --noEmit
+
+clean:
+	rm -rf dist node_modules

@@ -1,0 +1,61 @@
+/**
+ * The `imgroup` executable: one binary, one subcommand per process kind.
+ * This is the only place that reads process.argv and process.env; subcommands get them passed.
+ */
+import { ConfigError } from '../config/options.js';
+
+const USAGE = `usage: imgroup <command> [flags]
+
+commands:
+  gate            run a gate: client WebSockets, presence, routing, admin API
+  logic           run a logic node: group messages, fan-out, offline delivery
+  dev             start a whole local cluster on loopback (what \`make run\` does)
+  token <userId>  print a client token signed with IMGROUP_JWT_SECRET [--ttl seconds]
+  config-table    print the configuration reference (Markdown) of every command
+
+Every flag has an IMGROUP_* environment variable; see \`imgroup config-table\`.`;
+
+async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<void> {
+  const [command, ...rest] = argv;
+  switch (command) {
+    case 'gate': {
+      const { runGate } = await import('../gate/main.js');
+      return runGate(rest, env);
+    }
+    case 'logic': {
+      const { runLogic } = await import('../logic/main.js');
+      return runLogic(rest, env);
+    }
+    case 'dev': {
+      const { runDev } = await import('../dev/dev-command.js');
+      return runDev(rest, env);
+    }
+    case 'token': {
+      const { runToken } = await import('./token-command.js');
+      process.stdout.write(`${await runToken(rest, env)}\n`);
+      return;
+    }
+    case 'config-table': {
+      const { configReference } = await import('./config-reference.js');
+      process.stdout.write(configReference());
+      return;
+    }
+    case undefined:
+    case 'help':
+    case '--help':
+    case '-h':
+      process.stdout.write(`${USAGE}\n`);
+      return;
+    default:
+      throw new ConfigError(`unknown command ${JSON.stringify(command)}\n\n${USAGE}`);
+  }
+}
+
+main(process.argv.slice(2), process.env).catch((err: unknown) => {
+  if (err instanceof ConfigError) {
+    process.stderr.write(`imgroup: ${err.message}\n`);
+    process.exit(2);
+  }
+  process.stderr.write(`imgroup: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,14 @@
+/** `imgroup token <userId> [--ttl seconds]`: print a client token signed with IMGROUP_JWT_SECRET. */
+import { signToken } from '../auth/token-signer.js';
+import { ConfigError, type OptionSpec, resolveOptions } from '../config/options.js';
+
+export const TOKEN_OPTIONS: readonly OptionSpec[] = [
+  { key: 'jwtSecret', env: 'IMGROUP_JWT_SECRET', flag: 'jwt-secret', kind: 'secret', required: true, doc: 'HS256 secret the gates verify client tokens with.' },
+  { key: 'ttlSeconds', env: 'IMGROUP_TOKEN_TTL', flag: 'ttl', kind: 'int', default: 3600, min: 1, max: 366 * 24 * 3600, doc: 'Lifetime of a token printed by `imgroup token`, in seconds.' },
+];
+
+export async function runToken(argv: readonly string[], env: Readonly<Record<string, string | undefined>>): Promise<string> {
+  const { options, positionals } = resolveOptions(TOKEN_OPTIONS, argv, env);
+  if (positionals.length !== 1) throw new ConfigError('usage: imgroup token <userId> [--ttl seconds]');
+  return signToken(options.jwtSecret as string, positionals[0] as string, options.ttlSeconds as number);
+}
