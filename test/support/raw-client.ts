@@ -1,0 +1,111 @@
+/**
+ * A raw protocol-v1 WebSocket client for tests: it sends exactly the frames a test gives it and
+ * records every frame it receives, so tests see the wire as a client does.
+ */
+import WebSocket from 'ws';
+
+export type Frame = Record<string, any>;
+
+export class RawClient {
+  readonly frames: Frame[] = [];
+  closed: { code: number; reason: string } | null = null;
+  private waiters: Array<() => void> = [];
+
+  private constructor(readonly ws: WebSocket) {
+    ws.on('message', (data, isBinary) => {
+      const text = isBinary ? '' : String(data);
+      let frame: Frame;
+      try {
+        frame = JSON.parse(text) as Frame;
+      } catch {
+        frame = { type: '<unparsable>', text };
+      }
+      this.frames.push(frame);
+      this.wake();
+    });
+    ws.on('close', (code, reason) => {
+      this.closed = { code, reason: String(reason) };
+      this.wake();
+    });
+  }
+
+  /** Connect with `?token=`; resolves after the `welcome` frame. */
+  static async connect(wsUrl: string, token: string, opts: { header?: boolean } = {}): Promise<RawClient> {
+    const ws = opts.header ? new WebSocket(wsUrl, { headers: { authorization: `Bearer ${token}` } }) : new WebSocket(`${wsUrl}?token=${encodeURIComponent(token)}`);
+    const client = new RawClient(ws);
+    await new Promise<void>((resolve, reject) => {
+      ws.once('open', () => resolve());
+      ws.once('unexpected-response', (_req, res) => reject(new Error(`handshake refused: HTTP ${res.statusCode}`)));
+      ws.once('error', reject);
+    });
+    await client.next((f) => f.type === 'welcome');
+    return client;
+  }
+
+  private wake(): void {
+    const w = this.waiters;
+    this.waiters = [];
+    for (const f of w) f();
+  }
+
+  send(frame: unknown): void {
+    this.ws.send(typeof frame === 'string' ? frame : JSON.stringify(frame));
+  }
+
+  /** The first received frame matching `pred` (already received or future), within `timeoutMs`. */
+  async next(pred: (f: Frame) => boolean, timeoutMs = 10_000): Promise<Frame> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const found = this.frames.find(pred);
+      if (found) return found;
+      if (this.closed) throw new Error(`connection closed (${this.closed.code} ${this.closed.reason}) while waiting; got ${JSON.stringify(this.frames.slice(-5))}`);
+      const left = deadline - Date.now();
+      if (left <= 0) throw new Error(`timed out waiting for a frame; last frames: ${JSON.stringify(this.frames.slice(-5))}`);
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, left);
+        this.waiters.push(() => {
+          clearTimeout(t);
+          resolve();
+        });
+      });
+    }
+  }
+
+  /** Send a request frame with an `id` and wait for the frame answering it (by id). */
+  async request(frame: Frame, timeoutMs = 10_000): Promise<Frame> {
+    const id = frame.id as string;
+    this.send(frame);
+    return this.next((f) => f.id === id && (f.type === 'sent' || f.type === 'sync.result' || f.type === 'error'), timeoutMs);
+  }
+
+  /** `msg` frames received for a group, in arrival order. */
+  messages(groupId: string): Frame[] {
+    return this.frames.filter((f) => f.type === 'msg' && f.groupId === groupId);
+  }
+
+  /** Wait until at least `count` msg frames of `groupId` have arrived. */
+  async waitMessages(groupId: string, count: number, timeoutMs = 10_000): Promise<Frame[]> {
+    const deadline = Date.now() + timeoutMs;
+    while (this.messages(groupId).length < count) {
+      const left = deadline - Date.now();
+      if (left <= 0) throw new Error(`expected ${count} messages in ${groupId}, got ${this.messages(groupId).length}`);
+      await this.next(() => this.messages(groupId).length >= count, left).catch((e) => {
+        if (this.messages(groupId).length < count) throw e;
+      });
+    }
+    return this.messages(groupId);
+  }
+
+  async waitClose(timeoutMs = 10_000): Promise<{ code: number; reason: string }> {
+    const deadline = Date.now() + timeoutMs;
+    while (!this.closed) {
+      if (Date.now() > deadline) throw new Error('connection did not close');
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    return this.closed;
+  }
+
+  close(): void {
+    this.ws.close();
+  }
+}
