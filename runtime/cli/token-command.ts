@@ -1,5 +1,6 @@
 /** `imgroup token <userId> [--ttl seconds]`: print a client token signed with IMGROUP_JWT_SECRET. */
 import { signToken } from '../auth/token-signer.js';
+import { ID_RULE, isValidId } from '../protocol/ids.js';
 import { ConfigError, type OptionSpec, resolveOptions } from '../config/options.js';
 
 export const TOKEN_OPTIONS: readonly OptionSpec[] = [
@@ -9,6 +10,8 @@ export const TOKEN_OPTIONS: readonly OptionSpec[] = [
 
 export async function runToken(argv: readonly string[], env: Readonly<Record<string, string | undefined>>): Promise<string> {
   const { options, positionals } = resolveOptions(TOKEN_OPTIONS, argv, env);
-  if (positionals.length !== 1) throw new ConfigError('usage: imgroup token <userId> [--ttl seconds]');
-  return signToken(options.jwtSecret as string, positionals[0] as string, options.ttlSeconds as number);
+  const [userId] = positionals;
+  if (positionals.length !== 1 || userId === undefined) throw new ConfigError('usage: imgroup token <userId> [--ttl seconds]');
+  if (!isValidId(userId)) throw new ConfigError(`user id ${JSON.stringify(userId)} is not valid: ${ID_RULE}`);
+  return signToken(options.jwtSecret as string, userId, options.ttlSeconds as number);
 }

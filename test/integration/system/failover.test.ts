@@ -1,0 +1,128 @@
+/**
+ * End to end, with processes dying and the membership changing: a logic node removed from the
+ * membership file, a logic node killed before the file changes, a gate killed with SIGKILL.
+ */
+import { randomBytes } from 'node:crypto';
+import { afterEach, beforeEach, describe, expect, inject, it } from 'vitest';
+import { HashRing } from '../../../runtime/routing/hash-ring.js';
+import { RawClient } from '../../support/raw-client.js';
+import { metricValue, TestSystem } from '../../support/system.js';
+
+const uid = (p: string) => `${p}-${randomBytes(4).toString('hex')}`;
+const HEARTBEAT_MS = 1000;
+let sys: TestSystem;
+
+beforeEach(async () => {
+  sys = await new TestSystem({ redisSeeds: inject('redisSeeds'), logic: 2, gates: 2, heartbeatMs: HEARTBEAT_MS }).start();
+});
+afterEach(async () => {
+  await sys?.stop();
+});
+
+async function connect(userId: string, gate = 0): Promise<RawClient> {
+  const c = await RawClient.connect(sys.gates[gate]!.wsUrl, await sys.token(userId));
+  sys.track(c.ws);
+  return c;
+}
+
+/** A fresh group id that the ring over `nodes` places on `owner`. */
+function groupOwnedBy(owner: string, nodes: string[]): string {
+  const ring = new HashRing(nodes);
+  for (;;) {
+    const g = uid('g');
+    if (ring.owner(g) === owner) return g;
+  }
+}
+
+/** Send until the gate accepts (UNAVAILABLE is retryable), with the same client id each time. */
+async function sendWithRetry(c: RawClient, frame: Record<string, unknown>, timeoutMs = 15_000): Promise<Record<string, any>> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    c.frames.length = 0;
+    const res = await c.request(frame);
+    if (res.type === 'sent') return res;
+    if (res.code !== 'UNAVAILABLE' || Date.now() > deadline) throw new Error(`send failed: ${JSON.stringify(res)}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+describe('membership changes', () => {
+  it('moves a removed logic node’s groups to the remaining node, which keeps their seqs', async () => {
+    const [alice, bob] = [uid('alice'), uid('bob')];
+    const g = groupOwnedBy('logic-1', ['logic-0', 'logic-1']);
+    await sys.addMembers(g, [alice, bob]);
+    const a = await connect(alice, 0);
+    const b = await connect(bob, 1);
+    expect(await a.request({ type: 'send', id: 'before', groupId: g, body: '1' })).toMatchObject({ seq: 1 });
+    const servedBefore = metricValue(await sys.metrics(sys.logic[0]!), 'imgroup_logic_messages_total');
+
+    sys.writeMembership([sys.logic[0]!]);
+    // The gates apply the new document within a second; requests keep working throughout.
+    const deadline = Date.now() + 5000;
+    let i = 0;
+    for (;;) {
+      const r = await sendWithRetry(a, { type: 'send', id: `after-${i}`, groupId: g, body: `${i + 2}` });
+      expect(r.seq).toBe(i + 2);
+      i++;
+      const served = metricValue(await sys.metrics(sys.logic[0]!), 'imgroup_logic_messages_total');
+      if (served > servedBefore) break;
+      if (Date.now() > deadline) throw new Error('logic-0 never took over the group');
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    // Once moved, logic-1 can go away entirely without affecting the group.
+    await sys.logic[1]!.process.stop();
+    const last = await sendWithRetry(a, { type: 'send', id: 'final', groupId: g, body: 'final' });
+    expect(last.seq).toBe(i + 2);
+    const seqs = (await b.waitMessages(g, last.seq)).map((m) => m.seq);
+    expect(seqs).toEqual(Array.from({ length: last.seq }, (_, k) => k + 1));
+  });
+
+  it('routes around a killed logic node before the membership document changes', async () => {
+    const [alice] = [uid('alice')];
+    const g = groupOwnedBy('logic-1', ['logic-0', 'logic-1']);
+    await sys.addMembers(g, [alice]);
+    const a = await connect(alice, 0);
+    expect(await a.request({ type: 'send', id: 'm1', groupId: g, body: 'one' })).toMatchObject({ seq: 1 });
+    await sys.logic[1]!.process.kill();
+    const started = Date.now();
+    const r = await sendWithRetry(a, { type: 'send', id: 'm2', groupId: g, body: 'two' });
+    expect(r.seq).toBe(2);
+    // "no longer than the detection time (a few seconds)"
+    expect(Date.now() - started).toBeLessThan(10_000);
+    expect((await a.waitMessages(g, 2)).map((m) => m.seq)).toEqual([1, 2]);
+  });
+});
+
+describe('a gate killed with SIGKILL', () => {
+  it('stops counting its users within 2 heartbeats; they get their messages on reconnect', async () => {
+    const [g, alice, bob] = [uid('g'), uid('alice'), uid('bob')];
+    await sys.addMembers(g, [alice, bob]);
+    const b = await connect(bob, 1);
+    await connect(alice, 1);
+    expect((await sys.admin('GET', `/v1/users/${bob}/presence`, undefined, 0)).body.online).toBe(true);
+
+    await sys.gates[1]!.process.kill();
+    const killedAt = Date.now();
+    let offlineAfter = -1;
+    while (Date.now() - killedAt < 5 * HEARTBEAT_MS) {
+      const p = await sys.admin('GET', `/v1/users/${bob}/presence`, undefined, 0);
+      if (!p.body.online) {
+        offlineAfter = Date.now() - killedAt;
+        break;
+      }
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    expect(offlineAfter).toBeGreaterThanOrEqual(0);
+    // 2 heartbeat intervals, plus the polling step and the admin round trip.
+    expect(offlineAfter).toBeLessThanOrEqual(2 * HEARTBEAT_MS + 250);
+    expect(b.closed).not.toBeNull();
+
+    // Messages sent meanwhile wait behind bob's cursor and arrive when he reconnects elsewhere.
+    const carol = uid('carol');
+    await sys.addMembers(g, [carol]);
+    const c = await connect(carol, 0);
+    for (let i = 1; i <= 3; i++) await c.request({ type: 'send', id: `m${i}`, groupId: g, body: `while away ${i}` });
+    const b2 = await connect(bob, 0);
+    expect((await b2.waitMessages(g, 3)).map((m) => m.body)).toEqual(['while away 1', 'while away 2', 'while away 3']);
+  });
+});
