@@ -10,7 +10,7 @@ APT_PACKAGES := redis-server prometheus
 VITEST_ARGS ?=
 RUN_ARGS ?=
 
-.PHONY: help run test deps system-deps node-deps build typecheck clean
+.PHONY: help run test deps system-deps node-deps build typecheck clean docs
 
 help:
 	@echo "make run    start a local cluster (Redis Cluster 3+3, 2 logic nodes, 2 gates) on loopback"
@@ -53,3 +53,7 @@ typecheck: node-deps
 
 clean:
 	rm -rf dist node_modules
+
+# Regenerate the configuration table in README.md from the option specs.
+docs: build
+	node --input-type=module -e "import { readFileSync, writeFileSync } from 'node:fs'; import { configReference, spliceReadme } from './dist/runtime/cli/config-reference.js'; writeFileSync('README.md', spliceReadme(readFileSync('README.md', 'utf8'), configReference()));"

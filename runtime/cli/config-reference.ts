@@ -1,0 +1,32 @@
+/**
+ * The configuration reference: one Markdown table per process kind, generated from the option
+ * specs themselves. `make docs` writes it into README.md between the config-table markers, and a
+ * test fails when the README is out of date.
+ */
+import { COMMON_OPTIONS } from '../config/common-options.js';
+import { optionsTable } from '../config/options.js';
+import { DEV_OPTIONS } from '../dev/dev-options.js';
+import { GATE_ONLY_OPTIONS } from '../gate/config.js';
+import { LOGIC_OWN_OPTIONS } from '../logic/config.js';
+import { TOKEN_OPTIONS } from './token-command.js';
+
+export const README_START = '<!-- config-table:start -->';
+export const README_END = '<!-- config-table:end -->';
+
+export function configReference(): string {
+  return [
+    optionsTable('Every process (`imgroup gate`, `imgroup logic`)', COMMON_OPTIONS),
+    optionsTable('Gate (`imgroup gate`)', GATE_ONLY_OPTIONS),
+    optionsTable('Logic node (`imgroup logic`)', LOGIC_OWN_OPTIONS),
+    optionsTable('Local cluster (`imgroup dev`, `make run`)', DEV_OPTIONS),
+    optionsTable('Tokens (`imgroup token <userId>`)', TOKEN_OPTIONS),
+  ].join('\n');
+}
+
+/** README text with the generated reference between the markers. */
+export function spliceReadme(readme: string, reference: string): string {
+  const start = readme.indexOf(README_START);
+  const end = readme.indexOf(README_END);
+  if (start < 0 || end < start) throw new Error(`README.md lacks the ${README_START} … ${README_END} markers`);
+  return `${readme.slice(0, start + README_START.length)}\n${reference}${readme.slice(end)}`;
+}
