@@ -5,10 +5,9 @@
  * does not disturb the emitter or the other listeners: the error goes to `onListenerError`.
  */
 
-export type EventMap = { [event: string]: unknown[] };
 export type Listener<Args extends unknown[]> = (...args: Args) => void;
 
-export class TypedEmitter<Events extends EventMap> {
+export class TypedEmitter<Events extends { [E in keyof Events]: unknown[] }> {
   private readonly listeners = new Map<keyof Events, Set<unknown>>();
 
   /**
