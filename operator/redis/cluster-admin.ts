@@ -1,0 +1,344 @@
+/**
+ * Our own Redis Cluster administration, spoken through plain `ioredis` connections to individual
+ * nodes (no redis-cli). Used by `imgroup dev`, the tests, and the Kubernetes operator (bootstrap
+ * now; self-repair and scaling with SETSLOT/MIGRATE/FORGET/FAILOVER next).
+ *
+ * Everything a node says is untrusted input (parsed by cluster-nodes.ts / cluster-info.ts),
+ * every wait is bounded, and bootstrap refuses to touch a node that already serves slots or
+ * holds keys: a restarted operator must never wipe data.
+ */
+import { Redis } from 'ioredis';
+import { pino, type Logger } from 'pino';
+import { ClusterAdminError } from './cluster-admin-error.js';
+import { assessClusterHealth, type ClusterHealth, type HealthExpectation, type NodeObservation } from './cluster-health.js';
+import { parseClusterInfo, type ClusterInfo } from './cluster-info.js';
+import { myselfOf, parseClusterNodes, type ClusterNodeRecord, type ClusterNodesView } from './cluster-nodes.js';
+import { planCluster, type ClusterPlan } from './cluster-plan.js';
+import { formatAddr, resolveIp, type Addr, type ClusterMember } from './redis-addr.js';
+import { formatSlotRanges, type SlotRange } from './slot-ranges.js';
+import { migrateSlot, type MigrateSlotOptions, type MigrateSlotResult } from './slot-migration.js';
+
+/** The logger methods the admin uses; a pino Logger fits. */
+export type AdminLogger = Pick<Logger, 'debug' | 'info' | 'warn' | 'error'>;
+
+export interface RedisClusterAdminOptions {
+  /** `requirepass` shared by all nodes; also used as AUTH for MIGRATE. Default: none. */
+  password?: string | undefined;
+  /** Bound on opening the TCP connection to one node. Default 2000 ms. */
+  connectTimeoutMs?: number;
+  /** A command without a reply after this long fails with code UNREACHABLE. Default 5000 ms. */
+  commandTimeoutMs?: number;
+  /** Interval between probes of the bounded waits (formCluster, waitHealthy). Default 100 ms. */
+  pollMs?: number;
+  /** Default: silent. */
+  logger?: AdminLogger;
+}
+
+export interface FormClusterOptions {
+  /** Nodes that get slots, in order: master i gets the i-th of an even split of 16384 slots. */
+  masters: readonly ClusterMember[];
+  /** Nodes that follow masters, dealt round-robin with failure-domain anti-affinity. */
+  replicas?: readonly ClusterMember[];
+  /** Bound on the whole bootstrap including the final health wait. Default 30000 ms. */
+  timeoutMs?: number;
+}
+
+export interface FormedCluster {
+  plan: ClusterPlan;
+  /** Node id by `host:port`. */
+  ids: Map<string, string>;
+  health: ClusterHealth;
+}
+
+export interface WaitHealthyOptions {
+  nodes: readonly Addr[];
+  /** Default 30000 ms. */
+  timeoutMs?: number;
+  expect?: HealthExpectation;
+}
+
+const DEFAULT_FORM_TIMEOUT_MS = 30_000;
+/** While nodes are being introduced, repeat CLUSTER MEET for a still-unknown node this often. */
+const REMEET_EVERY_MS = 2000;
+
+export class RedisClusterAdmin {
+  private readonly conns = new Map<string, Redis>();
+  private readonly log: AdminLogger;
+  private readonly pollMs: number;
+
+  constructor(private readonly opts: RedisClusterAdminOptions = {}) {
+    this.log = opts.logger ?? pino({ level: 'silent' });
+    this.pollMs = opts.pollMs ?? 100;
+  }
+
+  /** The cached connection to one node (made on first use; remade after it gave up). */
+  connection(addr: Addr): Redis {
+    const key = formatAddr(addr);
+    const cached = this.conns.get(key);
+    if (cached && cached.status !== 'end') return cached;
+    const conn = new Redis({
+      host: addr.host,
+      port: addr.port,
+      password: this.opts.password,
+      connectTimeout: this.opts.connectTimeoutMs ?? 2000,
+      commandTimeout: this.opts.commandTimeoutMs ?? 5000,
+      maxRetriesPerRequest: 1,
+      retryStrategy: (times) => (times > 3 ? null : 100 * times),
+      enableReadyCheck: false,
+      lazyConnect: true,
+    });
+    conn.on('error', (err: Error) => this.log.debug({ err, node: key }, 'redis admin connection error'));
+    this.conns.set(key, conn);
+    return conn;
+  }
+
+  /** One command to one node. Errors become ClusterAdminError UNREACHABLE (no reply) or REJECTED. */
+  async command(addr: Addr, command: string, ...args: Array<string | number | Buffer>): Promise<unknown> {
+    try {
+      return await this.connection(addr).call(command, ...args);
+    } catch (err) {
+      throw this.commandError(addr, command, args, err);
+    }
+  }
+
+  private commandError(addr: Addr, command: string, args: ReadonlyArray<string | number | Buffer>, err: unknown): ClusterAdminError {
+    const what = `${formatAddr(addr)}: ${[command, ...args.slice(0, 2)].join(' ')}`;
+    const msg = err instanceof Error ? err.message : String(err);
+    if (err instanceof Error && err.name === 'ReplyError') {
+      if (/cluster support disabled/i.test(msg)) return new ClusterAdminError('NOT_CLUSTER', `${what}: ${msg} (start it with cluster-enabled yes)`, { cause: err });
+      return new ClusterAdminError('REJECTED', `${what}: ${msg}`, { cause: err });
+    }
+    return new ClusterAdminError('UNREACHABLE', `${what}: ${msg}`, { cause: err });
+  }
+
+  /** Like `command`, but bulk replies come back as Buffers (keys may be binary). */
+  async commandBuffer(addr: Addr, command: string, ...args: Array<string | number | Buffer>): Promise<unknown> {
+    try {
+      return await this.connection(addr).callBuffer(command, ...args);
+    } catch (err) {
+      throw this.commandError(addr, command, args, err);
+    }
+  }
+
+  async ping(addr: Addr): Promise<void> {
+    const reply = await this.command(addr, 'ping');
+    if (reply !== 'PONG') throw new ClusterAdminError('BAD_REPLY', `${formatAddr(addr)}: PING answered ${JSON.stringify(reply)}`);
+  }
+
+  async clusterInfo(addr: Addr): Promise<ClusterInfo> {
+    return parseClusterInfo(await this.command(addr, 'cluster', 'info'));
+  }
+
+  /** CLUSTER NODES as this node sees the cluster; malformed lines are in `rejected`. */
+  async nodes(addr: Addr): Promise<ClusterNodesView> {
+    return parseClusterNodes(await this.command(addr, 'cluster', 'nodes'));
+  }
+
+  /** This node's own record (id, role, bus port, slots). */
+  async myself(addr: Addr): Promise<ClusterNodeRecord> {
+    const me = myselfOf(await this.nodes(addr));
+    if (!me) throw new ClusterAdminError('BAD_REPLY', `${formatAddr(addr)}: CLUSTER NODES has no valid myself line`);
+    return me;
+  }
+
+  async dbSize(addr: Addr): Promise<number> {
+    const n = await this.command(addr, 'dbsize');
+    if (typeof n !== 'number' || !Number.isSafeInteger(n) || n < 0) throw new ClusterAdminError('BAD_REPLY', `${formatAddr(addr)}: DBSIZE answered ${JSON.stringify(n)}`);
+    return n;
+  }
+
+  /** Ask every node for CLUSTER INFO and CLUSTER NODES, in parallel. Never throws. */
+  async observe(addrs: readonly Addr[]): Promise<NodeObservation[]> {
+    return Promise.all(
+      addrs.map(async (addr): Promise<NodeObservation> => {
+        try {
+          const [info, view] = await Promise.all([this.clusterInfo(addr), this.nodes(addr)]);
+          return { addr, info, view, error: null };
+        } catch (err) {
+          return { addr, info: null, view: null, error: err instanceof Error ? err.message : String(err) };
+        }
+      }),
+    );
+  }
+
+  async health(addrs: readonly Addr[], expect: HealthExpectation = {}): Promise<ClusterHealth> {
+    return assessClusterHealth(await this.observe(addrs), expect);
+  }
+
+  /** Poll `health` until it is healthy; a ClusterAdminError TIMEOUT lists the last problems. */
+  async waitHealthy(o: WaitHealthyOptions): Promise<ClusterHealth> {
+    let last: ClusterHealth | undefined;
+    await this.until(`cluster of ${o.nodes.length} nodes healthy`, o.timeoutMs ?? DEFAULT_FORM_TIMEOUT_MS, async () => {
+      last = await this.health(o.nodes, o.expect);
+      return { done: last.healthy, detail: last.problems.join('; ') };
+    });
+    return last as ClusterHealth;
+  }
+
+  /**
+   * Bootstrap a new cluster from empty nodes: CLUSTER MEET them, wait until all know each other,
+   * give each master its even share of slots, make replicas follow their masters, and wait until
+   * every node reports `cluster_state:ok`, sees all slots served and agrees on the slot map.
+   * Refuses (terminal ClusterAdminError) before changing anything if a node already serves
+   * slots, holds keys, or knows live nodes outside the request. Re-running it after a partial
+   * bootstrap that assigned no slots yet is safe.
+   */
+  async formCluster(o: FormClusterOptions): Promise<FormedCluster> {
+    const deadline = Date.now() + (o.timeoutMs ?? DEFAULT_FORM_TIMEOUT_MS);
+    const plan = planCluster(o.masters, o.replicas ?? []);
+    const all: ClusterMember[] = [...plan.masters.map((m) => m.addr), ...plan.replicas.map((r) => r.addr)];
+    const log = this.log;
+    log.info({ masters: plan.masters.length, replicas: plan.replicas.length }, 'forming redis cluster');
+
+    const found = await this.preflight(all);
+    const selves = found.map((f) => f.me);
+    const ids = new Map(all.map((a, i) => [formatAddr(a), (selves[i] as ClusterNodeRecord).id]));
+    const idSet = new Set(ids.values());
+
+    // Distinct config epochs for the masters, as redis-cli does, so they need not resolve collisions.
+    await Promise.all(
+      plan.masters.map(async (m, i) => {
+        const f = found[i] as { me: ClusterNodeRecord; view: ClusterNodesView };
+        if (f.me.configEpoch !== 0 || f.view.nodes.length > 1) return;
+        await this.command(m.addr, 'cluster', 'set-config-epoch', i + 1).catch((err) => log.debug({ err }, 'set-config-epoch skipped'));
+      }),
+    );
+
+    const first = all[0] as ClusterMember;
+    const meetUnknown = async () => {
+      const known = new Set((await this.nodes(first)).nodes.filter((n) => !n.flags.has('handshake')).map((n) => n.id));
+      await Promise.all(all.slice(1).map(async (a, i) => {
+        if (known.has((selves[i + 1] as ClusterNodeRecord).id)) return;
+        await this.meet(first, { ...a, busPort: (selves[i + 1] as ClusterNodeRecord).busPort });
+      }));
+    };
+    await meetUnknown();
+    let lastMeet = Date.now();
+    await this.until('all nodes know each other', deadline - Date.now(), async () => {
+      const views = await this.observe(all);
+      const missing: string[] = [];
+      for (const v of views) {
+        const seen = new Set(v.view?.nodes.filter((n) => !n.flags.has('handshake') && !n.flags.has('noaddr')).map((n) => n.id) ?? []);
+        const lacking = [...idSet].filter((id) => !seen.has(id)).length;
+        if (v.error || lacking > 0) missing.push(`${formatAddr(v.addr)} lacks ${v.error ?? `${lacking} node(s)`}`);
+      }
+      if (missing.length > 0 && Date.now() - lastMeet >= REMEET_EVERY_MS) {
+        lastMeet = Date.now();
+        await meetUnknown();
+      }
+      return { done: missing.length === 0, detail: missing.join('; ') };
+    });
+
+    await Promise.all(plan.masters.map((m) => this.addSlots(m.addr, m.slots)));
+    await Promise.all(plan.replicas.map((r) => this.replicate(r.addr, ids.get(formatAddr(r.master)) as string)));
+    log.info({ slots: plan.masters.map((m) => `${formatAddr(m.addr)}=${formatSlotRanges(m.slots)}`) }, 'slots assigned, replicas attached');
+
+    const health = await this.waitHealthy({
+      nodes: all,
+      timeoutMs: Math.max(0, deadline - Date.now()),
+      expect: { knownNodes: all.length, replicaOf: plan.replicas.map((r) => ({ replica: r.addr, master: r.master })) },
+    });
+    log.info({ nodes: all.length }, 'redis cluster formed');
+    return { plan, ids, health };
+  }
+
+  /** Ask `addr` to handshake with `target` (resolved to an IP; bus port sent when known). */
+  async meet(addr: Addr, target: Addr & { busPort?: number | null }): Promise<void> {
+    const ip = await resolveIp(target.host);
+    const args: number[] = target.busPort ? [target.port, target.busPort] : [target.port];
+    await this.command(addr, 'cluster', 'meet', ip, ...args);
+  }
+
+  /** CLUSTER ADDSLOTSRANGE (Redis 7), or ADDSLOTS in chunks on older servers. */
+  async addSlots(addr: Addr, ranges: readonly SlotRange[]): Promise<void> {
+    if (ranges.length === 0) return;
+    try {
+      await this.command(addr, 'cluster', 'addslotsrange', ...ranges.flatMap((r) => [r.start, r.end]));
+      return;
+    } catch (err) {
+      if (!(err instanceof ClusterAdminError && /unknown subcommand/i.test(err.message))) throw err;
+    }
+    for (const r of ranges) {
+      for (let s = r.start; s <= r.end; s += 1000) {
+        const chunk = Array.from({ length: Math.min(1000, r.end - s + 1) }, (_, k) => s + k);
+        await this.command(addr, 'cluster', 'addslots', ...chunk);
+      }
+    }
+  }
+
+  async replicate(addr: Addr, masterId: string): Promise<void> {
+    await this.command(addr, 'cluster', 'replicate', masterId);
+  }
+
+  /** Remove a node from `addr`'s table (for 60 s Redis will not re-add it from gossip). */
+  async forget(addr: Addr, nodeId: string): Promise<void> {
+    await this.command(addr, 'cluster', 'forget', nodeId);
+  }
+
+  /** Run on a replica: promote it (coordinated; `force`/`takeover` for a dead master or no quorum). */
+  async failover(addr: Addr, mode?: 'force' | 'takeover'): Promise<void> {
+    await this.command(addr, 'cluster', 'failover', ...(mode ? [mode] : []));
+  }
+
+  async setSlot(addr: Addr, slot: number, state: 'importing' | 'migrating' | 'node', nodeId: string): Promise<void>;
+  async setSlot(addr: Addr, slot: number, state: 'stable'): Promise<void>;
+  async setSlot(addr: Addr, slot: number, state: 'importing' | 'migrating' | 'node' | 'stable', nodeId?: string): Promise<void> {
+    await this.command(addr, 'cluster', 'setslot', slot, state, ...(nodeId ? [nodeId] : []));
+  }
+
+  /** Move one slot and its keys from master `from` to master `to` (see slot-migration.ts). */
+  async migrateSlot(slot: number, from: Addr, to: Addr, opts: MigrateSlotOptions = {}): Promise<MigrateSlotResult> {
+    return migrateSlot(this, slot, from, to, { password: this.opts.password, ...opts });
+  }
+
+  /** Close every cached connection. */
+  async close(): Promise<void> {
+    const conns = [...this.conns.values()];
+    this.conns.clear();
+    await Promise.all(conns.map((c) => c.quit().catch(() => c.disconnect())));
+  }
+
+  /**
+   * Every node to bootstrap must be a cluster node that serves no slots, holds no keys and knows
+   * no live node outside the request. Returns each node's own record and view, in input order.
+   */
+  private async preflight(all: readonly ClusterMember[]): Promise<Array<{ me: ClusterNodeRecord; view: ClusterNodesView }>> {
+    const found = await Promise.all(
+      all.map(async (addr) => {
+        const where = formatAddr(addr);
+        const [info, view, keys] = await Promise.all([this.clusterInfo(addr), this.nodes(addr), this.dbSize(addr)]);
+        if (view.rejected.length > 0) throw new ClusterAdminError('BAD_REPLY', `${where}: CLUSTER NODES line ${view.rejected[0]?.lineNo}: ${view.rejected[0]?.reason}`);
+        const me = myselfOf(view);
+        if (!me) throw new ClusterAdminError('BAD_REPLY', `${where}: CLUSTER NODES has no myself line`);
+        const withSlots = view.nodes.find((n) => n.slots.length > 0 || n.migrating.length > 0 || n.importing.length > 0);
+        if (withSlots || info.slotsAssigned > 0) {
+          const who = withSlots ? `node ${withSlots.id.slice(0, 8)} (${withSlots.host}:${withSlots.port}) serves slots ${formatSlotRanges(withSlots.slots.slice(0, 3))}` : `${info.slotsAssigned} slots are assigned`;
+          throw new ClusterAdminError('SLOTS_ASSIGNED', `refusing to bootstrap: ${where} already belongs to a cluster (${who}); bootstrapping over it could lose data. Reset it explicitly (CLUSTER RESET on an empty node) if that is really intended.`);
+        }
+        if (keys > 0) throw new ClusterAdminError('NOT_EMPTY', `refusing to bootstrap: ${where} holds ${keys} keys; bootstrapping over it could lose them. Empty it (FLUSHALL) if that is really intended.`);
+        return { me, view };
+      }),
+    );
+    const ids = new Set(found.map((f) => f.me.id));
+    found.forEach(({ view }, i) => {
+      const live = (n: ClusterNodeRecord) => !n.flags.has('fail') && !n.flags.has('noaddr') && !n.flags.has('handshake');
+      const foreign = view.nodes.find((n) => !ids.has(n.id) && live(n));
+      if (foreign) throw new ClusterAdminError('FOREIGN_NODES', `refusing to bootstrap: ${formatAddr(all[i] as Addr)} knows node ${foreign.id.slice(0, 8)} (${foreign.host}:${foreign.port}), which is not part of the requested cluster`);
+    });
+    return found;
+  }
+
+  /** Poll `probe` every pollMs until it is done; ClusterAdminError TIMEOUT after `timeoutMs`. */
+  private async until(what: string, timeoutMs: number, probe: () => Promise<{ done: boolean; detail: string }>): Promise<void> {
+    const deadline = Date.now() + Math.max(0, timeoutMs);
+    let detail = 'not probed';
+    for (;;) {
+      const r = await probe();
+      if (r.done) return;
+      detail = r.detail;
+      if (Date.now() + this.pollMs > deadline) break;
+      await new Promise((resolve) => setTimeout(resolve, this.pollMs));
+    }
+    throw new ClusterAdminError('TIMEOUT', `timed out after ${timeoutMs} ms waiting for ${what}: ${detail}`);
+  }
+}

@@ -1,0 +1,204 @@
+/**
+ * One `redis-server` child process in cluster mode, for `imgroup dev` and the integration tests.
+ * Configured entirely by command-line arguments (no config file): explicit client and cluster-bus
+ * ports, its own directory for nodes.conf and data, stdout/stderr appended to `redis.log` there.
+ * Nothing is persisted unless asked (`appendOnly`), so a test cluster starts and stops fast.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { closeSync, mkdirSync, openSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Redis } from 'ioredis';
+
+export interface RedisServerProcessOptions {
+  /** Client port, 1..65535. */
+  port: number;
+  /** Cluster bus port (`cluster-port`), 1..65535; need not be port + 10000. */
+  busPort: number;
+  /** Bind address and the address clients use. Default 127.0.0.1. */
+  host?: string;
+  /** Directory for nodes.conf, data and redis.log; created if missing. One per process. */
+  dir: string;
+  /** The redis-server binary. Default `redis-server` (found on PATH). */
+  redisServer?: string;
+  /** `cluster-node-timeout`: how long a node may be unreachable before it is failing. Default 5000 ms. */
+  clusterNodeTimeoutMs?: number;
+  /** Sets `requirepass` and `masterauth`. Default: none. */
+  password?: string | undefined;
+  /** Keep an append-only file in `dir` (survives restarts). Default false: nothing is persisted. */
+  appendOnly?: boolean;
+  /** Further `--name value` arguments, appended last. */
+  extraArgs?: readonly string[];
+  /** Bound on the wait for the first PONG. Default 10000 ms. */
+  startTimeoutMs?: number;
+}
+
+export interface RedisServerAddr {
+  host: string;
+  port: number;
+  busPort: number;
+}
+
+const live = new Set<ChildProcess>();
+let exitHookInstalled = false;
+
+/** Children must not outlive a crashed parent holding their ports: SIGKILL them on exit. */
+function killOnExit(child: ChildProcess): void {
+  live.add(child);
+  child.once('exit', () => live.delete(child));
+  if (exitHookInstalled) return;
+  exitHookInstalled = true;
+  process.once('exit', () => {
+    for (const c of live) c.kill('SIGKILL');
+  });
+}
+
+export class RedisServerProcess {
+  readonly addr: RedisServerAddr;
+  readonly dir: string;
+  readonly logFile: string;
+  private readonly child: ChildProcess;
+  private exitInfo: { code: number | null; signal: NodeJS.Signals | null } | null = null;
+  private spawnError: Error | null = null;
+  private readonly exited: Promise<void>;
+
+  private constructor(private readonly opts: RedisServerProcessOptions) {
+    this.addr = { host: opts.host ?? '127.0.0.1', port: opts.port, busPort: opts.busPort };
+    this.dir = opts.dir;
+    this.logFile = join(opts.dir, 'redis.log');
+    mkdirSync(opts.dir, { recursive: true });
+    const logFd = openSync(this.logFile, 'a');
+    try {
+      this.child = spawn(opts.redisServer ?? 'redis-server', redisServerArgs(this.addr, opts), {
+        cwd: opts.dir,
+        stdio: ['ignore', logFd, logFd],
+      });
+    } finally {
+      closeSync(logFd);
+    }
+    this.exited = new Promise((resolve) => {
+      this.child.once('error', (err) => {
+        this.spawnError = err;
+        this.exitInfo ??= { code: null, signal: null };
+        resolve();
+      });
+      this.child.once('exit', (code, signal) => {
+        this.exitInfo = { code, signal };
+        resolve();
+      });
+    });
+    killOnExit(this.child);
+  }
+
+  /** Start the server and wait until it answers PING; on failure it is killed and the log tail is in the error. */
+  static async start(opts: RedisServerProcessOptions): Promise<RedisServerProcess> {
+    for (const [name, port] of [['port', opts.port], ['busPort', opts.busPort]] as const) {
+      if (!Number.isInteger(port) || port < 1 || port > 65535) throw new RangeError(`redis-server ${name} ${port} is not 1..65535`);
+    }
+    if (opts.port === opts.busPort) throw new RangeError(`redis-server port and busPort are both ${opts.port}`);
+    const p = new RedisServerProcess(opts);
+    try {
+      await p.waitPong(opts.startTimeoutMs ?? 10_000);
+    } catch (err) {
+      await p.kill();
+      throw err;
+    }
+    return p;
+  }
+
+  get pid(): number | undefined {
+    return this.child.pid;
+  }
+
+  get running(): boolean {
+    return this.exitInfo === null;
+  }
+
+  /** `host:port`. */
+  get seed(): string {
+    return `${this.addr.host}:${this.addr.port}`;
+  }
+
+  /** SIGTERM, then SIGKILL after `graceMs` (default 5000). Resolves when the process has exited. */
+  async stop(graceMs = 5000): Promise<void> {
+    if (!this.running) return;
+    this.child.kill('SIGTERM');
+    const timer = setTimeout(() => this.child.kill('SIGKILL'), graceMs);
+    await this.exited;
+    clearTimeout(timer);
+  }
+
+  /** SIGKILL: the node dies at once, as in a crash. Resolves when it has exited. */
+  async kill(): Promise<void> {
+    if (!this.running) return;
+    this.child.kill('SIGKILL');
+    await this.exited;
+  }
+
+  async waitExit(): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
+    await this.exited;
+    return this.exitInfo as { code: number | null; signal: NodeJS.Signals | null };
+  }
+
+  /** The last `lines` lines of redis.log, for error messages. */
+  logTail(lines = 15): string {
+    try {
+      return readFileSync(this.logFile, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
+    } catch {
+      return '(no log)';
+    }
+  }
+
+  private async waitPong(timeoutMs: number): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    let last = 'no answer yet';
+    while (Date.now() < deadline) {
+      if (!this.running) {
+        const why = this.spawnError ? `could not be started (${this.spawnError.message}; is ${this.opts.redisServer ?? 'redis-server'} installed?)` : `exited (code ${this.exitInfo?.code}, signal ${this.exitInfo?.signal})`;
+        throw new Error(`redis-server on ${this.seed} ${why}:\n${this.logTail()}`);
+      }
+      const conn = new Redis({
+        host: this.addr.host,
+        port: this.addr.port,
+        password: this.opts.password,
+        lazyConnect: true,
+        connectTimeout: 500,
+        commandTimeout: 500,
+        retryStrategy: () => null,
+        maxRetriesPerRequest: 0,
+        enableOfflineQueue: false,
+      });
+      conn.on('error', () => undefined);
+      try {
+        await conn.connect();
+        if ((await conn.ping()) === 'PONG') return;
+      } catch (err) {
+        last = (err as Error).message;
+      } finally {
+        conn.disconnect();
+      }
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    throw new Error(`redis-server on ${this.seed} did not answer PING within ${timeoutMs} ms (${last}):\n${this.logTail()}`);
+  }
+}
+
+/** The whole configuration, as redis-server arguments. */
+export function redisServerArgs(addr: RedisServerAddr, opts: RedisServerProcessOptions): string[] {
+  const args = [
+    '--port', String(addr.port),
+    '--bind', addr.host,
+    '--protected-mode', 'no',
+    '--daemonize', 'no',
+    '--dir', opts.dir,
+    '--logfile', '',
+    '--cluster-enabled', 'yes',
+    '--cluster-port', String(addr.busPort),
+    '--cluster-config-file', join(opts.dir, 'nodes.conf'),
+    '--cluster-node-timeout', String(opts.clusterNodeTimeoutMs ?? 5000),
+    '--save', '',
+    '--appendonly', opts.appendOnly ? 'yes' : 'no',
+  ];
+  if (opts.password) args.push('--requirepass', opts.password, '--masterauth', opts.password);
+  args.push(...(opts.extraArgs ?? []));
+  return args;
+}
