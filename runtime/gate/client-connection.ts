@@ -1,0 +1,194 @@
+/**
+ * One authenticated client WebSocket (protocol v1). It turns untrusted frames into typed ones
+ * (or error frames), enforces the per-connection rate limit and the bad-frame limit, writes
+ * messages in per-group order (it is the ConnectionOrder's sink), and answers the gate's
+ * heartbeat tick: token expiry, silence, slow consumer, server ping.
+ *
+ * Per-connection state is a handful of fields; no timers. Everything shared lives in the
+ * ConnectionContext, one per gate.
+ */
+import type { RawData, WebSocket } from 'ws';
+import { type ClientFrame, decodeClientFrame, type FrameLimits, type ServerFrame } from '../protocol/client-frames.js';
+import { CloseCode, ErrorCode } from '../protocol/errors.js';
+import type { Logger } from '../ops/logger.js';
+import { ConnectionOrder, type DeliveryOrderLimits, type DeliveryPath, type DropReason, type OrderedItem, type OrderSink } from './delivery-order.js';
+import { TokenBucket, type TokenBucketLimits, WindowCounter, type WindowLimits } from './rate-limiter.js';
+
+export interface ConnectionCounters {
+  delivered(path: DeliveryPath): void;
+  dropped(reason: DropReason | 'closed'): void;
+  frameReceived(type: ClientFrame['type']): void;
+  frameError(code: ErrorCode): void;
+}
+
+/** Shared by every connection of a gate. */
+export interface ConnectionContext {
+  frameLimits: FrameLimits;
+  rate: TokenBucketLimits;
+  badFrames: WindowLimits;
+  order: DeliveryOrderLimits;
+  sendBufferBytes: number;
+  heartbeatMs: number;
+  counters: ConnectionCounters;
+  log: Logger;
+  /** A valid, rate-limited frame to act on. */
+  onFrame(conn: ClientConnection, frame: ClientFrame): void;
+  /** The connection's order state wants a gap fetched. */
+  onGapFill(conn: ClientConnection, groupId: string, afterSeq: number, limit: number): void;
+}
+
+/** Close reasons are at most 123 bytes; ours are short ASCII. */
+const CLOSE_REASONS: Partial<Record<number, string>> = {
+  [CloseCode.HEARTBEAT_TIMEOUT]: 'heartbeat timeout',
+  [CloseCode.SLOW_CONSUMER]: 'slow consumer: reconnect and sync',
+  [CloseCode.SERVER_ERROR]: 'server error: reconnect',
+  [CloseCode.TOO_MANY_BAD_FRAMES]: 'too many invalid frames',
+  [CloseCode.TOKEN_EXPIRED]: 'token expired',
+  [CloseCode.GOING_AWAY]: 'gate shutting down: reconnect',
+};
+
+export class ClientConnection implements OrderSink {
+  readonly order: ConnectionOrder;
+  private lastSeenMs: number;
+  /** When the gate started closing this connection (0 = open). */
+  private closingSinceMs = 0;
+  private readonly bucket: TokenBucket;
+  private badFrames: WindowCounter | null = null;
+
+  constructor(
+    readonly ws: WebSocket,
+    readonly userId: string,
+    readonly connId: string,
+    /** Token expiry, ms since the epoch. */
+    readonly expMs: number,
+    private readonly ctx: ConnectionContext,
+    nowMs: number,
+  ) {
+    this.lastSeenMs = nowMs;
+    this.bucket = new TokenBucket(ctx.rate, nowMs);
+    this.order = new ConnectionOrder(ctx.order);
+  }
+
+  /** Open and not being closed by the gate: writes go out. */
+  get isOpen(): boolean {
+    return this.closingSinceMs === 0 && this.ws.readyState === 1;
+  }
+
+  /** Any sign of life (a frame, a pong). */
+  seen(nowMs: number): void {
+    this.lastSeenMs = nowMs;
+  }
+
+  /** One frame from the client. Never throws. */
+  receive(data: RawData, isBinary: boolean, nowMs: number): void {
+    this.lastSeenMs = nowMs;
+    if (this.closingSinceMs !== 0) return;
+    if (isBinary) {
+      this.reject(null, ErrorCode.BAD_FRAME, 'binary frames are not accepted: send JSON text frames', nowMs);
+      return;
+    }
+    const buf = Array.isArray(data) ? Buffer.concat(data) : Buffer.isBuffer(data) ? data : Buffer.from(data);
+    const limits = this.ctx.frameLimits;
+    if (buf.length > limits.maxFrameBytes) {
+      this.reject(null, ErrorCode.FRAME_TOO_LARGE, `frame is ${buf.length} bytes; the limit is ${limits.maxFrameBytes}`, nowMs);
+      return;
+    }
+    const decoded = decodeClientFrame(buf.toString('utf8'), buf.length, limits);
+    if (!decoded.ok) {
+      this.reject(decoded.id, decoded.code, decoded.message, nowMs);
+      return;
+    }
+    const frame = decoded.frame;
+    if (!this.bucket.take(nowMs)) {
+      const id = frame.type === 'send' || frame.type === 'sync' ? frame.id : null;
+      this.sendError(id, ErrorCode.RATE_LIMITED, `more than ${this.ctx.rate.ratePerSec} frames per second: frame dropped, slow down and resend`);
+      return;
+    }
+    this.ctx.counters.frameReceived(frame.type);
+    this.ctx.onFrame(this, frame);
+  }
+
+  sendFrame(frame: ServerFrame): void {
+    this.sendRaw(JSON.stringify(frame));
+  }
+
+  sendError(id: string | null, code: ErrorCode, message: string): void {
+    this.ctx.counters.frameError(code);
+    this.sendFrame({ type: 'error', id, code, message });
+  }
+
+  // ------------------------------------------------------------ OrderSink
+
+  write(item: OrderedItem): void {
+    if (!this.sendRaw(item.frame)) {
+      this.ctx.counters.dropped('closed');
+      return;
+    }
+    this.ctx.counters.delivered(item.path);
+  }
+
+  fill(groupId: string, afterSeq: number, limit: number): void {
+    this.ctx.onGapFill(this, groupId, afterSeq, limit);
+  }
+
+  dropped(reason: DropReason): void {
+    this.ctx.counters.dropped(reason);
+  }
+
+  // ------------------------------------------------------------ lifecycle
+
+  /**
+   * The gate's heartbeat, every heartbeatMs for every connection: close expired tokens, silent
+   * clients and slow consumers, terminate connections whose close did not complete, ping the rest.
+   */
+  tick(nowMs: number): void {
+    if (this.closingSinceMs !== 0) {
+      if (nowMs - this.closingSinceMs >= this.ctx.heartbeatMs) this.ws.terminate();
+      return;
+    }
+    if (this.ws.readyState !== 1) return;
+    if (nowMs >= this.expMs) {
+      this.close(CloseCode.TOKEN_EXPIRED, nowMs);
+      return;
+    }
+    if (nowMs - this.lastSeenMs >= 2 * this.ctx.heartbeatMs) {
+      this.close(CloseCode.HEARTBEAT_TIMEOUT, nowMs);
+      return;
+    }
+    if (this.ws.bufferedAmount > this.ctx.sendBufferBytes) {
+      this.close(CloseCode.SLOW_CONSUMER, nowMs);
+      return;
+    }
+    this.ws.ping();
+  }
+
+  /** Start closing with `code`; a close that does not complete is terminated by the next tick. */
+  close(code: number, nowMs = Date.now()): void {
+    if (this.closingSinceMs !== 0) return;
+    this.closingSinceMs = nowMs;
+    if (this.ws.readyState === 0 || this.ws.readyState === 1) this.ws.close(code, CLOSE_REASONS[code] ?? '');
+  }
+
+  /** Write unless closing; a connection whose unsent bytes already exceed the bound is closed instead. */
+  private sendRaw(data: string | Buffer): boolean {
+    if (!this.isOpen) return false;
+    if (this.ws.bufferedAmount > this.ctx.sendBufferBytes) {
+      this.ctx.log.debug({ connId: this.connId, buffered: this.ws.bufferedAmount }, 'slow consumer closed');
+      this.close(CloseCode.SLOW_CONSUMER);
+      return false;
+    }
+    this.ws.send(data, { binary: false });
+    return true;
+  }
+
+  private reject(id: string | null, code: ErrorCode, message: string, nowMs: number): void {
+    if (!this.badFrames) this.badFrames = new WindowCounter(this.ctx.badFrames, nowMs);
+    if (!this.badFrames.add(nowMs)) {
+      this.ctx.counters.frameError(code);
+      this.ctx.log.debug({ connId: this.connId, code }, 'too many invalid frames: closing');
+      this.close(CloseCode.TOO_MANY_BAD_FRAMES, nowMs);
+      return;
+    }
+    this.sendError(id, code, message);
+  }
+}

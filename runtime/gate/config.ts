@@ -1,0 +1,186 @@
+/**
+ * Options of a gate process, described once: `GATE_OPTIONS` (the README table is generated from
+ * it) and the typed `GateOptions` object the rest of the gate reads. `resolveGateOptions` parses
+ * flags and environment, checks every cross-option rule and names the setting it rejects.
+ */
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import { COMMON_OPTIONS, DEV_INTERNAL_TOKEN } from '../config/common-options.js';
+import { ConfigError, type OptionSpec, type RawOptions, resolveOptions } from '../config/options.js';
+
+/** Insecure development fallback for IMGROUP_ADMIN_TOKEN (never accepted in production mode). */
+export const DEV_ADMIN_TOKEN = 'imgroup-dev-admin-token';
+/** Insecure development fallback for IMGROUP_JWT_SECRET, fixed so local tools can mint tokens. */
+export const DEV_JWT_SECRET = 'imgroup-dev-jwt-secret-not-for-production';
+/** Production JWT secrets must have at least this many bytes (HS256 key strength). */
+export const MIN_JWT_SECRET_BYTES = 32;
+/** The ws hard frame cap is this multiple of maxFrameBytes: frames in between get FRAME_TOO_LARGE, bigger ones close 1009. */
+export const HARD_FRAME_FACTOR = 4;
+
+const KiB = 1024;
+const MiB = 1024 * KiB;
+
+export const GATE_ONLY_OPTIONS: readonly OptionSpec[] = [
+  { key: 'host', env: 'IMGROUP_GATE_HOST', flag: 'host', kind: 'string', default: '0.0.0.0', doc: 'Listen address of the client port (WebSocket `/v1/ws` and the admin API).' },
+  { key: 'port', env: 'IMGROUP_GATE_PORT', flag: 'port', kind: 'int', default: 8080, min: 0, max: 65535, doc: 'Client port (0 = any free port).' },
+  { key: 'opsPort', env: 'IMGROUP_OPS_PORT', flag: 'ops-port', kind: 'int', default: 9090, min: 0, max: 65535, doc: 'Ops port: /healthz, /readyz, /metrics (0 = any free port).' },
+  { key: 'jwtSecret', env: 'IMGROUP_JWT_SECRET', flag: 'jwt-secret', kind: 'secret', requiredInProduction: true, doc: `HS256 secret of client tokens (at least ${MIN_JWT_SECRET_BYTES} bytes in production).` },
+  { key: 'adminToken', env: 'IMGROUP_ADMIN_TOKEN', flag: 'admin-token', kind: 'secret', requiredInProduction: true, doc: 'Bearer token of the admin HTTP API.' },
+  { key: 'membershipFile', env: 'IMGROUP_MEMBERSHIP_FILE', flag: 'membership-file', kind: 'string', required: true, doc: 'Path of the logic membership document (JSON); re-read within 1 s of a change.' },
+  { key: 'membershipPollMs', env: 'IMGROUP_MEMBERSHIP_POLL_MS', flag: 'membership-poll-ms', kind: 'int', default: 500, min: 50, max: 1000, doc: 'Polling interval that backs up file watching of the membership document, in ms.' },
+  { key: 'maxFrameBytes', env: 'IMGROUP_MAX_FRAME_BYTES', flag: 'max-frame-bytes', kind: 'int', default: 64 * KiB, min: 1 * KiB, max: 16 * MiB, doc: `Largest client frame in bytes; bigger ones get FRAME_TOO_LARGE, frames over ${HARD_FRAME_FACTOR}x this close the connection (1009).` },
+  { key: 'maxBodyBytes', env: 'IMGROUP_MAX_BODY_BYTES', flag: 'max-body-bytes', kind: 'int', default: 16 * KiB, min: 1, max: 16 * MiB, doc: 'Largest message body in bytes (client `send` and admin post); must be below the frame limit.' },
+  { key: 'maxSyncLimit', env: 'IMGROUP_MAX_SYNC_LIMIT', flag: 'max-sync-limit', kind: 'int', default: 1000, min: 1, max: 100_000, doc: 'Largest `limit` a client `sync` may ask for.' },
+  { key: 'defaultSyncLimit', env: 'IMGROUP_DEFAULT_SYNC_LIMIT', flag: 'default-sync-limit', kind: 'int', default: 100, min: 1, max: 100_000, doc: '`limit` of a client `sync` that names none; at most the max sync limit.' },
+  { key: 'ratePerSec', env: 'IMGROUP_RATE_PER_SEC', flag: 'rate-per-sec', kind: 'int', default: 50, min: 1, max: 1_000_000, doc: 'Client frames per second per connection (token bucket refill; `ping` counts).' },
+  { key: 'rateBurst', env: 'IMGROUP_RATE_BURST', flag: 'rate-burst', kind: 'int', default: 100, min: 1, max: 1_000_000, doc: 'Token bucket size per connection: frames a client may send at once.' },
+  { key: 'maxBadFrames', env: 'IMGROUP_MAX_BAD_FRAMES', flag: 'max-bad-frames', kind: 'int', default: 10, min: 1, max: 1_000_000, doc: 'Invalid frames answered with error frames per window; the next one closes the connection (4500).' },
+  { key: 'badFrameWindowMs', env: 'IMGROUP_BAD_FRAME_WINDOW_MS', flag: 'bad-frame-window-ms', kind: 'int', default: 60_000, min: 1000, max: 3_600_000, doc: 'Window of the invalid-frame count, in ms.' },
+  { key: 'maxConnections', env: 'IMGROUP_MAX_CONNECTIONS', flag: 'max-connections', kind: 'int', default: 100_000, min: 1, max: 10_000_000, doc: 'Client connections this gate holds at most; further handshakes get HTTP 503.' },
+  { key: 'sendBufferBytes', env: 'IMGROUP_SEND_BUFFER_BYTES', flag: 'send-buffer-bytes', kind: 'int', default: 4 * MiB, min: 16 * KiB, max: 1024 * MiB, doc: 'Unsent bytes a connection may accumulate before it is closed as a slow consumer (4001).' },
+  { key: 'requestTimeoutMs', env: 'IMGROUP_REQUEST_TIMEOUT_MS', flag: 'request-timeout-ms', kind: 'int', default: 5000, min: 100, max: 120_000, doc: 'A request to logic (including retries on a new owner) without answer after this long fails with UNAVAILABLE.' },
+  { key: 'maxPendingRequests', env: 'IMGROUP_MAX_PENDING_REQUESTS', flag: 'max-pending-requests', kind: 'int', default: 10_000, min: 1, max: 1_000_000, doc: 'Requests in flight per logic link; beyond it requests fail with UNAVAILABLE.' },
+  { key: 'linkPingMs', env: 'IMGROUP_LINK_PING_MS', flag: 'link-ping-ms', kind: 'int', default: 1000, min: 50, max: 60_000, doc: 'Ping interval of internal links; a logic node silent for 2 intervals is dropped from the ring.' },
+  { key: 'linkReconnectMaxMs', env: 'IMGROUP_LINK_RECONNECT_MAX_MS', flag: 'link-reconnect-max-ms', kind: 'int', default: 5000, min: 100, max: 300_000, doc: 'Upper bound of the jittered exponential backoff between link reconnect attempts, in ms.' },
+  { key: 'maxInternalFrameBytes', env: 'IMGROUP_MAX_INTERNAL_FRAME_BYTES', flag: 'max-internal-frame-bytes', kind: 'int', default: 64 * MiB, min: 64 * KiB, max: 1024 * MiB, doc: 'Largest frame accepted from a logic node, in bytes.' },
+  { key: 'maxGapFill', env: 'IMGROUP_MAX_GAP_FILL', flag: 'max-gap-fill', kind: 'int', default: 100, min: 0, max: 10_000, doc: 'Gaps in a group of at most this many messages are fetched before delivering newer ones (0 = never).' },
+  { key: 'gapFillTimeoutMs', env: 'IMGROUP_GAP_FILL_TIMEOUT_MS', flag: 'gap-fill-timeout-ms', kind: 'int', default: 2000, min: 50, max: 60_000, doc: 'How long newer messages are held while a gap is fetched; then they are delivered as they are.' },
+  { key: 'maxGapFillsPerConnection', env: 'IMGROUP_MAX_GAP_FILLS_PER_CONNECTION', flag: 'max-gap-fills-per-connection', kind: 'int', default: 4, min: 1, max: 1000, doc: 'Gap fetches in flight per connection; further gaps are delivered as they are.' },
+  { key: 'maxPendingDeliveries', env: 'IMGROUP_MAX_PENDING_DELIVERIES', flag: 'max-pending-deliveries', kind: 'int', default: 1000, min: 1, max: 1_000_000, doc: 'Messages held per connection while its login replay runs (and per group while a gap is fetched); overflow is dropped and recovered by replay or sync.' },
+  { key: 'maxTrackedGroups', env: 'IMGROUP_MAX_TRACKED_GROUPS', flag: 'max-tracked-groups', kind: 'int', default: 1000, min: 1, max: 1_000_000, doc: 'Groups per connection whose last delivered seq is remembered for ordering; the least recently used are forgotten.' },
+  { key: 'maxAdminBodyBytes', env: 'IMGROUP_MAX_ADMIN_BODY_BYTES', flag: 'max-admin-body-bytes', kind: 'int', default: 1 * MiB, min: 1 * KiB, max: 64 * MiB, doc: 'Largest admin API request body in bytes (HTTP 413 beyond).' },
+  { key: 'maxAdminIds', env: 'IMGROUP_MAX_ADMIN_IDS', flag: 'max-admin-ids', kind: 'int', default: 10_000, min: 1, max: 100_000, doc: 'User ids per admin members change.' },
+  { key: 'adminRatePerSec', env: 'IMGROUP_ADMIN_RATE_PER_SEC', flag: 'admin-rate-per-sec', kind: 'int', default: 1000, min: 1, max: 1_000_000, doc: 'Admin API requests per second this gate accepts (HTTP 429 beyond).' },
+  { key: 'presencePublish', env: 'IMGROUP_PRESENCE_PUBLISH', flag: 'presence-publish', kind: 'bool', default: true, doc: 'Publish presence changes on sharded pub/sub for logic session caches.' },
+];
+
+/** Every option of `imgroup gate`: the shared ones first. */
+export const GATE_OPTIONS: readonly OptionSpec[] = [...COMMON_OPTIONS, ...GATE_ONLY_OPTIONS];
+
+export interface GateOptions {
+  mode: 'development' | 'production';
+  logLevel: string;
+  /** Gate name (stable; the pod name on Kubernetes). */
+  name: string;
+  redisSeeds: string[];
+  redisPassword: string | undefined;
+  redisCommandTimeoutMs: number;
+  internalToken: string;
+  heartbeatMs: number;
+  opsHost: string;
+  host: string;
+  port: number;
+  opsPort: number;
+  jwtSecret: string;
+  adminToken: string;
+  membershipFile: string;
+  membershipPollMs: number;
+  maxFrameBytes: number;
+  maxBodyBytes: number;
+  maxSyncLimit: number;
+  defaultSyncLimit: number;
+  ratePerSec: number;
+  rateBurst: number;
+  maxBadFrames: number;
+  badFrameWindowMs: number;
+  maxConnections: number;
+  sendBufferBytes: number;
+  requestTimeoutMs: number;
+  maxPendingRequests: number;
+  linkPingMs: number;
+  linkReconnectMaxMs: number;
+  maxInternalFrameBytes: number;
+  maxGapFill: number;
+  gapFillTimeoutMs: number;
+  maxGapFillsPerConnection: number;
+  maxPendingDeliveries: number;
+  maxTrackedGroups: number;
+  maxAdminBodyBytes: number;
+  maxAdminIds: number;
+  adminRatePerSec: number;
+  presencePublish: boolean;
+}
+
+export interface ResolvedGateOptions {
+  options: GateOptions;
+  /** Development fallbacks that were used; main.ts logs each one as a warning. */
+  warnings: string[];
+}
+
+/** Gate names end up in Redis keys and HTTP headers. */
+const GATE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,252}$/;
+
+/**
+ * Parse gate options from flags and environment. Throws ConfigError naming the setting on any
+ * invalid, missing or contradictory value.
+ */
+export function resolveGateOptions(argv: readonly string[], env: Readonly<Record<string, string | undefined>>): ResolvedGateOptions {
+  const { options: raw, positionals } = resolveOptions(GATE_OPTIONS, argv, env);
+  if (positionals.length > 0) throw new ConfigError(`unexpected argument ${JSON.stringify(positionals[0])}: imgroup gate takes only --flags`);
+  const warnings: string[] = [];
+  const production = raw.mode === 'production';
+  const secret = (key: string, fallback: () => string, env: string): string => {
+    const v = raw[key];
+    if (typeof v === 'string' && v.length > 0) return v;
+    warnings.push(`${env} is not set: using an insecure development default (not allowed with IMGROUP_MODE=production)`);
+    return fallback();
+  };
+  const jwtSecret = secret('jwtSecret', () => DEV_JWT_SECRET, 'IMGROUP_JWT_SECRET');
+  if (production && Buffer.byteLength(jwtSecret, 'utf8') < MIN_JWT_SECRET_BYTES) {
+    throw new ConfigError(`IMGROUP_JWT_SECRET (or --jwt-secret) must have at least ${MIN_JWT_SECRET_BYTES} bytes in production mode`);
+  }
+  const options: GateOptions = {
+    ...(raw as unknown as GateOptions),
+    name: nameOf(raw),
+    redisPassword: raw.redisPassword as string | undefined,
+    jwtSecret,
+    adminToken: secret('adminToken', () => DEV_ADMIN_TOKEN, 'IMGROUP_ADMIN_TOKEN'),
+    internalToken: secret('internalToken', () => DEV_INTERNAL_TOKEN, 'IMGROUP_INTERNAL_TOKEN'),
+  };
+  checkGateOptions(options);
+  return { options, warnings };
+}
+
+function nameOf(raw: RawOptions): string {
+  const name = typeof raw.name === 'string' && raw.name.length > 0 ? raw.name : hostname();
+  if (!GATE_NAME.test(name)) {
+    throw new ConfigError(`IMGROUP_NODE_NAME (or --name): ${JSON.stringify(name)} must be 1-253 characters of A-Z a-z 0-9 . _ - starting with a letter or digit`);
+  }
+  return name;
+}
+
+/** Cross-option rules. Also used by startGate, so options built in code are checked too. */
+export function checkGateOptions(o: GateOptions): void {
+  if (o.maxBodyBytes >= o.maxFrameBytes) {
+    throw new ConfigError(`IMGROUP_MAX_BODY_BYTES (${o.maxBodyBytes}) must be below IMGROUP_MAX_FRAME_BYTES (${o.maxFrameBytes}): a send frame carries the body plus its envelope`);
+  }
+  if (o.maxBodyBytes > o.maxAdminBodyBytes) {
+    throw new ConfigError(`IMGROUP_MAX_BODY_BYTES (${o.maxBodyBytes}) must not exceed IMGROUP_MAX_ADMIN_BODY_BYTES (${o.maxAdminBodyBytes}): admin posts carry a message body`);
+  }
+  if (o.defaultSyncLimit > o.maxSyncLimit) {
+    throw new ConfigError(`IMGROUP_DEFAULT_SYNC_LIMIT (${o.defaultSyncLimit}) must not exceed IMGROUP_MAX_SYNC_LIMIT (${o.maxSyncLimit})`);
+  }
+  if (o.maxGapFill > o.maxSyncLimit) {
+    throw new ConfigError(`IMGROUP_MAX_GAP_FILL (${o.maxGapFill}) must not exceed IMGROUP_MAX_SYNC_LIMIT (${o.maxSyncLimit}): a gap is fetched with one sync`);
+  }
+  if (o.gapFillTimeoutMs > o.requestTimeoutMs) {
+    throw new ConfigError(`IMGROUP_GAP_FILL_TIMEOUT_MS (${o.gapFillTimeoutMs}) must not exceed IMGROUP_REQUEST_TIMEOUT_MS (${o.requestTimeoutMs})`);
+  }
+  if (o.rateBurst < 1 || o.ratePerSec < 1) throw new ConfigError('IMGROUP_RATE_PER_SEC and IMGROUP_RATE_BURST must be at least 1');
+  if (o.port !== 0 && o.port === o.opsPort) {
+    throw new ConfigError(`IMGROUP_OPS_PORT (${o.opsPort}) must differ from IMGROUP_GATE_PORT (${o.port})`);
+  }
+  if (o.sendBufferBytes < o.maxFrameBytes) {
+    throw new ConfigError(`IMGROUP_SEND_BUFFER_BYTES (${o.sendBufferBytes}) must be at least IMGROUP_MAX_FRAME_BYTES (${o.maxFrameBytes}): one message must fit`);
+  }
+  if (o.mode === 'production') {
+    if (o.jwtSecret === DEV_JWT_SECRET) throw new ConfigError('IMGROUP_JWT_SECRET must not be the development default in production mode');
+    if (o.adminToken === DEV_ADMIN_TOKEN) throw new ConfigError('IMGROUP_ADMIN_TOKEN must not be the development default in production mode');
+    if (o.internalToken === DEV_INTERNAL_TOKEN) throw new ConfigError('IMGROUP_INTERNAL_TOKEN must not be the development default in production mode');
+  }
+}
+
+/** A random boot id: distinguishes this process from earlier incarnations of the same gate name. */
+export function newBootId(): string {
+  return randomBytes(9).toString('base64url');
+}

@@ -1,0 +1,95 @@
+/**
+ * Every metric of a gate, created once against the process's injected Registry. Labels stay
+ * low-cardinality: frame types, error codes, reasons, ops, paths — never user, group or
+ * connection ids.
+ */
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+
+export interface GateMetrics {
+  connections: Gauge;
+  connectionsOpened: Counter;
+  connectionsClosed: Counter<'code'>;
+  authFailures: Counter<'reason'>;
+  framesReceived: Counter<'type'>;
+  frameErrors: Counter<'code'>;
+  deliveries: Counter<'path'>;
+  deliveriesDropped: Counter<'reason'>;
+  gapFills: Counter<'outcome'>;
+  membershipVersion: Gauge<'version'>;
+  membershipErrors: Counter;
+  routeDuration: Histogram<'op' | 'outcome'>;
+  routeRetries: Counter<'op'>;
+  linksUp: Gauge;
+  adminRequests: Counter<'route' | 'status'>;
+}
+
+export function createGateMetrics(registry: Registry): GateMetrics {
+  const registers = [registry];
+  return {
+    connections: new Gauge({ name: 'imgroup_gate_connections', help: 'Authenticated client connections open on this gate.', registers }),
+    connectionsOpened: new Counter({ name: 'imgroup_gate_connections_opened_total', help: 'Client connections accepted (after authentication).', registers }),
+    connectionsClosed: new Counter({
+      name: 'imgroup_gate_connections_closed_total',
+      help: 'Client connections closed, by close code (1006 = dropped without a close frame).',
+      labelNames: ['code'],
+      registers,
+    }),
+    authFailures: new Counter({
+      name: 'imgroup_gate_auth_failures_total',
+      help: 'WebSocket handshakes refused with HTTP 401, by reason (missing, invalid, expired).',
+      labelNames: ['reason'],
+      registers,
+    }),
+    framesReceived: new Counter({ name: 'imgroup_gate_frames_received_total', help: 'Valid client frames received, by type.', labelNames: ['type'], registers }),
+    frameErrors: new Counter({
+      name: 'imgroup_gate_frame_errors_total',
+      help: 'Error frames sent to clients, by error code.',
+      labelNames: ['code'],
+      registers,
+    }),
+    deliveries: new Counter({
+      name: 'imgroup_gate_deliveries_total',
+      help: 'Messages written to client connections, by path (online, offline, sweep, gapfill).',
+      labelNames: ['path'],
+      registers,
+    }),
+    deliveriesDropped: new Counter({
+      name: 'imgroup_gate_deliveries_dropped_total',
+      help: 'Messages not written to a connection, by reason (duplicate, overflow, closed); they stay behind the user cursor.',
+      labelNames: ['reason'],
+      registers,
+    }),
+    gapFills: new Counter({ name: 'imgroup_gate_gap_fills_total', help: 'Gap fetches by outcome (ok, failed).', labelNames: ['outcome'], registers }),
+    membershipVersion: new Gauge({
+      name: 'imgroup_gate_membership_version_info',
+      help: 'The applied logic membership version (value 1).',
+      labelNames: ['version'],
+      registers,
+    }),
+    membershipErrors: new Counter({
+      name: 'imgroup_gate_membership_errors_total',
+      help: 'Membership documents that could not be read or were invalid (the current one was kept).',
+      registers,
+    }),
+    routeDuration: new Histogram({
+      name: 'imgroup_gate_route_duration_seconds',
+      help: 'Time from routing a request to logic to its answer, by op and outcome (ok, error, unavailable).',
+      labelNames: ['op', 'outcome'],
+      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+      registers,
+    }),
+    routeRetries: new Counter({
+      name: 'imgroup_gate_route_retries_total',
+      help: 'Requests re-sent to a new owner because their logic node went down or was removed.',
+      labelNames: ['op'],
+      registers,
+    }),
+    linksUp: new Gauge({ name: 'imgroup_gate_logic_links_up', help: 'Logic nodes with an open internal link (the ring members).', registers }),
+    adminRequests: new Counter({
+      name: 'imgroup_gate_admin_requests_total',
+      help: 'Admin API requests by route and HTTP status.',
+      labelNames: ['route', 'status'],
+      registers,
+    }),
+  };
+}

@@ -1,0 +1,267 @@
+/**
+ * A gate node, wired: options → metrics, presence, router + membership file, delivery, client
+ * port, heartbeat loop. `startGate` returns once the client port listens; `close()` is the
+ * graceful shutdown (stop accepting, close clients with 1001, unregister presence, close links).
+ */
+import { randomBytes } from 'node:crypto';
+import type { Registry } from 'prom-client';
+import type { WebSocket } from 'ws';
+import { CloseCode } from '../protocol/errors.js';
+import type { Logger } from '../ops/logger.js';
+import type { ReadinessCheck } from '../ops/ops-server.js';
+import { RedisPresenceReader, RedisPresenceWriter } from '../presence/presence-redis.js';
+import type { RedisStore } from '../redis/redis-store.js';
+import { AdminApi } from './admin-api.js';
+import type { AuthResult } from './auth.js';
+import { TokenVerifier } from './auth.js';
+import { ClientConnection, type ConnectionContext } from './client-connection.js';
+import { ClientRequests } from './client-requests.js';
+import { checkGateOptions, type GateOptions, HARD_FRAME_FACTOR, newBootId } from './config.js';
+import { ConnectionRegistry } from './connection-registry.js';
+import { Delivery } from './delivery.js';
+import type { DeliveryPath } from './delivery-order.js';
+import { createGateMetrics, type GateMetrics } from './gate-metrics.js';
+import { type GateServer, startGateServer } from './gate-server.js';
+import { MembershipFile } from './membership-file.js';
+import { Router } from './router.js';
+
+export interface GateDeps {
+  log: Logger;
+  /** The process's registry; the gate registers its metrics here. */
+  registry: Registry;
+  /** The one door to Redis (presence). */
+  store: RedisStore;
+}
+
+export interface GateHandle {
+  /** The client port actually bound (useful with port 0). */
+  port: number;
+  name: string;
+  bootId: string;
+  /** For the ops server's /readyz: Redis answers, at least one logic node is reachable. */
+  readiness: readonly ReadinessCheck[];
+  /** Authenticated client connections open now. */
+  connections(): number;
+  /** Logic nodes whose link is up. */
+  linksUp(): number;
+  membershipVersion(): string | null;
+  /** Graceful shutdown; idempotent. */
+  close(): Promise<void>;
+}
+
+/** How long a graceful shutdown waits for clients to complete the 1001 close before terminating them. */
+const DRAIN_MS = 2000;
+
+export async function startGate(options: GateOptions, deps: GateDeps): Promise<GateHandle> {
+  checkGateOptions(options);
+  const log = deps.log.child({ component: 'gate', gate: options.name });
+  const metrics = createGateMetrics(deps.registry);
+  const bootId = newBootId();
+  const heartbeatMs = options.heartbeatMs;
+  const presence = new RedisPresenceWriter(deps.store, {
+    gate: options.name,
+    boot: bootId,
+    ttlMs: Math.ceil(1.5 * heartbeatMs),
+    publishChanges: options.presencePublish,
+  });
+  const presenceReader = new RedisPresenceReader(deps.store, { gateCacheMs: Math.floor(0.25 * heartbeatMs) });
+  let registered = await presence.register().then(
+    () => true,
+    (err: Error) => {
+      log.error({ err: err.message }, 'presence registration failed; retrying every heartbeat');
+      return false;
+    },
+  );
+
+  const connections = new ConnectionRegistry<ClientConnection>();
+  let delivery: Delivery | null = null;
+  const router = new Router(
+    {
+      gateName: options.name,
+      bootId,
+      internalToken: options.internalToken,
+      requestTimeoutMs: options.requestTimeoutMs,
+      linkPingMs: options.linkPingMs,
+      linkReconnectMaxMs: options.linkReconnectMaxMs,
+      maxPendingRequests: options.maxPendingRequests,
+      maxInternalFrameBytes: options.maxInternalFrameBytes,
+    },
+    { log, metrics, onDeliver: (link, frame) => delivery?.onDeliver(link, frame) },
+  );
+  delivery = new Delivery(connections, router, metrics, { gapFillTimeoutMs: options.gapFillTimeoutMs }, log);
+  const requests = new ClientRequests(router, { defaultSyncLimit: options.defaultSyncLimit }, log);
+  const ctx = connectionContext(options, metrics, log, requests, delivery);
+
+  const membership = new MembershipFile({
+    path: options.membershipFile,
+    pollMs: options.membershipPollMs,
+    onChange: (doc) => router.applyMembership(doc),
+    onError: () => metrics.membershipErrors.inc(),
+    log,
+  });
+  await membership.start();
+
+  let shuttingDown = false;
+  const presenceWrites = new Map<ClientConnection, Promise<boolean>>();
+
+  const onClose = (conn: ClientConnection, code: number): void => {
+    if (!connections.remove(conn)) return;
+    metrics.connections.set(connections.size);
+    metrics.connectionsClosed.inc({ code: String(code) });
+    if (shuttingDown) return;
+    const disconnect = () =>
+      presence.disconnect(conn.userId, conn.connId).catch((err: Error) => log.warn({ err: err.message, connId: conn.connId }, 'presence disconnect failed'));
+    const pending = presenceWrites.get(conn);
+    if (pending) void pending.then(async (ok) => {
+      if (ok) await disconnect();
+    });
+    else void disconnect();
+  };
+
+  const onConnection = (ws: WebSocket, auth: Extract<AuthResult, { ok: true }>): void => {
+    if (shuttingDown) {
+      ws.close(CloseCode.GOING_AWAY);
+      return;
+    }
+    const conn = new ClientConnection(ws, auth.userId, randomBytes(12).toString('base64url'), auth.expMs, ctx, Date.now());
+    connections.add(conn);
+    metrics.connections.set(connections.size);
+    metrics.connectionsOpened.inc();
+    ws.on('message', (data, isBinary) => conn.receive(data, isBinary, Date.now()));
+    ws.on('pong', () => conn.seen(Date.now()));
+    ws.on('error', (err) => log.debug({ err: err.message, connId: conn.connId }, 'client socket error'));
+    ws.on('close', (code) => onClose(conn, code));
+    const write = presence.connect(conn.userId, conn.connId).then(
+      () => true,
+      (err: Error) => {
+        log.warn({ err: err.message, connId: conn.connId }, 'presence could not be written; closing the connection');
+        return false;
+      },
+    );
+    presenceWrites.set(conn, write);
+    void write.then((ok) => {
+      presenceWrites.delete(conn);
+      if (!ok) {
+        conn.close(CloseCode.SERVER_ERROR);
+        return;
+      }
+      if (!conn.isOpen) return;
+      conn.sendFrame({ type: 'welcome', userId: conn.userId, connId: conn.connId, gate: options.name, heartbeatMs });
+      router.request(conn.userId, { op: 'login', userId: conn.userId, connId: conn.connId }).then(
+        (r) => log.debug({ connId: conn.connId, groups: r.groups, delivered: r.delivered }, 'login replay done'),
+        (err: Error) => log.debug({ err: err.message, connId: conn.connId }, 'login replay failed; live delivery continues'),
+      ).finally(() => delivery?.loginDone(conn));
+    });
+  };
+
+  const admin = new AdminApi(
+    {
+      adminToken: options.adminToken,
+      maxAdminBodyBytes: options.maxAdminBodyBytes,
+      maxBodyBytes: options.maxBodyBytes,
+      maxAdminIds: options.maxAdminIds,
+      adminRatePerSec: options.adminRatePerSec,
+    },
+    router,
+    presenceReader,
+    metrics,
+    log,
+  );
+
+  let server: GateServer | null = null;
+  try {
+    server = await startGateServer(
+      { host: options.host, port: options.port, hardFrameBytes: HARD_FRAME_FACTOR * options.maxFrameBytes },
+      {
+        verifier: new TokenVerifier(options.jwtSecret),
+        metrics,
+        log,
+        refuseReason: () => {
+          if (shuttingDown) return 'gate is shutting down; connect to another gate';
+          if (connections.size + (server?.handshakes ?? 0) >= options.maxConnections) return `gate holds its maximum of ${options.maxConnections} connections`;
+          return null;
+        },
+        onConnection,
+        onRequest: (req, res) => admin.handle(req, res),
+      },
+    );
+  } catch (err) {
+    membership.stop();
+    router.close();
+    throw err;
+  }
+  const gateServer = server;
+
+  const heartbeat = setInterval(() => {
+    const beat = registered ? presence.heartbeat() : presence.register().then(() => void (registered = true));
+    beat.catch((err: Error) => log.warn({ err: err.message }, 'presence heartbeat failed'));
+    const now = Date.now();
+    for (const conn of connections.all()) conn.tick(now);
+  }, heartbeatMs);
+
+  let closing: Promise<void> | null = null;
+  const close = (): Promise<void> => {
+    closing ??= (async () => {
+      shuttingDown = true;
+      clearInterval(heartbeat);
+      membership.stop();
+      const stopped = gateServer.stopAccepting();
+      const devices = connections.all().map((c) => ({ userId: c.userId, connId: c.connId }));
+      for (const conn of connections.all()) conn.close(CloseCode.GOING_AWAY);
+      const deadline = Date.now() + DRAIN_MS;
+      while (connections.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      for (const conn of connections.all()) conn.ws.terminate();
+      await presence.unregister(devices).catch((err: Error) => log.warn({ err: err.message }, 'presence unregister failed'));
+      router.close();
+      gateServer.destroy();
+      await stopped;
+      log.info({ devices: devices.length }, 'gate closed');
+    })();
+    return closing;
+  };
+
+  return {
+    port: gateServer.port,
+    name: options.name,
+    bootId,
+    readiness: [
+      { name: 'redis', check: async () => ((await deps.store.ping()) ? null : 'Redis does not answer') },
+      { name: 'logic', check: () => (router.linksUp > 0 ? null : 'no logic node is reachable') },
+    ],
+    connections: () => connections.size,
+    linksUp: () => router.linksUp,
+    membershipVersion: () => router.membershipVersion,
+    close,
+  };
+}
+
+function connectionContext(options: GateOptions, metrics: GateMetrics, log: Logger, requests: ClientRequests, delivery: Delivery): ConnectionContext {
+  const delivered: Record<DeliveryPath, { inc(): void }> = {
+    online: metrics.deliveries.labels('online'),
+    offline: metrics.deliveries.labels('offline'),
+    sweep: metrics.deliveries.labels('sweep'),
+    gapfill: metrics.deliveries.labels('gapfill'),
+  };
+  return {
+    frameLimits: { maxFrameBytes: options.maxFrameBytes, maxBodyBytes: options.maxBodyBytes, maxSyncLimit: options.maxSyncLimit },
+    rate: { ratePerSec: options.ratePerSec, burst: options.rateBurst },
+    badFrames: { max: options.maxBadFrames, windowMs: options.badFrameWindowMs },
+    order: {
+      maxGapFill: options.maxGapFill,
+      maxHeld: options.maxPendingDeliveries,
+      maxTrackedGroups: options.maxTrackedGroups,
+      maxFills: options.maxGapFillsPerConnection,
+    },
+    sendBufferBytes: options.sendBufferBytes,
+    heartbeatMs: options.heartbeatMs,
+    counters: {
+      delivered: (path) => delivered[path].inc(),
+      dropped: (reason) => metrics.deliveriesDropped.inc({ reason }),
+      frameReceived: (type) => metrics.framesReceived.inc({ type }),
+      frameError: (code) => metrics.frameErrors.inc({ code }),
+    },
+    log: log.child({ component: 'client-connection' }),
+    onFrame: (conn, frame) => requests.handle(conn, frame),
+    onGapFill: (conn, groupId, afterSeq, limit) => delivery.fillGap(conn, groupId, afterSeq, limit),
+  };
+}

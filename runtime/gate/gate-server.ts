@@ -1,0 +1,155 @@
+/**
+ * The client port: HTTP server for the admin API and the WebSocket upgrade of `GET /v1/ws`.
+ * The handshake is a flat series of guards, each refusing with its own HTTP status before any
+ * WebSocket exists: unknown path 404, gate shutting down or full 503, token missing, invalid or
+ * expired 401. Frames over the hard cap (`maxPayload`) make ws close the socket with 1009.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse, STATUS_CODES } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
+import { WebSocketServer, type WebSocket } from 'ws';
+import type { Logger } from '../ops/logger.js';
+import { type AuthResult, extractToken, type TokenVerifier } from './auth.js';
+import type { GateMetrics } from './gate-metrics.js';
+
+export const CLIENT_WS_PATH = '/v1/ws';
+
+export interface GateServerOptions {
+  host: string;
+  port: number;
+  /** Hard frame cap handed to ws (`maxPayload`). */
+  hardFrameBytes: number;
+}
+
+export interface GateServerDeps {
+  verifier: TokenVerifier;
+  metrics: GateMetrics;
+  log: Logger;
+  /** null when a new connection may be accepted, else why not (answered with 503). */
+  refuseReason(): string | null;
+  onConnection(ws: WebSocket, auth: Extract<AuthResult, { ok: true }>): void;
+  onRequest(req: IncomingMessage, res: ServerResponse): void;
+}
+
+export interface GateServer {
+  server: Server;
+  port: number;
+  /** Handshakes between authentication and the open WebSocket. */
+  readonly handshakes: number;
+  /** Stop listening; open connections stay. */
+  stopAccepting(): Promise<void>;
+  /** Drop whatever HTTP connections remain. */
+  destroy(): void;
+}
+
+function refuse(socket: Duplex, status: number, message: string, headers: Record<string, string> = {}): void {
+  if (socket.destroyed) return;
+  const body = JSON.stringify({ error: { code: status === 401 ? 'UNAUTHORIZED' : status === 404 ? 'NOT_FOUND' : 'UNAVAILABLE', message } });
+  const lines = [
+    `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}`,
+    'Connection: close',
+    'Content-Type: application/json',
+    `Content-Length: ${Buffer.byteLength(body)}`,
+    ...Object.entries(headers).map(([k, v]) => `${k}: ${v}`),
+  ];
+  socket.end(`${lines.join('\r\n')}\r\n\r\n${body}`);
+}
+
+export async function startGateServer(opts: GateServerOptions, deps: GateServerDeps): Promise<GateServer> {
+  const log = deps.log.child({ component: 'gate-server' });
+  const wss = new WebSocketServer({ noServer: true, maxPayload: opts.hardFrameBytes, perMessageDeflate: false, clientTracking: false });
+  let handshakes = 0;
+
+  const server = createServer((req, res) => {
+    const path = (req.url ?? '/').split('?')[0];
+    if (path === CLIENT_WS_PATH) {
+      res.writeHead(426, { 'content-type': 'application/json', upgrade: 'websocket', connection: 'Upgrade' });
+      res.end(JSON.stringify({ error: { code: 'BAD_FRAME', message: `${CLIENT_WS_PATH} needs a WebSocket upgrade` } }));
+      return;
+    }
+    deps.onRequest(req, res);
+  });
+
+  server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    socket.on('error', () => undefined);
+    const path = (req.url ?? '/').split('?')[0];
+    if (path !== CLIENT_WS_PATH) {
+      refuse(socket, 404, `no WebSocket endpoint here; use ${CLIENT_WS_PATH}`);
+      return;
+    }
+    const reason = deps.refuseReason();
+    if (reason !== null) {
+      refuse(socket, 503, reason, { 'Retry-After': '1' });
+      return;
+    }
+    handshakes++;
+    deps.verifier.verify(extractToken(req)).then(
+      (auth) => {
+        if (!auth.ok) {
+          handshakes--;
+          deps.metrics.authFailures.inc({ reason: auth.reason });
+          refuse(socket, 401, auth.message, { 'WWW-Authenticate': 'Bearer' });
+          return;
+        }
+        const late = deps.refuseReason();
+        if (late !== null || socket.destroyed) {
+          handshakes--;
+          refuse(socket, 503, late ?? 'closed');
+          return;
+        }
+        // Synchronous without verifyClient: it calls back with the open socket, or answers a
+        // malformed handshake itself (400) without calling back.
+        try {
+          wss.handleUpgrade(req, socket, head, (ws) => deps.onConnection(ws, auth));
+        } catch (err) {
+          log.warn({ err }, 'WebSocket upgrade failed');
+          socket.destroy();
+        } finally {
+          handshakes--;
+        }
+      },
+      (err: unknown) => {
+        handshakes--;
+        log.error({ err }, 'token verification failed unexpectedly');
+        refuse(socket, 503, 'authentication unavailable');
+      },
+    );
+  });
+
+  server.on('clientError', (err, socket) => {
+    log.debug({ err: err.message }, 'malformed HTTP request');
+    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
+    else socket.destroy();
+  });
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(opts.port, opts.host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const port = (server.address() as AddressInfo).port;
+  log.info({ host: opts.host, port }, 'client port listening');
+
+  return {
+    server,
+    port,
+    get handshakes() {
+      return handshakes;
+    },
+    stopAccepting: () =>
+      new Promise<void>((resolve) => {
+        if (!server.listening) {
+          resolve();
+          return;
+        }
+        server.close(() => resolve());
+        server.closeIdleConnections();
+      }),
+    destroy: () => {
+      server.closeAllConnections();
+      wss.close();
+    },
+  };
+}

@@ -1,0 +1,254 @@
+/**
+ * One persistent, authenticated internal WebSocket from this gate to one logic node
+ * (`<url>/v1/internal`). It reconnects with jittered exponential backoff, pings so that a hung
+ * node is noticed within two ping intervals, matches responses to requests by rid, bounds the
+ * requests in flight and fails them all at once when the link goes down (the router re-sends
+ * them to the new owner).
+ */
+import { WebSocket } from 'ws';
+import { ErrorCode, ProtocolError } from '../protocol/errors.js';
+import {
+  type AckNotice,
+  type DeliverFrame,
+  decodeLogicFrame,
+  GATE_BOOT_HEADER,
+  GATE_HEADER,
+  INTERNAL_PATH,
+  type InternalRequest,
+  type MissedNotice,
+} from '../protocol/internal-frames.js';
+import type { Logger } from '../ops/logger.js';
+
+export interface LogicLinkOptions {
+  /** Member id of the logic node. */
+  id: string;
+  /** Its internal endpoint from the membership document (ws:// or wss://). */
+  url: string;
+  gateName: string;
+  bootId: string;
+  internalToken: string;
+  pingMs: number;
+  reconnectMaxMs: number;
+  maxPending: number;
+  maxFrameBytes: number;
+}
+
+export interface LogicLinkEvents {
+  up(link: LogicLink): void;
+  down(link: LogicLink): void;
+  deliver(link: LogicLink, frame: DeliverFrame): void;
+}
+
+/** The request never reached an answer because the link went down or was closed: safe to re-send elsewhere. */
+export class LinkDownError extends Error {
+  constructor(linkId: string) {
+    super(`link to logic node ${linkId} went down`);
+    this.name = 'LinkDownError';
+  }
+}
+
+interface Pending {
+  resolve(result: unknown): void;
+  reject(err: Error): void;
+  timer: NodeJS.Timeout;
+}
+
+const RECONNECT_MIN_MS = 100;
+
+export function internalUrl(memberUrl: string): string {
+  return `${memberUrl.replace(/\/+$/, '')}${INTERNAL_PATH}`;
+}
+
+export class LogicLink {
+  private ws: WebSocket | null = null;
+  private up = false;
+  private closed = false;
+  private attempts = 0;
+  private nextRid = 1;
+  private readonly pending = new Map<number, Pending>();
+  private reconnectTimer: NodeJS.Timeout | null = null;
+  private pingTimer: NodeJS.Timeout | null = null;
+  private alive = false;
+  private readonly log: Logger;
+
+  constructor(
+    readonly opts: LogicLinkOptions,
+    private readonly events: LogicLinkEvents,
+    log: Logger,
+  ) {
+    this.log = log.child({ component: 'logic-link', logic: opts.id });
+  }
+
+  get id(): string {
+    return this.opts.id;
+  }
+
+  get isUp(): boolean {
+    return this.up;
+  }
+
+  get pendingCount(): number {
+    return this.pending.size;
+  }
+
+  start(): void {
+    if (this.closed || this.ws) return;
+    this.connect();
+  }
+
+  /**
+   * Send a request; resolves with logic's `result`, rejects with ProtocolError (logic's error
+   * code, or UNAVAILABLE on timeout or when the pending bound is reached) or LinkDownError.
+   */
+  request(req: InternalRequest, timeoutMs: number): Promise<unknown> {
+    const ws = this.ws;
+    if (!this.up || !ws) return Promise.reject(new LinkDownError(this.id));
+    if (this.pending.size >= this.opts.maxPending) {
+      return Promise.reject(new ProtocolError(ErrorCode.UNAVAILABLE, `logic node ${this.id} has ${this.pending.size} requests in flight; retry later`));
+    }
+    const rid = this.nextRid;
+    this.nextRid = this.nextRid >= Number.MAX_SAFE_INTEGER ? 1 : this.nextRid + 1;
+    return new Promise<unknown>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.pending.delete(rid);
+        reject(new ProtocolError(ErrorCode.UNAVAILABLE, `logic node ${this.id} did not answer within ${timeoutMs} ms; retry`));
+      }, timeoutMs);
+      this.pending.set(rid, { resolve, reject, timer });
+      ws.send(JSON.stringify({ t: 'req', rid, ...req }), (err) => {
+        if (!err) return;
+        const p = this.pending.get(rid);
+        if (!p) return;
+        this.pending.delete(rid);
+        clearTimeout(p.timer);
+        p.reject(new LinkDownError(this.id));
+      });
+    });
+  }
+
+  /** Fire-and-forget notice; false when the link is down (the notice is dropped). */
+  notify(frame: AckNotice | MissedNotice): boolean {
+    if (!this.up || !this.ws) return false;
+    this.ws.send(JSON.stringify(frame));
+    return true;
+  }
+
+  /** Close for good: fail what is pending (re-sendable) and stop reconnecting. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
+    this.reconnectTimer = null;
+    const ws = this.ws;
+    this.onSocketGone();
+    if (ws) {
+      ws.removeAllListeners();
+      ws.on('error', () => undefined);
+      ws.terminate();
+    }
+  }
+
+  private connect(): void {
+    const ws = new WebSocket(internalUrl(this.opts.url), {
+      headers: {
+        authorization: `Bearer ${this.opts.internalToken}`,
+        [GATE_HEADER]: this.opts.gateName,
+        [GATE_BOOT_HEADER]: this.opts.bootId,
+      },
+      maxPayload: this.opts.maxFrameBytes,
+      perMessageDeflate: false,
+      handshakeTimeout: Math.max(1000, 2 * this.opts.pingMs),
+    });
+    this.ws = ws;
+    ws.on('open', () => {
+      this.up = true;
+      this.attempts = 0;
+      this.alive = true;
+      this.pingTimer = setInterval(() => this.ping(), this.opts.pingMs);
+      this.log.info({ url: this.opts.url }, 'logic link up');
+      this.events.up(this);
+    });
+    ws.on('message', (data, isBinary) => {
+      this.alive = true;
+      if (isBinary) {
+        this.log.warn('binary frame from logic ignored');
+        return;
+      }
+      this.receive(data.toString());
+    });
+    ws.on('pong', () => {
+      this.alive = true;
+    });
+    ws.on('error', (err) => {
+      this.log.debug({ err: err.message }, 'logic link error');
+    });
+    ws.on('unexpected-response', (_req, res) => {
+      this.log.error({ status: res.statusCode }, 'logic node refused the internal link (check IMGROUP_INTERNAL_TOKEN)');
+      res.resume();
+      ws.terminate();
+    });
+    ws.on('close', () => {
+      if (this.ws !== ws) return;
+      this.onSocketGone();
+      this.scheduleReconnect();
+    });
+  }
+
+  private ping(): void {
+    const ws = this.ws;
+    if (!ws || !this.up) return;
+    if (!this.alive) {
+      this.log.warn({ pingMs: this.opts.pingMs }, 'logic node did not answer pings; dropping the link');
+      ws.terminate();
+      return;
+    }
+    this.alive = false;
+    ws.ping();
+  }
+
+  private receive(text: string): void {
+    const frame = decodeLogicFrame(text);
+    if (!frame) {
+      this.log.warn({ bytes: text.length }, 'malformed frame from logic ignored');
+      return;
+    }
+    if (frame.t === 'deliver') {
+      this.events.deliver(this, frame);
+      return;
+    }
+    const p = this.pending.get(frame.rid);
+    if (!p) return; // answered after its timeout
+    this.pending.delete(frame.rid);
+    clearTimeout(p.timer);
+    if (frame.ok) p.resolve(frame.result);
+    else p.reject(new ProtocolError(frame.code, frame.message));
+  }
+
+  private onSocketGone(): void {
+    const wasUp = this.up;
+    this.up = false;
+    this.ws = null;
+    if (this.pingTimer) clearInterval(this.pingTimer);
+    this.pingTimer = null;
+    const failed = [...this.pending.values()];
+    this.pending.clear();
+    for (const p of failed) {
+      clearTimeout(p.timer);
+      p.reject(new LinkDownError(this.id));
+    }
+    if (wasUp) {
+      this.log.warn({ failedRequests: failed.length }, 'logic link down');
+      this.events.down(this);
+    }
+  }
+
+  private scheduleReconnect(): void {
+    if (this.closed) return;
+    const ceiling = Math.min(this.opts.reconnectMaxMs, RECONNECT_MIN_MS * 2 ** Math.min(this.attempts, 20));
+    const delayMs = Math.round(ceiling * (0.5 + Math.random() / 2));
+    this.attempts++;
+    this.reconnectTimer = setTimeout(() => {
+      this.reconnectTimer = null;
+      this.connect();
+    }, delayMs);
+  }
+}

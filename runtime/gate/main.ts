@@ -1,0 +1,81 @@
+/**
+ * `imgroup gate`: parse options, make the root logger, registry and Redis store, start the gate
+ * and its ops port, and shut down gracefully on SIGTERM/SIGINT. The only gate file that touches
+ * the process (exit code, signals); argv and env are passed in by the CLI.
+ */
+import { collectDefaultMetrics, Registry } from 'prom-client';
+import type { LevelWithSilent } from 'pino';
+import { ConfigError } from '../config/options.js';
+import { createLogger } from '../ops/logger.js';
+import { startOpsServer } from '../ops/ops-server.js';
+import { createRedisMetrics } from '../redis/redis-metrics.js';
+import { createCluster, RedisStore } from '../redis/redis-store.js';
+import { type ResolvedGateOptions, resolveGateOptions } from './config.js';
+import { startGate } from './gate-node.js';
+
+/** A shutdown that takes longer than this exits anyway. */
+const SHUTDOWN_LIMIT_MS = 10_000;
+
+/**
+ * Run a gate until SIGTERM or SIGINT. Invalid options print their message and exit with code 2;
+ * a failure to start exits with code 1.
+ */
+export async function runGate(argv: readonly string[], env: Readonly<Record<string, string | undefined>>): Promise<void> {
+  let resolved: ResolvedGateOptions;
+  try {
+    resolved = resolveGateOptions(argv, env);
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    process.stderr.write(`imgroup gate: ${err.message}\n`);
+    process.exit(2);
+  }
+  const { options, warnings } = resolved;
+  const log = createLogger('imgroup-gate', options.logLevel as LevelWithSilent);
+  for (const w of warnings) log.warn(w);
+
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  const cluster = createCluster({ seeds: options.redisSeeds, password: options.redisPassword, commandTimeoutMs: options.redisCommandTimeoutMs });
+  cluster.on('error', (err: Error) => log.warn({ err: err.message }, 'redis cluster error'));
+  const store = new RedisStore(cluster, createRedisMetrics(registry));
+
+  let gate: Awaited<ReturnType<typeof startGate>>;
+  try {
+    gate = await startGate(options, { log, registry, store });
+  } catch (err) {
+    log.fatal({ err }, 'gate failed to start');
+    await store.close();
+    process.exit(1);
+  }
+  const ops = await startOpsServer({ host: options.opsHost, port: options.opsPort, registry, readiness: gate.readiness }).catch(async (err: Error) => {
+    log.fatal({ err }, 'ops port failed to start');
+    await gate.close();
+    await store.close();
+    process.exit(1);
+  });
+  log.info({ name: gate.name, boot: gate.bootId, port: gate.port, opsPort: ops.port, mode: options.mode }, 'gate started');
+
+  await new Promise<void>((resolve) => {
+    let stopping = false;
+    const stop = (signal: NodeJS.Signals) => {
+      if (stopping) return;
+      stopping = true;
+      log.info({ signal }, 'shutting down');
+      const force = setTimeout(() => {
+        log.error('shutdown took too long; exiting');
+        process.exit(1);
+      }, SHUTDOWN_LIMIT_MS);
+      force.unref();
+      void (async () => {
+        await gate.close();
+        await ops.close();
+        await store.close();
+        resolve();
+      })();
+    };
+    process.once('SIGTERM', stop);
+    process.once('SIGINT', stop);
+  });
+  log.flush();
+  process.exit(0);
+}
