@@ -1,0 +1,173 @@
+/**
+ * Options of a logic node: one documented spec list (COMMON_OPTIONS plus the logic's own), from
+ * which `resolveLogicOptions` builds a typed LogicOptions and the README table is generated.
+ * Contradictory settings are rejected here, at start-up, naming the settings involved.
+ */
+import { COMMON_OPTIONS, DEV_INTERNAL_TOKEN } from '../config/common-options.js';
+import { ConfigError, type OptionSpec, resolveOptions } from '../config/options.js';
+
+const MINUTE_MS = 60_000;
+const DAY_MS = 24 * 60 * MINUTE_MS;
+
+/** The logic node's own options (COMMON_OPTIONS come first in LOGIC_OPTIONS). */
+export const LOGIC_OWN_OPTIONS: readonly OptionSpec[] = [
+  { key: 'host', env: 'IMGROUP_LOGIC_HOST', flag: 'host', kind: 'string', default: '0.0.0.0', doc: 'Listen address of the internal endpoint that gates connect to.' },
+  { key: 'port', env: 'IMGROUP_LOGIC_PORT', flag: 'port', kind: 'int', default: 8180, min: 0, max: 65_535, doc: 'Port of the internal endpoint (`/v1/internal`); 0 picks a free port.' },
+  { key: 'opsPort', env: 'IMGROUP_OPS_PORT', flag: 'ops-port', kind: 'int', default: 9190, min: 0, max: 65_535, doc: 'Port of /healthz, /readyz and /metrics; 0 picks a free port.' },
+  { key: 'maxMembersPerGroup', env: 'IMGROUP_MAX_MEMBERS_PER_GROUP', flag: 'max-members-per-group', kind: 'int', default: 10_000, min: 1, max: 1_000_000, doc: 'Adding members beyond this many fails with GROUP_FULL.' },
+  { key: 'replayLimit', env: 'IMGROUP_REPLAY_LIMIT', flag: 'replay-limit', kind: 'int', default: 500, min: 1, max: 100_000, doc: 'At login, at most this many unacknowledged messages per group are pushed (oldest first); the client syncs the rest.' },
+  { key: 'logCap', env: 'IMGROUP_LOG_CAP', flag: 'log-cap', kind: 'int', default: 10_000, min: 1, max: 10_000_000, doc: 'Messages retained per group; older ones are trimmed when new ones are stored.' },
+  { key: 'logRetentionMs', env: 'IMGROUP_LOG_RETENTION_MS', flag: 'log-retention-ms', kind: 'int', default: 7 * DAY_MS, min: MINUTE_MS, max: 365 * DAY_MS, doc: 'Messages older than this are trimmed (lazily, when the group gets a new message; an idle group log expires as a whole).' },
+  { key: 'idempotencyMs', env: 'IMGROUP_IDEMPOTENCY_MS', flag: 'idempotency-ms', kind: 'int', default: 10 * MINUTE_MS, min: 1000, max: 7 * DAY_MS, doc: 'Re-sending the same client message id within this window returns the first seq and stores nothing.' },
+  { key: 'deliverBatchMax', env: 'IMGROUP_DELIVER_BATCH_MAX', flag: 'deliver-batch-max', kind: 'int', default: 200, min: 1, max: 10_000, doc: 'At most this many messages in one deliver frame (fan-out, login replay, sweep).' },
+  { key: 'fanoutQueueMax', env: 'IMGROUP_FANOUT_QUEUE_MAX', flag: 'fanout-queue-max', kind: 'int', default: 1000, min: 1, max: 1_000_000, doc: 'Stored messages waiting for fan-out per group; beyond it online delivery is skipped (the sweep, login replay and sync still deliver).' },
+  { key: 'fanoutMaxPending', env: 'IMGROUP_FANOUT_MAX_PENDING', flag: 'fanout-max-pending', kind: 'int', default: 100_000, min: 1, max: 10_000_000, doc: 'Stored messages waiting for fan-out over all groups of this node.' },
+  { key: 'loginGroupsPerBatch', env: 'IMGROUP_LOGIN_GROUPS_PER_BATCH', flag: 'login-groups-per-batch', kind: 'int', default: 200, min: 1, max: 100_000, doc: 'Login replay reads the logs of this many groups per pipelined batch.' },
+  { key: 'maxSyncLimit', env: 'IMGROUP_LOGIC_MAX_SYNC_LIMIT', flag: 'max-sync-limit', kind: 'int', default: 1000, min: 1, max: 100_000, doc: 'Largest page a sync request gets; larger limits are cut to it (with more=true).' },
+  { key: 'sweepIntervalMs', env: 'IMGROUP_SWEEP_INTERVAL_MS', flag: 'sweep-interval-ms', kind: 'int', default: 10_000, min: 0, max: DAY_MS, doc: 'How often online members that lag behind recently active groups get their backlog pushed again; 0 disables the sweep.' },
+  { key: 'sweepGraceMs', env: 'IMGROUP_SWEEP_GRACE_MS', flag: 'sweep-grace-ms', kind: 'int', default: 30_000, min: 0, max: DAY_MS, doc: 'The sweep pushes only messages older than this (younger ones are still on their way or not acknowledged yet).' },
+  { key: 'sweepHorizonMs', env: 'IMGROUP_SWEEP_HORIZON_MS', flag: 'sweep-horizon-ms', kind: 'int', default: 10 * MINUTE_MS, min: 1000, max: 30 * DAY_MS, doc: 'A group stays in the sweep set this long after its last message through this node.' },
+  { key: 'sweepMaxGroups', env: 'IMGROUP_SWEEP_MAX_GROUPS', flag: 'sweep-max-groups', kind: 'int', default: 10_000, min: 1, max: 10_000_000, doc: 'Size of the set of recently active groups the sweep looks at (least recent dropped first).' },
+  { key: 'sweepGroupsPerTick', env: 'IMGROUP_SWEEP_GROUPS_PER_TICK', flag: 'sweep-groups-per-tick', kind: 'int', default: 200, min: 1, max: 1_000_000, doc: 'Groups examined per sweep tick (the rest on the next ticks, round robin).' },
+  { key: 'sweepMaxMessagesPerTick', env: 'IMGROUP_SWEEP_MAX_MESSAGES_PER_TICK', flag: 'sweep-max-messages-per-tick', kind: 'int', default: 5000, min: 1, max: 10_000_000, doc: 'Messages read from group logs per sweep tick.' },
+  { key: 'maxInFlightPerLink', env: 'IMGROUP_LOGIC_MAX_IN_FLIGHT', flag: 'max-in-flight', kind: 'int', default: 1000, min: 1, max: 1_000_000, doc: 'Requests of one gate link being worked on at once; more are answered UNAVAILABLE.' },
+  { key: 'maxPayloadBytes', env: 'IMGROUP_LOGIC_MAX_PAYLOAD_BYTES', flag: 'max-payload-bytes', kind: 'int', default: 16 * 1024 * 1024, min: 64 * 1024, max: 256 * 1024 * 1024, doc: 'Largest frame a gate may send on its internal link; a larger one closes the link (1009).' },
+  { key: 'requestTimeoutMs', env: 'IMGROUP_LOGIC_REQUEST_TIMEOUT_MS', flag: 'request-timeout-ms', kind: 'int', default: 10_000, min: 100, max: 10 * MINUTE_MS, doc: 'A request not finished after this long is answered UNAVAILABLE (the gate may retry it; sends are idempotent).' },
+  { key: 'shutdownTimeoutMs', env: 'IMGROUP_LOGIC_SHUTDOWN_TIMEOUT_MS', flag: 'shutdown-timeout-ms', kind: 'int', default: 10_000, min: 0, max: 10 * MINUTE_MS, doc: 'On SIGTERM, wait at most this long for in-flight requests and fan-out before closing links.' },
+];
+
+/** Every option of `imgroup logic`, in README order. */
+export const LOGIC_OPTIONS: readonly OptionSpec[] = [...COMMON_OPTIONS, ...LOGIC_OWN_OPTIONS];
+
+export interface LogicOptions {
+  mode: 'development' | 'production';
+  logLevel: string;
+  /** Node name for logs; defaults to the host name given to the resolver. */
+  name: string;
+  redisSeeds: string[];
+  redisPassword: string | undefined;
+  redisCommandTimeoutMs: number;
+  internalToken: string;
+  heartbeatMs: number;
+  opsHost: string;
+  host: string;
+  port: number;
+  opsPort: number;
+  maxMembersPerGroup: number;
+  replayLimit: number;
+  logCap: number;
+  logRetentionMs: number;
+  idempotencyMs: number;
+  deliverBatchMax: number;
+  fanoutQueueMax: number;
+  fanoutMaxPending: number;
+  loginGroupsPerBatch: number;
+  maxSyncLimit: number;
+  sweepIntervalMs: number;
+  sweepGraceMs: number;
+  sweepHorizonMs: number;
+  sweepMaxGroups: number;
+  sweepGroupsPerTick: number;
+  sweepMaxMessagesPerTick: number;
+  maxInFlightPerLink: number;
+  maxPayloadBytes: number;
+  requestTimeoutMs: number;
+  shutdownTimeoutMs: number;
+}
+
+export interface ResolvedLogicOptions {
+  options: LogicOptions;
+  /** Things to log at warn once the logger exists (e.g. the development token fallback). */
+  warnings: string[];
+}
+
+/**
+ * Resolve flags and environment into LogicOptions. Throws ConfigError naming the offending
+ * setting for bad values, unknown flags and contradictions. Pure: reads only its arguments.
+ */
+export function resolveLogicOptions(
+  argv: readonly string[],
+  env: Readonly<Record<string, string | undefined>>,
+  defaults: { hostname: string } = { hostname: 'logic' },
+): ResolvedLogicOptions {
+  const { options: raw, positionals } = resolveOptions(LOGIC_OPTIONS, argv, env);
+  if (positionals.length > 0) throw new ConfigError(`unexpected argument ${JSON.stringify(positionals[0])}; imgroup logic takes only --flags`);
+  const warnings: string[] = [];
+  const mode = raw.mode === 'production' ? 'production' : 'development';
+  let internalToken = raw.internalToken as string | undefined;
+  if (internalToken === undefined) {
+    warnings.push('IMGROUP_INTERNAL_TOKEN is not set: using the insecure development token; set it (and IMGROUP_MODE=production) outside development');
+    internalToken = DEV_INTERNAL_TOKEN;
+  } else if (mode === 'production' && internalToken === DEV_INTERNAL_TOKEN) {
+    throw new ConfigError('IMGROUP_INTERNAL_TOKEN (or --internal-token) is the public development token; set a secret of your own in production mode');
+  }
+  const redisSeeds = raw.redisSeeds as string[];
+  if (redisSeeds.length === 0) throw new ConfigError('IMGROUP_REDIS_SEEDS (or --redis-seeds) names no seed; give at least one host:port');
+  const options: LogicOptions = {
+    mode,
+    logLevel: raw.logLevel as string,
+    name: (raw.name as string | undefined) ?? defaults.hostname,
+    redisSeeds,
+    redisPassword: raw.redisPassword as string | undefined,
+    redisCommandTimeoutMs: raw.redisCommandTimeoutMs as number,
+    internalToken,
+    heartbeatMs: raw.heartbeatMs as number,
+    opsHost: raw.opsHost as string,
+    host: raw.host as string,
+    port: raw.port as number,
+    opsPort: raw.opsPort as number,
+    maxMembersPerGroup: raw.maxMembersPerGroup as number,
+    replayLimit: raw.replayLimit as number,
+    logCap: raw.logCap as number,
+    logRetentionMs: raw.logRetentionMs as number,
+    idempotencyMs: raw.idempotencyMs as number,
+    deliverBatchMax: raw.deliverBatchMax as number,
+    fanoutQueueMax: raw.fanoutQueueMax as number,
+    fanoutMaxPending: raw.fanoutMaxPending as number,
+    loginGroupsPerBatch: raw.loginGroupsPerBatch as number,
+    maxSyncLimit: raw.maxSyncLimit as number,
+    sweepIntervalMs: raw.sweepIntervalMs as number,
+    sweepGraceMs: raw.sweepGraceMs as number,
+    sweepHorizonMs: raw.sweepHorizonMs as number,
+    sweepMaxGroups: raw.sweepMaxGroups as number,
+    sweepGroupsPerTick: raw.sweepGroupsPerTick as number,
+    sweepMaxMessagesPerTick: raw.sweepMaxMessagesPerTick as number,
+    maxInFlightPerLink: raw.maxInFlightPerLink as number,
+    maxPayloadBytes: raw.maxPayloadBytes as number,
+    requestTimeoutMs: raw.requestTimeoutMs as number,
+    shutdownTimeoutMs: raw.shutdownTimeoutMs as number,
+  };
+  rejectContradictions(options);
+  return { options, warnings };
+}
+
+/** Settings that are each in range but make no sense together. */
+export function rejectContradictions(o: LogicOptions): void {
+  if (o.port !== 0 && o.port === o.opsPort) {
+    throw new ConfigError(`IMGROUP_LOGIC_PORT and IMGROUP_OPS_PORT are both ${o.port}; give the internal endpoint and the ops port different ports`);
+  }
+  if (o.requestTimeoutMs < o.redisCommandTimeoutMs) {
+    throw new ConfigError(
+      `IMGROUP_LOGIC_REQUEST_TIMEOUT_MS (${o.requestTimeoutMs}) is shorter than IMGROUP_REDIS_COMMAND_TIMEOUT_MS (${o.redisCommandTimeoutMs}); a request must be allowed at least one Redis command`,
+    );
+  }
+  if (o.fanoutQueueMax > o.fanoutMaxPending) {
+    throw new ConfigError(`IMGROUP_FANOUT_QUEUE_MAX (${o.fanoutQueueMax}) is larger than IMGROUP_FANOUT_MAX_PENDING (${o.fanoutMaxPending}); one group cannot hold more than all groups together`);
+  }
+  if (o.sweepIntervalMs === 0) return;
+  if (o.sweepGraceMs >= o.logRetentionMs) {
+    throw new ConfigError(
+      `IMGROUP_SWEEP_GRACE_MS (${o.sweepGraceMs}) is not shorter than IMGROUP_LOG_RETENTION_MS (${o.logRetentionMs}); the sweep could never push a retained message (set IMGROUP_SWEEP_INTERVAL_MS=0 to disable it)`,
+    );
+  }
+  if (o.sweepHorizonMs <= o.sweepGraceMs) {
+    throw new ConfigError(
+      `IMGROUP_SWEEP_HORIZON_MS (${o.sweepHorizonMs}) is not longer than IMGROUP_SWEEP_GRACE_MS (${o.sweepGraceMs}); groups would leave the sweep set before their messages are old enough to sweep`,
+    );
+  }
+}
+
+/** Liveness cache of the presence reader: a quarter heartbeat (see runtime/presence/presence-redis.ts). */
+export function gateCacheMs(o: Pick<LogicOptions, 'heartbeatMs'>): number {
+  return Math.floor(o.heartbeatMs / 4);
+}

@@ -1,0 +1,114 @@
+/**
+ * Online fan-out of stored messages. Each group has a bounded queue worked by at most one task at
+ * a time, so a group's messages go out in seq order; messages that pile up while a batch is on
+ * its way go out together in the next frame (up to deliverBatchMax per frame).
+ *
+ * One batch: read the group's members, look up their online devices in presence (never by asking
+ * gates), and send one deliver frame per linked gate naming the users on it (the sender's own
+ * devices included). A full queue or a failed batch skips online delivery for those messages
+ * only; the sweep, login replay and sync deliver them later.
+ */
+import type { Logger } from 'pino';
+import type { ChatMessage } from '../protocol/client-frames.js';
+import type { PresenceReader } from '../presence/presence.js';
+import { keys } from '../redis/keys.js';
+import type { RedisStore } from '../redis/redis-store.js';
+import type { GateDelivery } from './gate-delivery.js';
+import { stringsOf } from './batch-replies.js';
+import type { LogicMetrics } from './logic-metrics.js';
+
+export interface FanoutOptions {
+  deliverBatchMax: number;
+  fanoutQueueMax: number;
+  fanoutMaxPending: number;
+}
+
+interface GroupQueue {
+  /** Ascending by seq. */
+  pending: ChatMessage[];
+  running: boolean;
+}
+
+export class Fanout {
+  private readonly queues = new Map<string, GroupQueue>();
+  private pendingTotal = 0;
+  private readonly idleWaiters: Array<() => void> = [];
+
+  constructor(
+    private readonly store: RedisStore,
+    private readonly presence: PresenceReader,
+    private readonly delivery: GateDelivery,
+    private readonly metrics: LogicMetrics,
+    private readonly log: Logger,
+    private readonly opts: FanoutOptions,
+  ) {}
+
+  /** Queue a stored message for online delivery; false when a bound was hit (delivery skipped). */
+  enqueue(msg: ChatMessage): boolean {
+    let q = this.queues.get(msg.groupId);
+    if (this.pendingTotal >= this.opts.fanoutMaxPending || (q && q.pending.length >= this.opts.fanoutQueueMax)) {
+      this.metrics.fanoutSkipped.inc({ reason: 'queue_full' });
+      this.log.debug({ groupId: msg.groupId, seq: msg.seq }, 'fan-out queue full; message left to sweep and replay');
+      return false;
+    }
+    if (!q) this.queues.set(msg.groupId, (q = { pending: [], running: false }));
+    insertBySeq(q.pending, msg);
+    this.pendingTotal++;
+    if (!q.running) {
+      q.running = true;
+      void this.run(msg.groupId, q);
+    }
+    return true;
+  }
+
+  /** Messages waiting over all groups. */
+  get pending(): number {
+    return this.pendingTotal;
+  }
+
+  /** Resolves when no fan-out work is left, or after `timeoutMs`. */
+  async idle(timeoutMs: number): Promise<void> {
+    if (this.queues.size === 0) return;
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, timeoutMs);
+      this.idleWaiters.push(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+  }
+
+  private async run(groupId: string, q: GroupQueue): Promise<void> {
+    while (q.pending.length > 0) {
+      const batch = q.pending.splice(0, this.opts.deliverBatchMax);
+      this.pendingTotal -= batch.length;
+      try {
+        await this.deliverBatch(groupId, batch);
+      } catch (err) {
+        this.metrics.fanoutSkipped.inc({ reason: 'error' }, batch.length);
+        this.log.warn({ err, groupId, firstSeq: batch[0]?.seq, count: batch.length }, 'fan-out failed; messages left to sweep and replay');
+      }
+    }
+    q.running = false;
+    this.queues.delete(groupId);
+    if (this.queues.size === 0) for (const wake of this.idleWaiters.splice(0)) wake();
+  }
+
+  private async deliverBatch(groupId: string, msgs: ChatMessage[]): Promise<void> {
+    const members = stringsOf(await this.store.call<unknown>('smembers', keys.groupMembers(groupId)));
+    if (members.length === 0) {
+      this.metrics.fanoutRecipients.observe(0);
+      return;
+    }
+    const { devices } = await this.presence.lookup(members);
+    const reached = this.delivery.toUsers(groupId, msgs, devices, 'online');
+    this.metrics.fanoutRecipients.observe(reached);
+  }
+}
+
+/** Insert keeping ascending seq order (appends in the common case). */
+export function insertBySeq(list: ChatMessage[], msg: ChatMessage): void {
+  let i = list.length;
+  while (i > 0 && (list[i - 1] as ChatMessage).seq > msg.seq) i--;
+  list.splice(i, 0, msg);
+}

@@ -1,0 +1,83 @@
+/**
+ * Pushing stored messages to gates as `deliver` frames: which gate gets which users (one frame
+ * per gate), and which connection gets a replay. Only gates linked to this node with the boot id
+ * of the device are used; other devices are counted as unroutable (the sweep, login replay and
+ * sync cover them later).
+ */
+import type { ChatMessage } from '../protocol/client-frames.js';
+import { type DeliverFrame, MAX_IDS_PER_FRAME } from '../protocol/internal-frames.js';
+import type { Device } from '../presence/presence.js';
+import type { GateLink, GateLinks } from './gate-links.js';
+import type { DeliveryPath, LogicMetrics } from './logic-metrics.js';
+
+export interface Routes<L> {
+  /** Users to deliver to, per link (each user once per link, in first-seen order). */
+  byLink: Map<L, string[]>;
+  /** Users with at least one routable device. */
+  recipients: number;
+  /** Devices whose gate has no live link here (or a link of another boot). */
+  unroutable: number;
+}
+
+/** Group online devices by the link of their gate. Pure. */
+export function routeDevices<L>(devices: ReadonlyMap<string, readonly Device[]>, linkFor: (gate: string, boot: string) => L | undefined): Routes<L> {
+  const byLink = new Map<L, string[]>();
+  let recipients = 0;
+  let unroutable = 0;
+  for (const [userId, list] of devices) {
+    const seen = new Set<L>();
+    for (const d of list) {
+      const link = linkFor(d.gate, d.boot);
+      if (link === undefined) {
+        unroutable++;
+        continue;
+      }
+      if (seen.has(link)) continue;
+      seen.add(link);
+      let users = byLink.get(link);
+      if (!users) byLink.set(link, (users = []));
+      users.push(userId);
+    }
+    if (seen.size > 0) recipients++;
+  }
+  return { byLink, recipients, unroutable };
+}
+
+export class GateDelivery {
+  constructor(
+    private readonly links: GateLinks,
+    private readonly metrics: LogicMetrics,
+  ) {}
+
+  /**
+   * Send `msgs` (one group, ascending seq) to the users' online devices: one frame per gate
+   * (split only beyond MAX_IDS_PER_FRAME users). Returns the number of users reached.
+   */
+  toUsers(groupId: string, msgs: readonly ChatMessage[], devices: ReadonlyMap<string, readonly Device[]>, path: DeliveryPath): number {
+    if (msgs.length === 0) return 0;
+    const routes = routeDevices(devices, (gate, boot) => this.links.forDevice(gate, boot));
+    if (routes.unroutable > 0) this.metrics.fanoutSkipped.inc({ reason: 'no_link' }, routes.unroutable);
+    let reached = 0;
+    for (const [link, users] of routes.byLink) {
+      for (let i = 0; i < users.length; i += MAX_IDS_PER_FRAME) {
+        const part = users.slice(i, i + MAX_IDS_PER_FRAME);
+        const frame: DeliverFrame = { t: 'deliver', groupId, msgs: [...msgs], users: part, path };
+        if (link.send(frame)) reached += part.length;
+      }
+    }
+    if (reached > 0) this.metrics.deliveries.inc({ path }, reached * msgs.length);
+    return reached;
+  }
+
+  /** Send `msgs` to one connection on `link` in frames of at most `chunk` messages, waiting for each write. */
+  async toConnection(link: GateLink, connId: string, groupId: string, msgs: readonly ChatMessage[], chunk: number, path: DeliveryPath): Promise<number> {
+    let sent = 0;
+    for (let i = 0; i < msgs.length; i += chunk) {
+      const part = msgs.slice(i, i + chunk);
+      if (!(await link.sendFlushed({ t: 'deliver', groupId, msgs: part, conns: [connId], path }))) break;
+      sent += part.length;
+    }
+    if (sent > 0) this.metrics.deliveries.inc({ path }, sent);
+    return sent;
+  }
+}

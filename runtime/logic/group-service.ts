@@ -1,0 +1,130 @@
+/**
+ * The group requests of the internal protocol: send, post, sync, members.update, members.get.
+ * Ids are checked again here (they become parts of Redis keys); a bad one is BAD_FRAME.
+ * A send is answered only after the message is stored; online fan-out follows.
+ */
+import type { Logger } from 'pino';
+import { ErrorCode, ProtocolError } from '../protocol/errors.js';
+import { ID_RULE, isValidId, isValidRequestId } from '../protocol/ids.js';
+import type {
+  MembersGetRequest,
+  MembersGetResult,
+  MembersUpdateRequest,
+  MembersUpdateResult,
+  PostRequest,
+  SendRequest,
+  SendResult,
+  SyncRequest,
+  SyncResult,
+} from '../protocol/internal-frames.js';
+import { keys } from '../redis/keys.js';
+import type { RedisStore } from '../redis/redis-store.js';
+import { valueOf } from './batch-replies.js';
+import type { Fanout } from './fanout.js';
+import type { GroupMembers } from './group-members.js';
+import type { LogicMetrics } from './logic-metrics.js';
+import { type AppendInput, type MessageLog, parseEntries, rangeCommand } from './message-log.js';
+import type { Sweep } from './sweep.js';
+
+/** Prefix of the idempotency "user" of admin posts; `|` is outside the id alphabet, so it never names a user. */
+export const POST_IDEMPOTENCY_PREFIX = 'post|';
+
+export interface GroupServiceDeps {
+  store: RedisStore;
+  log: MessageLog;
+  members: GroupMembers;
+  fanout: Fanout;
+  sweep: Sweep;
+  metrics: LogicMetrics;
+  logger: Logger;
+  maxSyncLimit: number;
+}
+
+export class GroupService {
+  constructor(private readonly deps: GroupServiceDeps) {}
+
+  async send(req: SendRequest): Promise<SendResult> {
+    requireId('userId', req.userId);
+    requireId('groupId', req.groupId);
+    requireClientId(req.clientId);
+    return this.append({ groupId: req.groupId, from: req.userId, body: req.body, idemUser: req.userId, clientId: req.clientId, memberCheck: req.userId });
+  }
+
+  async post(req: PostRequest): Promise<SendResult> {
+    requireId('from', req.from);
+    requireId('groupId', req.groupId);
+    requireClientId(req.clientId);
+    return this.append({ groupId: req.groupId, from: req.from, body: req.body, idemUser: `${POST_IDEMPOTENCY_PREFIX}${req.from}`, clientId: req.clientId, memberCheck: null });
+  }
+
+  async sync(req: SyncRequest): Promise<SyncResult> {
+    requireId('userId', req.userId);
+    requireId('groupId', req.groupId);
+    if (req.limit < 1) throw new ProtocolError(ErrorCode.BAD_FRAME, 'sync "limit" must be at least 1');
+    const limit = Math.min(req.limit, this.deps.maxSyncLimit);
+    const range = rangeCommand(req.groupId, req.afterSeq, limit + 1);
+    const replies = await this.deps.store.batch(range ? [['sismember', keys.groupMembers(req.groupId), req.userId], range] : [['sismember', keys.groupMembers(req.groupId), req.userId]]);
+    if (valueOf(replies[0]) !== 1) throw notMember(req.userId, req.groupId);
+    const messages = range ? parseEntries(req.groupId, valueOf(replies[1])) : [];
+    return { messages: messages.slice(0, limit), more: messages.length > limit };
+  }
+
+  async updateMembers(req: MembersUpdateRequest): Promise<MembersUpdateResult> {
+    requireId('groupId', req.groupId);
+    const add = [...new Set(req.add)];
+    const remove = [...new Set(req.remove)];
+    for (const [name, list] of [['add', add], ['remove', remove]] as const) {
+      const bad = list.findIndex((u) => !isValidId(u));
+      if (bad >= 0) throw new ProtocolError(ErrorCode.BAD_FRAME, `"${name}[${bad}]" is not a user id (${ID_RULE})`);
+    }
+    const removing = new Set(remove);
+    const both = add.find((u) => removing.has(u));
+    if (both !== undefined) throw new ProtocolError(ErrorCode.BAD_FRAME, `user ${JSON.stringify(both)} is in both "add" and "remove"`);
+    const members = await this.deps.members.update(req.groupId, add, remove);
+    this.deps.logger.info({ groupId: req.groupId, added: add.length, removed: remove.length, members }, 'group members updated');
+    return { members };
+  }
+
+  async getMembers(req: MembersGetRequest): Promise<MembersGetResult> {
+    requireId('groupId', req.groupId);
+    return { members: await this.deps.members.list(req.groupId) };
+  }
+
+  private async append(input: AppendInput): Promise<SendResult> {
+    const { metrics } = this.deps;
+    let outcome;
+    try {
+      outcome = await this.deps.log.append(input);
+    } catch (err) {
+      metrics.messages.inc({ result: 'error' });
+      throw err;
+    }
+    switch (outcome.kind) {
+      case 'not_member':
+        metrics.messages.inc({ result: 'not_member' });
+        throw notMember(input.from, input.groupId);
+      case 'duplicate':
+        metrics.messages.inc({ result: 'duplicate' });
+        // The first attempt may have died before its fan-out: let the sweep look at the group.
+        this.deps.sweep.touch(input.groupId);
+        return { seq: outcome.seq, ts: outcome.ts };
+      case 'stored':
+        metrics.messages.inc({ result: 'stored' });
+        this.deps.sweep.touch(input.groupId);
+        this.deps.fanout.enqueue(outcome.message);
+        return { seq: outcome.message.seq, ts: outcome.message.ts };
+    }
+  }
+}
+
+function requireId(name: string, value: string): void {
+  if (!isValidId(value)) throw new ProtocolError(ErrorCode.BAD_FRAME, `"${name}" must be ${ID_RULE}`);
+}
+
+function requireClientId(value: string): void {
+  if (!isValidRequestId(value)) throw new ProtocolError(ErrorCode.BAD_FRAME, '"clientId" must be 1-128 printable characters');
+}
+
+function notMember(userId: string, groupId: string): ProtocolError {
+  return new ProtocolError(ErrorCode.NOT_MEMBER, `user ${userId} is not a member of group ${groupId}; an admin adds members with PUT /v1/groups/${groupId}/members`);
+}

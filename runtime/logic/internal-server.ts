@@ -1,0 +1,162 @@
+/**
+ * The internal endpoint gates connect to: an HTTP server whose only route is the WebSocket
+ * upgrade on INTERNAL_PATH. The upgrade is checked by a flat series of guards, each answered
+ * with its own HTTP status and no socket opened:
+ *
+ *   wrong path → 404; shutting down → 503; bad or missing `Authorization: Bearer <internal
+ *   token>` (compared in constant time) → 401; missing or malformed gate headers → 401.
+ *
+ * Accepted links are kept alive with WebSocket pings every heartbeat; a link that did not answer
+ * the previous ping (and sent nothing since) is terminated. Frames larger than maxPayloadBytes
+ * close the link with 1009 (done by ws).
+ */
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
+import type { Logger } from 'pino';
+import { type WebSocket, WebSocketServer } from 'ws';
+import { GATE_BOOT_HEADER, GATE_HEADER, INTERNAL_PATH } from '../protocol/internal-frames.js';
+import { GateLink, type GateLinks } from './gate-links.js';
+
+/** Gate names and boot ids: like membership ids, 1-253 characters of A-Z a-z 0-9 . _ - */
+const GATE_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,252}$/;
+
+export interface InternalServerOptions {
+  host: string;
+  port: number;
+  internalToken: string;
+  maxPayloadBytes: number;
+  heartbeatMs: number;
+  links: GateLinks;
+  log: Logger;
+  onText(link: GateLink, text: string): void;
+  onBinary(link: GateLink): void;
+}
+
+export interface InternalServer {
+  port: number;
+  /** Refuse new links (503); existing links stay. */
+  stopAccepting(): void;
+  /** Close every link with `code` and the server. */
+  close(code: number, reason: string): Promise<void>;
+}
+
+/** The decision on one upgrade request (pure; exported for tests). */
+export type UpgradeVerdict = { ok: true; gate: string; boot: string } | { ok: false; status: number; reason: string };
+
+export function checkUpgrade(req: Pick<IncomingMessage, 'url' | 'headers'>, tokenDigest: Buffer, accepting: boolean): UpgradeVerdict {
+  const path = (req.url ?? '/').split('?')[0];
+  if (path !== INTERNAL_PATH) return { ok: false, status: 404, reason: `no such endpoint; gates connect to ${INTERNAL_PATH}` };
+  if (!accepting) return { ok: false, status: 503, reason: 'logic node is shutting down' };
+  const auth = req.headers.authorization;
+  if (typeof auth !== 'string' || !auth.startsWith('Bearer ')) return { ok: false, status: 401, reason: 'missing Authorization: Bearer <internal token>' };
+  if (!timingSafeEqual(digest(auth.slice('Bearer '.length)), tokenDigest)) return { ok: false, status: 401, reason: 'wrong internal token' };
+  const gate = req.headers[GATE_HEADER];
+  const boot = req.headers[GATE_BOOT_HEADER];
+  if (typeof gate !== 'string' || !GATE_ID.test(gate)) return { ok: false, status: 401, reason: `missing or malformed ${GATE_HEADER} header` };
+  if (typeof boot !== 'string' || !GATE_ID.test(boot)) return { ok: false, status: 401, reason: `missing or malformed ${GATE_BOOT_HEADER} header` };
+  return { ok: true, gate, boot };
+}
+
+/** SHA-256 of a secret: equal-length buffers for timingSafeEqual, whatever the input length. */
+export function digest(secret: string): Buffer {
+  return createHash('sha256').update(secret, 'utf8').digest();
+}
+
+export async function startInternalServer(opts: InternalServerOptions): Promise<InternalServer> {
+  const { links, log } = opts;
+  const tokenDigest = digest(opts.internalToken);
+  const wss = new WebSocketServer({ noServer: true, maxPayload: opts.maxPayloadBytes, perMessageDeflate: false, clientTracking: true });
+  let accepting = true;
+  const attached = new Map<WebSocket, GateLink>();
+
+  const server: Server = createServer((_req, res) => {
+    res.writeHead(426, { 'content-type': 'text/plain', upgrade: 'websocket', connection: 'close' }).end(`gates open a WebSocket on ${INTERNAL_PATH}\n`);
+  });
+
+  server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    socket.on('error', () => socket.destroy());
+    const verdict = checkUpgrade(req, tokenDigest, accepting);
+    if (!verdict.ok) {
+      log.warn({ status: verdict.status, reason: verdict.reason, remote: req.socket.remoteAddress }, 'internal link refused');
+      refuse(socket, verdict.status, verdict.reason);
+      return;
+    }
+    wss.handleUpgrade(req, socket, head, (ws) => attach(ws, verdict.gate, verdict.boot));
+  });
+
+  function attach(ws: WebSocket, gate: string, boot: string): void {
+    const link = new GateLink(gate, boot, ws, log.child({ gate, boot }));
+    attached.set(ws, link);
+    links.add(link);
+    log.info({ gate, boot, links: links.size }, 'gate linked');
+    ws.on('message', (data, isBinary) => {
+      if (isBinary) {
+        opts.onBinary(link);
+        return;
+      }
+      opts.onText(link, data.toString());
+    });
+    ws.on('pong', () => {
+      link.alive = true;
+    });
+    ws.on('error', (err) => log.warn({ err, gate }, 'gate link error'));
+    ws.on('close', (code) => {
+      attached.delete(ws);
+      links.remove(link);
+      log.info({ gate, boot, code, links: links.size }, 'gate link closed');
+    });
+  }
+
+  const keepalive = setInterval(() => {
+    for (const [ws, link] of attached) {
+      if (!link.alive) {
+        log.warn({ gate: link.gate }, 'gate link did not answer ping; terminating');
+        ws.terminate();
+        continue;
+      }
+      link.alive = false;
+      ws.ping();
+    }
+  }, opts.heartbeatMs);
+  keepalive.unref();
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(opts.port, opts.host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const port = (server.address() as AddressInfo).port;
+
+  return {
+    port,
+    stopAccepting() {
+      accepting = false;
+    },
+    async close(code: number, reason: string) {
+      accepting = false;
+      clearInterval(keepalive);
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      for (const ws of wss.clients) ws.close(code, reason);
+      await waitClosed(wss, 2000);
+      for (const ws of wss.clients) ws.terminate();
+      server.closeAllConnections();
+      await closed;
+      await new Promise<void>((resolve) => wss.close(() => resolve()));
+    },
+  };
+}
+
+function refuse(socket: Duplex, status: number, reason: string): void {
+  const text = { 401: 'Unauthorized', 404: 'Not Found', 503: 'Service Unavailable' }[status] ?? 'Error';
+  const body = `${reason}\n`;
+  socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Type: text/plain\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
+}
+
+async function waitClosed(wss: WebSocketServer, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (wss.clients.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+}

@@ -1,0 +1,122 @@
+/**
+ * A logic node, wired: the internal endpoint, the group service, fan-out, login replay, the
+ * sweep and the cursor writer, all over one RedisStore. Importing this module runs nothing;
+ * `startLogic` starts a node and `close` stops it gracefully.
+ */
+import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
+import { RedisPresenceReader } from '../presence/presence-redis.js';
+import { createRedisMetrics } from '../redis/redis-metrics.js';
+import { createCluster, RedisStore } from '../redis/redis-store.js';
+import { gateCacheMs, type LogicOptions } from './config.js';
+import { RedisCursorWriter } from './cursor-writer.js';
+import { Fanout } from './fanout.js';
+import { FrameHandler } from './frame-handler.js';
+import { GateDelivery } from './gate-delivery.js';
+import { GateLinks } from './gate-links.js';
+import { GroupMembers } from './group-members.js';
+import { GroupService } from './group-service.js';
+import { startInternalServer } from './internal-server.js';
+import { createLogicMetrics } from './logic-metrics.js';
+import { MessageLog } from './message-log.js';
+import { OfflineReplay } from './offline-replay.js';
+import { Sweep } from './sweep.js';
+
+export interface LogicDeps {
+  log: Logger;
+  registry: Registry;
+  /**
+   * The Redis door to use. When given, the caller owns it (close() leaves it open); when absent,
+   * the node connects to options.redisSeeds itself and closes that connection on close().
+   */
+  store?: RedisStore;
+}
+
+export interface LogicNode {
+  /** Port of the internal endpoint (useful with options.port = 0). */
+  port: number;
+  /** Run one sweep pass now; resolves to the number of (message, user) pushes. */
+  sweepNow(): Promise<number>;
+  /** Stop accepting, finish in-flight requests and fan-out (bounded by shutdownTimeoutMs), close links and Redis. */
+  close(): Promise<void>;
+}
+
+/** Close code sent to gates when this node shuts down: reconnect (possibly elsewhere). */
+export const SHUTDOWN_CLOSE = 1001;
+
+export async function startLogic(options: LogicOptions, deps: LogicDeps): Promise<LogicNode> {
+  const log = deps.log.child({ component: 'logic' });
+  const ownsStore = deps.store === undefined;
+  const store =
+    deps.store ??
+    new RedisStore(
+      createCluster({ seeds: options.redisSeeds, password: options.redisPassword, commandTimeoutMs: options.redisCommandTimeoutMs }),
+      createRedisMetrics(deps.registry),
+    );
+  if (ownsStore) store.cluster.on('error', (err: Error) => log.debug({ err }, 'redis cluster client error'));
+  const metrics = createLogicMetrics(deps.registry);
+  const links = new GateLinks(metrics, log.child({ component: 'gate-links' }));
+  const delivery = new GateDelivery(links, metrics);
+  const presence = new RedisPresenceReader(store, { gateCacheMs: gateCacheMs(options) });
+  const fanout = new Fanout(store, presence, delivery, metrics, log.child({ component: 'fanout' }), options);
+  const sweep = new Sweep(store, presence, delivery, log.child({ component: 'sweep' }), options);
+  const cursors = new RedisCursorWriter(store);
+  const service = new GroupService({
+    store,
+    log: new MessageLog(store, options),
+    members: new GroupMembers(store, options.maxMembersPerGroup),
+    fanout,
+    sweep,
+    metrics,
+    logger: log.child({ component: 'groups' }),
+    maxSyncLimit: options.maxSyncLimit,
+  });
+  const handler = new FrameHandler({
+    service,
+    replay: new OfflineReplay(store, delivery, options),
+    cursors,
+    metrics,
+    log: log.child({ component: 'frames' }),
+    maxInFlightPerLink: options.maxInFlightPerLink,
+    requestTimeoutMs: options.requestTimeoutMs,
+  });
+  let internal;
+  try {
+    internal = await startInternalServer({
+      host: options.host,
+      port: options.port,
+      internalToken: options.internalToken,
+      maxPayloadBytes: options.maxPayloadBytes,
+      heartbeatMs: options.heartbeatMs,
+      links,
+      log: log.child({ component: 'internal-server' }),
+      onText: (link, text) => handler.handle(link, text),
+      onBinary: (link) => handler.handleBinary(link),
+    });
+  } catch (err) {
+    if (ownsStore) await store.close();
+    throw err;
+  }
+  sweep.start();
+  log.info({ host: options.host, port: internal.port, sweepIntervalMs: options.sweepIntervalMs }, 'logic node listening');
+
+  let closing: Promise<void> | null = null;
+  const server = internal;
+  async function shutdown(): Promise<void> {
+    const deadline = Date.now() + options.shutdownTimeoutMs;
+    server.stopAccepting();
+    handler.stopAccepting();
+    await sweep.stop();
+    await handler.drain(Math.max(0, deadline - Date.now()));
+    await fanout.idle(Math.max(0, deadline - Date.now()));
+    await cursors.flush().catch((err: unknown) => log.warn({ err }, 'cursor flush failed'));
+    await server.close(SHUTDOWN_CLOSE, 'logic node shutting down');
+    if (ownsStore) await store.close();
+    log.info({ pendingFanout: fanout.pending, inFlight: handler.inFlight }, 'logic node closed');
+  }
+  return {
+    port: internal.port,
+    sweepNow: () => sweep.tick(),
+    close: () => (closing ??= shutdown()),
+  };
+}

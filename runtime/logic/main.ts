@@ -1,0 +1,81 @@
+/**
+ * `imgroup logic`: resolve options from flags and environment, wire logger, metrics, Redis and
+ * the ops port, start the node, and shut down gracefully on SIGTERM/SIGINT (a second signal
+ * exits at once). The only module of the logic node that touches the process.
+ */
+import { hostname } from 'node:os';
+import { collectDefaultMetrics, Registry } from 'prom-client';
+import { ConfigError } from '../config/options.js';
+import { createLogger } from '../ops/logger.js';
+import { startOpsServer } from '../ops/ops-server.js';
+import { createRedisMetrics } from '../redis/redis-metrics.js';
+import { createCluster, RedisStore } from '../redis/redis-store.js';
+import { type LogicOptions, resolveLogicOptions } from './config.js';
+import { type LogicNode, startLogic } from './logic-node.js';
+
+export async function runLogic(argv: readonly string[], env: Readonly<Record<string, string | undefined>>): Promise<void> {
+  let options: LogicOptions;
+  let warnings: string[];
+  try {
+    ({ options, warnings } = resolveLogicOptions(argv, env, { hostname: hostname() }));
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    process.stderr.write(`imgroup logic: ${err.message}\n`);
+    process.exitCode = 2;
+    return;
+  }
+  const log = createLogger('imgroup-logic', options.logLevel as Parameters<typeof createLogger>[1]).child({ node: options.name });
+  for (const w of warnings) log.warn(w);
+
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  const store = new RedisStore(
+    createCluster({ seeds: options.redisSeeds, password: options.redisPassword, commandTimeoutMs: options.redisCommandTimeoutMs }),
+    createRedisMetrics(registry),
+  );
+  store.cluster.on('error', (err: Error) => log.debug({ err }, 'redis cluster client error'));
+  let node: LogicNode | null = null;
+  const ops = await startOpsServer({
+    host: options.opsHost,
+    port: options.opsPort,
+    registry,
+    readiness: [
+      { name: 'internal-endpoint', check: () => (node ? null : 'not listening yet') },
+      { name: 'redis', check: async () => ((await store.ping()) ? null : 'Redis Cluster does not answer') },
+    ],
+  });
+  try {
+    node = await startLogic(options, { log, registry, store });
+  } catch (err) {
+    await ops.close();
+    await store.close();
+    throw err;
+  }
+  log.info({ port: node.port, opsPort: ops.port, redisSeeds: options.redisSeeds }, 'imgroup logic started');
+
+  const started = node;
+  await new Promise<void>((resolve) => {
+    let stopping = false;
+    const stop = (signal: NodeJS.Signals) => {
+      if (stopping) {
+        log.warn({ signal }, 'second signal: exiting now');
+        process.exit(1);
+      }
+      stopping = true;
+      log.info({ signal }, 'shutting down');
+      void started
+        .close()
+        .catch((err: unknown) => log.error({ err }, 'logic node did not close cleanly'))
+        .then(() => ops.close())
+        .then(() => store.close())
+        .finally(() => {
+          process.off('SIGTERM', stop);
+          process.off('SIGINT', stop);
+          log.info('imgroup logic stopped');
+          resolve();
+        });
+    };
+    process.on('SIGTERM', stop);
+    process.on('SIGINT', stop);
+  });
+}

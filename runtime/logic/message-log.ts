@@ -1,0 +1,171 @@
+/**
+ * The group log: every message is stored once per group, in the capped stream `im:{g:G}:log`
+ * (entry id `<seq>-1`, fields f/b/t). One Lua script assigns the seq and appends atomically:
+ *
+ *   idempotency check → membership check → INCR seq → XADD (MAXLEN = cap) → bounded time trim
+ *   → idempotency record → PEXPIRE log (an idle log expires as a whole after the retention).
+ *
+ * The timestamp is the Redis server's clock (TIME), so it never goes backwards within a group's
+ * shard. All keys of the script share the `{g:G}` hash tag.
+ */
+import type { ChatMessage } from '../protocol/client-frames.js';
+import { keys, seqOfStreamId } from '../redis/keys.js';
+import { type BatchCommand, defineScript, type RedisStore } from '../redis/redis-store.js';
+
+/** At most this many of the oldest entries are inspected per append for time-based trimming. */
+export const TRIM_SCAN_MAX = 64;
+
+const APPEND_SOURCE = `
+local idem = redis.call('GET', KEYS[4])
+if idem then return {'dup', idem} end
+if ARGV[3] ~= '' and redis.call('SISMEMBER', KEYS[3], ARGV[3]) == 0 then return {'not_member'} end
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local nowText = string.format('%d', now)
+local seq = redis.call('INCR', KEYS[1])
+local added = redis.pcall('XADD', KEYS[2], 'MAXLEN', '=', ARGV[4], string.format('%d-1', seq), 'f', ARGV[1], 'b', ARGV[2], 't', nowText)
+if type(added) == 'table' and added.err then
+  -- The seq counter fell behind the log (lost in a failover?): continue after the log's last id.
+  local info = redis.call('XINFO', 'STREAM', KEYS[2])
+  local lastId = '0-0'
+  for i = 1, #info, 2 do if info[i] == 'last-generated-id' then lastId = info[i + 1] end end
+  seq = tonumber(string.match(lastId, '^(%d+)')) + 1
+  redis.call('SET', KEYS[1], string.format('%d', seq))
+  redis.call('XADD', KEYS[2], 'MAXLEN', '=', ARGV[4], string.format('%d-1', seq), 'f', ARGV[1], 'b', ARGV[2], 't', nowText)
+end
+local cutoff = now - tonumber(ARGV[5])
+local function ts(entry)
+  local f = entry[2]
+  for i = 1, #f, 2 do if f[i] == 't' then return tonumber(f[i + 1]) or 0 end end
+  return 0
+end
+local head = redis.call('XRANGE', KEYS[2], '-', '+', 'COUNT', 1)
+if head[1] and ts(head[1]) < cutoff then
+  local old = redis.call('XRANGE', KEYS[2], '-', '+', 'COUNT', ARGV[7])
+  local lastOld = nil
+  for _, e in ipairs(old) do
+    if ts(e) < cutoff then lastOld = e[1] else break end
+  end
+  if lastOld then
+    redis.call('XTRIM', KEYS[2], 'MINID', string.format('%d-0', tonumber(string.match(lastOld, '^(%d+)')) + 1))
+  end
+end
+redis.call('SET', KEYS[4], string.format('%d:%s', seq, nowText), 'PX', ARGV[6])
+redis.call('PEXPIRE', KEYS[2], ARGV[5])
+return {'ok', seq, now}
+`;
+
+export const APPEND_SCRIPT = defineScript('log_append', APPEND_SOURCE);
+
+export interface AppendInput {
+  groupId: string;
+  from: string;
+  body: string;
+  /** Idempotency key parts: `im:{g:G}:idem:<idemUser>:<clientId>`. */
+  idemUser: string;
+  clientId: string;
+  /** When set, the message is stored only if this user is a member of the group. */
+  memberCheck: string | null;
+}
+
+export type AppendOutcome =
+  | { kind: 'stored'; message: ChatMessage }
+  | { kind: 'duplicate'; seq: number; ts: number }
+  | { kind: 'not_member' };
+
+export interface MessageLogOptions {
+  logCap: number;
+  logRetentionMs: number;
+  idempotencyMs: number;
+}
+
+export class MessageLog {
+  constructor(
+    private readonly store: RedisStore,
+    private readonly opts: MessageLogOptions,
+  ) {}
+
+  /** Append a message (or find its earlier copy): one script, one round trip. */
+  async append(input: AppendInput): Promise<AppendOutcome> {
+    const g = input.groupId;
+    const reply = await this.store.script<unknown>(
+      APPEND_SCRIPT,
+      [keys.groupSeq(g), keys.groupLog(g), keys.groupMembers(g), keys.groupIdempotency(g, input.idemUser, input.clientId)],
+      [input.from, input.body, input.memberCheck ?? '', this.opts.logCap, this.opts.logRetentionMs, this.opts.idempotencyMs, TRIM_SCAN_MAX],
+    );
+    return parseAppendReply(g, input, reply);
+  }
+
+  /** Messages with seq > afterSeq, oldest first, at most `limit`, plus whether more exist. */
+  async range(groupId: string, afterSeq: number, limit: number): Promise<{ messages: ChatMessage[]; more: boolean }> {
+    const command = rangeCommand(groupId, afterSeq, limit + 1);
+    if (!command) return { messages: [], more: false };
+    const [, key, ...args] = command;
+    const reply = await this.store.call<unknown>('xrange', key, ...args);
+    const messages = parseEntries(groupId, reply);
+    return { messages: messages.slice(0, limit), more: messages.length > limit };
+  }
+}
+
+export function parseAppendReply(groupId: string, input: AppendInput, reply: unknown): AppendOutcome {
+  if (!Array.isArray(reply) || typeof reply[0] !== 'string') throw new Error('log_append returned an unexpected reply');
+  switch (reply[0]) {
+    case 'not_member':
+      return { kind: 'not_member' };
+    case 'dup': {
+      const [seqText, tsText] = String(reply[1]).split(':');
+      const seq = Number(seqText);
+      const ts = Number(tsText);
+      if (!isPositiveSafe(seq) || !isPositiveSafe(ts)) throw new Error('log_append returned a malformed idempotency record');
+      return { kind: 'duplicate', seq, ts };
+    }
+    case 'ok': {
+      const seq = reply[1];
+      const ts = reply[2];
+      if (!isPositiveSafe(seq) || !isPositiveSafe(ts)) throw new Error('log_append returned a malformed seq or timestamp');
+      return { kind: 'stored', message: { groupId, seq, from: input.from, body: input.body, ts } };
+    }
+    default:
+      throw new Error('log_append returned an unknown outcome');
+  }
+}
+
+function isPositiveSafe(n: unknown): n is number {
+  return typeof n === 'number' && Number.isSafeInteger(n) && n > 0;
+}
+
+/**
+ * The XRANGE reading up to `count` entries with seq > afterSeq, as a batch command; null when
+ * nothing can follow afterSeq.
+ */
+export function rangeCommand(groupId: string, afterSeq: number, count: number): BatchCommand | null {
+  if (!Number.isSafeInteger(afterSeq) || afterSeq < 0 || afterSeq >= Number.MAX_SAFE_INTEGER || count < 1) return null;
+  return ['xrange', keys.groupLog(groupId), `${afterSeq + 1}-0`, '+', 'COUNT', count];
+}
+
+/**
+ * Stream entries → messages. Entries that are not of our form (foreign id, missing or mistyped
+ * fields) are skipped: the log is untrusted input too.
+ */
+export function parseEntries(groupId: string, reply: unknown): ChatMessage[] {
+  if (!Array.isArray(reply)) return [];
+  const out: ChatMessage[] = [];
+  for (const entry of reply) {
+    if (!Array.isArray(entry) || typeof entry[0] !== 'string' || !Array.isArray(entry[1])) continue;
+    const seq = seqOfStreamId(entry[0]);
+    if (seq === null) continue;
+    const fields = entry[1] as unknown[];
+    let from: unknown;
+    let body: unknown;
+    let ts: unknown;
+    for (let i = 0; i + 1 < fields.length; i += 2) {
+      const name = fields[i];
+      if (name === 'f') from = fields[i + 1];
+      else if (name === 'b') body = fields[i + 1];
+      else if (name === 't') ts = Number(fields[i + 1]);
+    }
+    if (typeof from !== 'string' || typeof body !== 'string' || !isPositiveSafe(ts)) continue;
+    out.push({ groupId, seq, from, body, ts });
+  }
+  return out;
+}
