@@ -21,9 +21,10 @@ const MAX_EXPONENT = 31;
  * like `Math.random`; it is a parameter so the function stays pure and testable.
  */
 export function backoffDelayMs(attempt: number, bounds: BackoffBounds, random: () => number = Math.random): number {
-  const exponent = Math.min(Math.max(0, Math.floor(attempt)), MAX_EXPONENT) + 1;
+  const exponent = (attempt > 0 ? Math.min(Math.floor(attempt), MAX_EXPONENT) : 0) + 1;
   const ceiling = Math.min(bounds.maxMs, bounds.minMs * 2 ** exponent);
   const span = Math.max(0, ceiling - bounds.minMs);
-  const r = Math.min(Math.max(random(), 0), 1);
+  const drawn = random();
+  const r = drawn > 0 ? Math.min(drawn, 1) : 0; // NaN and negatives count as 0
   return Math.min(bounds.maxMs, bounds.minMs + Math.floor(r * span));
 }
