@@ -18,6 +18,8 @@ export interface MembershipFileOptions {
   pollMs: number;
   /** A valid document whose version differs from the current one. */
   onChange(doc: MembershipDocument): void;
+  /** Watch the directory for events (default true); polling alone when false. */
+  watch?: boolean;
   /** The file could not be read or was invalid (after a change). */
   onError?(message: string): void;
   log: Logger;
@@ -55,7 +57,7 @@ export class MembershipFile {
   async start(): Promise<void> {
     await this.reload();
     if (this.stopped) return;
-    this.watch();
+    if (this.opts.watch !== false) this.watch();
     this.pollTimer = setInterval(() => void this.poll(), this.opts.pollMs);
     this.pollTimer.unref();
   }

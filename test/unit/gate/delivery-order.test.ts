@@ -1,0 +1,190 @@
+import { describe, expect, it } from 'vitest';
+import { ConnectionOrder, type DeliveryOrderLimits, type DeliveryPath, type OrderedItem, type OrderSink } from '../../../runtime/gate/delivery-order.js';
+
+const LIMITS: DeliveryOrderLimits = { maxGapFill: 100, maxHeld: 10, maxTrackedGroups: 100, maxFills: 4 };
+
+function item(seq: number, path: DeliveryPath = 'online'): OrderedItem {
+  return { seq, frame: Buffer.from(`m${seq}`), path };
+}
+
+class Recorder implements OrderSink {
+  written: number[] = [];
+  fills: Array<[string, number, number]> = [];
+  drops: string[] = [];
+  write(i: OrderedItem): void {
+    this.written.push(i.seq);
+  }
+  fill(groupId: string, afterSeq: number, limit: number): void {
+    this.fills.push([groupId, afterSeq, limit]);
+  }
+  dropped(reason: string): void {
+    this.drops.push(reason);
+  }
+}
+
+/** A connection whose login already finished. */
+function ready(limits: Partial<DeliveryOrderLimits> = {}): { o: ConnectionOrder; s: Recorder } {
+  const o = new ConnectionOrder({ ...LIMITS, ...limits });
+  const s = new Recorder();
+  o.loginDone(s);
+  return { o, s };
+}
+
+const offer = (o: ConnectionOrder, s: Recorder, g: string, ...seqs: number[]) => {
+  for (const q of seqs) o.offer(g, item(q), s, false);
+};
+
+describe('ConnectionOrder: duplicates and baseline', () => {
+  it('delivers the first message of a group as the baseline and drops anything at or below the highest delivered', () => {
+    const { o, s } = ready();
+    offer(o, s, 'g', 7, 8, 8, 3, 9, 7);
+    expect(s.written).toEqual([7, 8, 9]);
+    expect(s.drops).toEqual(['duplicate', 'duplicate', 'duplicate']);
+    expect(o.lastSeq('g')).toBe(9);
+  });
+
+  it('keeps groups apart', () => {
+    const { o, s } = ready();
+    offer(o, s, 'a', 5);
+    offer(o, s, 'b', 1);
+    offer(o, s, 'a', 6);
+    offer(o, s, 'b', 2);
+    expect(s.written).toEqual([5, 1, 6, 2]);
+    expect(s.fills).toEqual([]);
+  });
+});
+
+describe('ConnectionOrder: gaps', () => {
+  const decisions: Array<[string, Partial<DeliveryOrderLimits>, number, 'fill' | 'deliver']> = [
+    ['a gap of 1 is fetched', {}, 12, 'fill'],
+    ['a gap of exactly maxGapFill is fetched', { maxGapFill: 5 }, 16, 'fill'],
+    ['a gap of maxGapFill + 1 is delivered as it is', { maxGapFill: 5 }, 17, 'deliver'],
+    ['with maxGapFill 0 every gap is delivered as it is', { maxGapFill: 0 }, 12, 'deliver'],
+  ];
+  it.each(decisions)('%s', (_name, limits, next, decision) => {
+    const { o, s } = ready(limits);
+    offer(o, s, 'g', 10, next);
+    if (decision === 'fill') {
+      expect(s.written).toEqual([10]);
+      expect(s.fills).toEqual([['g', 10, next - 11]]);
+    } else {
+      expect(s.written).toEqual([10, next]);
+      expect(s.fills).toEqual([]);
+    }
+  });
+
+  it('holds newer messages during a fetch and delivers everything in order when it returns', () => {
+    const { o, s } = ready();
+    offer(o, s, 'g', 1, 4, 6, 5, 5);
+    expect(s.written).toEqual([1]);
+    expect(s.fills).toEqual([['g', 1, 2]]);
+    expect(o.heldCount()).toBe(3);
+    o.fillDone('g', [item(3, 'gapfill'), item(2, 'gapfill')], s);
+    expect(s.written).toEqual([1, 2, 3, 4, 5, 6]);
+    expect(o.heldCount()).toBe(0);
+    expect(o.lastSeq('g')).toBe(6);
+  });
+
+  it('delivers the missing message directly when it arrives live during the fetch, and ignores the late fetch result', () => {
+    const { o, s } = ready();
+    offer(o, s, 'g', 1, 3, 2);
+    expect(s.written).toEqual([1, 2, 3]);
+    o.fillDone('g', [item(2, 'gapfill')], s);
+    expect(s.written).toEqual([1, 2, 3]);
+  });
+
+  it('fetches a second gap that opened among the held messages', () => {
+    const { o, s } = ready();
+    offer(o, s, 'g', 5, 8, 12);
+    expect(s.fills).toEqual([['g', 5, 2]]);
+    o.fillDone('g', [item(6), item(7)], s);
+    expect(s.written).toEqual([5, 6, 7, 8]);
+    expect(s.fills).toEqual([['g', 5, 2], ['g', 8, 3]]);
+    o.fillDone('g', [item(9), item(10), item(11)], s);
+    expect(s.written).toEqual([5, 6, 7, 8, 9, 10, 11, 12]);
+  });
+
+  it('delivers what it holds, in order, when the fetch fails', () => {
+    const { o, s } = ready();
+    offer(o, s, 'g', 1, 5, 3);
+    o.fillDone('g', null, s);
+    expect(s.written).toEqual([1, 3, 5]);
+    expect(o.lastSeq('g')).toBe(5);
+    offer(o, s, 'g', 4, 6);
+    expect(s.written).toEqual([1, 3, 5, 6]);
+  });
+
+  it('delivers what it holds when the fetch returns nothing new (no endless re-fetching)', () => {
+    const { o, s } = ready();
+    offer(o, s, 'g', 1, 4);
+    o.fillDone('g', [], s);
+    expect(s.written).toEqual([1, 4]);
+    expect(s.fills).toHaveLength(1);
+  });
+
+  it('bounds what it holds per group: overflow is dropped, not queued', () => {
+    const { o, s } = ready({ maxHeld: 3 });
+    offer(o, s, 'g', 1, 3, 4, 5, 6, 7);
+    expect(o.heldCount()).toBe(3);
+    expect(s.drops).toEqual(['overflow', 'overflow']);
+    o.fillDone('g', [item(2)], s);
+    expect(s.written).toEqual([1, 2, 3, 4, 5]);
+  });
+
+  it('bounds concurrent fetches per connection: further gaps are delivered as they are', () => {
+    const { o, s } = ready({ maxFills: 2 });
+    for (const g of ['a', 'b', 'c']) offer(o, s, g, 1, 3);
+    expect(s.fills.map((f) => f[0])).toEqual(['a', 'b']);
+    expect(s.written).toEqual([1, 1, 1, 3]);
+  });
+
+  it('forgets the least recently used group beyond maxTrackedGroups', () => {
+    const { o, s } = ready({ maxTrackedGroups: 2 });
+    offer(o, s, 'a', 1);
+    offer(o, s, 'b', 1);
+    offer(o, s, 'a', 2); // a is now the most recently used
+    offer(o, s, 'c', 1); // evicts b
+    expect(o.lastSeq('a')).toBe(2);
+    expect(o.lastSeq('b')).toBeUndefined();
+    expect(o.lastSeq('c')).toBe(1);
+  });
+});
+
+describe('ConnectionOrder: login', () => {
+  it('sends the login backlog at once, buffers live messages until login is done, then drops what the backlog covered', () => {
+    const o = new ConnectionOrder(LIMITS);
+    const s = new Recorder();
+    o.offer('g', item(11, 'online'), s, false); // live, arrives before the backlog
+    o.offer('g', item(9, 'offline'), s, true);
+    o.offer('g', item(10, 'offline'), s, true);
+    o.offer('g', item(12, 'online'), s, false);
+    expect(s.written).toEqual([9, 10]);
+    expect(o.isLoginPending).toBe(true);
+    o.offer('g', item(11, 'offline'), s, true);
+    o.loginDone(s);
+    expect(s.written).toEqual([9, 10, 11, 12]);
+    expect(s.drops).toEqual(['duplicate']);
+    expect(o.isLoginPending).toBe(false);
+  });
+
+  it('bounds the login buffer and recovers the dropped messages by a gap fetch afterwards', () => {
+    const o = new ConnectionOrder({ ...LIMITS, maxHeld: 2 });
+    const s = new Recorder();
+    o.offer('g', item(1, 'offline'), s, true);
+    for (const q of [2, 3, 4, 5]) o.offer('g', item(q), s, false);
+    expect(s.drops).toEqual(['overflow', 'overflow']);
+    o.loginDone(s);
+    expect(s.written).toEqual([1, 2, 3]);
+    o.offer('g', item(6), s, false);
+    expect(s.fills).toEqual([['g', 3, 2]]);
+  });
+
+  it('releases the buffer only once', () => {
+    const o = new ConnectionOrder(LIMITS);
+    const s = new Recorder();
+    o.offer('g', item(1), s, false);
+    o.loginDone(s);
+    o.loginDone(s);
+    expect(s.written).toEqual([1]);
+  });
+});
