@@ -4,7 +4,8 @@
  *
  * - Every message reaches the app once, in seq order per group (`deliver`).
  * - Acks: after `ackDelayMs`, one `ack` per group that advanced, carrying its highest contiguous
- *   delivered seq. Acks that cannot be written (disconnected) wait for `resume()`.
+ *   delivered seq. Acks that cannot be written (disconnected) wait for `resume()`. A duplicate of
+ *   a delivered message means the gate's cursor is behind: the group is acked again.
  * - Gaps: a message above `lastSeq + 1` is held back and the missing range is fetched page by page;
  *   when fetching fails for good, the held messages are delivered anyway (`onGapAbandoned` says so).
  */
@@ -67,6 +68,15 @@ export class GroupReceiver {
     if (cursor === undefined) {
       cursor = new GroupCursor(this.options.maxHeldPerGroup, null);
       this.cursors.set(message.groupId, cursor);
+    }
+    const lastSeq = cursor.lastSeq;
+    if (lastSeq !== null && message.seq <= lastSeq) {
+      // The gate sends what the client already has: its cursor is behind (a lost ack, or the app
+      // seeded its own last seq). Ack again so the gate's cursor catches up.
+      cursor.acked = Math.min(cursor.acked, message.seq - 1);
+      this.unacked.add(message.groupId);
+      this.scheduleAcks();
+      return;
     }
     this.deliver(message.groupId, cursor.offer(message));
     if (cursor.hasGap()) void this.fillGap(message.groupId, cursor);

@@ -12,7 +12,7 @@ import {
   ImgroupClient,
   ProtocolError,
 } from '../../../runtime/client/index.js';
-import { type PeerConnection, ScriptedPeer } from './scripted-peer.js';
+import { type Frame, type PeerConnection, ScriptedPeer } from './scripted-peer.js';
 
 let peer: ScriptedPeer;
 const clients: ImgroupClient[] = [];
@@ -117,6 +117,23 @@ describe('connecting', () => {
     await eventually(() => o.client.state === 'open');
   });
 
+  it('reports a failing token function and retries with a fresh token', async () => {
+    let calls = 0;
+    const o = makeClient({
+      token: () => {
+        if (++calls === 1) throw new Error('token service down');
+        return 'fresh';
+      },
+    });
+    const connected = o.client.connect();
+    const conn = await peer.connection(0);
+    expect(conn.token).toBe('fresh');
+    expect(o.errors.map((e) => (e as ClientError).code)).toEqual(['TOKEN_FAILED']);
+    expect(o.closes).toEqual([{ code: 1006, reason: 'no token', willReconnect: true }]);
+    conn.welcome();
+    await connected;
+  });
+
   it('reports an unreadable frame on the error event and keeps the connection', async () => {
     const o = makeClient();
     const conn = await open(o);
@@ -177,7 +194,7 @@ describe('receiving', () => {
     o.client.setLastSeq('g', 0);
     const conn = await open(o);
     conn.msg('g', 6);
-    const answer = (f: { id: unknown }, from: number, to: number) =>
+    const answer = (f: Frame, from: number, to: number) =>
       conn.send({
         type: 'sync.result',
         id: f.id,
@@ -244,6 +261,22 @@ describe('receiving', () => {
     expect(conn.framesOf('ack')).toEqual([
       { type: 'ack', groupId: 'g', seq: 3 },
       { type: 'ack', groupId: 'h', seq: 9 },
+    ]);
+  });
+
+  it('acks again when the gate replays messages the client already has', async () => {
+    const o = makeClient({ ackDelayMs: 60_000 });
+    o.client.setLastSeq('g', 5);
+    const conn = await open(o);
+    for (const s of [3, 4, 5]) conn.msg('g', s);
+    conn.msg('h', 1);
+    await eventually(() => o.messages.length === 1);
+    o.client.close();
+    await conn.closed;
+    expect(o.messages.map((m) => m.groupId)).toEqual(['h']);
+    expect(conn.framesOf('ack')).toEqual([
+      { type: 'ack', groupId: 'g', seq: 5 },
+      { type: 'ack', groupId: 'h', seq: 1 },
     ]);
   });
 
