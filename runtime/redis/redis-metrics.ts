@@ -46,6 +46,6 @@ export function redisErrorKind(err: unknown): string {
   if (msg.startsWith('TRYAGAIN')) return 'tryagain';
   if (msg.startsWith('CLUSTERDOWN')) return 'clusterdown';
   if (msg.startsWith('NOSCRIPT')) return 'noscript';
-  if (/connect|closed|ECONN|EPIPE|not ready|Failed to refresh slots/i.test(msg)) return 'connection';
+  if (/connect|closed|ECONN|EPIPE|not ready|Failed to refresh slots|None of startup nodes|max retries per request|isn't writeable/i.test(msg)) return 'connection';
   return 'reply';
 }

@@ -77,6 +77,7 @@ export class RedisStore {
     this.metrics.roundtrips.inc();
     const end = this.metrics.duration.startTimer({ command: name });
     try {
+      await this.ready();
       return (await this.cluster.call(name, ...args)) as T;
     } catch (err) {
       this.metrics.errors.inc({ kind: redisErrorKind(err) });
@@ -93,6 +94,7 @@ export class RedisStore {
     this.metrics.roundtrips.inc();
     const end = this.metrics.duration.startTimer({ command: label });
     try {
+      await this.ready();
       try {
         return (await this.cluster.evalsha(script.sha, keys.length, ...keys, ...args)) as T;
       } catch (err) {
@@ -115,6 +117,13 @@ export class RedisStore {
    */
   async batch(commands: readonly BatchCommand[]): Promise<BatchReply[]> {
     if (commands.length === 0) return [];
+    try {
+      await this.ready();
+    } catch (err) {
+      for (const [command] of commands) this.metrics.commands.inc({ command: command.toLowerCase() });
+      this.metrics.errors.inc({ kind: redisErrorKind(err) }, commands.length);
+      return commands.map(() => [err as Error, null]);
+    }
     const groups = new Map<string, number[]>();
     for (const [i, cmd] of commands.entries()) {
       const slot = calculateSlot(cmd[1]);
@@ -153,6 +162,30 @@ export class RedisStore {
       }),
     );
     return replies;
+  }
+
+  /**
+   * Before the client knows the slot map (start-up, reconnect), wait for it — bounded by the
+   * command timeout — instead of letting commands queue without bound, and so that a batch is
+   * grouped by master rather than sent as one pipeline per unknown slot. A closed client is not
+   * waited for: the command fails at once.
+   */
+  private async ready(): Promise<void> {
+    const status = this.cluster.status;
+    if (status === 'ready' || status === 'end' || status === 'disconnecting') return;
+    if (status === 'wait') this.cluster.connect().catch(() => undefined);
+    const timeoutMs = this.cluster.options.redisOptions?.commandTimeout ?? 2000;
+    await new Promise<void>((resolve, reject) => {
+      const onReady = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+      const timer = setTimeout(() => {
+        this.cluster.off('ready', onReady);
+        reject(new Error(`Redis Cluster connection not ready after ${timeoutMs} ms`));
+      }, timeoutMs);
+      this.cluster.once('ready', onReady);
+    });
   }
 
   /** Number of distinct masters currently owning slots (0 before the slot map is known). */

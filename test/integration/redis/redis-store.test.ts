@@ -1,0 +1,173 @@
+import { randomUUID } from 'node:crypto';
+import { once } from 'node:events';
+import { Registry } from 'prom-client';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { createRedisMetrics } from '../../../runtime/redis/redis-metrics.js';
+import { getFreePorts } from '../../support/free-ports.js';
+import { createCluster, defineScript, RedisStore, type BatchCommand } from '../../../runtime/redis/redis-store.js';
+
+const seeds = inject('redisSeeds');
+const run = randomUUID().slice(0, 8);
+const MASTERS = 3;
+
+interface Store {
+  store: RedisStore;
+  registry: Registry;
+  /** Current value of a metric, summed over the series that match `labels`. */
+  metric(name: string, labels?: Record<string, string>): Promise<number>;
+}
+
+async function openStore(commandTimeoutMs = 2000): Promise<Store> {
+  const registry = new Registry();
+  const cluster = createCluster({ seeds, commandTimeoutMs });
+  const store = new RedisStore(cluster, createRedisMetrics(registry));
+  if (cluster.status !== 'ready') await once(cluster, 'ready');
+  const metric = async (name: string, labels: Record<string, string> = {}) => {
+    const m = registry.getSingleMetric(name);
+    if (!m) throw new Error(`no metric ${name}`);
+    const { values } = await m.get();
+    return values.filter((v) => Object.entries(labels).every(([k, want]) => v.labels[k] === want)).reduce((sum, v) => sum + v.value, 0);
+  };
+  return { store, registry, metric };
+}
+
+describe('RedisStore against a real Redis Cluster', () => {
+  let s: Store;
+
+  beforeAll(async () => {
+    s = await openStore();
+  });
+  afterAll(async () => {
+    await s?.store.close();
+  });
+
+  it('sees the cluster’s masters', () => {
+    expect(s.store.mastersCount()).toBe(MASTERS);
+  });
+
+  it('runs a batch of 1,000 single-key commands in at most one round trip per master, replies in order', async () => {
+    const keys = Array.from({ length: 1000 }, (_, i) => `store-test:${run}:k${i}`);
+    const trips0 = await s.metric('imgroup_redis_roundtrips_total');
+    const sets0 = await s.metric('imgroup_redis_commands_total', { command: 'set' });
+
+    const setReplies = await s.store.batch(keys.map((k, i) => ['set', k, `v${i}`] as const));
+    expect(setReplies.every(([err, v]) => err === null && v === 'OK')).toBe(true);
+    expect((await s.metric('imgroup_redis_roundtrips_total')) - trips0).toBeLessThanOrEqual(MASTERS);
+    expect((await s.metric('imgroup_redis_commands_total', { command: 'set' })) - sets0).toBe(1000);
+
+    const trips1 = await s.metric('imgroup_redis_roundtrips_total');
+    const getReplies = await s.store.batch(keys.map((k) => ['get', k] as const));
+    expect(getReplies.map(([, v]) => v)).toEqual(keys.map((_, i) => `v${i}`));
+    expect((await s.metric('imgroup_redis_roundtrips_total')) - trips1).toBeLessThanOrEqual(MASTERS);
+  });
+
+  it('gives each command of a batch its own error and counts it by kind', async () => {
+    const list = `store-test:${run}:list`;
+    await s.store.call('rpush', list, 'x');
+    const reply0 = await s.metric('imgroup_redis_errors_total', { kind: 'reply' });
+    const cmds: BatchCommand[] = [
+      ['set', `store-test:${run}:ok1`, '1'],
+      ['incr', list],
+      ['get', `store-test:${run}:ok1`],
+      ['hget', list, 'f'],
+    ];
+    const replies = await s.store.batch(cmds);
+    expect(replies[0]).toEqual([null, 'OK']);
+    expect(replies[1]?.[0]?.message).toMatch(/WRONGTYPE/);
+    expect(replies[2]).toEqual([null, '1']);
+    expect(replies[3]?.[0]?.message).toMatch(/WRONGTYPE/);
+    expect((await s.metric('imgroup_redis_errors_total', { kind: 'reply' })) - reply0).toBe(2);
+  });
+
+  it('returns [] for an empty batch without a round trip', async () => {
+    const trips0 = await s.metric('imgroup_redis_roundtrips_total');
+    expect(await s.store.batch([])).toEqual([]);
+    expect(await s.metric('imgroup_redis_roundtrips_total')).toBe(trips0);
+  });
+
+  it('runs a script, loading it on NOSCRIPT, and by SHA afterwards', async () => {
+    // A source no server has seen: the nonce makes the SHA new.
+    const script = defineScript('store_test_incrby', `-- ${randomUUID()}\nreturn redis.call('INCRBY', KEYS[1], ARGV[1])`);
+    const key = `store-test:${run}:counter`;
+    const label = { command: `script:${script.name}` };
+    const trips0 = await s.metric('imgroup_redis_roundtrips_total');
+    const noscript0 = await s.metric('imgroup_redis_errors_total', { kind: 'noscript' });
+
+    expect(await s.store.script(script, [key], [5])).toBe(5);
+    expect((await s.metric('imgroup_redis_roundtrips_total')) - trips0).toBe(2); // EVALSHA → NOSCRIPT, EVAL
+    expect(await s.store.script(script, [key], [2])).toBe(7);
+    expect((await s.metric('imgroup_redis_roundtrips_total')) - trips0).toBe(3); // EVALSHA only
+    expect(await s.metric('imgroup_redis_commands_total', label)).toBe(2);
+    expect(await s.metric('imgroup_redis_errors_total', { kind: 'noscript' })).toBe(noscript0);
+
+    // The script cache is flushed (a failover to a replica that never loaded it looks the same).
+    await Promise.all(s.store.cluster.nodes('master').map((n) => n.script('FLUSH')));
+    expect(await s.store.script(script, [key], [1])).toBe(8);
+    expect((await s.metric('imgroup_redis_roundtrips_total')) - trips0).toBe(5);
+  });
+
+  it('counts a failing script as a reply error', async () => {
+    const script = defineScript('store_test_broken', `-- ${randomUUID()}\nreturn redis.call('NOSUCHCOMMAND', KEYS[1])`);
+    const reply0 = await s.metric('imgroup_redis_errors_total', { kind: 'reply' });
+    await expect(s.store.script(script, [`store-test:${run}:x`], [])).rejects.toThrow(/Unknown Redis command|unknown command/i);
+    expect((await s.metric('imgroup_redis_errors_total', { kind: 'reply' })) - reply0).toBe(1);
+  });
+
+  it('counts a wrong-type command as a reply error', async () => {
+    const list = `store-test:${run}:list2`;
+    await s.store.call('rpush', list, 'x');
+    const reply0 = await s.metric('imgroup_redis_errors_total', { kind: 'reply' });
+    await expect(s.store.call('get', list)).rejects.toThrow(/WRONGTYPE/);
+    expect((await s.metric('imgroup_redis_errors_total', { kind: 'reply' })) - reply0).toBe(1);
+  });
+
+  it('counts a command without reply in time as a timeout', async () => {
+    const slow = await openStore(100);
+    try {
+      // BLPOP on an empty list waits 1 s on the server, far past the 100 ms command timeout.
+      await expect(slow.store.call('blpop', `store-test:${run}:empty`, 1)).rejects.toThrow(/timed out/i);
+      expect(await slow.metric('imgroup_redis_errors_total', { kind: 'timeout' })).toBe(1);
+      expect(await slow.metric('imgroup_redis_errors_total')).toBe(1);
+    } finally {
+      await slow.store.close();
+    }
+  });
+
+  it('counts a command on a closed connection as a connection error', async () => {
+    const closed = await openStore();
+    await closed.store.close();
+    await expect(closed.store.call('get', `store-test:${run}:k1`)).rejects.toThrow();
+    expect(await closed.metric('imgroup_redis_errors_total', { kind: 'connection' })).toBe(1);
+    expect(await closed.store.ping()).toBe(false);
+  });
+
+  it('fails commands to an unreachable cluster within the command timeout, counted as connection errors', async () => {
+    const [deadPort] = await getFreePorts(1);
+    const registry = new Registry();
+    const cluster = createCluster({ seeds: [`127.0.0.1:${deadPort}`], commandTimeoutMs: 300 });
+    cluster.on('error', () => undefined);
+    const store = new RedisStore(cluster, createRedisMetrics(registry));
+    try {
+      await expect(store.call('get', 'x')).rejects.toThrow(/not ready/);
+      const replies = await store.batch([['get', 'x'], ['get', 'y']]);
+      expect(replies.map(([err]) => err?.message)).toEqual([expect.stringMatching(/not ready/), expect.stringMatching(/not ready/)]);
+      const errors = (await registry.getSingleMetric('imgroup_redis_errors_total')!.get()).values;
+      expect(errors).toEqual([expect.objectContaining({ labels: { kind: 'connection' }, value: 3 })]);
+    } finally {
+      cluster.disconnect();
+    }
+  });
+
+  it('keeps the round-trip bound for a batch sent before the slot map is known', async () => {
+    const registry = new Registry();
+    const store = new RedisStore(createCluster({ seeds, commandTimeoutMs: 2000 }), createRedisMetrics(registry));
+    try {
+      const replies = await store.batch(Array.from({ length: 200 }, (_, i) => ['get', `store-test:${run}:k${i}`] as const));
+      expect(replies.map(([, v]) => v)).toEqual(Array.from({ length: 200 }, (_, i) => `v${i}`));
+      const trips = (await registry.getSingleMetric('imgroup_redis_roundtrips_total')!.get()).values[0]?.value;
+      expect(trips).toBeLessThanOrEqual(MASTERS);
+    } finally {
+      await store.close();
+    }
+  });
+});
