@@ -85,16 +85,16 @@ export async function startGateServer(opts: GateServerOptions, deps: GateServerD
     handshakes++;
     deps.verifier.verify(extractToken(req)).then(
       (auth) => {
+        handshakes--;
         if (!auth.ok) {
-          handshakes--;
           deps.metrics.authFailures.inc({ reason: auth.reason });
           refuse(socket, 401, auth.message, { 'WWW-Authenticate': 'Bearer' });
           return;
         }
+        // Checked again: shutdown may have begun, or other handshakes filled the gate, meanwhile.
         const late = deps.refuseReason();
         if (late !== null || socket.destroyed) {
-          handshakes--;
-          refuse(socket, 503, late ?? 'closed');
+          refuse(socket, 503, late ?? 'closed', { 'Retry-After': '1' });
           return;
         }
         // Synchronous without verifyClient: it calls back with the open socket, or answers a
@@ -104,8 +104,6 @@ export async function startGateServer(opts: GateServerOptions, deps: GateServerD
         } catch (err) {
           log.warn({ err }, 'WebSocket upgrade failed');
           socket.destroy();
-        } finally {
-          handshakes--;
         }
       },
       (err: unknown) => {
