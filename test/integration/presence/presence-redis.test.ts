@@ -1,0 +1,142 @@
+import { randomUUID } from 'node:crypto';
+import { once } from 'node:events';
+import { Registry } from 'prom-client';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { RedisPresenceReader, RedisPresenceWriter } from '../../../runtime/presence/presence-redis.js';
+import { keys } from '../../../runtime/redis/keys.js';
+import { createRedisMetrics } from '../../../runtime/redis/redis-metrics.js';
+import { createCluster, RedisStore } from '../../../runtime/redis/redis-store.js';
+
+const seeds = inject('redisSeeds');
+const MASTERS = 3;
+const run = randomUUID().slice(0, 8);
+/** Names unique to this run: the cluster is shared by every integration test file. */
+const id = (what: string) => `${what}-${run}-${randomUUID().slice(0, 6)}`;
+
+let store: RedisStore;
+let registry: Registry;
+
+async function roundtrips(): Promise<number> {
+  return (await registry.getSingleMetric('imgroup_redis_roundtrips_total')!.get()).values[0]?.value ?? 0;
+}
+
+function writer(gate: string, boot = randomUUID(), ttlMs = 30_000): RedisPresenceWriter {
+  return new RedisPresenceWriter(store, { gate, boot, ttlMs, publishChanges: true });
+}
+
+/** A reader that never trusts its liveness cache, so every lookup sees Redis as it is now. */
+const freshReader = () => new RedisPresenceReader(store, { gateCacheMs: 0 });
+
+beforeAll(async () => {
+  registry = new Registry();
+  const cluster = createCluster({ seeds, commandTimeoutMs: 2000 });
+  store = new RedisStore(cluster, createRedisMetrics(registry));
+  if (cluster.status !== 'ready') await once(cluster, 'ready');
+});
+afterAll(async () => {
+  await store?.close();
+});
+
+describe('Redis presence', () => {
+  it('shows a connected device and stops showing it after disconnect', async () => {
+    const gate = id('gate');
+    const boot = randomUUID();
+    const w = writer(gate, boot);
+    await w.register();
+    const user = id('user');
+    await w.connect(user, 'c1');
+    const seen = await freshReader().lookup([user]);
+    expect(seen.devices.get(user)).toEqual([{ gate, boot, connId: 'c1' }]);
+    expect(seen.readAtMs).toBeGreaterThan(0);
+
+    await w.disconnect(user, 'c1');
+    expect((await freshReader().lookup([user])).devices.has(user)).toBe(false);
+  });
+
+  it('lists every device of one user across two gates, and only those', async () => {
+    const [gateA, gateB] = [id('gate-a'), id('gate-b')];
+    const [a, b] = [writer(gateA), writer(gateB)];
+    await Promise.all([a.register(), b.register()]);
+    const [user, other] = [id('user'), id('other')];
+    await a.connect(user, 'phone');
+    await a.connect(user, 'laptop');
+    await b.connect(user, 'tablet');
+    await b.connect(other, 'phone');
+
+    const seen = await freshReader().lookup([user, user, other, id('nobody')]);
+    expect(seen.devices.size).toBe(2);
+    const devices = seen.devices.get(user) ?? [];
+    expect(devices.map((d) => `${d.gate}/${d.connId}`).sort()).toEqual([`${gateA}/laptop`, `${gateA}/phone`, `${gateB}/tablet`].sort());
+
+    await a.unregister([
+      { userId: user, connId: 'phone' },
+      { userId: user, connId: 'laptop' },
+    ]);
+    expect((await freshReader().lookup([user])).devices.get(user)?.map((d) => d.connId)).toEqual(['tablet']);
+  });
+
+  it('stops counting the users of a gate whose liveness key expired, without deleting them', async () => {
+    const gate = id('gate-dies');
+    const w = writer(gate, randomUUID(), 300);
+    await w.register();
+    const user = id('user');
+    await w.connect(user, 'c1');
+    expect((await freshReader().lookup([user])).devices.has(user)).toBe(true);
+
+    // No heartbeat: the key expires after 300 ms.
+    await expect.poll(() => store.call<number>('exists', keys.gateAlive(gate)), { timeout: 5000, interval: 50 }).toBe(0);
+    expect((await freshReader().lookup([user])).devices.has(user)).toBe(false);
+    // The gate may only be late with its heartbeat: its devices stay until it is back or restarted.
+    expect(await store.call('hget', keys.userPresence(user), 'c1')).not.toBeNull();
+    await w.heartbeat();
+    expect((await freshReader().lookup([user])).devices.get(user)?.map((d) => d.connId)).toEqual(['c1']);
+  });
+
+  it('treats the devices of a restarted gate’s earlier incarnation as dead and deletes them lazily', async () => {
+    const gate = id('gate-restarts');
+    const before = writer(gate, 'boot-1');
+    await before.register();
+    const [user, user2] = [id('user'), id('user2')];
+    await before.connect(user, 'old-1');
+    await before.connect(user, 'old-2');
+    await before.connect(user2, 'old-3');
+
+    const after = writer(gate, 'boot-2');
+    await after.register();
+    await after.connect(user, 'new-1');
+
+    const seen = await freshReader().lookup([user, user2]);
+    expect(seen.devices.get(user)).toEqual([{ gate, boot: 'boot-2', connId: 'new-1' }]);
+    expect(seen.devices.has(user2)).toBe(false);
+    await expect.poll(() => store.call<string[]>('hkeys', keys.userPresence(user)), { timeout: 5000, interval: 50 }).toEqual(['new-1']);
+    await expect.poll(() => store.call<number>('exists', keys.userPresence(user2)), { timeout: 5000, interval: 50 }).toBe(0);
+  });
+
+  it('looks up 1,000 users in at most one round trip per master for devices plus one per master for gates', async () => {
+    const gates = [id('gate-x'), id('gate-y'), id('gate-z')];
+    const writers = gates.map((g) => writer(g));
+    await Promise.all(writers.map((w) => w.register()));
+    const users = Array.from({ length: 1000 }, (_, i) => `${id('bulk')}-${i}`);
+    await Promise.all(users.map((u, i) => (writers[i % 3] as RedisPresenceWriter).connect(u, `c${i}`)));
+
+    const reader = freshReader();
+    const trips0 = await roundtrips();
+    const seen = await reader.lookup(users);
+    expect((await roundtrips()) - trips0).toBeLessThanOrEqual(MASTERS + MASTERS);
+    expect(seen.devices.size).toBe(1000);
+    expect(seen.devices.get(users[4] as string)).toEqual([expect.objectContaining({ gate: gates[1], connId: 'c4' })]);
+  });
+
+  it('reads gate liveness at most once per gateCacheMs', async () => {
+    const gate = id('gate-cached');
+    const w = writer(gate);
+    await w.register();
+    const user = id('user');
+    await w.connect(user, 'c1');
+    const reader = new RedisPresenceReader(store, { gateCacheMs: 60_000 });
+    await reader.lookup([user]);
+    const trips0 = await roundtrips();
+    await reader.lookup([user]);
+    expect((await roundtrips()) - trips0).toBe(1); // the HGETALL only
+  });
+});
