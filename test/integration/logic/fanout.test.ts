@@ -1,0 +1,170 @@
+/**
+ * Online fan-out and the sweep through a real logic node: two test drivers play two gates, with
+ * their users' presence written to Redis as gates write it.
+ */
+import { randomBytes } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { RedisPresenceWriter } from '../../../runtime/presence/presence-redis.js';
+import type { DeliverFrame } from '../../../runtime/protocol/internal-frames.js';
+import type { GateDriver } from './gate-driver.js';
+import { startTestLogic, type TestLogic, uid } from './logic-fixture.js';
+
+let logic: TestLogic;
+let gateA: GateDriver;
+let gateB: GateDriver;
+let presenceA: RedisPresenceWriter;
+let presenceB: RedisPresenceWriter;
+
+beforeAll(async () => {
+  logic = await startTestLogic(inject('redisSeeds'));
+  gateA = await logic.driver();
+  gateB = await logic.driver();
+  presenceA = gateA.presence(logic.store);
+  presenceB = gateB.presence(logic.store);
+  await presenceA.register();
+  await presenceB.register();
+});
+afterAll(async () => {
+  await logic?.close();
+});
+
+const seqsOf = (frames: DeliverFrame[]) => frames.flatMap((f) => f.msgs.map((m) => m.seq));
+
+async function group(members: string[]): Promise<string> {
+  const g = uid('g');
+  await gateA.call({ op: 'members.update', groupId: g, add: members, remove: [] });
+  return g;
+}
+
+describe('online fan-out', () => {
+  it('sends one deliver frame per gate naming exactly the online members on it, the sender included', async () => {
+    const [alice, bob, carol, dan, eve] = [uid('alice'), uid('bob'), uid('carol'), uid('dan'), uid('eve')];
+    const g = await group([alice, bob, carol, dan]);
+    await presenceA.connect(alice, 'a1');
+    await presenceB.connect(bob, 'b1');
+    await presenceA.connect(carol, 'c1');
+    await presenceB.connect(carol, 'c2');
+    await presenceA.connect(eve, 'e1'); // online, not a member
+    const sent = await gateA.call({ op: 'send', userId: alice, groupId: g, clientId: 'm1', body: 'hi all' });
+    // A second message: fan-out of a group is in seq order, so once seq 2 arrived, seq 1's frames are all in.
+    await gateA.call({ op: 'send', userId: alice, groupId: g, clientId: 'm2', body: 'again' });
+    for (const gate of [gateA, gateB]) await gate.until(() => seqsOf(gate.delivers(g)).includes(2));
+    const first = (gate: GateDriver) => gate.delivers(g).filter((f) => f.msgs.some((m) => m.seq === 1));
+    expect(first(gateA)).toHaveLength(1);
+    expect(first(gateB)).toHaveLength(1);
+    expect(first(gateA)[0]).toMatchObject({ t: 'deliver', groupId: g, path: 'online', msgs: [{ groupId: g, seq: 1, from: alice, body: 'hi all', ts: sent.ts }] });
+    expect(first(gateA)[0]?.users?.slice().sort()).toEqual([alice, carol].sort());
+    expect(first(gateB)[0]?.users?.slice().sort()).toEqual([bob, carol].sort());
+    expect(first(gateA)[0]?.conns).toBeUndefined();
+  });
+
+  it('delivers a burst in seq order, each message once per gate, piled-up messages together', async () => {
+    const [alice, bob] = [uid('alice'), uid('bob')];
+    const g = await group([alice, bob]);
+    await presenceB.connect(bob, 'b1');
+    const n = 40;
+    await Promise.all(Array.from({ length: n }, (_, i) => gateA.call({ op: 'send', userId: alice, groupId: g, clientId: `m${i}`, body: `${i}` })));
+    await gateB.until(() => seqsOf(gateB.delivers(g)).length >= n);
+    expect(seqsOf(gateB.delivers(g))).toEqual(Array.from({ length: n }, (_, i) => i + 1));
+    expect(gateB.delivers(g).every((f) => f.users?.length === 1 && f.users[0] === bob)).toBe(true);
+    expect(gateA.delivers(g)).toEqual([]); // alice has no device online
+  });
+
+  it('skips devices whose gate is linked with another boot id', async () => {
+    const [alice, bob, carol] = [uid('alice'), uid('bob'), uid('carol')];
+    const g = await group([alice, bob, carol]);
+    // gate C is alive in presence as boot X, but its link to this node belongs to boot Y.
+    const gateName = `gate-${randomBytes(3).toString('hex')}`;
+    const presenceC = new RedisPresenceWriter(logic.store, { gate: gateName, boot: 'bootX', ttlMs: 60_000, publishChanges: false });
+    await presenceC.register();
+    await presenceC.connect(carol, 'c1');
+    const gateC = await logic.driver({ gate: gateName, boot: 'bootY' });
+    await presenceB.connect(bob, 'b1');
+    const before = await logic.metric('imgroup_logic_fanout_skipped_total', { reason: 'no_link' });
+    await gateA.call({ op: 'send', userId: alice, groupId: g, clientId: 'm1', body: 'x' });
+    await gateA.call({ op: 'send', userId: alice, groupId: g, clientId: 'm2', body: 'y' });
+    await gateB.until(() => seqsOf(gateB.delivers(g)).includes(2));
+    expect(gateC.delivers(g)).toEqual([]);
+    expect(await logic.metric('imgroup_logic_fanout_skipped_total', { reason: 'no_link' })).toBeGreaterThanOrEqual(before + 2);
+  });
+
+  it('lets the newest link of a gate replace the older one', async () => {
+    const [alice, bob] = [uid('alice'), uid('bob')];
+    const g = await group([alice, bob]);
+    const gateName = `gate-${randomBytes(3).toString('hex')}`;
+    const old = await logic.driver({ gate: gateName, boot: 'boot1' });
+    const fresh = await logic.driver({ gate: gateName, boot: 'boot2' });
+    expect((await old.waitClose()).code).toBe(4000);
+    const presence = new RedisPresenceWriter(logic.store, { gate: gateName, boot: 'boot2', ttlMs: 60_000, publishChanges: false });
+    await presence.register();
+    await presence.connect(bob, 'b1');
+    await gateA.call({ op: 'send', userId: alice, groupId: g, clientId: 'm1', body: 'x' });
+    await fresh.until(() => fresh.delivers(g).length === 1);
+    expect(fresh.delivers(g)[0]?.users).toEqual([bob]);
+  });
+});
+
+describe('sweep', () => {
+  it('pushes online members the backlog past their cursor that fan-out could not bring, until they ack', async () => {
+    const sweeper = await startTestLogic(inject('redisSeeds'), { IMGROUP_SWEEP_GRACE_MS: '0' });
+    try {
+      const sender = await sweeper.driver();
+      const [alice, bob] = [uid('alice'), uid('bob')];
+      const g = uid('g');
+      await sender.call({ op: 'members.update', groupId: g, add: [alice, bob], remove: [] });
+      // bob is online on a gate that has no link to this node while the messages are sent.
+      const gateName = `gate-${randomBytes(3).toString('hex')}`;
+      const presence = new RedisPresenceWriter(sweeper.store, { gate: gateName, boot: 'b1', ttlMs: 60_000, publishChanges: false });
+      await presence.register();
+      await presence.connect(bob, 'bob-conn');
+      for (let i = 1; i <= 3; i++) await sender.call({ op: 'send', userId: alice, groupId: g, clientId: `m${i}`, body: `${i}` });
+      // Fan-out of all three found bob's device without a link (and left them to the sweep).
+      await waitFor(async () => (await sweeper.metric('imgroup_logic_fanout_skipped_total', { reason: 'no_link' })) === 3);
+      const late = await sweeper.driver({ gate: gateName, boot: 'b1' });
+      expect(await sweeper.node.sweepNow()).toBe(3);
+      await late.until(() => late.delivers(g).length > 0);
+      const swept = late.delivers(g);
+      expect(swept).toHaveLength(1);
+      expect(swept[0]).toMatchObject({ path: 'sweep', users: [bob] });
+      expect(seqsOf(swept)).toEqual([1, 2, 3]);
+      // After an ack of 2 only seq 3 is pushed again; after an ack of 3 nothing, and the group leaves the set.
+      late.notify({ t: 'ack', userId: bob, groupId: g, seq: 2 });
+      await waitFor(async () => (await sweeper.store.call('hget', `im:{u:${bob}}:cursors`, g)) === '2');
+      expect(await sweeper.node.sweepNow()).toBe(1);
+      await late.until(() => late.delivers(g).length > 1);
+      expect(seqsOf(late.delivers(g))).toEqual([1, 2, 3, 3]);
+      late.notify({ t: 'ack', userId: bob, groupId: g, seq: 3 });
+      await waitFor(async () => (await sweeper.store.call('hget', `im:{u:${bob}}:cursors`, g)) === '3');
+      expect(await sweeper.node.sweepNow()).toBe(0);
+      expect(seqsOf(late.delivers(g))).toEqual([1, 2, 3, 3]);
+    } finally {
+      await sweeper.close();
+    }
+  });
+
+  it('leaves messages younger than the grace period alone', async () => {
+    const sweeper = await startTestLogic(inject('redisSeeds'), { IMGROUP_SWEEP_GRACE_MS: '600000' });
+    try {
+      const gate = await sweeper.driver();
+      const presence = gate.presence(sweeper.store);
+      await presence.register();
+      const [alice, bob] = [uid('alice'), uid('bob')];
+      const g = uid('g');
+      await gate.call({ op: 'members.update', groupId: g, add: [alice, bob], remove: [] });
+      await gate.call({ op: 'send', userId: alice, groupId: g, clientId: 'm1', body: 'fresh' });
+      await presence.connect(bob, 'bob-conn');
+      expect(await sweeper.node.sweepNow()).toBe(0);
+      expect(gate.delivers(g)).toEqual([]);
+    } finally {
+      await sweeper.close();
+    }
+  });
+});
+
+async function waitFor(check: () => Promise<boolean>): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error('condition not met within 10 s');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
