@@ -26,7 +26,10 @@ export interface ClientOptions {
   reconnectMaxMs?: number;
   /** How long to wait for the socket to open and the gate's `welcome`, ms. Default 10000. */
   connectTimeoutMs?: number;
-  /** App-level ping interval, ms. Default: half of the `heartbeatMs` the gate announces in `welcome`. */
+  /**
+   * App-level ping interval, ms. Default: the `heartbeatMs` the gate announces in `welcome` (the gate
+   * drops connections silent for twice that). A ping unanswered for one interval drops the socket.
+   */
   pingIntervalMs?: number;
   /** Acks are coalesced per group for this long (one ack carries the highest contiguous seq), ms. Default 100. */
   ackDelayMs?: number;

@@ -383,7 +383,7 @@ export class ImgroupClient extends TypedEmitter<ClientEvents> {
     this.lastWelcome = welcome;
     this.setState('open');
     if ((this.currentState as ClientState) !== 'open') return; // a state listener closed the client
-    const pingIntervalMs = this.options.pingIntervalMs ?? Math.max(1, Math.floor(welcome.heartbeatMs / 2));
+    const pingIntervalMs = this.options.pingIntervalMs ?? welcome.heartbeatMs;
     this.heartbeat.start(pingIntervalMs, () => this.transmit({ type: 'ping' }), (reason) => this.dropDeadSocket(reason));
     this.sends.resendAll();
     this.syncs.resendAll();

@@ -101,7 +101,7 @@ describe('connecting', () => {
 
   it('pings while open and stays open while the gate answers', async () => {
     const o = makeClient();
-    const conn = await open(o, 0, 400);
+    const conn = await open(o, 0, 200);
     await conn.nextFrame('ping');
     conn.send({ type: 'pong' });
     await conn.nextFrame('ping');
