@@ -3,15 +3,14 @@
  * `imgroup dev` runs on ports 7000… (bus ports 17000…) and what the integration tests run on free
  * ports. Node i gets `<dir>/<port>/`; the first `masters` ports are the masters.
  *
- * When the directory still holds a cluster formed earlier (appendOnly, same ports) and it comes
- * back healthy, it is reused rather than formed again; a partially formed one is refused by
- * `formCluster` rather than wiped.
+ * When the directory still holds a cluster formed earlier (same ports; nodes.conf survives a
+ * restart, the data only with appendOnly) of the same shape, it is reused once healthy rather
+ * than formed again; a cluster of another shape is refused, never wiped.
  */
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { RedisClusterAdmin, type AdminLogger } from '../../operator/redis/cluster-admin.js';
 import { slotMapOf } from '../../operator/redis/slot-map.js';
-import { SLOT_COUNT } from '../../operator/redis/slot-ranges.js';
 import { RedisServerProcess } from './redis-server-process.js';
 
 export interface LocalRedisClusterOptions {
@@ -97,11 +96,17 @@ export async function startLocalRedisCluster(opts: LocalRedisClusterOptions): Pr
 
   const addrs = nodes.map((n) => ({ host: n.addr.host, port: n.addr.port }));
   try {
-    if (await formedEarlier(admin, addrs)) {
+    const existing = await existingShape(admin, addrs);
+    if (existing === null) {
+      await admin.formCluster({ masters: addrs.slice(0, masters), replicas: addrs.slice(masters), timeoutMs: opts.formTimeoutMs ?? 30_000 });
+    } else if (existing.masters === masters && existing.nodes === count) {
       log.info({ nodes: count }, 'reusing the redis cluster formed earlier in this directory');
       await admin.waitHealthy({ nodes: addrs, timeoutMs: opts.formTimeoutMs ?? 30_000, expect: { knownNodes: count } });
     } else {
-      await admin.formCluster({ masters: addrs.slice(0, masters), replicas: addrs.slice(masters), timeoutMs: opts.formTimeoutMs ?? 30_000 });
+      throw new Error(
+        `${opts.dir} holds a Redis Cluster of ${existing.masters} masters and ${existing.nodes} nodes, not the ${masters} masters and ${count} nodes asked for: ` +
+          'ask for the same shape, or remove the directory to start afresh',
+      );
     }
   } catch (err) {
     await stop();
@@ -110,8 +115,12 @@ export async function startLocalRedisCluster(opts: LocalRedisClusterOptions): Pr
   return { seeds: nodes.map((n) => n.seed), nodes, admin, stop };
 }
 
-/** Every node already knows all the others and sees every slot served. */
-async function formedEarlier(admin: RedisClusterAdmin, addrs: ReadonlyArray<{ host: string; port: number }>): Promise<boolean> {
-  const seen = await admin.observe(addrs);
-  return seen.every((o) => o.view !== null && o.view.nodes.length === addrs.length && slotMapOf(o.view.nodes).covered === SLOT_COUNT);
+/** Masters and nodes of the cluster these nodes already form (from nodes.conf), or null if none serves slots. */
+async function existingShape(admin: RedisClusterAdmin, addrs: ReadonlyArray<{ host: string; port: number }>): Promise<{ masters: number; nodes: number } | null> {
+  for (const o of await admin.observe(addrs)) {
+    if (!o.view) continue;
+    const map = slotMapOf(o.view.nodes);
+    if (map.owners.size > 0) return { masters: map.owners.size, nodes: o.view.nodes.length };
+  }
+  return null;
 }

@@ -165,12 +165,15 @@ export class RedisServerProcess {
         commandTimeout: 500,
         retryStrategy: () => null,
         maxRetriesPerRequest: 0,
+        enableReadyCheck: false,
         enableOfflineQueue: false,
       });
       conn.on('error', () => undefined);
       try {
-        await conn.connect();
-        if ((await conn.ping()) === 'PONG') return;
+        const probe = conn.connect().then(() => conn.ping());
+        probe.catch(() => undefined);
+        // Something else may answer on the port while the server itself has already died.
+        if ((await Promise.race([probe, this.exited])) === 'PONG') return;
       } catch (err) {
         last = (err as Error).message;
       } finally {
