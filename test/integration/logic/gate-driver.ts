@@ -71,11 +71,13 @@ export class GateDriver {
     this.ws.send(JSON.stringify(frame));
   }
 
-  /** Send a request and wait for its `res`. */
+  /** Send a request and wait for its `res`; rejects with LinkClosed when the link closes first. */
   async request(req: InternalRequest, timeoutMs = 10_000): Promise<ResFrame> {
     const rid = this.nextRid++;
     this.ws.send(JSON.stringify({ t: 'req', rid, ...req }));
-    return (await this.next((f) => f.t === 'res' && f.rid === rid, timeoutMs)) as ResFrame;
+    const res = await this.until(() => this.frames.find((f) => f.t === 'res' && f.rid === rid) ?? (this.closed ? 'closed' : undefined), timeoutMs, `no res for rid ${rid}`);
+    if (res === 'closed') throw new LinkClosed(rid);
+    return res as ResFrame;
   }
 
   /** Send a request and return its result; throws with the error code when it fails. */
@@ -124,6 +126,12 @@ export class GateDriver {
     const w = this.waiters;
     this.waiters = [];
     for (const f of w) f();
+  }
+}
+
+export class LinkClosed extends Error {
+  constructor(readonly rid: number) {
+    super(`link closed before the res of rid ${rid}`);
   }
 }
 
