@@ -20,7 +20,7 @@ import type {
   SyncFrame,
   WelcomeFrame,
 } from '../protocol/client-frames.js';
-import { CloseCode, ProtocolError, shouldReconnect } from '../protocol/errors.js';
+import { CloseCode, ErrorCode, ProtocolError, shouldReconnect } from '../protocol/errors.js';
 import { isValidId } from '../protocol/ids.js';
 import { backoffDelayMs } from './backoff.js';
 import { ClientError, ClientErrorCode } from './client-errors.js';
@@ -414,5 +414,5 @@ function closeQuietly(socket: WebSocketLike, code: number, reason: string): void
 
 function asClientFacingError(err: unknown, context: string): ProtocolError | ClientError {
   if (err instanceof ProtocolError || err instanceof ClientError) return err;
-  return new ClientError(ClientErrorCode.CLOSED, `${context}: ${String(err)}`);
+  return new ProtocolError(ErrorCode.INTERNAL, `${context}: ${String(err)}`);
 }
