@@ -1,0 +1,80 @@
+import { describe, expect, it } from 'vitest';
+import { DEV_INTERNAL_TOKEN } from '../../../runtime/config/common-options.js';
+import { ConfigError } from '../../../runtime/config/options.js';
+import { gateCacheMs, LOGIC_OPTIONS, LOGIC_OWN_OPTIONS, resolveLogicOptions } from '../../../runtime/logic/config.js';
+
+const token = { IMGROUP_INTERNAL_TOKEN: 'a-real-secret' };
+
+describe('resolveLogicOptions', () => {
+  it('has the documented defaults', () => {
+    const { options, warnings } = resolveLogicOptions([], token, { hostname: 'host-1' });
+    expect(options).toMatchObject({
+      name: 'host-1',
+      host: '0.0.0.0',
+      port: 8180,
+      opsPort: 9190,
+      maxMembersPerGroup: 10_000,
+      replayLimit: 500,
+      logCap: 10_000,
+      logRetentionMs: 7 * 24 * 3600 * 1000,
+      idempotencyMs: 600_000,
+      internalToken: 'a-real-secret',
+    });
+    expect(warnings).toEqual([]);
+  });
+
+  it('reads environment and flags (flags win)', () => {
+    const { options } = resolveLogicOptions(['--replay-limit', '20', '--name', 'logic-7'], { ...token, IMGROUP_REPLAY_LIMIT: '10', IMGROUP_LOG_CAP: '99', IMGROUP_LOGIC_PORT: '0' });
+    expect(options).toMatchObject({ replayLimit: 20, logCap: 99, port: 0, name: 'logic-7' });
+  });
+
+  it('falls back to the development token with a warning, in development mode only', () => {
+    const { options, warnings } = resolveLogicOptions([], {});
+    expect(options.internalToken).toBe(DEV_INTERNAL_TOKEN);
+    expect(warnings.join('\n')).toMatch(/IMGROUP_INTERNAL_TOKEN/);
+    expect(() => resolveLogicOptions([], { IMGROUP_MODE: 'production' })).toThrow(/IMGROUP_INTERNAL_TOKEN.*production/);
+  });
+
+  it.each([
+    ['an out-of-range port', { IMGROUP_LOGIC_PORT: '70000' }, /IMGROUP_LOGIC_PORT.*maximum/],
+    ['a replay limit of 0', { IMGROUP_REPLAY_LIMIT: '0' }, /IMGROUP_REPLAY_LIMIT.*minimum/],
+    ['a non-numeric cap', { IMGROUP_LOG_CAP: 'lots' }, /IMGROUP_LOG_CAP.*not an integer/],
+    ['the same port twice', { IMGROUP_LOGIC_PORT: '9000', IMGROUP_OPS_PORT: '9000' }, /IMGROUP_LOGIC_PORT and IMGROUP_OPS_PORT are both 9000/],
+    ['a request timeout below the Redis timeout', { IMGROUP_LOGIC_REQUEST_TIMEOUT_MS: '500', IMGROUP_REDIS_COMMAND_TIMEOUT_MS: '1000' }, /IMGROUP_LOGIC_REQUEST_TIMEOUT_MS \(500\).*IMGROUP_REDIS_COMMAND_TIMEOUT_MS/],
+    ['a group queue above the total', { IMGROUP_FANOUT_QUEUE_MAX: '50', IMGROUP_FANOUT_MAX_PENDING: '10' }, /IMGROUP_FANOUT_QUEUE_MAX \(50\).*IMGROUP_FANOUT_MAX_PENDING/],
+    ['a sweep grace as long as the retention', { IMGROUP_SWEEP_GRACE_MS: '60000', IMGROUP_LOG_RETENTION_MS: '60000' }, /IMGROUP_SWEEP_GRACE_MS.*IMGROUP_LOG_RETENTION_MS/],
+    ['a sweep horizon within the grace', { IMGROUP_SWEEP_GRACE_MS: '5000', IMGROUP_SWEEP_HORIZON_MS: '5000' }, /IMGROUP_SWEEP_HORIZON_MS.*IMGROUP_SWEEP_GRACE_MS/],
+    ['no Redis seed', { IMGROUP_REDIS_SEEDS: ' , ' }, /IMGROUP_REDIS_SEEDS/],
+    ['the development token in production', { IMGROUP_MODE: 'production', IMGROUP_INTERNAL_TOKEN: DEV_INTERNAL_TOKEN }, /development token/],
+    ['an unknown flag', { '--argv': '--replay' }, /unknown flag --replay/],
+  ])('rejects %s, naming the setting', (_name, env, message) => {
+    const { '--argv': flag, ...rest } = env as Record<string, string>;
+    const argv = flag ? [flag, '1'] : [];
+    expect(() => resolveLogicOptions(argv, { ...token, ...rest })).toThrow(ConfigError);
+    expect(() => resolveLogicOptions(argv, { ...token, ...rest })).toThrow(message);
+  });
+
+  it('skips the sweep checks when the sweep is disabled', () => {
+    const { options } = resolveLogicOptions([], { ...token, IMGROUP_SWEEP_INTERVAL_MS: '0', IMGROUP_SWEEP_GRACE_MS: '60000', IMGROUP_LOG_RETENTION_MS: '60000' });
+    expect(options.sweepIntervalMs).toBe(0);
+  });
+
+  it('rejects positional arguments', () => {
+    expect(() => resolveLogicOptions(['extra'], token)).toThrow(/unexpected argument "extra"/);
+  });
+});
+
+describe('option specs', () => {
+  it('declares every option once, each env IMGROUP_*, each with a doc, common options first', () => {
+    const envs = LOGIC_OPTIONS.map((s) => s.env);
+    const flags = LOGIC_OPTIONS.map((s) => s.flag);
+    expect(new Set(envs).size).toBe(envs.length);
+    expect(new Set(flags).size).toBe(flags.length);
+    expect(LOGIC_OPTIONS.every((s) => s.env.startsWith('IMGROUP_') && s.doc.length > 10)).toBe(true);
+    expect(LOGIC_OPTIONS.slice(-LOGIC_OWN_OPTIONS.length)).toEqual(LOGIC_OWN_OPTIONS);
+  });
+
+  it('derives the presence liveness cache from the heartbeat', () => {
+    expect(gateCacheMs({ heartbeatMs: 15_000 })).toBe(3750);
+  });
+});
