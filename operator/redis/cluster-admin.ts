@@ -193,7 +193,9 @@ export class RedisClusterAdmin {
     const found = await this.preflight(all);
     const selves = found.map((f) => f.me);
     const ids = new Map(all.map((a, i) => [formatAddr(a), (selves[i] as ClusterNodeRecord).id]));
-    const idSet = new Set(ids.values());
+    if (new Set(ids.values()).size !== all.length) {
+      throw new ClusterAdminError('INVALID', 'the same node is listed twice under different addresses');
+    }
 
     // Distinct config epochs for the masters, as redis-cli does, so they need not resolve collisions.
     await Promise.all(
@@ -204,30 +206,7 @@ export class RedisClusterAdmin {
       }),
     );
 
-    const first = all[0] as ClusterMember;
-    const meetUnknown = async () => {
-      const known = new Set((await this.nodes(first)).nodes.filter((n) => !n.flags.has('handshake')).map((n) => n.id));
-      await Promise.all(all.slice(1).map(async (a, i) => {
-        if (known.has((selves[i + 1] as ClusterNodeRecord).id)) return;
-        await this.meet(first, { ...a, busPort: (selves[i + 1] as ClusterNodeRecord).busPort });
-      }));
-    };
-    await meetUnknown();
-    let lastMeet = Date.now();
-    await this.until('all nodes know each other', deadline - Date.now(), async () => {
-      const views = await this.observe(all);
-      const missing: string[] = [];
-      for (const v of views) {
-        const seen = new Set(v.view?.nodes.filter((n) => !n.flags.has('handshake') && !n.flags.has('noaddr')).map((n) => n.id) ?? []);
-        const lacking = [...idSet].filter((id) => !seen.has(id)).length;
-        if (v.error || lacking > 0) missing.push(`${formatAddr(v.addr)} lacks ${v.error ?? `${lacking} node(s)`}`);
-      }
-      if (missing.length > 0 && Date.now() - lastMeet >= REMEET_EVERY_MS) {
-        lastMeet = Date.now();
-        await meetUnknown();
-      }
-      return { done: missing.length === 0, detail: missing.join('; ') };
-    });
+    await this.introduce(all, selves, deadline);
 
     await Promise.all(plan.masters.map((m) => this.addSlots(m.addr, m.slots)));
     await Promise.all(plan.replicas.map((r) => this.replicate(r.addr, ids.get(formatAddr(r.master)) as string)));
@@ -296,6 +275,41 @@ export class RedisClusterAdmin {
     const conns = [...this.conns.values()];
     this.conns.clear();
     await Promise.all(conns.map((c) => c.quit().catch(() => c.disconnect())));
+  }
+
+  /**
+   * CLUSTER MEET every node from the first one, then wait until every node knows every other
+   * (handshakes done). Gossip spreads what the first node learns; a node still unknown to it is
+   * met again every REMEET_EVERY_MS, in case a handshake timed out.
+   */
+  private async introduce(all: readonly ClusterMember[], selves: readonly ClusterNodeRecord[], deadline: number): Promise<void> {
+    const first = all[0] as ClusterMember;
+    const ids = new Set(selves.map((s) => s.id));
+    const meetUnknown = async () => {
+      const known = new Set((await this.nodes(first)).nodes.filter((n) => !n.flags.has('handshake')).map((n) => n.id));
+      await Promise.all(
+        all.map(async (a, i) => {
+          const self = selves[i] as ClusterNodeRecord;
+          if (i > 0 && !known.has(self.id)) await this.meet(first, { ...a, busPort: self.busPort });
+        }),
+      );
+    };
+    await meetUnknown();
+    let lastMeet = Date.now();
+    await this.until('all nodes to know each other', deadline - Date.now(), async () => {
+      const missing: string[] = [];
+      for (const o of await this.observe(all)) {
+        const seen = new Set(o.view?.nodes.filter((n) => !n.flags.has('handshake') && !n.flags.has('noaddr')).map((n) => n.id) ?? []);
+        const lacking = [...ids].filter((id) => !seen.has(id)).length;
+        if (o.error) missing.push(`${formatAddr(o.addr)}: ${o.error}`);
+        else if (lacking > 0) missing.push(`${formatAddr(o.addr)} does not know ${lacking} node(s) yet`);
+      }
+      if (missing.length > 0 && Date.now() - lastMeet >= REMEET_EVERY_MS) {
+        lastMeet = Date.now();
+        await meetUnknown().catch((err) => this.log.warn({ err }, 'CLUSTER MEET failed; retrying'));
+      }
+      return { done: missing.length === 0, detail: missing.join('; ') };
+    });
   }
 
   /**

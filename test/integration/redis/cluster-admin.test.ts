@@ -177,6 +177,21 @@ describe('RedisClusterAdmin.formCluster refusals', () => {
     }
   });
 
+  it('refuses when a node already knows a live node outside the request', async () => {
+    const [d] = await startBareNodes(join(dir, 'foreign'), 1);
+    try {
+      const [a, b, c] = nodes.map(addrOf) as [ReturnType<typeof addrOf>, ReturnType<typeof addrOf>, ReturnType<typeof addrOf>];
+      await admin.meet(c, { ...addrOf(d as RedisServerProcess), busPort: d!.addr.busPort });
+      await expect.poll(async () => (await admin.nodes(c)).nodes.filter((n) => !n.flags.has('handshake')).length, { timeout: 10_000 }).toBe(2);
+      const err = await admin.formCluster({ masters: [a, b, c], timeoutMs: 5000 }).catch((e: unknown) => e);
+      expect((err as ClusterAdminError).code).toBe('FOREIGN_NODES');
+      expect((err as Error).message).toContain(`:${d!.addr.port}`);
+      expect((await admin.clusterInfo(a)).knownNodes).toBe(1);
+    } finally {
+      await d?.stop();
+    }
+  });
+
   it('refuses a node started without cluster support', async () => {
     const [port, bus] = await getFreePorts(2);
     const plain = await RedisServerProcess.start({
