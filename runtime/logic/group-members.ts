@@ -5,7 +5,8 @@
  * extra entry in a user's `groups` set, which readers ignore (login replay re-checks membership
  * against the group's own set):
  *
- *   add:    user side first (groups += G, cursor := head unless set), then the group set;
+ *   add:    user side first (groups += G; a newcomer's cursor := the group's head, so history
+ *           from before joining is not unread), then the group set;
  *   remove: the group set first, then the user side (groups -= G, cursor deleted).
  *
  * The group set changes in one script that enforces the member limit atomically.
@@ -80,12 +81,11 @@ export class GroupMembers {
       // script below decides exactly (and atomically) in the remaining cases.
       if (newcomers.length > 0 && cardNow - remove.length + newcomers.length > this.maxMembers) throw groupFull(groupId, this.maxMembers);
       const headSeq = toCount(head);
-      await this.userWrites(
-        newcomers.flatMap((u): BatchCommand[] => [
-          ['sadd', keys.userGroups(u), groupId],
-          ['hsetnx', keys.userCursors(u), groupId, headSeq],
-        ]),
-      );
+      // Every named user gets the groups entry (repairs a lost one); only newcomers get a cursor.
+      await this.userWrites([
+        ...add.map((u): BatchCommand => ['sadd', keys.userGroups(u), groupId]),
+        ...newcomers.map((u): BatchCommand => ['hsetnx', keys.userCursors(u), groupId, headSeq]),
+      ]);
     }
     const reply = await this.store.script<unknown>(MEMBERS_UPDATE_SCRIPT, [membersKey], [this.maxMembers, add.length, ...add, ...remove]);
     if (!Array.isArray(reply)) throw new Error('members_update returned an unexpected reply');

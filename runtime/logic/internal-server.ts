@@ -92,11 +92,12 @@ export async function startInternalServer(opts: InternalServerOptions): Promise<
     links.add(link);
     log.info({ gate, boot, links: links.size }, 'gate linked');
     ws.on('message', (data, isBinary) => {
-      if (isBinary) {
-        opts.onBinary(link);
-        return;
+      try {
+        if (isBinary) opts.onBinary(link);
+        else opts.onText(link, data.toString());
+      } catch (err) {
+        log.error({ err, gate }, 'frame handler threw; frame dropped');
       }
-      opts.onText(link, data.toString());
     });
     ws.on('pong', () => {
       link.alive = true;
