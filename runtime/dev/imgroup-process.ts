@@ -4,11 +4,23 @@
  * test node agent that plays the kubelet.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { createWriteStream, type WriteStream } from 'node:fs';
+import { createWriteStream, existsSync, type WriteStream } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-/** The package's executable: bin/imgroup.js next to dist/. */
-export const IMGROUP_BIN = fileURLToPath(new URL('../../../bin/imgroup.js', import.meta.url));
+/**
+ * The package's executable, bin/imgroup.js at the package root. This module runs from
+ * dist/runtime/dev/ (built) or runtime/dev/ (tests run the sources), so look upwards for it.
+ */
+export const IMGROUP_BIN = findBin(dirname(fileURLToPath(import.meta.url)));
+
+function findBin(from: string): string {
+  for (let dir = from; ; dir = dirname(dir)) {
+    const candidate = join(dir, 'bin', 'imgroup.js');
+    if (existsSync(candidate)) return candidate;
+    if (dirname(dir) === dir) throw new Error(`bin/imgroup.js not found above ${from}`);
+  }
+}
 
 export interface ImgroupProcessOptions {
   /** Subcommand and flags, e.g. ['gate', '--port', '8080']. */

@@ -11,7 +11,7 @@ import WebSocket from 'ws';
 import { signToken } from '../../runtime/auth/token-signer.js';
 import { ImgroupProcess } from '../../runtime/dev/imgroup-process.js';
 import { buildMembership, serializeMembership } from '../../runtime/protocol/membership.js';
-import { freePorts } from './free-ports.js';
+import { getFreePorts } from './free-ports.js';
 
 export interface NodeHandle {
   name: string;
@@ -68,7 +68,7 @@ export class TestSystem {
   }
 
   async startLogic(name: string): Promise<LogicHandle> {
-    const [port, opsPort] = (await freePorts(2)) as [number, number];
+    const [port, opsPort] = (await getFreePorts(2)) as [number, number];
     const process = new ImgroupProcess({
       name,
       args: ['logic'],
@@ -83,7 +83,7 @@ export class TestSystem {
   }
 
   async startGate(name: string): Promise<GateHandle> {
-    const [port, opsPort] = (await freePorts(2)) as [number, number];
+    const [port, opsPort] = (await getFreePorts(2)) as [number, number];
     const process = new ImgroupProcess({
       name,
       args: ['gate'],
