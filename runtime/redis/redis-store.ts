@@ -65,6 +65,8 @@ export function createCluster(opts: RedisConnectOptions, extra: Partial<ClusterO
 }
 
 export class RedisStore {
+  private readyWait: Promise<void> | null = null;
+
   constructor(
     readonly cluster: Cluster,
     private readonly metrics: RedisMetrics,
@@ -174,8 +176,9 @@ export class RedisStore {
     const status = this.cluster.status;
     if (status === 'ready' || status === 'end' || status === 'disconnecting') return;
     if (status === 'wait') this.cluster.connect().catch(() => undefined);
-    const timeoutMs = this.cluster.options.redisOptions?.commandTimeout ?? 2000;
-    await new Promise<void>((resolve, reject) => {
+    // One shared wait (one 'ready' listener), however many commands arrive meanwhile.
+    this.readyWait ??= new Promise<void>((resolve, reject) => {
+      const timeoutMs = this.cluster.options.redisOptions?.commandTimeout ?? 2000;
       const onReady = () => {
         clearTimeout(timer);
         resolve();
@@ -185,7 +188,10 @@ export class RedisStore {
         reject(new Error(`Redis Cluster connection not ready after ${timeoutMs} ms`));
       }, timeoutMs);
       this.cluster.once('ready', onReady);
+    }).finally(() => {
+      this.readyWait = null;
     });
+    await this.readyWait;
   }
 
   /** Number of distinct masters currently owning slots (0 before the slot map is known). */

@@ -148,11 +148,15 @@ describe('RedisStore against a real Redis Cluster', () => {
     cluster.on('error', () => undefined);
     const store = new RedisStore(cluster, createRedisMetrics(registry));
     try {
+      const listeners0 = cluster.listenerCount('ready');
+      const many = Promise.allSettled(Array.from({ length: 50 }, () => store.call('get', 'x')));
+      expect(cluster.listenerCount('ready') - listeners0).toBeLessThanOrEqual(1); // one shared wait, not 50
+      expect((await many).every((r) => r.status === 'rejected' && /not ready/.test(String(r.reason)))).toBe(true);
       await expect(store.call('get', 'x')).rejects.toThrow(/not ready/);
       const replies = await store.batch([['get', 'x'], ['get', 'y']]);
       expect(replies.map(([err]) => err?.message)).toEqual([expect.stringMatching(/not ready/), expect.stringMatching(/not ready/)]);
       const errors = (await registry.getSingleMetric('imgroup_redis_errors_total')!.get()).values;
-      expect(errors).toEqual([expect.objectContaining({ labels: { kind: 'connection' }, value: 3 })]);
+      expect(errors).toEqual([expect.objectContaining({ labels: { kind: 'connection' }, value: 53 })]);
     } finally {
       cluster.disconnect();
     }
