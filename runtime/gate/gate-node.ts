@@ -54,7 +54,8 @@ const DRAIN_MS = 2000;
 
 export async function startGate(options: GateOptions, deps: GateDeps): Promise<GateHandle> {
   checkGateOptions(options);
-  const log = deps.log.child({ component: 'gate', gate: options.name });
+  const base = deps.log.child({ gate: options.name });
+  const log = base.child({ component: 'gate' });
   const metrics = createGateMetrics(deps.registry);
   const bootId = newBootId();
   const heartbeatMs = options.heartbeatMs;
@@ -86,18 +87,18 @@ export async function startGate(options: GateOptions, deps: GateDeps): Promise<G
       maxPendingRequests: options.maxPendingRequests,
       maxInternalFrameBytes: options.maxInternalFrameBytes,
     },
-    { log, metrics, onDeliver: (link, frame) => delivery?.onDeliver(link, frame) },
+    { log: base, metrics, onDeliver: (link, frame) => delivery?.onDeliver(link, frame) },
   );
-  delivery = new Delivery(connections, router, metrics, { gapFillTimeoutMs: options.gapFillTimeoutMs }, log);
-  const requests = new ClientRequests(router, { defaultSyncLimit: options.defaultSyncLimit }, log);
-  const ctx = connectionContext(options, metrics, log, requests, delivery);
+  delivery = new Delivery(connections, router, metrics, { gapFillTimeoutMs: options.gapFillTimeoutMs }, base);
+  const requests = new ClientRequests(router, { defaultSyncLimit: options.defaultSyncLimit }, base.child({ component: 'client-requests' }));
+  const ctx = connectionContext(options, metrics, base, requests, delivery);
 
   const membership = new MembershipFile({
     path: options.membershipFile,
     pollMs: options.membershipPollMs,
     onChange: (doc) => router.applyMembership(doc),
     onError: () => metrics.membershipErrors.inc(),
-    log,
+    log: base,
   });
   await membership.start();
 
@@ -165,7 +166,7 @@ export async function startGate(options: GateOptions, deps: GateDeps): Promise<G
     router,
     presenceReader,
     metrics,
-    log,
+    base,
   );
 
   let server: GateServer | null = null;
@@ -175,7 +176,7 @@ export async function startGate(options: GateOptions, deps: GateDeps): Promise<G
       {
         verifier: new TokenVerifier(options.jwtSecret),
         metrics,
-        log,
+        log: base,
         refuseReason: () => {
           if (shuttingDown) return 'gate is shutting down; connect to another gate';
           if (connections.size + (server?.handshakes ?? 0) >= options.maxConnections) return `gate holds its maximum of ${options.maxConnections} connections`;

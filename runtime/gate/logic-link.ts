@@ -236,7 +236,8 @@ export class LogicLink {
       p.reject(new LinkDownError(this.id));
     }
     if (wasUp) {
-      this.log.warn({ failedRequests: failed.length }, 'logic link down');
+      if (this.closed) this.log.info({ failedRequests: failed.length }, 'logic link closed');
+      else this.log.warn({ failedRequests: failed.length }, 'logic link down');
       this.events.down(this);
     }
   }

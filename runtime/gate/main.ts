@@ -53,7 +53,7 @@ export async function runGate(argv: readonly string[], env: Readonly<Record<stri
     await store.close();
     process.exit(1);
   });
-  log.info({ name: gate.name, boot: gate.bootId, port: gate.port, opsPort: ops.port, mode: options.mode }, 'gate started');
+  log.info({ gate: gate.name, boot: gate.bootId, port: gate.port, opsPort: ops.port, mode: options.mode }, 'gate started');
 
   await new Promise<void>((resolve) => {
     let stopping = false;
