@@ -22,7 +22,7 @@ export interface RedisServerProcessOptions {
   redisServer?: string;
   /** `cluster-node-timeout`: how long a node may be unreachable before it is failing. Default 5000 ms. */
   clusterNodeTimeoutMs?: number;
-  /** Sets `requirepass` and `masterauth`. Default: none. */
+  /** Sets `requirepass` and `masterauth` (passed as arguments: visible in `ps`; for dev and tests only). Default: none. */
   password?: string | undefined;
   /** Keep an append-only file in `dir` (survives restarts). Default false: nothing is persisted. */
   appendOnly?: boolean;
