@@ -66,16 +66,24 @@ export async function startGate(options: GateOptions, deps: GateDeps): Promise<G
     publishChanges: options.presencePublish,
   });
   const presenceReader = new RedisPresenceReader(deps.store, { gateCacheMs: Math.floor(0.25 * heartbeatMs) });
-  let registered = await presence.register().then(
-    () => true,
-    (err: Error) => {
-      log.error({ err: err.message }, 'presence registration failed; retrying every heartbeat');
-      return false;
-    },
-  );
+  // Registration runs in the background: a gate starts (and reports not ready) while Redis is
+  // unreachable, and the heartbeat retries until it succeeds.
+  let registered = false;
+  let registering: Promise<void> | null = null;
+  const register = (): Promise<void> =>
+    (registering ??= presence.register().then(
+      () => {
+        registered = true;
+        registering = null;
+      },
+      (err: Error) => {
+        registering = null;
+        log.error({ err: err.message }, 'presence registration failed; retrying every heartbeat');
+      },
+    ));
+  void register();
 
   const connections = new ConnectionRegistry<ClientConnection>();
-  let delivery: Delivery | null = null;
   const router = new Router(
     {
       gateName: options.name,
@@ -87,9 +95,9 @@ export async function startGate(options: GateOptions, deps: GateDeps): Promise<G
       maxPendingRequests: options.maxPendingRequests,
       maxInternalFrameBytes: options.maxInternalFrameBytes,
     },
-    { log: base, metrics, onDeliver: (link, frame) => delivery?.onDeliver(link, frame) },
+    { log: base, metrics, onDeliver: (link, frame) => delivery.onDeliver(link, frame) },
   );
-  delivery = new Delivery(connections, router, metrics, { gapFillTimeoutMs: options.gapFillTimeoutMs }, base);
+  const delivery: Delivery = new Delivery(connections, router, metrics, { gapFillTimeoutMs: options.gapFillTimeoutMs }, base);
   const requests = new ClientRequests(router, { defaultSyncLimit: options.defaultSyncLimit }, base.child({ component: 'client-requests' }));
   const ctx = connectionContext(options, metrics, base, requests, delivery);
 
@@ -103,7 +111,8 @@ export async function startGate(options: GateOptions, deps: GateDeps): Promise<G
   await membership.start();
 
   let shuttingDown = false;
-  const presenceWrites = new Map<ClientConnection, Promise<boolean>>();
+  /** Presence writes not yet settled: a disconnect must wait for them, or it could land first. */
+  const presenceWrites = new Map<ClientConnection, Promise<void>>();
 
   const onClose = (conn: ClientConnection, code: number): void => {
     if (!connections.remove(conn)) return;
@@ -113,9 +122,7 @@ export async function startGate(options: GateOptions, deps: GateDeps): Promise<G
     const disconnect = () =>
       presence.disconnect(conn.userId, conn.connId).catch((err: Error) => log.warn({ err: err.message, connId: conn.connId }, 'presence disconnect failed'));
     const pending = presenceWrites.get(conn);
-    if (pending) void pending.then(async (ok) => {
-      if (ok) await disconnect();
-    });
+    if (pending) void pending.then(disconnect);
     else void disconnect();
   };
 
@@ -132,27 +139,31 @@ export async function startGate(options: GateOptions, deps: GateDeps): Promise<G
     ws.on('pong', () => conn.seen(Date.now()));
     ws.on('error', (err) => log.debug({ err: err.message, connId: conn.connId }, 'client socket error'));
     ws.on('close', (code) => onClose(conn, code));
-    const write = presence.connect(conn.userId, conn.connId).then(
-      () => true,
+    const connected = presence.connect(conn.userId, conn.connId);
+    presenceWrites.set(
+      conn,
+      connected.then(
+        () => void presenceWrites.delete(conn),
+        () => void presenceWrites.delete(conn),
+      ),
+    );
+    withDeadline(connected, options.redisCommandTimeoutMs, 'presence connect').then(
+      () => {
+        if (!conn.isOpen) return;
+        conn.sendFrame({ type: 'welcome', userId: conn.userId, connId: conn.connId, gate: options.name, heartbeatMs });
+        router
+          .request(conn.userId, { op: 'login', userId: conn.userId, connId: conn.connId })
+          .then(
+            (r) => log.debug({ connId: conn.connId, groups: r.groups, delivered: r.delivered }, 'login replay done'),
+            (err: Error) => log.debug({ err: err.message, connId: conn.connId }, 'login replay failed; live delivery continues'),
+          )
+          .finally(() => delivery.loginDone(conn));
+      },
       (err: Error) => {
         log.warn({ err: err.message, connId: conn.connId }, 'presence could not be written; closing the connection');
-        return false;
+        conn.close(CloseCode.SERVER_ERROR);
       },
     );
-    presenceWrites.set(conn, write);
-    void write.then((ok) => {
-      presenceWrites.delete(conn);
-      if (!ok) {
-        conn.close(CloseCode.SERVER_ERROR);
-        return;
-      }
-      if (!conn.isOpen) return;
-      conn.sendFrame({ type: 'welcome', userId: conn.userId, connId: conn.connId, gate: options.name, heartbeatMs });
-      router.request(conn.userId, { op: 'login', userId: conn.userId, connId: conn.connId }).then(
-        (r) => log.debug({ connId: conn.connId, groups: r.groups, delivered: r.delivered }, 'login replay done'),
-        (err: Error) => log.debug({ err: err.message, connId: conn.connId }, 'login replay failed; live delivery continues'),
-      ).finally(() => delivery?.loginDone(conn));
-    });
   };
 
   const admin = new AdminApi(
@@ -194,8 +205,8 @@ export async function startGate(options: GateOptions, deps: GateDeps): Promise<G
   const gateServer = server;
 
   const heartbeat = setInterval(() => {
-    const beat = registered ? presence.heartbeat() : presence.register().then(() => void (registered = true));
-    beat.catch((err: Error) => log.warn({ err: err.message }, 'presence heartbeat failed'));
+    if (!registered) void register();
+    else presence.heartbeat().catch((err: Error) => log.warn({ err: err.message }, 'presence heartbeat failed'));
     const now = Date.now();
     for (const conn of connections.all()) conn.tick(now);
   }, heartbeatMs);
@@ -226,7 +237,7 @@ export async function startGate(options: GateOptions, deps: GateDeps): Promise<G
     name: options.name,
     bootId,
     readiness: [
-      { name: 'redis', check: async () => ((await deps.store.ping()) ? null : 'Redis does not answer') },
+      { name: 'redis', check: () => redisReady(deps.store, registered, options.redisCommandTimeoutMs) },
       { name: 'logic', check: () => (router.linksUp > 0 ? null : 'no logic node is reachable') },
     ],
     connections: () => connections.size,
@@ -234,6 +245,25 @@ export async function startGate(options: GateOptions, deps: GateDeps): Promise<G
     membershipVersion: () => router.membershipVersion,
     close,
   };
+}
+
+/** Ready when the gate is registered and Redis answers a PING within the command timeout. */
+async function redisReady(store: RedisStore, registered: boolean, timeoutMs: number): Promise<string | null> {
+  if (!registered) return 'gate not yet registered in Redis';
+  const ok = await withDeadline(store.ping(), timeoutMs, 'PING').catch(() => false);
+  return ok ? null : 'Redis does not answer';
+}
+
+/**
+ * A Redis call that cannot wait forever: while the cluster is unreachable ioredis queues
+ * commands instead of failing them, so the gate bounds the wait itself.
+ */
+function withDeadline<T>(work: Promise<T>, timeoutMs: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_resolve, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} got no answer from Redis within ${timeoutMs} ms`)), timeoutMs);
+  });
+  return Promise.race([work, deadline]).finally(() => clearTimeout(timer));
 }
 
 function connectionContext(options: GateOptions, metrics: GateMetrics, log: Logger, requests: ClientRequests, delivery: Delivery): ConnectionContext {

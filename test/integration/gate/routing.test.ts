@@ -59,8 +59,7 @@ describe('one logic node', () => {
     expect(a.handshakes[0]).toEqual({ authorization: `Bearer ${TOKEN}`, gate: g.gate.name, boot: g.gate.bootId });
     expect(await g.metric('imgroup_gate_logic_links_up')).toBe(1);
     expect(await g.metric('imgroup_gate_membership_version_info', { version: g.gate.membershipVersion() as string })).toBe(1);
-    const checks = await Promise.all(g.gate.readiness.map((r) => r.check()));
-    expect(checks).toEqual([null, null]);
+    await waitFor(async () => (await Promise.all(g.gate.readiness.map((r) => r.check()))).every((x) => x === null), 'readiness');
   });
 
   it('routes send, sync and ack, and passes logic error codes through', async () => {
