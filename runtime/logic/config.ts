@@ -32,6 +32,7 @@ export const LOGIC_OWN_OPTIONS: readonly OptionSpec[] = [
   { key: 'sweepMaxMessagesPerTick', env: 'IMGROUP_SWEEP_MAX_MESSAGES_PER_TICK', flag: 'sweep-max-messages-per-tick', kind: 'int', default: 5000, min: 1, max: 10_000_000, doc: 'Messages read from group logs per sweep tick.' },
   { key: 'maxInFlightPerLink', env: 'IMGROUP_LOGIC_MAX_IN_FLIGHT', flag: 'max-in-flight', kind: 'int', default: 1000, min: 1, max: 1_000_000, doc: 'Requests of one gate link being worked on at once; more are answered UNAVAILABLE.' },
   { key: 'maxPayloadBytes', env: 'IMGROUP_LOGIC_MAX_PAYLOAD_BYTES', flag: 'max-payload-bytes', kind: 'int', default: 16 * 1024 * 1024, min: 64 * 1024, max: 256 * 1024 * 1024, doc: 'Largest frame a gate may send on its internal link; a larger one closes the link (1009).' },
+  { key: 'linkMaxBufferedBytes', env: 'IMGROUP_LOGIC_LINK_MAX_BUFFERED_BYTES', flag: 'link-max-buffered-bytes', kind: 'int', default: 64 * 1024 * 1024, min: 1024 * 1024, max: 1024 * 1024 * 1024, doc: 'Unsent bytes queued on one gate link; beyond it online and sweep deliveries to that gate are skipped (left to later sweeps, replay and sync) until it drains. Responses are always sent.' },
   { key: 'requestTimeoutMs', env: 'IMGROUP_LOGIC_REQUEST_TIMEOUT_MS', flag: 'request-timeout-ms', kind: 'int', default: 10_000, min: 100, max: 10 * MINUTE_MS, doc: 'A request not finished after this long is answered UNAVAILABLE (the gate may retry it; sends are idempotent).' },
   { key: 'shutdownTimeoutMs', env: 'IMGROUP_LOGIC_SHUTDOWN_TIMEOUT_MS', flag: 'shutdown-timeout-ms', kind: 'int', default: 10_000, min: 0, max: 10 * MINUTE_MS, doc: 'On SIGTERM, wait at most this long for in-flight requests and fan-out before closing links.' },
 ];
@@ -71,6 +72,7 @@ export interface LogicOptions {
   sweepMaxMessagesPerTick: number;
   maxInFlightPerLink: number;
   maxPayloadBytes: number;
+  linkMaxBufferedBytes: number;
   requestTimeoutMs: number;
   shutdownTimeoutMs: number;
 }
@@ -134,6 +136,7 @@ export function resolveLogicOptions(
     sweepMaxMessagesPerTick: raw.sweepMaxMessagesPerTick as number,
     maxInFlightPerLink: raw.maxInFlightPerLink as number,
     maxPayloadBytes: raw.maxPayloadBytes as number,
+    linkMaxBufferedBytes: raw.linkMaxBufferedBytes as number,
     requestTimeoutMs: raw.requestTimeoutMs as number,
     shutdownTimeoutMs: raw.shutdownTimeoutMs as number,
   };

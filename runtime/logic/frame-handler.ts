@@ -107,11 +107,13 @@ export class FrameHandler {
     }
     link.inFlight++;
     let answered = false;
+    const abort = new AbortController();
     const timer = setTimeout(() => {
       answered = true;
+      abort.abort();
       this.reply(link, rid, op, failureOf(new RequestTimeoutError(this.deps.requestTimeoutMs)));
     }, this.deps.requestTimeoutMs);
-    const done = this.run(link, frame)
+    const done = this.run(link, frame, abort.signal)
       .then(
         (result) => {
           if (answered) return;
@@ -133,7 +135,7 @@ export class FrameHandler {
     this.work.add(done);
   }
 
-  private run(link: GateLink, frame: ReqFrame): Promise<unknown> {
+  private run(link: GateLink, frame: ReqFrame, signal: AbortSignal): Promise<unknown> {
     const { service } = this.deps;
     switch (frame.op) {
       case 'send':
@@ -149,7 +151,7 @@ export class FrameHandler {
       case 'login':
         if (!isValidId(frame.userId)) return Promise.reject(new ProtocolError(ErrorCode.BAD_FRAME, 'login "userId" is not a valid user id'));
         if (!isValidRequestId(frame.connId)) return Promise.reject(new ProtocolError(ErrorCode.BAD_FRAME, 'login "connId" must be 1-128 printable characters'));
-        return this.deps.replay.login(link, frame.userId, frame.connId);
+        return this.deps.replay.login(link, frame.userId, frame.connId, signal);
     }
   }
 

@@ -58,13 +58,16 @@ export class GateDelivery {
     const routes = routeDevices(devices, (gate, boot) => this.links.forDevice(gate, boot));
     if (routes.unroutable > 0) this.metrics.fanoutSkipped.inc({ reason: 'no_link' }, routes.unroutable);
     let reached = 0;
+    let dropped = 0;
     for (const [link, users] of routes.byLink) {
       for (let i = 0; i < users.length; i += MAX_IDS_PER_FRAME) {
         const part = users.slice(i, i + MAX_IDS_PER_FRAME);
         const frame: DeliverFrame = { t: 'deliver', groupId, msgs: [...msgs], users: part, path };
-        if (link.send(frame)) reached += part.length;
+        if (link.sendDroppable(frame)) reached += part.length;
+        else dropped += part.length;
       }
     }
+    if (dropped > 0) this.metrics.fanoutSkipped.inc({ reason: 'slow_link' }, dropped);
     if (reached > 0) this.metrics.deliveries.inc({ path }, reached * msgs.length);
     return reached;
   }

@@ -25,6 +25,8 @@ export class GateLink {
     readonly boot: string,
     readonly ws: WebSocket,
     readonly log: Logger,
+    /** Above this many unsent bytes, pushes that can be repeated later (`sendDroppable`) are dropped. */
+    readonly maxBufferedBytes: number = Number.POSITIVE_INFINITY,
   ) {}
 
   get open(): boolean {
@@ -36,6 +38,15 @@ export class GateLink {
     if (!this.open) return false;
     this.ws.send(JSON.stringify(frame));
     return true;
+  }
+
+  /**
+   * Queue a frame that can be delivered again later (online fan-out, sweep); false when the link
+   * is closed or its send buffer is over the bound (a slow gate).
+   */
+  sendDroppable(frame: LogicToGateFrame): boolean {
+    if (this.ws.bufferedAmount > this.maxBufferedBytes) return false;
+    return this.send(frame);
   }
 
   /** Send a frame and resolve once it is written to the socket (for long replays: backpressure). */

@@ -13,7 +13,7 @@ export interface LogicMetrics {
   deliveries: Counter<'path'>;
   /** Online recipients (users with a live device on a linked gate) per fan-out batch. */
   fanoutRecipients: Histogram;
-  /** Fan-out work not done: queue_full (message not queued), no_link (device's gate not linked), error (Redis failed). */
+  /** Fan-out work not done: queue_full (message not queued), no_link (device's gate not linked), slow_link (gate link buffer over its bound), error (Redis failed). */
   fanoutSkipped: Counter<'reason'>;
   gateLinks: Gauge;
   /** Malformed frames from gates. */
@@ -49,7 +49,7 @@ export function createLogicMetrics(registry: Registry): LogicMetrics {
     }),
     fanoutSkipped: new Counter({
       name: 'imgroup_logic_fanout_skipped_total',
-      help: 'Online fan-out not done (left to the sweep, login replay and sync), by reason: queue_full, no_link, error.',
+      help: 'Online fan-out not done (left to the sweep, login replay and sync), by reason: queue_full, no_link, slow_link (per user), error.',
       labelNames: ['reason'],
       registers,
     }),

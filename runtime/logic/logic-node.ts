@@ -87,6 +87,7 @@ export async function startLogic(options: LogicOptions, deps: LogicDeps): Promis
       port: options.port,
       internalToken: options.internalToken,
       maxPayloadBytes: options.maxPayloadBytes,
+      linkMaxBufferedBytes: options.linkMaxBufferedBytes,
       heartbeatMs: options.heartbeatMs,
       links,
       log: log.child({ component: 'internal-server' }),

@@ -6,6 +6,9 @@
  * (`conns:[connId]`, path `offline`), oldest first per group, at most deliverBatchMax per frame,
  * all before the `res`. What lies beyond the limit the client pulls with `sync`.
  *
+ * A login that ran past its request deadline stops pushing (the gate has been answered
+ * UNAVAILABLE and will retry or let the client sync).
+ *
  * An entry in the user's groups set without the matching group membership (left by a crash
  * between the two writes of a membership change) is skipped, never replayed.
  */
@@ -31,7 +34,8 @@ export class OfflineReplay {
     private readonly opts: ReplayOptions,
   ) {}
 
-  async login(link: GateLink, userId: string, connId: string): Promise<LoginResult> {
+  /** Replay to `connId` on `link`; stops early (between frames) once `signal` is aborted. */
+  async login(link: GateLink, userId: string, connId: string, signal?: AbortSignal): Promise<LoginResult> {
     const [groupsReply, cursorsReply] = await this.store.batch([
       ['smembers', keys.userGroups(userId)],
       ['hgetall', keys.userCursors(userId)],
@@ -41,6 +45,7 @@ export class OfflineReplay {
     let replayed = 0;
     let delivered = 0;
     for (let i = 0; i < groups.length; i += this.opts.loginGroupsPerBatch) {
+      if (signal?.aborted) break;
       const chunk = groups.slice(i, i + this.opts.loginGroupsPerBatch);
       const commands: BatchCommand[] = [];
       const reads: Array<{ groupId: string; at: number }> = [];
@@ -52,6 +57,7 @@ export class OfflineReplay {
       }
       const replies = await this.store.batch(commands);
       for (const { groupId, at } of reads) {
+        if (signal?.aborted) break;
         if (valueOf(replies[at]) !== 1) continue;
         const msgs = parseEntries(groupId, valueOf(replies[at + 1]));
         if (msgs.length === 0) continue;
