@@ -223,7 +223,9 @@ export async function startGate(options: GateOptions, deps: GateDeps): Promise<G
       const deadline = Date.now() + DRAIN_MS;
       while (connections.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
       for (const conn of connections.all()) conn.ws.terminate();
-      await presence.unregister(devices).catch((err: Error) => log.warn({ err: err.message }, 'presence unregister failed'));
+      // Connects still in flight must land before the unregister that removes them.
+      await withDeadline(Promise.all(presenceWrites.values()), options.redisCommandTimeoutMs, 'presence connects').catch(() => undefined);
+      await withDeadline(presence.unregister(devices), options.redisCommandTimeoutMs, 'presence unregister').catch((err: Error) => log.warn({ err: err.message }, 'presence unregister failed'));
       router.close();
       gateServer.destroy();
       await stopped;

@@ -57,7 +57,9 @@ export async function startTestGate(seeds: readonly string[], env: Record<string
     ...env,
   });
   const registry = new Registry();
-  const store = new RedisStore(createCluster({ seeds, commandTimeoutMs: 2000 }), createRedisMetrics(registry));
+  const cluster = createCluster({ seeds, commandTimeoutMs: 2000 });
+  cluster.on('error', () => undefined);
+  const store = new RedisStore(cluster, createRedisMetrics(registry));
   const log = pino({ level: process.env.GATE_TEST_LOG ?? 'silent' });
   const gate = await startGate(options, { log, registry, store });
   const httpUrl = `http://127.0.0.1:${gate.port}`;

@@ -294,3 +294,21 @@ describe('readiness and shutdown', () => {
     expect(r.body).toEqual({ userId, online: false, devices: [] });
   });
 });
+
+describe('Redis unreachable', () => {
+  it('starts anyway, reports not ready, and closes connections it cannot record with 4002', async () => {
+    const lonely = await startTestGate(['127.0.0.1:1'], { IMGROUP_REDIS_COMMAND_TIMEOUT_MS: '300' });
+    try {
+      const checks = Object.fromEntries(await Promise.all(lonely.gate.readiness.map(async (r) => [r.name, await r.check()] as const)));
+      expect(checks.redis).toEqual(expect.any(String));
+      const ws = new WebSocket(`${lonely.wsUrl}?token=${await lonely.token('nobody-recorded')}`);
+      const frames: string[] = [];
+      ws.on('message', (d) => frames.push(String(d)));
+      const code = await new Promise<number>((resolve) => ws.once('close', (c) => resolve(c)));
+      expect(code).toBe(4002);
+      expect(frames).toEqual([]);
+    } finally {
+      await lonely.close();
+    }
+  });
+});
