@@ -142,6 +142,27 @@ describe('sweep', () => {
     }
   });
 
+  it('runs by itself every interval', async () => {
+    const sweeper = await startTestLogic(inject('redisSeeds'), { IMGROUP_SWEEP_INTERVAL_MS: '200', IMGROUP_SWEEP_GRACE_MS: '0' });
+    try {
+      const sender = await sweeper.driver();
+      const [alice, bob] = [uid('alice'), uid('bob')];
+      const g = uid('g');
+      await sender.call({ op: 'members.update', groupId: g, add: [alice, bob], remove: [] });
+      const gateName = `gate-${randomBytes(3).toString('hex')}`;
+      const presence = new RedisPresenceWriter(sweeper.store, { gate: gateName, boot: 'b1', ttlMs: 60_000, publishChanges: false });
+      await presence.register();
+      await presence.connect(bob, 'bob-conn');
+      await sender.call({ op: 'send', userId: alice, groupId: g, clientId: 'm1', body: 'x' });
+      await waitFor(async () => (await sweeper.metric('imgroup_logic_fanout_skipped_total', { reason: 'no_link' })) === 1);
+      const late = await sweeper.driver({ gate: gateName, boot: 'b1' });
+      const frame = await late.next((f) => f.t === 'deliver' && f.groupId === g);
+      expect(frame).toMatchObject({ path: 'sweep', users: [bob], msgs: [{ seq: 1, body: 'x' }] });
+    } finally {
+      await sweeper.close();
+    }
+  });
+
   it('leaves messages younger than the grace period alone', async () => {
     const sweeper = await startTestLogic(inject('redisSeeds'), { IMGROUP_SWEEP_GRACE_MS: '600000' });
     try {

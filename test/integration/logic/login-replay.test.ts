@@ -77,6 +77,24 @@ describe('login replay', () => {
     expect(frames).toEqual([]);
   });
 
+  it('costs one round trip for groups and cursors plus at most one per master for the logs', async () => {
+    const [alice, dave] = [uid('alice'), uid('dave')];
+    const groups = [];
+    for (let i = 0; i < 6; i++) groups.push(await group([alice, dave], 2, alice));
+    // A node that has done nothing else, so its Redis counters are the login's alone.
+    const fresh = await startTestLogic(inject('redisSeeds'));
+    try {
+      const d = await fresh.driver();
+      expect(await d.call({ op: 'login', userId: dave, connId: 'c' })).toEqual({ groups: 6, delivered: 12 });
+      const masters = fresh.store.mastersCount();
+      expect(masters).toBeGreaterThan(0);
+      expect(await fresh.metric('imgroup_redis_roundtrips_total')).toBeLessThanOrEqual(1 + masters);
+      expect(await fresh.metric('imgroup_redis_commands_total', { command: 'xrange' })).toBe(6);
+    } finally {
+      await fresh.close();
+    }
+  });
+
   it('answers a login of a user without groups with nothing to deliver', async () => {
     expect((await login(uid('nobody'), 'conn-4')).result).toEqual({ groups: 0, delivered: 0 });
   });

@@ -37,6 +37,15 @@ describe('send', () => {
     expect(await logic.store.call('get', keys.groupSeq(g))).toBe('30');
   });
 
+  it('costs one script call per send, retries included', async () => {
+    const alice = uid('alice');
+    const g = await group(alice);
+    const before = await logic.metric('imgroup_redis_commands_total', { command: 'script:log_append' });
+    for (let i = 0; i < 5; i++) await gate.call({ op: 'send', userId: alice, groupId: g, clientId: `c${i % 3}`, body: 'x' });
+    expect(await logic.metric('imgroup_redis_commands_total', { command: 'script:log_append' })).toBe(before + 5);
+    expect(await logic.store.call('xlen', keys.groupLog(g))).toBe(3);
+  });
+
   it('stores the message once per group with the stream id <seq>-1 and fields f, b, t', async () => {
     const alice = uid('alice');
     const g = await group(alice);
