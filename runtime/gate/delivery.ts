@@ -49,8 +49,9 @@ export class Delivery {
       return;
     }
     let missed: string[] | null = null;
+    const offerLive = (conn: ClientConnection) => this.offer(conn, groupId, items, false);
     for (const userId of frame.users ?? []) {
-      const n = this.registry.forUser(userId, (conn) => this.offer(conn, groupId, items, false));
+      const n = this.registry.forUser(userId, offerLive);
       if (n === 0) (missed ??= []).push(userId);
     }
     if (missed) link.notify({ t: 'missed', groupId, users: missed });
