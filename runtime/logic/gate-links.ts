@@ -24,7 +24,6 @@ export class GateLink {
     readonly gate: string,
     readonly boot: string,
     readonly ws: WebSocket,
-    readonly log: Logger,
     /** Above this many unsent bytes, pushes that can be repeated later (`sendDroppable`) are dropped. */
     readonly maxBufferedBytes: number = Number.POSITIVE_INFINITY,
   ) {}
@@ -93,10 +92,6 @@ export class GateLinks {
   forDevice(gate: string, boot: string): GateLink | undefined {
     const link = this.byGate.get(gate);
     return link && link.boot === boot && link.open ? link : undefined;
-  }
-
-  all(): GateLink[] {
-    return [...this.byGate.values()];
   }
 
   get size(): number {

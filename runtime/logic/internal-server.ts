@@ -88,7 +88,7 @@ export async function startInternalServer(opts: InternalServerOptions): Promise<
   });
 
   function attach(ws: WebSocket, gate: string, boot: string): void {
-    const link = new GateLink(gate, boot, ws, log.child({ gate, boot }), opts.linkMaxBufferedBytes);
+    const link = new GateLink(gate, boot, ws, opts.linkMaxBufferedBytes);
     attached.set(ws, link);
     links.add(link);
     log.info({ gate, boot, links: links.size }, 'gate linked');
