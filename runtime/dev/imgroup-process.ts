@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
  * The package's executable, bin/imgroup.js at the package root. This module runs from
  * dist/runtime/dev/ (built) or runtime/dev/ (tests run the sources), so look upwards for it.
  */
-export const IMGROUP_BIN = findBin(dirname(fileURLToPath(import.meta.url)));
+export const imgroupBinPath = findBin(dirname(fileURLToPath(import.meta.url)));
 
 function findBin(from: string): string {
   for (let dir = from; ; dir = dirname(dir)) {
@@ -41,7 +41,7 @@ export class ImgroupProcess {
 
   constructor(readonly opts: ImgroupProcessOptions) {
     this.log = opts.logFile ? createWriteStream(opts.logFile, { flags: 'a' }) : undefined;
-    this.child = spawn(process.execPath, [IMGROUP_BIN, ...opts.args], {
+    this.child = spawn(process.execPath, [imgroupBinPath, ...opts.args], {
       env: { ...opts.env } as NodeJS.ProcessEnv,
       stdio: ['ignore', this.log ? 'pipe' : 'ignore', this.log ? 'pipe' : 'inherit'],
     });

@@ -3,6 +3,7 @@
  * it) and the typed `GateOptions` object the rest of the gate reads. `resolveGateOptions` parses
  * flags and environment, checks every cross-option rule and names the setting it rejects.
  */
+import { isValidNodeName, NODE_NAME_RULE } from '../protocol/internal-frames.js';
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { COMMON_OPTIONS, DEV_INTERNAL_TOKEN } from '../config/common-options.js';
@@ -107,8 +108,6 @@ export interface ResolvedGateOptions {
   warnings: string[];
 }
 
-/** Gate names end up in Redis keys and HTTP headers. */
-const GATE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,252}$/;
 
 /**
  * Parse gate options from flags and environment. Throws ConfigError naming the setting on any
@@ -143,8 +142,8 @@ export function resolveGateOptions(argv: readonly string[], env: Readonly<Record
 
 function nameOf(raw: RawOptions): string {
   const name = typeof raw.name === 'string' && raw.name.length > 0 ? raw.name : hostname();
-  if (!GATE_NAME.test(name)) {
-    throw new ConfigError(`IMGROUP_NODE_NAME (or --name): ${JSON.stringify(name)} must be 1-253 characters of A-Z a-z 0-9 . _ - starting with a letter or digit`);
+  if (!isValidNodeName(name)) {
+    throw new ConfigError(`IMGROUP_NODE_NAME (or --name): ${JSON.stringify(name)} must be ${NODE_NAME_RULE}`);
   }
   return name;
 }
@@ -182,5 +181,5 @@ export function checkGateOptions(o: GateOptions): void {
 
 /** A random boot id: distinguishes this process from earlier incarnations of the same gate name. */
 export function newBootId(): string {
-  return randomBytes(9).toString('base64url');
+  return randomBytes(8).toString('hex');
 }

@@ -3,6 +3,7 @@
  * which `resolveLogicOptions` builds a typed LogicOptions and the README table is generated.
  * Contradictory settings are rejected here, at start-up, naming the settings involved.
  */
+import { isValidNodeName, NODE_NAME_RULE } from '../protocol/internal-frames.js';
 import { COMMON_OPTIONS, DEV_INTERNAL_TOKEN } from '../config/common-options.js';
 import { ConfigError, type OptionSpec, resolveOptions } from '../config/options.js';
 
@@ -105,10 +106,12 @@ export function resolveLogicOptions(
   }
   const redisSeeds = raw.redisSeeds as string[];
   if (redisSeeds.length === 0) throw new ConfigError('IMGROUP_REDIS_SEEDS (or --redis-seeds) names no seed; give at least one host:port');
+  const name = (raw.name as string | undefined) ?? defaults.hostname;
+  if (!isValidNodeName(name)) throw new ConfigError(`IMGROUP_NODE_NAME (or --name): ${JSON.stringify(name)} must be ${NODE_NAME_RULE}`);
   const options: LogicOptions = {
     mode,
     logLevel: raw.logLevel as string,
-    name: (raw.name as string | undefined) ?? defaults.hostname,
+    name,
     redisSeeds,
     redisPassword: raw.redisPassword as string | undefined,
     redisCommandTimeoutMs: raw.redisCommandTimeoutMs as number,

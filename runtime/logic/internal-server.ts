@@ -16,11 +16,9 @@ import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import { type WebSocket, WebSocketServer } from 'ws';
-import { GATE_BOOT_HEADER, GATE_HEADER, INTERNAL_PATH } from '../protocol/internal-frames.js';
+import { GATE_BOOT_HEADER, GATE_HEADER, INTERNAL_PATH, isValidNodeName } from '../protocol/internal-frames.js';
 import { GateLink, type GateLinks } from './gate-links.js';
 
-/** Gate names and boot ids: like membership ids, 1-253 characters of A-Z a-z 0-9 . _ - */
-const GATE_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,252}$/;
 
 export interface InternalServerOptions {
   host: string;
@@ -55,8 +53,8 @@ export function checkUpgrade(req: Pick<IncomingMessage, 'url' | 'headers'>, toke
   if (!timingSafeEqual(digest(auth.slice('Bearer '.length)), tokenDigest)) return { ok: false, status: 401, reason: 'wrong internal token' };
   const gate = req.headers[GATE_HEADER];
   const boot = req.headers[GATE_BOOT_HEADER];
-  if (typeof gate !== 'string' || !GATE_ID.test(gate)) return { ok: false, status: 401, reason: `missing or malformed ${GATE_HEADER} header` };
-  if (typeof boot !== 'string' || !GATE_ID.test(boot)) return { ok: false, status: 401, reason: `missing or malformed ${GATE_BOOT_HEADER} header` };
+  if (typeof gate !== 'string' || !isValidNodeName(gate)) return { ok: false, status: 401, reason: `missing or malformed ${GATE_HEADER} header` };
+  if (typeof boot !== 'string' || !isValidNodeName(boot)) return { ok: false, status: 401, reason: `missing or malformed ${GATE_BOOT_HEADER} header` };
   return { ok: true, gate, boot };
 }
 

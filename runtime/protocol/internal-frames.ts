@@ -15,6 +15,18 @@ import type { ChatMessage } from './client-frames.js';
 import { type ErrorCode, isErrorCode } from './errors.js';
 
 export const INTERNAL_PATH = '/v1/internal';
+
+/**
+ * Gate names, logic node ids and boot ids: 1-253 characters of A-Z a-z 0-9 . _ - starting with a
+ * letter or digit (what a Kubernetes pod name satisfies). Gates generate boot ids in hex.
+ */
+const NODE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,252}$/;
+
+export function isValidNodeName(value: unknown): value is string {
+  return typeof value === 'string' && NODE_NAME.test(value);
+}
+
+export const NODE_NAME_RULE = '1-253 characters of A-Z a-z 0-9 . _ - starting with a letter or digit';
 export const GATE_HEADER = 'x-imgroup-gate';
 export const GATE_BOOT_HEADER = 'x-imgroup-gate-boot';
 

@@ -61,3 +61,25 @@ function bindable(port: number, host: string): Promise<boolean> {
     server.listen({ port, host, exclusive: true }, () => server.close(() => resolve(true)));
   });
 }
+
+/**
+ * `count` consecutive free ports (for commands that take a base port, like `imgroup dev`),
+ * reserved like getFreePorts. With `offset`, the ports `p + offset` must be free too (Redis's
+ * cluster bus); the base is then chosen so that those also stay below the ephemeral range.
+ */
+export async function getFreePortRange(count: number, opts: { offset?: number; host?: string } = {}): Promise<number> {
+  const host = opts.host ?? '127.0.0.1';
+  const offset = opts.offset ?? 0;
+  const high = HIGH - offset - count;
+  if (count < 1 || high <= LOW) throw new RangeError(`no room for ${count} ports with offset ${offset} in ${LOW}..${HIGH}`);
+  mkdirSync(LOCK_DIR, { recursive: true });
+  for (let attempt = 0; attempt < 200; attempt++) {
+    const base = LOW + Math.floor(Math.random() * (high - LOW + 1));
+    const wanted = Array.from({ length: count }, (_, i) => base + i);
+    if (offset) wanted.push(...wanted.map((p) => p + offset));
+    if (!wanted.every(reserve)) continue;
+    const ok = await Promise.all(wanted.map((p) => bindable(p, host)));
+    if (ok.every(Boolean)) return base;
+  }
+  throw new Error(`no ${count} consecutive free ports on ${host}`);
+}

@@ -6,11 +6,12 @@ import { existsSync } from 'node:fs';
 import { createConnection } from 'node:net';
 import { jwtVerify } from 'jose';
 import { describe, expect, it } from 'vitest';
-import { IMGROUP_BIN } from '../../../runtime/dev/imgroup-process.js';
+import { imgroupBinPath } from '../../../runtime/dev/imgroup-process.js';
+import { getFreePortRange } from '../../support/free-ports.js';
 import { RawClient } from '../../support/raw-client.js';
 
 const run = (args: string[], env: Record<string, string> = {}) =>
-  spawnSync(process.execPath, [IMGROUP_BIN, ...args], { env: { PATH: process.env.PATH, ...env }, encoding: 'utf8' });
+  spawnSync(process.execPath, [imgroupBinPath, ...args], { env: { PATH: process.env.PATH, ...env }, encoding: 'utf8' });
 
 describe('imgroup token', () => {
   it('prints an HS256 token for the user that expires after --ttl', async () => {
@@ -51,28 +52,16 @@ function portOpen(port: number): Promise<boolean> {
   });
 }
 
-/** Base ports with `count` consecutive free ports each (Redis also needs +10000 for its bus). */
-async function freeBase(count: number, alsoBus = false): Promise<number> {
-  for (let attempt = 0; attempt < 50; attempt++) {
-    const base = 20_000 + Math.floor(Math.random() * 20_000);
-    const ports = Array.from({ length: count }, (_, i) => base + i);
-    if (alsoBus) ports.push(...ports.map((p) => p + 10_000));
-    const busy = await Promise.all(ports.map(portOpen));
-    if (!busy.some(Boolean)) return base;
-  }
-  throw new Error('no free port range');
-}
-
 describe('imgroup dev', () => {
   it('starts Redis Cluster, logic nodes and gates, serves clients, and cleans up on SIGINT', async () => {
-    const redisPort = await freeBase(6, true);
-    const logicPort = await freeBase(2);
-    const logicOps = await freeBase(2);
-    const gatePort = await freeBase(2);
-    const gateOps = await freeBase(2);
+    const redisPort = await getFreePortRange(6, { offset: 10_000 });
+    const logicPort = await getFreePortRange(2);
+    const logicOps = await getFreePortRange(2);
+    const gatePort = await getFreePortRange(2);
+    const gateOps = await getFreePortRange(2);
     const child = spawn(
       process.execPath,
-      [IMGROUP_BIN, 'dev', '--redis-port', String(redisPort), '--logic-port', String(logicPort), '--logic-ops-port', String(logicOps), '--gate-port', String(gatePort), '--gate-ops-port', String(gateOps)],
+      [imgroupBinPath, 'dev', '--redis-port', String(redisPort), '--logic-port', String(logicPort), '--logic-ops-port', String(logicOps), '--gate-port', String(gatePort), '--gate-ops-port', String(gateOps)],
       { env: { PATH: process.env.PATH, HOME: process.env.HOME }, stdio: ['ignore', 'pipe', 'pipe'] },
     );
     let out = '';

@@ -89,7 +89,11 @@ describe('membership changes', () => {
     expect(r.seq).toBe(2);
     // "no longer than the detection time (a few seconds)"
     expect(Date.now() - started).toBeLessThan(10_000);
-    expect((await a.waitMessages(g, 2)).map((m) => m.seq)).toEqual([1, 2]);
+    const log = await a.request({ type: 'sync', id: 'log', groupId: g, afterSeq: 0 });
+    expect(log.messages.map((m: { seq: number; body: string }) => [m.seq, m.body])).toEqual([
+      [1, 'one'],
+      [2, 'two'],
+    ]);
   });
 });
 

@@ -236,6 +236,7 @@ describe('bad frames', () => {
       a.send(frame);
       expect(await a.next((f) => f.type === 'error')).toMatchObject({ code });
     }
+    a.frames.length = 0;
     a.ws.send(Buffer.from([1, 2, 3]), { binary: true });
     expect(await a.next((f) => f.type === 'error')).toMatchObject({ code: 'BAD_FRAME' });
     a.send({ type: 'ping' });
