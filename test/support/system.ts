@@ -159,6 +159,13 @@ export class TestSystem {
     return ws;
   }
 
+  /** Stop (SIGTERM) and start a gate again on the same ports, as a restarted pod would be. */
+  async restartGate(handle: GateHandle): Promise<void> {
+    await handle.process.stop();
+    handle.process = new ImgroupProcess({ ...handle.process.opts, name: handle.name });
+    await handle.process.waitReady();
+  }
+
   async metrics(handle: NodeHandle): Promise<string> {
     return (await fetch(`${handle.opsUrl}/metrics`)).text();
   }
