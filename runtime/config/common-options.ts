@@ -1,7 +1,8 @@
 /**
  * Options shared by gate and logic processes. Each process's config.ts adds its own specs.
  */
-import type { OptionSpec } from './options.js';
+import { isValidNodeName, NODE_NAME_RULE } from '../protocol/internal-frames.js';
+import { ConfigError, type OptionSpec, type RawOptions } from './options.js';
 
 export const COMMON_OPTIONS: readonly OptionSpec[] = [
   { key: 'mode', env: 'IMGROUP_MODE', flag: 'mode', kind: 'string', default: 'development', choices: ['development', 'production'], doc: 'In production mode every secret must be set explicitly; development mode falls back to insecure local defaults with a warning.' },
@@ -17,3 +18,54 @@ export const COMMON_OPTIONS: readonly OptionSpec[] = [
 
 /** Development fallback for IMGROUP_INTERNAL_TOKEN (never accepted in production mode). */
 export const DEV_INTERNAL_TOKEN = 'imgroup-dev-internal-token';
+
+/** The shared options, typed. GateOptions and LogicOptions extend it. */
+export interface CommonOptions {
+  mode: 'development' | 'production';
+  logLevel: string;
+  /** Stable node name (the pod name on Kubernetes). */
+  name: string;
+  redisSeeds: string[];
+  redisPassword: string | undefined;
+  redisCommandTimeoutMs: number;
+  internalToken: string;
+  heartbeatMs: number;
+  opsHost: string;
+}
+
+/**
+ * A secret with a development fallback: the value when set; otherwise, in development mode, the
+ * fallback plus a warning; production mode refuses both a missing value and the fallback itself.
+ */
+export function secretOrDevDefault(value: unknown, fallback: string, setting: string, mode: CommonOptions['mode'], warnings: string[]): string {
+  if (typeof value === 'string' && value.length > 0) {
+    if (mode === 'production' && value === fallback) throw new ConfigError(`${setting} is the public development default; set a secret of your own in production mode`);
+    return value;
+  }
+  if (mode === 'production') throw new ConfigError(`${setting} must be set in production mode`);
+  warnings.push(`${setting} is not set: using an insecure development default (not allowed with IMGROUP_MODE=production)`);
+  return fallback;
+}
+
+/** Type and check the shared options; `hostname` is the default node name. */
+export function resolveCommonOptions(raw: RawOptions, hostname: string, warnings: string[]): CommonOptions {
+  const mode = raw.mode === 'production' ? 'production' : 'development';
+  const name = typeof raw.name === 'string' && raw.name.length > 0 ? raw.name : hostname;
+  if (!isValidNodeName(name)) throw new ConfigError(`IMGROUP_NODE_NAME (or --name): ${JSON.stringify(name)} must be ${NODE_NAME_RULE}`);
+  const redisSeeds = raw.redisSeeds as string[];
+  if (redisSeeds.length === 0) throw new ConfigError('IMGROUP_REDIS_SEEDS (or --redis-seeds) names no seed; give at least one host:port');
+  for (const seed of redisSeeds) {
+    if (!/^\[?[^\]\s]+\]?:\d{1,5}$/.test(seed)) throw new ConfigError(`IMGROUP_REDIS_SEEDS (or --redis-seeds): ${JSON.stringify(seed)} is not host:port`);
+  }
+  return {
+    mode,
+    logLevel: raw.logLevel as string,
+    name,
+    redisSeeds,
+    redisPassword: raw.redisPassword as string | undefined,
+    redisCommandTimeoutMs: raw.redisCommandTimeoutMs as number,
+    internalToken: secretOrDevDefault(raw.internalToken, DEV_INTERNAL_TOKEN, 'IMGROUP_INTERNAL_TOKEN', mode, warnings),
+    heartbeatMs: raw.heartbeatMs as number,
+    opsHost: raw.opsHost as string,
+  };
+}

@@ -3,10 +3,10 @@
  * flags and environment only. Used by `imgroup dev`, by the integration tests, and later by the
  * test node agent that plays the kubelet.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
-import { createWriteStream, existsSync, type WriteStream } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { type ExitInfo, LocalProcess } from './local-process.js';
 
 /**
  * The package's executable, bin/imgroup.js at the package root. This module runs from
@@ -26,7 +26,7 @@ export interface ImgroupProcessOptions {
   /** Subcommand and flags, e.g. ['gate', '--port', '8080']. */
   args: readonly string[];
   env: Readonly<Record<string, string | undefined>>;
-  /** Where stdout and stderr go (appended); omitted → inherited stderr, ignored stdout. */
+  /** Where stdout and stderr go (appended); omitted → ignored stdout, inherited stderr. */
   logFile?: string;
   /** `http://host:port` of the ops port; `waitReady` polls `/readyz` there. */
   opsUrl: string;
@@ -34,28 +34,10 @@ export interface ImgroupProcessOptions {
 }
 
 export class ImgroupProcess {
-  readonly child: ChildProcess;
-  private readonly log: WriteStream | undefined;
-  private exitInfo: { code: number | null; signal: NodeJS.Signals | null } | null = null;
-  private readonly exited: Promise<void>;
+  private readonly proc: LocalProcess;
 
   constructor(readonly opts: ImgroupProcessOptions) {
-    this.log = opts.logFile ? createWriteStream(opts.logFile, { flags: 'a' }) : undefined;
-    this.child = spawn(process.execPath, [imgroupBinPath, ...opts.args], {
-      env: { ...opts.env } as NodeJS.ProcessEnv,
-      stdio: ['ignore', this.log ? 'pipe' : 'ignore', this.log ? 'pipe' : 'inherit'],
-    });
-    if (this.log) {
-      this.child.stdout?.pipe(this.log, { end: false });
-      this.child.stderr?.pipe(this.log, { end: false });
-    }
-    this.exited = new Promise((resolve) => {
-      this.child.once('exit', (code, signal) => {
-        this.exitInfo = { code, signal };
-        this.log?.end();
-        resolve();
-      });
-    });
+    this.proc = new LocalProcess({ command: process.execPath, args: [imgroupBinPath, ...opts.args], env: opts.env, logFile: opts.logFile });
   }
 
   get name(): string {
@@ -63,19 +45,19 @@ export class ImgroupProcess {
   }
 
   get pid(): number | undefined {
-    return this.child.pid;
+    return this.proc.pid;
   }
 
   get running(): boolean {
-    return this.exitInfo === null;
+    return this.proc.running;
   }
 
-  get exit(): { code: number | null; signal: NodeJS.Signals | null } | null {
-    return this.exitInfo;
+  get exit(): ExitInfo | null {
+    return this.proc.exit;
   }
 
   onExit(listener: (code: number | null, signal: NodeJS.Signals | null) => void): void {
-    void this.exited.then(() => listener(this.exitInfo?.code ?? null, this.exitInfo?.signal ?? null));
+    void this.proc.waitExit().then((e) => listener(e.code, e.signal));
   }
 
   /** Poll `/readyz` until it answers 200; fails early if the process exits. */
@@ -83,7 +65,7 @@ export class ImgroupProcess {
     const deadline = Date.now() + timeoutMs;
     let last = 'no answer yet';
     while (Date.now() < deadline) {
-      if (!this.running) throw new Error(`${this.name} exited (code ${this.exitInfo?.code}, signal ${this.exitInfo?.signal}) before it was ready`);
+      if (!this.running) throw new Error(`${this.name} exited (code ${this.exit?.code}, signal ${this.exit?.signal}) before it was ready:\n${this.proc.logTail()}`);
       try {
         const res = await fetch(`${this.opts.opsUrl}/readyz`, { signal: AbortSignal.timeout(1000) });
         last = `${res.status} ${(await res.text()).trim()}`;
@@ -97,24 +79,17 @@ export class ImgroupProcess {
   }
 
   /** SIGTERM, then SIGKILL after `graceMs`. Resolves when the process has exited. */
-  async stop(graceMs = 10_000): Promise<void> {
-    if (!this.running) return;
-    this.child.kill('SIGTERM');
-    const timer = setTimeout(() => this.child.kill('SIGKILL'), graceMs);
-    await this.exited;
-    clearTimeout(timer);
+  stop(graceMs = 10_000): Promise<void> {
+    return this.proc.stop(graceMs);
   }
 
   /** SIGKILL: the process dies without cleaning up (a crashed pod). */
-  async kill(): Promise<void> {
-    if (!this.running) return;
-    this.child.kill('SIGKILL');
-    await this.exited;
+  kill(): Promise<void> {
+    return this.proc.kill();
   }
 
   /** Resolves when the process exits. */
-  async waitExit(): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
-    await this.exited;
-    return this.exitInfo as { code: number | null; signal: NodeJS.Signals | null };
+  waitExit(): Promise<ExitInfo> {
+    return this.proc.waitExit();
   }
 }

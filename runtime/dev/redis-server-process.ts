@@ -4,10 +4,10 @@
  * ports, its own directory for nodes.conf and data, stdout/stderr appended to `redis.log` there.
  * Nothing is persisted unless asked (`appendOnly`), so a test cluster starts and stops fast.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
-import { closeSync, mkdirSync, openSync, readFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
+import { type ExitInfo, LocalProcess } from './local-process.js';
 
 export interface RedisServerProcessOptions {
   /** Client port, 1..65535. */
@@ -38,55 +38,23 @@ export interface RedisServerAddr {
   busPort: number;
 }
 
-const live = new Set<ChildProcess>();
-let exitHookInstalled = false;
-
-/** Children must not outlive a crashed parent holding their ports: SIGKILL them on exit. */
-function killOnExit(child: ChildProcess): void {
-  live.add(child);
-  child.once('exit', () => live.delete(child));
-  if (exitHookInstalled) return;
-  exitHookInstalled = true;
-  process.once('exit', () => {
-    for (const c of live) c.kill('SIGKILL');
-  });
-}
-
 export class RedisServerProcess {
   readonly addr: RedisServerAddr;
   readonly dir: string;
   readonly logFile: string;
-  private readonly child: ChildProcess;
-  private exitInfo: { code: number | null; signal: NodeJS.Signals | null } | null = null;
-  private spawnError: Error | null = null;
-  private readonly exited: Promise<void>;
+  private readonly proc: LocalProcess;
 
   private constructor(private readonly opts: RedisServerProcessOptions) {
     this.addr = { host: opts.host ?? '127.0.0.1', port: opts.port, busPort: opts.busPort };
     this.dir = opts.dir;
     this.logFile = join(opts.dir, 'redis.log');
     mkdirSync(opts.dir, { recursive: true });
-    const logFd = openSync(this.logFile, 'a');
-    try {
-      this.child = spawn(opts.redisServer ?? 'redis-server', redisServerArgs(this.addr, opts), {
-        cwd: opts.dir,
-        stdio: ['ignore', logFd, logFd],
-      });
-    } finally {
-      closeSync(logFd);
-    }
-    this.exited = new Promise((resolve) => {
-      this.child.once('error', (err) => {
-        this.spawnError = err;
-        this.exitInfo ??= { code: null, signal: null };
-        resolve();
-      });
-      this.child.once('exit', (code, signal) => {
-        this.exitInfo = { code, signal };
-        resolve();
-      });
+    this.proc = new LocalProcess({
+      command: opts.redisServer ?? 'redis-server',
+      args: redisServerArgs(this.addr, opts),
+      cwd: opts.dir,
+      logFile: this.logFile,
     });
-    killOnExit(this.child);
   }
 
   /** Start the server and wait until it answers PING; on failure it is killed and the log tail is in the error. */
@@ -106,11 +74,11 @@ export class RedisServerProcess {
   }
 
   get pid(): number | undefined {
-    return this.child.pid;
+    return this.proc.pid;
   }
 
   get running(): boolean {
-    return this.exitInfo === null;
+    return this.proc.running;
   }
 
   /** `host:port`. */
@@ -119,33 +87,22 @@ export class RedisServerProcess {
   }
 
   /** SIGTERM, then SIGKILL after `graceMs` (default 5000). Resolves when the process has exited. */
-  async stop(graceMs = 5000): Promise<void> {
-    if (!this.running) return;
-    this.child.kill('SIGTERM');
-    const timer = setTimeout(() => this.child.kill('SIGKILL'), graceMs);
-    await this.exited;
-    clearTimeout(timer);
+  stop(graceMs = 5000): Promise<void> {
+    return this.proc.stop(graceMs);
   }
 
   /** SIGKILL: the node dies at once, as in a crash. Resolves when it has exited. */
-  async kill(): Promise<void> {
-    if (!this.running) return;
-    this.child.kill('SIGKILL');
-    await this.exited;
+  kill(): Promise<void> {
+    return this.proc.kill();
   }
 
-  async waitExit(): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
-    await this.exited;
-    return this.exitInfo as { code: number | null; signal: NodeJS.Signals | null };
+  waitExit(): Promise<ExitInfo> {
+    return this.proc.waitExit();
   }
 
   /** The last `lines` lines of redis.log, for error messages. */
   logTail(lines = 15): string {
-    try {
-      return readFileSync(this.logFile, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
-    } catch {
-      return '(no log)';
-    }
+    return this.proc.logTail(lines);
   }
 
   private async waitPong(timeoutMs: number): Promise<void> {
@@ -153,7 +110,9 @@ export class RedisServerProcess {
     let last = 'no answer yet';
     while (Date.now() < deadline) {
       if (!this.running) {
-        const why = this.spawnError ? `could not be started (${this.spawnError.message}; is ${this.opts.redisServer ?? 'redis-server'} installed?)` : `exited (code ${this.exitInfo?.code}, signal ${this.exitInfo?.signal})`;
+        const failure = this.proc.spawnError;
+        const exit = this.proc.exit;
+        const why = failure ? `could not be started (${failure.message}; is ${this.opts.redisServer ?? 'redis-server'} installed?)` : `exited (code ${exit?.code}, signal ${exit?.signal})`;
         throw new Error(`redis-server on ${this.seed} ${why}:\n${this.logTail()}`);
       }
       const conn = new Redis({
@@ -173,7 +132,7 @@ export class RedisServerProcess {
         const probe = conn.connect().then(() => conn.ping());
         probe.catch(() => undefined);
         // Something else may answer on the port while the server itself has already died.
-        if ((await Promise.race([probe, this.exited])) === 'PONG') return;
+        if ((await Promise.race([probe, this.proc.exitedPromise])) === 'PONG') return;
       } catch (err) {
         last = (err as Error).message;
       } finally {

@@ -3,11 +3,10 @@
  * it) and the typed `GateOptions` object the rest of the gate reads. `resolveGateOptions` parses
  * flags and environment, checks every cross-option rule and names the setting it rejects.
  */
-import { isValidNodeName, NODE_NAME_RULE } from '../protocol/internal-frames.js';
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
-import { COMMON_OPTIONS, DEV_INTERNAL_TOKEN } from '../config/common-options.js';
-import { ConfigError, type OptionSpec, type RawOptions, resolveOptions } from '../config/options.js';
+import { COMMON_OPTIONS, type CommonOptions, DEV_INTERNAL_TOKEN, resolveCommonOptions, secretOrDevDefault } from '../config/common-options.js';
+import { ConfigError, type OptionSpec, resolveOptions } from '../config/options.js';
 
 /** Insecure development fallback for IMGROUP_ADMIN_TOKEN (never accepted in production mode). */
 export const DEV_ADMIN_TOKEN = 'imgroup-dev-admin-token';
@@ -58,17 +57,7 @@ export const GATE_ONLY_OPTIONS: readonly OptionSpec[] = [
 /** Every option of `imgroup gate`: the shared ones first. */
 export const GATE_OPTIONS: readonly OptionSpec[] = [...COMMON_OPTIONS, ...GATE_ONLY_OPTIONS];
 
-export interface GateOptions {
-  mode: 'development' | 'production';
-  logLevel: string;
-  /** Gate name (stable; the pod name on Kubernetes). */
-  name: string;
-  redisSeeds: string[];
-  redisPassword: string | undefined;
-  redisCommandTimeoutMs: number;
-  internalToken: string;
-  heartbeatMs: number;
-  opsHost: string;
+export interface GateOptions extends CommonOptions {
   host: string;
   port: number;
   opsPort: number;
@@ -117,35 +106,19 @@ export function resolveGateOptions(argv: readonly string[], env: Readonly<Record
   const { options: raw, positionals } = resolveOptions(GATE_OPTIONS, argv, env);
   if (positionals.length > 0) throw new ConfigError(`unexpected argument ${JSON.stringify(positionals[0])}: imgroup gate takes only --flags`);
   const warnings: string[] = [];
-  const production = raw.mode === 'production';
-  const secret = (key: string, fallback: () => string, env: string): string => {
-    const v = raw[key];
-    if (typeof v === 'string' && v.length > 0) return v;
-    warnings.push(`${env} is not set: using an insecure development default (not allowed with IMGROUP_MODE=production)`);
-    return fallback();
-  };
-  const jwtSecret = secret('jwtSecret', () => DEV_JWT_SECRET, 'IMGROUP_JWT_SECRET');
-  if (production && Buffer.byteLength(jwtSecret, 'utf8') < MIN_JWT_SECRET_BYTES) {
+  const common = resolveCommonOptions(raw, hostname(), warnings);
+  const jwtSecret = secretOrDevDefault(raw.jwtSecret, DEV_JWT_SECRET, 'IMGROUP_JWT_SECRET', common.mode, warnings);
+  if (common.mode === 'production' && Buffer.byteLength(jwtSecret, 'utf8') < MIN_JWT_SECRET_BYTES) {
     throw new ConfigError(`IMGROUP_JWT_SECRET (or --jwt-secret) must have at least ${MIN_JWT_SECRET_BYTES} bytes in production mode`);
   }
   const options: GateOptions = {
     ...(raw as unknown as GateOptions),
-    name: nameOf(raw),
-    redisPassword: raw.redisPassword as string | undefined,
+    ...common,
     jwtSecret,
-    adminToken: secret('adminToken', () => DEV_ADMIN_TOKEN, 'IMGROUP_ADMIN_TOKEN'),
-    internalToken: secret('internalToken', () => DEV_INTERNAL_TOKEN, 'IMGROUP_INTERNAL_TOKEN'),
+    adminToken: secretOrDevDefault(raw.adminToken, DEV_ADMIN_TOKEN, 'IMGROUP_ADMIN_TOKEN', common.mode, warnings),
   };
   checkGateOptions(options);
   return { options, warnings };
-}
-
-function nameOf(raw: RawOptions): string {
-  const name = typeof raw.name === 'string' && raw.name.length > 0 ? raw.name : hostname();
-  if (!isValidNodeName(name)) {
-    throw new ConfigError(`IMGROUP_NODE_NAME (or --name): ${JSON.stringify(name)} must be ${NODE_NAME_RULE}`);
-  }
-  return name;
 }
 
 /** Cross-option rules. Also used by startGate, so options built in code are checked too. */

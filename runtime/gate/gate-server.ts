@@ -5,12 +5,12 @@
  * expired 401. Frames over the hard cap (`maxPayload`) make ws close the socket with 1009.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse, STATUS_CODES } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { Logger } from '../ops/logger.js';
 import { type AuthResult, extractToken, type TokenVerifier } from './auth.js';
 import type { GateMetrics } from './gate-metrics.js';
+import { listen } from '../ops/listen.js';
 
 export const CLIENT_WS_PATH = '/v1/ws';
 
@@ -120,14 +120,7 @@ export async function startGateServer(opts: GateServerOptions, deps: GateServerD
     else socket.destroy();
   });
 
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(opts.port, opts.host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const port = (server.address() as AddressInfo).port;
+  const port = await listen(server, opts.port, opts.host);
   log.info({ host: opts.host, port }, 'client port listening');
 
   return {

@@ -3,8 +3,7 @@
  * which `resolveLogicOptions` builds a typed LogicOptions and the README table is generated.
  * Contradictory settings are rejected here, at start-up, naming the settings involved.
  */
-import { isValidNodeName, NODE_NAME_RULE } from '../protocol/internal-frames.js';
-import { COMMON_OPTIONS, DEV_INTERNAL_TOKEN } from '../config/common-options.js';
+import { COMMON_OPTIONS, type CommonOptions, resolveCommonOptions } from '../config/common-options.js';
 import { ConfigError, type OptionSpec, resolveOptions } from '../config/options.js';
 
 const MINUTE_MS = 60_000;
@@ -41,17 +40,7 @@ export const LOGIC_OWN_OPTIONS: readonly OptionSpec[] = [
 /** Every option of `imgroup logic`, in README order. */
 export const LOGIC_OPTIONS: readonly OptionSpec[] = [...COMMON_OPTIONS, ...LOGIC_OWN_OPTIONS];
 
-export interface LogicOptions {
-  mode: 'development' | 'production';
-  logLevel: string;
-  /** Node name for logs; defaults to the host name given to the resolver. */
-  name: string;
-  redisSeeds: string[];
-  redisPassword: string | undefined;
-  redisCommandTimeoutMs: number;
-  internalToken: string;
-  heartbeatMs: number;
-  opsHost: string;
+export interface LogicOptions extends CommonOptions {
   host: string;
   port: number;
   opsPort: number;
@@ -96,52 +85,9 @@ export function resolveLogicOptions(
   const { options: raw, positionals } = resolveOptions(LOGIC_OPTIONS, argv, env);
   if (positionals.length > 0) throw new ConfigError(`unexpected argument ${JSON.stringify(positionals[0])}; imgroup logic takes only --flags`);
   const warnings: string[] = [];
-  const mode = raw.mode === 'production' ? 'production' : 'development';
-  let internalToken = raw.internalToken as string | undefined;
-  if (internalToken === undefined) {
-    warnings.push('IMGROUP_INTERNAL_TOKEN is not set: using the insecure development token; set it (and IMGROUP_MODE=production) outside development');
-    internalToken = DEV_INTERNAL_TOKEN;
-  } else if (mode === 'production' && internalToken === DEV_INTERNAL_TOKEN) {
-    throw new ConfigError('IMGROUP_INTERNAL_TOKEN (or --internal-token) is the public development token; set a secret of your own in production mode');
-  }
-  const redisSeeds = raw.redisSeeds as string[];
-  if (redisSeeds.length === 0) throw new ConfigError('IMGROUP_REDIS_SEEDS (or --redis-seeds) names no seed; give at least one host:port');
-  const name = (raw.name as string | undefined) ?? defaults.hostname;
-  if (!isValidNodeName(name)) throw new ConfigError(`IMGROUP_NODE_NAME (or --name): ${JSON.stringify(name)} must be ${NODE_NAME_RULE}`);
   const options: LogicOptions = {
-    mode,
-    logLevel: raw.logLevel as string,
-    name,
-    redisSeeds,
-    redisPassword: raw.redisPassword as string | undefined,
-    redisCommandTimeoutMs: raw.redisCommandTimeoutMs as number,
-    internalToken,
-    heartbeatMs: raw.heartbeatMs as number,
-    opsHost: raw.opsHost as string,
-    host: raw.host as string,
-    port: raw.port as number,
-    opsPort: raw.opsPort as number,
-    maxMembersPerGroup: raw.maxMembersPerGroup as number,
-    replayLimit: raw.replayLimit as number,
-    logCap: raw.logCap as number,
-    logRetentionMs: raw.logRetentionMs as number,
-    idempotencyMs: raw.idempotencyMs as number,
-    deliverBatchMax: raw.deliverBatchMax as number,
-    fanoutQueueMax: raw.fanoutQueueMax as number,
-    fanoutMaxPending: raw.fanoutMaxPending as number,
-    loginGroupsPerBatch: raw.loginGroupsPerBatch as number,
-    maxSyncLimit: raw.maxSyncLimit as number,
-    sweepIntervalMs: raw.sweepIntervalMs as number,
-    sweepGraceMs: raw.sweepGraceMs as number,
-    sweepHorizonMs: raw.sweepHorizonMs as number,
-    sweepMaxGroups: raw.sweepMaxGroups as number,
-    sweepGroupsPerTick: raw.sweepGroupsPerTick as number,
-    sweepMaxMessagesPerTick: raw.sweepMaxMessagesPerTick as number,
-    maxInFlightPerLink: raw.maxInFlightPerLink as number,
-    maxPayloadBytes: raw.maxPayloadBytes as number,
-    linkMaxBufferedBytes: raw.linkMaxBufferedBytes as number,
-    requestTimeoutMs: raw.requestTimeoutMs as number,
-    shutdownTimeoutMs: raw.shutdownTimeoutMs as number,
+    ...(raw as unknown as LogicOptions),
+    ...resolveCommonOptions(raw, defaults.hostname, warnings),
   };
   rejectContradictions(options);
   return { options, warnings };

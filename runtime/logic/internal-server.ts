@@ -12,12 +12,12 @@
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import { type WebSocket, WebSocketServer } from 'ws';
 import { GATE_BOOT_HEADER, GATE_HEADER, INTERNAL_PATH, isValidNodeName } from '../protocol/internal-frames.js';
 import { GateLink, type GateLinks } from './gate-links.js';
+import { listen } from '../ops/listen.js';
 
 
 export interface InternalServerOptions {
@@ -122,14 +122,7 @@ export async function startInternalServer(opts: InternalServerOptions): Promise<
   }, opts.heartbeatMs);
   keepalive.unref();
 
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(opts.port, opts.host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const port = (server.address() as AddressInfo).port;
+  const port = await listen(server, opts.port, opts.host);
 
   return {
     port,

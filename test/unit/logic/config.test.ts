@@ -45,7 +45,7 @@ describe('resolveLogicOptions', () => {
     ['a sweep grace as long as the retention', { IMGROUP_SWEEP_GRACE_MS: '60000', IMGROUP_LOG_RETENTION_MS: '60000' }, /IMGROUP_SWEEP_GRACE_MS.*IMGROUP_LOG_RETENTION_MS/],
     ['a sweep horizon within the grace', { IMGROUP_SWEEP_GRACE_MS: '5000', IMGROUP_SWEEP_HORIZON_MS: '5000' }, /IMGROUP_SWEEP_HORIZON_MS.*IMGROUP_SWEEP_GRACE_MS/],
     ['no Redis seed', { IMGROUP_REDIS_SEEDS: ' , ' }, /IMGROUP_REDIS_SEEDS/],
-    ['the development token in production', { IMGROUP_MODE: 'production', IMGROUP_INTERNAL_TOKEN: DEV_INTERNAL_TOKEN }, /development token/],
+    ['the development token in production', { IMGROUP_MODE: 'production', IMGROUP_INTERNAL_TOKEN: DEV_INTERNAL_TOKEN }, /IMGROUP_INTERNAL_TOKEN is the public development default/],
     ['an unknown flag', { '--argv': '--replay' }, /unknown flag --replay/],
   ])('rejects %s, naming the setting', (_name, env, message) => {
     const { '--argv': flag, ...rest } = env as Record<string, string>;
