@@ -3,11 +3,12 @@
  * and its ops port, and shut down gracefully on SIGTERM/SIGINT. The only gate file that touches
  * the process (exit code, signals); argv and env are passed in by the CLI.
  */
-import { collectDefaultMetrics, Registry } from 'prom-client';
+import { Registry } from 'prom-client';
 import type { LevelWithSilent } from 'pino';
 import { ConfigError } from '../config/options.js';
 import { createLogger } from '../ops/logger.js';
 import { startOpsServer } from '../ops/ops-server.js';
+import { collectProcessMetrics } from '../ops/process-metrics.js';
 import { createRedisMetrics } from '../redis/redis-metrics.js';
 import { createCluster, RedisStore } from '../redis/redis-store.js';
 import { type ResolvedGateOptions, resolveGateOptions } from './config.js';
@@ -34,7 +35,7 @@ export async function runGate(argv: readonly string[], env: Readonly<Record<stri
   for (const w of warnings) log.warn(w);
 
   const registry = new Registry();
-  collectDefaultMetrics({ register: registry });
+  collectProcessMetrics(registry);
   const cluster = createCluster({ seeds: options.redisSeeds, password: options.redisPassword, commandTimeoutMs: options.redisCommandTimeoutMs });
   cluster.on('error', (err: Error) => log.warn({ err: err.message }, 'redis cluster error'));
   const store = new RedisStore(cluster, createRedisMetrics(registry));

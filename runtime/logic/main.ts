@@ -4,10 +4,11 @@
  * exits at once). The only module of the logic node that touches the process.
  */
 import { hostname } from 'node:os';
-import { collectDefaultMetrics, Registry } from 'prom-client';
+import { Registry } from 'prom-client';
 import { ConfigError } from '../config/options.js';
 import { createLogger } from '../ops/logger.js';
 import { startOpsServer } from '../ops/ops-server.js';
+import { collectProcessMetrics } from '../ops/process-metrics.js';
 import { createRedisMetrics } from '../redis/redis-metrics.js';
 import { createCluster, RedisStore } from '../redis/redis-store.js';
 import { type LogicOptions, resolveLogicOptions } from './config.js';
@@ -28,7 +29,7 @@ export async function runLogic(argv: readonly string[], env: Readonly<Record<str
   for (const w of warnings) log.warn(w);
 
   const registry = new Registry();
-  collectDefaultMetrics({ register: registry });
+  collectProcessMetrics(registry);
   const store = new RedisStore(
     createCluster({ seeds: options.redisSeeds, password: options.redisPassword, commandTimeoutMs: options.redisCommandTimeoutMs }),
     createRedisMetrics(registry),
