@@ -17,6 +17,11 @@ export class ConnectionRegistry<C extends RegisteredConnection> {
     return this.byConn.size;
   }
 
+  /** Distinct users with at least one connection. */
+  get users(): number {
+    return this.byUser.size;
+  }
+
   add(conn: C): void {
     this.byConn.set(conn.connId, conn);
     const existing = this.byUser.get(conn.userId);

@@ -4,9 +4,11 @@
  * connection ids.
  */
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import { CloseCode } from '../protocol/errors.js';
 
 export interface GateMetrics {
   connections: Gauge;
+  users: Gauge;
   connectionsOpened: Counter;
   connectionsClosed: Counter<'code'>;
   authFailures: Counter<'reason'>;
@@ -27,10 +29,11 @@ export function createGateMetrics(registry: Registry): GateMetrics {
   const registers = [registry];
   return {
     connections: new Gauge({ name: 'imgroup_gate_connections', help: 'Authenticated client connections open on this gate.', registers }),
+    users: new Gauge({ name: 'imgroup_gate_users', help: 'Distinct users with at least one authenticated connection on this gate.', registers }),
     connectionsOpened: new Counter({ name: 'imgroup_gate_connections_opened_total', help: 'Client connections accepted (after authentication).', registers }),
     connectionsClosed: new Counter({
       name: 'imgroup_gate_connections_closed_total',
-      help: 'Client connections closed, by close code (1006 = dropped without a close frame).',
+      help: 'Client connections closed, by close code (1006 = dropped without a close frame; other = a code outside 1000-1015 and the imgroup codes).',
       labelNames: ['code'],
       registers,
     }),
@@ -92,4 +95,16 @@ export function createGateMetrics(registry: Registry): GateMetrics {
       registers,
     }),
   };
+}
+
+/** Close codes the `code` label may carry as themselves: the standard 1000–1015 and imgroup's own. */
+const LABELLED_CLOSE_CODES = new Set<number>([...Array.from({ length: 16 }, (_, i) => 1000 + i), ...Object.values(CloseCode)]);
+
+/**
+ * The `code` label of a closed connection. A client chooses its own close code (any of
+ * 3000–4999), so codes outside a closed set become `other`: a client cannot grow the number of
+ * series.
+ */
+export function closeCodeLabel(code: number): string {
+  return LABELLED_CLOSE_CODES.has(code) ? String(code) : 'other';
 }

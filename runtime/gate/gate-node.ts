@@ -20,7 +20,7 @@ import { checkGateOptions, type GateOptions, HARD_FRAME_FACTOR, newBootId } from
 import { ConnectionRegistry } from './connection-registry.js';
 import { Delivery } from './delivery.js';
 import type { DeliveryPath } from './delivery-order.js';
-import { createGateMetrics, type GateMetrics } from './gate-metrics.js';
+import { closeCodeLabel, createGateMetrics, type GateMetrics } from './gate-metrics.js';
 import { type GateServer, startGateServer } from './gate-server.js';
 import { MembershipFile } from './membership-file.js';
 import { Router } from './router.js';
@@ -117,7 +117,8 @@ export async function startGate(options: GateOptions, deps: GateDeps): Promise<G
   const onClose = (conn: ClientConnection, code: number): void => {
     if (!connections.remove(conn)) return;
     metrics.connections.set(connections.size);
-    metrics.connectionsClosed.inc({ code: String(code) });
+    metrics.users.set(connections.users);
+    metrics.connectionsClosed.inc({ code: closeCodeLabel(code) });
     if (shuttingDown) return;
     const disconnect = () =>
       presence.disconnect(conn.userId, conn.connId).catch((err: Error) => log.warn({ err: err.message, connId: conn.connId }, 'presence disconnect failed'));
@@ -134,6 +135,7 @@ export async function startGate(options: GateOptions, deps: GateDeps): Promise<G
     const conn = new ClientConnection(ws, auth.userId, randomBytes(12).toString('base64url'), auth.expMs, ctx, Date.now());
     connections.add(conn);
     metrics.connections.set(connections.size);
+    metrics.users.set(connections.users);
     metrics.connectionsOpened.inc();
     ws.on('message', (data, isBinary) => conn.receive(data, isBinary, Date.now()));
     ws.on('pong', () => conn.seen(Date.now()));
