@@ -4,7 +4,10 @@
  * connection ids.
  */
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
-import { CloseCode } from '../protocol/errors.js';
+import { CLIENT_FRAME_TYPES } from '../protocol/client-frames.js';
+import { CloseCode, ErrorCode } from '../protocol/errors.js';
+import type { AuthFailureReason } from './auth.js';
+import type { DeliveryPath, DropReason } from './delivery-order.js';
 
 export interface GateMetrics {
   connections: Gauge;
@@ -25,9 +28,13 @@ export interface GateMetrics {
   adminRequests: Counter<'route' | 'status'>;
 }
 
+const AUTH_FAILURE_REASONS = ['missing', 'invalid', 'expired'] as const satisfies readonly AuthFailureReason[];
+const DELIVERY_PATHS = ['online', 'offline', 'sweep', 'gapfill'] as const satisfies readonly DeliveryPath[];
+const DROP_REASONS = ['duplicate', 'overflow', 'closed'] as const satisfies readonly (DropReason | 'closed')[];
+
 export function createGateMetrics(registry: Registry): GateMetrics {
   const registers = [registry];
-  return {
+  const metrics: GateMetrics = {
     connections: new Gauge({ name: 'imgroup_gate_connections', help: 'Authenticated client connections open on this gate.', registers }),
     users: new Gauge({ name: 'imgroup_gate_users', help: 'Distinct users with at least one authenticated connection on this gate.', registers }),
     connectionsOpened: new Counter({ name: 'imgroup_gate_connections_opened_total', help: 'Client connections accepted (after authentication).', registers }),
@@ -95,6 +102,15 @@ export function createGateMetrics(registry: Registry): GateMetrics {
       registers,
     }),
   };
+  // Every known value of a closed label set starts at 0: rates then read 0, not "no data",
+  // before the first event, and a series never appears out of nothing.
+  for (const reason of AUTH_FAILURE_REASONS) metrics.authFailures.inc({ reason }, 0);
+  for (const type of CLIENT_FRAME_TYPES) metrics.framesReceived.inc({ type }, 0);
+  for (const code of Object.values(ErrorCode)) metrics.frameErrors.inc({ code }, 0);
+  for (const path of DELIVERY_PATHS) metrics.deliveries.inc({ path }, 0);
+  for (const reason of DROP_REASONS) metrics.deliveriesDropped.inc({ reason }, 0);
+  for (const outcome of ['ok', 'failed']) metrics.gapFills.inc({ outcome }, 0);
+  return metrics;
 }
 
 /** Close codes the `code` label may carry as themselves: the standard 1000–1015 and imgroup's own. */

@@ -8,8 +8,12 @@ export interface RedisMetrics {
   errors: Counter<'kind'>;
 }
 
+/** The closed set of `kind` label values of `imgroup_redis_errors_total`. */
+export const REDIS_ERROR_KINDS = ['timeout', 'connection', 'moved', 'ask', 'tryagain', 'clusterdown', 'noscript', 'reply'] as const;
+export type RedisErrorKind = (typeof REDIS_ERROR_KINDS)[number];
+
 export function createRedisMetrics(registry: Registry): RedisMetrics {
-  return {
+  const metrics: RedisMetrics = {
     commands: new Counter({
       name: 'imgroup_redis_commands_total',
       help: 'Redis commands sent by this process, by command (scripts as script:<name>).',
@@ -35,10 +39,13 @@ export function createRedisMetrics(registry: Registry): RedisMetrics {
       registers: [registry],
     }),
   };
+  // Every kind starts at 0, so an error rate reads 0 (not "no data") until the first error.
+  for (const kind of REDIS_ERROR_KINDS) metrics.errors.inc({ kind }, 0);
+  return metrics;
 }
 
 /** Low-cardinality kind of a Redis error, for the errors metric and for retry decisions. */
-export function redisErrorKind(err: unknown): string {
+export function redisErrorKind(err: unknown): RedisErrorKind {
   const msg = err instanceof Error ? err.message : String(err);
   if (/timed? ?out/i.test(msg)) return 'timeout';
   if (msg.startsWith('MOVED')) return 'moved';
