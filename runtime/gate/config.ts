@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { COMMON_OPTIONS, type CommonOptions, DEV_INTERNAL_TOKEN, resolveCommonOptions, secretOrDevDefault } from '../config/common-options.js';
 import { ConfigError, type OptionSpec, resolveOptions } from '../config/options.js';
+import { PRESENCE_CHANNELS_OPTION } from '../presence/presence-channels.js';
 
 /** Insecure development fallback for IMGROUP_ADMIN_TOKEN (never accepted in production mode). */
 export const DEV_ADMIN_TOKEN = 'imgroup-dev-admin-token';
@@ -51,7 +52,8 @@ export const GATE_ONLY_OPTIONS: readonly OptionSpec[] = [
   { key: 'maxAdminBodyBytes', env: 'IMGROUP_MAX_ADMIN_BODY_BYTES', flag: 'max-admin-body-bytes', kind: 'int', default: 1 * MiB, min: 1 * KiB, max: 64 * MiB, doc: 'Largest admin API request body in bytes (HTTP 413 beyond).' },
   { key: 'maxAdminIds', env: 'IMGROUP_MAX_ADMIN_IDS', flag: 'max-admin-ids', kind: 'int', default: 10_000, min: 1, max: 100_000, doc: 'User ids per admin members change.' },
   { key: 'adminRatePerSec', env: 'IMGROUP_ADMIN_RATE_PER_SEC', flag: 'admin-rate-per-sec', kind: 'int', default: 1000, min: 1, max: 1_000_000, doc: 'Admin API requests per second this gate accepts (HTTP 429 beyond).' },
-  { key: 'presencePublish', env: 'IMGROUP_PRESENCE_PUBLISH', flag: 'presence-publish', kind: 'bool', default: true, doc: 'Publish presence changes on sharded pub/sub for logic session caches.' },
+  { key: 'presencePublish', env: 'IMGROUP_PRESENCE_PUBLISH', flag: 'presence-publish', kind: 'bool', default: true, doc: 'Publish presence changes on sharded pub/sub, so logic nodes update their session caches at once (with `false`, logic caches rely on their TTL alone).' },
+  PRESENCE_CHANNELS_OPTION,
 ];
 
 /** Every option of `imgroup gate`: the shared ones first. */
@@ -89,6 +91,7 @@ export interface GateOptions extends CommonOptions {
   maxAdminIds: number;
   adminRatePerSec: number;
   presencePublish: boolean;
+  presenceChannels: number;
 }
 
 export interface ResolvedGateOptions {

@@ -64,6 +64,7 @@ export async function startGate(options: GateOptions, deps: GateDeps): Promise<G
     boot: bootId,
     ttlMs: Math.ceil(1.5 * heartbeatMs),
     publishChanges: options.presencePublish,
+    channels: options.presenceChannels,
   });
   const presenceReader = new RedisPresenceReader(deps.store, { gateCacheMs: Math.floor(0.25 * heartbeatMs) });
   // Registration runs in the background: a gate starts (and reports not ready) while Redis is

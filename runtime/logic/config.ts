@@ -5,9 +5,11 @@
  */
 import { COMMON_OPTIONS, type CommonOptions, resolveCommonOptions } from '../config/common-options.js';
 import { ConfigError, type OptionSpec, resolveOptions } from '../config/options.js';
+import { PRESENCE_CHANNELS_OPTION } from '../presence/presence-channels.js';
 
 const MINUTE_MS = 60_000;
 const DAY_MS = 24 * 60 * MINUTE_MS;
+const MiB = 1024 * 1024;
 
 /** The logic node's own options (COMMON_OPTIONS come first in LOGIC_OPTIONS). */
 export const LOGIC_OWN_OPTIONS: readonly OptionSpec[] = [
@@ -30,6 +32,13 @@ export const LOGIC_OWN_OPTIONS: readonly OptionSpec[] = [
   { key: 'sweepMaxGroups', env: 'IMGROUP_SWEEP_MAX_GROUPS', flag: 'sweep-max-groups', kind: 'int', default: 10_000, min: 1, max: 10_000_000, doc: 'Size of the set of recently active groups the sweep looks at (least recent dropped first).' },
   { key: 'sweepGroupsPerTick', env: 'IMGROUP_SWEEP_GROUPS_PER_TICK', flag: 'sweep-groups-per-tick', kind: 'int', default: 200, min: 1, max: 1_000_000, doc: 'Groups examined per sweep tick (the rest on the next ticks, round robin).' },
   { key: 'sweepMaxMessagesPerTick', env: 'IMGROUP_SWEEP_MAX_MESSAGES_PER_TICK', flag: 'sweep-max-messages-per-tick', kind: 'int', default: 5000, min: 1, max: 10_000_000, doc: 'Messages read from group logs per sweep tick.' },
+  { key: 'sessionTtlMs', env: 'IMGROUP_SESSION_TTL_MS', flag: 'session-ttl-ms', kind: 'int', default: 30_000, min: 0, max: DAY_MS, doc: 'How long cached member lists and presence are used after they were read from Redis (with invalidation on, the fallback when a change notice is lost); 0 disables the session cache: every message reads members and presence from Redis.' },
+  { key: 'sessionCacheMaxEntries', env: 'IMGROUP_SESSION_CACHE_MAX_ENTRIES', flag: 'session-cache-max-entries', kind: 'int', default: 1_000_000, min: 1, max: 100_000_000, doc: 'Session cache entries (one per group member list, one per user presence); the least recently used are evicted beyond it.' },
+  { key: 'sessionCacheMaxBytes', env: 'IMGROUP_SESSION_CACHE_MAX_BYTES', flag: 'session-cache-max-bytes', kind: 'int', default: 256 * MiB, min: 1 * MiB, max: 64 * 1024 * MiB, doc: 'Approximate memory of the session cache in bytes; the least recently used entries are evicted beyond it.' },
+  { key: 'sessionInvalidation', env: 'IMGROUP_SESSION_INVALIDATION', flag: 'session-invalidation', kind: 'bool', default: true, doc: 'Keep the session cache fresh with the change notices gates and logic nodes publish (sharded pub/sub); `false` runs plain TTL mode: no subscription, entries live for IMGROUP_SESSION_TTL_MS.' },
+  PRESENCE_CHANNELS_OPTION,
+  { key: 'cursorFlushMs', env: 'IMGROUP_CURSOR_FLUSH_MS', flag: 'cursor-flush-ms', kind: 'int', default: 1000, min: 0, max: MINUTE_MS, doc: 'Acks are coalesced in memory and written once per group per interval (a crash loses at most this much cursor progress: re-deliveries, never losses); 0 writes every ack at once.' },
+  { key: 'cursorPendingMax', env: 'IMGROUP_CURSOR_PENDING_MAX', flag: 'cursor-pending-max', kind: 'int', default: 100_000, min: 1, max: 10_000_000, doc: 'Coalesced cursors (group, member) held in memory; reaching it writes them at once.' },
   { key: 'maxInFlightPerLink', env: 'IMGROUP_LOGIC_MAX_IN_FLIGHT', flag: 'max-in-flight', kind: 'int', default: 1000, min: 1, max: 1_000_000, doc: 'Requests of one gate link being worked on at once; more are answered UNAVAILABLE.' },
   { key: 'maxPayloadBytes', env: 'IMGROUP_LOGIC_MAX_PAYLOAD_BYTES', flag: 'max-payload-bytes', kind: 'int', default: 16 * 1024 * 1024, min: 64 * 1024, max: 256 * 1024 * 1024, doc: 'Largest frame a gate may send on its internal link; a larger one closes the link (1009).' },
   { key: 'linkMaxBufferedBytes', env: 'IMGROUP_LOGIC_LINK_MAX_BUFFERED_BYTES', flag: 'link-max-buffered-bytes', kind: 'int', default: 64 * 1024 * 1024, min: 1024 * 1024, max: 1024 * 1024 * 1024, doc: 'Unsent bytes queued on one gate link; beyond it online and sweep deliveries to that gate are skipped (left to later sweeps, replay and sync) until it drains. Responses are always sent.' },
@@ -60,6 +69,13 @@ export interface LogicOptions extends CommonOptions {
   sweepMaxGroups: number;
   sweepGroupsPerTick: number;
   sweepMaxMessagesPerTick: number;
+  sessionTtlMs: number;
+  sessionCacheMaxEntries: number;
+  sessionCacheMaxBytes: number;
+  sessionInvalidation: boolean;
+  presenceChannels: number;
+  cursorFlushMs: number;
+  cursorPendingMax: number;
   maxInFlightPerLink: number;
   maxPayloadBytes: number;
   linkMaxBufferedBytes: number;

@@ -1,5 +1,5 @@
 /**
- * Reading cursors (`im:{u:U}:cursors`: groupId → highest acknowledged seq). Values come from
+ * Reading cursors (`im:{g:G}:cursors`: member userId → highest acknowledged seq). Values come from
  * Redis and are range-checked: anything that is not a non-negative safe integer counts as 0
  * (replay from the start of the retained log rather than skip messages).
  */
@@ -10,7 +10,7 @@ export function cursorOf(value: unknown): number {
   return toCount(value);
 }
 
-/** An HGETALL reply of a cursor hash (ioredis gives an object) → groupId → seq. */
+/** An HGETALL reply of a cursor hash (ioredis gives an object) → userId → seq. */
 export function parseCursorHash(reply: unknown): Map<string, number> {
   const out = new Map<string, number>();
   if (typeof reply !== 'object' || reply === null) return out;
@@ -20,6 +20,6 @@ export function parseCursorHash(reply: unknown): Map<string, number> {
     }
     return out;
   }
-  for (const [groupId, value] of Object.entries(reply as Record<string, unknown>)) out.set(groupId, cursorOf(value));
+  for (const [userId, value] of Object.entries(reply as Record<string, unknown>)) out.set(userId, cursorOf(value));
   return out;
 }

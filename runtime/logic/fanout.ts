@@ -3,19 +3,17 @@
  * a time, so a group's messages go out in seq order; messages that pile up while a batch is on
  * its way go out together in the next frame (up to deliverBatchMax per frame).
  *
- * One batch: read the group's members, look up their online devices in presence (never by asking
- * gates), and send one deliver frame per linked gate naming the users on it (the sender's own
- * devices included). A full queue or a failed batch skips online delivery for those messages
+ * One batch: the group's members and their online devices come from the session cache (read from
+ * Redis only on a miss; never by asking gates), then one deliver frame per linked gate names the
+ * users on it (the sender's own devices included). A full queue or a failed batch skips online delivery for those messages
  * only; the sweep, login replay and sync deliver them later.
  */
 import type { Logger } from 'pino';
 import type { ChatMessage } from '../protocol/client-frames.js';
 import type { PresenceReader } from '../presence/presence.js';
-import { keys } from '../redis/keys.js';
-import type { RedisStore } from '../redis/redis-store.js';
 import type { GateDelivery } from './gate-delivery.js';
-import { stringsOf } from './batch-replies.js';
 import type { LogicMetrics } from './logic-metrics.js';
+import type { MemberCache } from './member-cache.js';
 
 export interface FanoutOptions {
   deliverBatchMax: number;
@@ -23,9 +21,15 @@ export interface FanoutOptions {
   fanoutMaxPending: number;
 }
 
+/** A stored message waiting for fan-out, with when its request was accepted (performance.now()). */
+export interface QueuedMessage {
+  msg: ChatMessage;
+  acceptedAt: number;
+}
+
 interface GroupQueue {
   /** Ascending by seq. */
-  pending: ChatMessage[];
+  pending: QueuedMessage[];
   running: boolean;
 }
 
@@ -35,7 +39,7 @@ export class Fanout {
   private readonly idleWaiters: Array<() => void> = [];
 
   constructor(
-    private readonly store: RedisStore,
+    private readonly members: MemberCache,
     private readonly presence: PresenceReader,
     private readonly delivery: GateDelivery,
     private readonly metrics: LogicMetrics,
@@ -43,8 +47,11 @@ export class Fanout {
     private readonly opts: FanoutOptions,
   ) {}
 
-  /** Queue a stored message for online delivery; false when a bound was hit (delivery skipped). */
-  enqueue(msg: ChatMessage): boolean {
+  /**
+   * Queue a stored message for online delivery; false when a bound was hit (delivery skipped).
+   * `acceptedAt` (performance.now() when the request arrived) times the `delivered` stage.
+   */
+  enqueue(msg: ChatMessage, acceptedAt: number = performance.now()): boolean {
     let q = this.queues.get(msg.groupId);
     if (this.pendingTotal >= this.opts.fanoutMaxPending || (q && q.pending.length >= this.opts.fanoutQueueMax)) {
       this.metrics.fanoutSkipped.inc({ reason: 'queue_full' });
@@ -52,7 +59,7 @@ export class Fanout {
       return false;
     }
     if (!q) this.queues.set(msg.groupId, (q = { pending: [], running: false }));
-    insertBySeq(q.pending, msg);
+    insertBySeq(q.pending, { msg, acceptedAt });
     this.pendingTotal++;
     if (!q.running) {
       q.running = true;
@@ -86,7 +93,7 @@ export class Fanout {
         await this.deliverBatch(groupId, batch);
       } catch (err) {
         this.metrics.fanoutSkipped.inc({ reason: 'error' }, batch.length);
-        this.log.warn({ err, groupId, firstSeq: batch[0]?.seq, count: batch.length }, 'fan-out failed; messages left to sweep and replay');
+        this.log.warn({ err, groupId, firstSeq: batch[0]?.msg.seq, count: batch.length }, 'fan-out failed; messages left to sweep and replay');
       }
     }
     q.running = false;
@@ -94,21 +101,29 @@ export class Fanout {
     if (this.queues.size === 0) for (const wake of this.idleWaiters.splice(0)) wake();
   }
 
-  private async deliverBatch(groupId: string, msgs: ChatMessage[]): Promise<void> {
-    const members = stringsOf(await this.store.call<unknown>('smembers', keys.groupMembers(groupId)));
+  private async deliverBatch(groupId: string, batch: readonly QueuedMessage[]): Promise<void> {
+    const members = await this.members.members(groupId);
     if (members.length === 0) {
       this.metrics.fanoutRecipients.observe(0);
       return;
     }
-    const { devices } = await this.presence.lookup(members);
-    const reached = this.delivery.toUsers(groupId, msgs, devices, 'online');
+    const { devices, readAtMs } = await this.presence.lookup(members);
+    this.metrics.presenceAge.observe(Math.max(0, Date.now() - readAtMs) / 1000);
+    const reached = this.delivery.toUsers(
+      groupId,
+      batch.map((q) => q.msg),
+      devices,
+      'online',
+    );
     this.metrics.fanoutRecipients.observe(reached);
+    const now = performance.now();
+    for (const q of batch) this.metrics.messageDuration.observe({ stage: 'delivered' }, (now - q.acceptedAt) / 1000);
   }
 }
 
 /** Insert keeping ascending seq order (appends in the common case). */
-export function insertBySeq(list: ChatMessage[], msg: ChatMessage): void {
+export function insertBySeq(list: QueuedMessage[], item: QueuedMessage): void {
   let i = list.length;
-  while (i > 0 && (list[i - 1] as ChatMessage).seq > msg.seq) i--;
-  list.splice(i, 0, msg);
+  while (i > 0 && (list[i - 1] as QueuedMessage).msg.seq > item.msg.seq) i--;
+  list.splice(i, 0, item);
 }

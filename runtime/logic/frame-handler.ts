@@ -19,6 +19,7 @@ import type { GateLink } from './gate-links.js';
 import type { GroupService } from './group-service.js';
 import type { LogicMetrics } from './logic-metrics.js';
 import type { OfflineReplay } from './offline-replay.js';
+import type { PresenceCache } from './presence-cache.js';
 import { type Failure, failureOf, RequestTimeoutError } from './request-failure.js';
 
 /** Warnings about Redis failures are logged at most this often (each is counted in metrics). */
@@ -28,6 +29,8 @@ export interface FrameHandlerDeps {
   service: GroupService;
   replay: OfflineReplay;
   cursors: CursorWriter;
+  /** Told about `missed` users (self-correction of the session cache). */
+  presence: Pick<PresenceCache, 'dropMissed'>;
   metrics: LogicMetrics;
   log: Logger;
   maxInFlightPerLink: number;
@@ -190,9 +193,12 @@ export class FrameHandler {
     );
   }
 
+  /** The gate had no connection for these users: its devices of them are dropped from the cache. */
   private missed(link: GateLink, frame: MissedNotice): void {
-    this.deps.metrics.missedUsers.inc(frame.users.length);
-    this.deps.log.debug({ gate: link.gate, groupId: frame.groupId, users: frame.users.length }, 'gate had no connection for users (stale presence)');
+    const users = frame.users.filter((u) => isValidId(u));
+    this.deps.metrics.missedUsers.inc(users.length);
+    this.deps.presence.dropMissed(link.gate, link.boot, users);
+    this.deps.log.debug({ gate: link.gate, groupId: frame.groupId, users: users.length }, 'gate had no connection for users (stale presence dropped)');
   }
 }
 

@@ -5,11 +5,12 @@
  * extra entry in a user's `groups` set, which readers ignore (login replay re-checks membership
  * against the group's own set):
  *
- *   add:    user side first (groups += G; a newcomer's cursor := the group's head, so history
- *           from before joining is not unread), then the group set;
- *   remove: the group set first, then the user side (groups -= G, cursor deleted).
+ *   add:    user side first (groups += G), then the group side;
+ *   remove: the group side first, then the user side (groups -= G).
  *
- * The group set changes in one script that enforces the member limit atomically.
+ * The group side is one script, atomic, in the group's slot: it enforces the member limit,
+ * changes the member set, gives each newcomer the cursor `head` in `im:{g:G}:cursors` (history
+ * from before joining is not unread) and deletes the cursors of removed members.
  */
 import { ErrorCode, ProtocolError } from '../protocol/errors.js';
 import { keys } from '../redis/keys.js';
@@ -19,37 +20,50 @@ import { stringsOf, throwFirst, toCount, valueOf } from './batch-replies.js';
 /** Users per pipelined batch of user-side writes. */
 const USER_WRITES_PER_BATCH = 1000;
 
+// KEYS: members, cursors, seq. ARGV: max, nAdd, added users…, removed users…
 const UPDATE_SOURCE = `
-local key = KEYS[1]
+local members = KEYS[1]
+local cursors = KEYS[2]
 local max = tonumber(ARGV[1])
 local nAdd = tonumber(ARGV[2])
 local total = #ARGV
-local function count(first, last, want)
-  local c = 0
+local function chunks(first, last, fn)
   local i = first
   while i <= last do
     local j = math.min(i + 999, last)
-    local r = redis.call('SMISMEMBER', key, unpack(ARGV, i, j))
-    for _, v in ipairs(r) do if v == want then c = c + 1 end end
-    i = j + 1
-  end
-  return c
-end
-local card = redis.call('SCARD', key)
-local newcomers = count(3, 2 + nAdd, 0)
-local leaving = count(3 + nAdd, total, 1)
-if newcomers > 0 and card - leaving + newcomers > max then return {'full', card} end
-local function apply(cmd, first, last)
-  local i = first
-  while i <= last do
-    local j = math.min(i + 999, last)
-    redis.call(cmd, key, unpack(ARGV, i, j))
+    fn(i, j)
     i = j + 1
   end
 end
-apply('SREM', 3 + nAdd, total)
-apply('SADD', 3, 2 + nAdd)
-return {'ok', redis.call('SCARD', key)}
+local card = redis.call('SCARD', members)
+local newcomers = {}
+chunks(3, 2 + nAdd, function(i, j)
+  local r = redis.call('SMISMEMBER', members, unpack(ARGV, i, j))
+  for k, v in ipairs(r) do if v == 0 then newcomers[#newcomers + 1] = ARGV[i + k - 1] end end
+end)
+local leaving = 0
+chunks(3 + nAdd, total, function(i, j)
+  local r = redis.call('SMISMEMBER', members, unpack(ARGV, i, j))
+  for _, v in ipairs(r) do if v == 1 then leaving = leaving + 1 end end
+end)
+if #newcomers > 0 and card - leaving + #newcomers > max then return {'full', card} end
+chunks(3 + nAdd, total, function(i, j)
+  redis.call('SREM', members, unpack(ARGV, i, j))
+  redis.call('HDEL', cursors, unpack(ARGV, i, j))
+end)
+if #newcomers > 0 then
+  local head = redis.call('GET', KEYS[3]) or '0'
+  chunks(1, #newcomers, function(i, j)
+    local fields = {}
+    for k = i, j do
+      fields[#fields + 1] = newcomers[k]
+      fields[#fields + 1] = head
+    end
+    redis.call('HSET', cursors, unpack(fields))
+  end)
+end
+chunks(3, 2 + nAdd, function(i, j) redis.call('SADD', members, unpack(ARGV, i, j)) end)
+return {'ok', redis.call('SCARD', members)}
 `;
 
 export const MEMBERS_UPDATE_SCRIPT = defineScript('members_update', UPDATE_SOURCE);
@@ -70,35 +84,26 @@ export class GroupMembers {
     if (add.length > 0) {
       const pre = await this.store.batch([
         ['scard', membersKey],
-        ['get', keys.groupSeq(groupId)],
         ['smismember', membersKey, ...add],
       ]);
-      const [card, head, flags] = pre.map(valueOf);
+      const [card, flags] = pre.map(valueOf);
       const isMember = Array.isArray(flags) ? flags : [];
-      const newcomers = add.filter((_, i) => isMember[i] !== 1);
-      const cardNow = toCount(card);
+      const newcomers = add.filter((_, i) => isMember[i] !== 1).length;
       // Reject before writing anything when even removing every named user cannot make room; the
       // script below decides exactly (and atomically) in the remaining cases.
-      if (newcomers.length > 0 && cardNow - remove.length + newcomers.length > this.maxMembers) throw groupFull(groupId, this.maxMembers);
-      const headSeq = toCount(head);
-      // Every named user gets the groups entry (repairs a lost one); only newcomers get a cursor.
-      await this.userWrites([
-        ...add.map((u): BatchCommand => ['sadd', keys.userGroups(u), groupId]),
-        ...newcomers.map((u): BatchCommand => ['hsetnx', keys.userCursors(u), groupId, headSeq]),
-      ]);
+      if (newcomers > 0 && toCount(card) - remove.length + newcomers > this.maxMembers) throw groupFull(groupId, this.maxMembers);
+      // Every named user gets the groups entry (repairs a lost one).
+      await this.userWrites(add.map((u): BatchCommand => ['sadd', keys.userGroups(u), groupId]));
     }
-    const reply = await this.store.script<unknown>(MEMBERS_UPDATE_SCRIPT, [membersKey], [this.maxMembers, add.length, ...add, ...remove]);
+    const reply = await this.store.script<unknown>(
+      MEMBERS_UPDATE_SCRIPT,
+      [membersKey, keys.groupCursors(groupId), keys.groupSeq(groupId)],
+      [this.maxMembers, add.length, ...add, ...remove],
+    );
     if (!Array.isArray(reply)) throw new Error('members_update returned an unexpected reply');
     if (reply[0] === 'full') throw groupFull(groupId, this.maxMembers);
     if (reply[0] !== 'ok' || typeof reply[1] !== 'number') throw new Error('members_update returned an unexpected reply');
-    if (remove.length > 0) {
-      await this.userWrites(
-        remove.flatMap((u): BatchCommand[] => [
-          ['srem', keys.userGroups(u), groupId],
-          ['hdel', keys.userCursors(u), groupId],
-        ]),
-      );
-    }
+    if (remove.length > 0) await this.userWrites(remove.map((u): BatchCommand => ['srem', keys.userGroups(u), groupId]));
     return reply[1];
   }
 
@@ -109,8 +114,8 @@ export class GroupMembers {
   }
 
   private async userWrites(commands: readonly BatchCommand[]): Promise<void> {
-    for (let i = 0; i < commands.length; i += USER_WRITES_PER_BATCH * 2) {
-      throwFirst(await this.store.batch(commands.slice(i, i + USER_WRITES_PER_BATCH * 2)));
+    for (let i = 0; i < commands.length; i += USER_WRITES_PER_BATCH) {
+      throwFirst(await this.store.batch(commands.slice(i, i + USER_WRITES_PER_BATCH)));
     }
   }
 }

@@ -20,9 +20,11 @@ import type {
 import { keys } from '../redis/keys.js';
 import type { RedisStore } from '../redis/redis-store.js';
 import { valueOf } from './batch-replies.js';
+import type { CursorWriter } from './cursor-writer.js';
 import type { Fanout } from './fanout.js';
 import type { GroupMembers } from './group-members.js';
 import type { LogicMetrics } from './logic-metrics.js';
+import type { MemberCache } from './member-cache.js';
 import { type AppendInput, type MessageLog, parseEntries, rangeCommand } from './message-log.js';
 import type { Sweep } from './sweep.js';
 
@@ -33,6 +35,10 @@ export interface GroupServiceDeps {
   store: RedisStore;
   log: MessageLog;
   members: GroupMembers;
+  /** Cached member lists: the membership check of sync; dropped (and announced) on a change. */
+  memberCache: MemberCache;
+  /** Held-back acks of removed members are forgotten. */
+  cursors: CursorWriter;
   fanout: Fanout;
   sweep: Sweep;
   metrics: LogicMetrics;
@@ -63,9 +69,12 @@ export class GroupService {
     if (req.limit < 1) throw new ProtocolError(ErrorCode.BAD_FRAME, 'sync "limit" must be at least 1');
     const limit = Math.min(req.limit, this.deps.maxSyncLimit);
     const range = rangeCommand(req.groupId, req.afterSeq, limit + 1);
-    const replies = await this.deps.store.batch(range ? [['sismember', keys.groupMembers(req.groupId), req.userId], range] : [['sismember', keys.groupMembers(req.groupId), req.userId]]);
-    if (valueOf(replies[0]) !== 1) throw notMember(req.userId, req.groupId);
-    const messages = range ? parseEntries(req.groupId, valueOf(replies[1])) : [];
+    // A cached member list that names the user answers the membership check; otherwise Redis does.
+    const known = this.deps.memberCache.knownMember(req.groupId, req.userId);
+    const commands = known ? [] : [['sismember', keys.groupMembers(req.groupId), req.userId] as const];
+    const replies = await this.deps.store.batch(range ? [...commands, range] : commands);
+    if (!known && valueOf(replies[0]) !== 1) throw notMember(req.userId, req.groupId);
+    const messages = range ? parseEntries(req.groupId, valueOf(replies[known ? 0 : 1])) : [];
     return { messages: messages.slice(0, limit), more: messages.length > limit };
   }
 
@@ -80,7 +89,14 @@ export class GroupService {
     const removing = new Set(remove);
     const both = add.find((u) => removing.has(u));
     if (both !== undefined) throw new ProtocolError(ErrorCode.BAD_FRAME, `user ${JSON.stringify(both)} is in both "add" and "remove"`);
-    const members = await this.deps.members.update(req.groupId, add, remove);
+    let members: number;
+    try {
+      members = await this.deps.members.update(req.groupId, add, remove);
+    } finally {
+      // Even a failed update may have changed the group side: cached lists are dropped either way.
+      if (remove.length > 0) this.deps.cursors.forget(req.groupId, remove);
+      await this.deps.memberCache.changed(req.groupId);
+    }
     this.deps.logger.info({ groupId: req.groupId, added: add.length, removed: remove.length, members }, 'group members updated');
     return { members };
   }
@@ -92,6 +108,7 @@ export class GroupService {
 
   private async append(input: AppendInput): Promise<SendResult> {
     const { metrics } = this.deps;
+    const acceptedAt = performance.now();
     let outcome;
     try {
       outcome = await this.deps.log.append(input);
@@ -110,8 +127,9 @@ export class GroupService {
         return { seq: outcome.seq, ts: outcome.ts };
       case 'stored':
         metrics.messages.inc({ result: 'stored' });
+        metrics.messageDuration.observe({ stage: 'stored' }, (performance.now() - acceptedAt) / 1000);
         this.deps.sweep.touch(input.groupId);
-        this.deps.fanout.enqueue(outcome.message);
+        this.deps.fanout.enqueue(outcome.message, acceptedAt);
         return { seq: outcome.message.seq, ts: outcome.message.ts };
     }
   }

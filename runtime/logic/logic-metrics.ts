@@ -22,12 +22,28 @@ export interface LogicMetrics {
   requests: Counter<'op' | 'code'>;
   /** Users that a gate reported it had no connection for (stale presence). */
   missedUsers: Counter;
-  /** Acks: applied, ignored (bad ids), error. */
+  /** Acks: applied (taken by the cursor writer), ignored (bad ids), error (not stored: one per cursor a failed write dropped). */
   acks: Counter<'result'>;
+  /** Session cache lookups by kind (members, presence) and result (hit, miss, stale; see session-cache.ts). */
+  sessionCacheRequests: Counter<'kind' | 'result'>;
+  /** Entries held, by kind (read from `sessionCacheSource` at scrape time). */
+  sessionCacheEntries: Gauge<'kind'>;
+  sessionCacheSource: { entries: ((kind: 'members' | 'presence') => number) | null };
+  /** Entries evicted to respect the entry or byte bound, by kind. */
+  sessionCacheEvictions: Counter<'kind'>;
+  /** Cached entries changed or dropped before their TTL, by kind and source (notice, missed, resubscribe, local). */
+  sessionCacheInvalidations: Counter<'kind' | 'source'>;
+  /** Age of the presence data a delivery decision used (oldest entry of a fan-out or sweep batch). */
+  presenceAge: Histogram;
+  /** Messages members have not acknowledged, summed over the groups of the last sweep tick. */
+  offlineBacklog: Gauge;
+  /** Time from accepting a send or post to: stored (append done), delivered (handed to the gates of online members). */
+  messageDuration: Histogram<'stage'>;
 }
 
 export function createLogicMetrics(registry: Registry): LogicMetrics {
   const registers = [registry];
+  const source: LogicMetrics['sessionCacheSource'] = { entries: null };
   return {
     messages: new Counter({
       name: 'imgroup_logic_messages_total',
@@ -76,8 +92,55 @@ export function createLogicMetrics(registry: Registry): LogicMetrics {
     }),
     acks: new Counter({
       name: 'imgroup_logic_acks_total',
-      help: 'Acknowledgements by result: applied, ignored (invalid), error.',
+      help: 'Acknowledgements by result: applied (taken by the cursor writer), ignored (invalid), error (a cursor write failed; one per cursor dropped).',
       labelNames: ['result'],
+      registers,
+    }),
+    sessionCacheRequests: new Counter({
+      name: 'imgroup_logic_session_cache_requests_total',
+      help: 'Session cache lookups (one per group for members, one per user for presence) by kind and result: hit, miss (not cached), stale (cached but past IMGROUP_SESSION_TTL_MS, read again).',
+      labelNames: ['kind', 'result'],
+      registers,
+    }),
+    sessionCacheEntries: new Gauge({
+      name: 'imgroup_logic_session_cache_entries',
+      help: 'Entries held by the session cache, by kind (members: one per group, presence: one per user).',
+      labelNames: ['kind'],
+      registers,
+      collect() {
+        const entries = source.entries;
+        for (const kind of ['members', 'presence'] as const) this.set({ kind }, entries ? entries(kind) : 0);
+      },
+    }),
+    sessionCacheSource: source,
+    sessionCacheEvictions: new Counter({
+      name: 'imgroup_logic_session_cache_evictions_total',
+      help: 'Session cache entries evicted to stay within IMGROUP_SESSION_CACHE_MAX_ENTRIES / _MAX_BYTES, by kind.',
+      labelNames: ['kind'],
+      registers,
+    }),
+    sessionCacheInvalidations: new Counter({
+      name: 'imgroup_logic_session_cache_invalidations_total',
+      help: 'Session cache entries changed or dropped before their TTL, by kind and source: notice (pub/sub), missed (a gate had no connection), resubscribe (notices may have been lost), local (members changed here).',
+      labelNames: ['kind', 'source'],
+      registers,
+    }),
+    presenceAge: new Histogram({
+      name: 'imgroup_logic_presence_age_seconds',
+      help: 'Age of the presence a delivery decision used: time since the oldest entry of a fan-out or sweep batch was read from Redis or changed by a notice.',
+      buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 2.5, 5, 10, 15, 30, 60, 120, 300],
+      registers,
+    }),
+    offlineBacklog: new Gauge({
+      name: 'imgroup_logic_offline_backlog_messages',
+      help: 'Messages not yet acknowledged by members (sum over members of head − cursor, each capped at IMGROUP_LOG_CAP), summed over the groups examined by the last sweep tick.',
+      registers,
+    }),
+    messageDuration: new Histogram({
+      name: 'imgroup_logic_message_duration_seconds',
+      help: 'Time from accepting a send or post by stage: stored (appended to the group log), delivered (handed to the gates of the online members).',
+      labelNames: ['stage'],
+      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
       registers,
     }),
   };

@@ -1,6 +1,7 @@
 /**
  * A logic node, wired: the internal endpoint, the group service, fan-out, login replay, the
- * sweep and the cursor writer, all over one RedisStore. Importing this module runs nothing;
+ * sweep, the session cache (member lists and presence, kept fresh by change notices) and the
+ * cursor writer, all over one RedisStore. Importing this module runs nothing;
  * `startLogic` starts a node and `close` stops it gracefully.
  */
 import type { Logger } from 'pino';
@@ -9,7 +10,8 @@ import { RedisPresenceReader } from '../presence/presence-redis.js';
 import { createRedisMetrics } from '../redis/redis-metrics.js';
 import { createCluster, RedisStore } from '../redis/redis-store.js';
 import { gateCacheMs, type LogicOptions } from './config.js';
-import { RedisCursorWriter } from './cursor-writer.js';
+import { CoalescingCursorWriter } from './coalescing-cursor-writer.js';
+import { type CursorWriter, RedisCursorWriter } from './cursor-writer.js';
 import { Fanout } from './fanout.js';
 import { FrameHandler } from './frame-handler.js';
 import { GateDelivery } from './gate-delivery.js';
@@ -19,8 +21,15 @@ import { GroupService } from './group-service.js';
 import { startInternalServer } from './internal-server.js';
 import { createLogicMetrics } from './logic-metrics.js';
 import { MessageLog } from './message-log.js';
+import { MemberCache } from './member-cache.js';
 import { OfflineReplay } from './offline-replay.js';
+import { PresenceCache } from './presence-cache.js';
+import { SessionCache } from './session-cache.js';
+import { SessionInvalidation } from './session-invalidation.js';
 import { Sweep } from './sweep.js';
+
+/** How often the invalidation subscriptions are compared with the cluster's slot map. */
+const SUBSCRIPTION_CHECK_MS = 1000;
 
 export interface LogicDeps {
   log: Logger;
@@ -37,6 +46,10 @@ export interface LogicNode {
   port: number;
   /** Run one sweep pass now; resolves to the number of (message, user) pushes. */
   sweepNow(): Promise<number>;
+  /** Write the coalesced cursors now. */
+  flushCursors(): Promise<void>;
+  /** Invalidation channels subscribed now, and how many there should be (0/0 when invalidation is off). */
+  invalidationChannels(): { subscribed: number; expected: number };
   /** Stop accepting, finish in-flight requests and fan-out (bounded by shutdownTimeoutMs), close links and Redis. */
   close(): Promise<void>;
 }
@@ -57,14 +70,29 @@ export async function startLogic(options: LogicOptions, deps: LogicDeps): Promis
   const metrics = createLogicMetrics(deps.registry);
   const links = new GateLinks(metrics, log.child({ component: 'gate-links' }));
   const delivery = new GateDelivery(links, metrics);
-  const presence = new RedisPresenceReader(store, { gateCacheMs: gateCacheMs(options) });
-  const fanout = new Fanout(store, presence, delivery, metrics, log.child({ component: 'fanout' }), options);
-  const sweep = new Sweep(store, presence, delivery, log.child({ component: 'sweep' }), options);
-  const cursors = new RedisCursorWriter(store);
+  const session = new SessionCache(options, metrics);
+  const presence = new PresenceCache(new RedisPresenceReader(store, { gateCacheMs: gateCacheMs(options) }), session, metrics);
+  const memberCache = new MemberCache(store, session, metrics, log.child({ component: 'member-cache' }), {
+    publishChanges: options.sessionInvalidation,
+    presenceChannels: options.presenceChannels,
+  });
+  const invalidation =
+    options.sessionInvalidation && session.enabled
+      ? new SessionInvalidation(
+          { store, session, presence, members: memberCache, metrics, log: log.child({ component: 'session-invalidation' }) },
+          { presenceChannels: options.presenceChannels, checkIntervalMs: SUBSCRIPTION_CHECK_MS },
+        )
+      : null;
+  const cursors: CursorWriter =
+    options.cursorFlushMs > 0 ? new CoalescingCursorWriter(store, metrics, log.child({ component: 'cursors' }), options) : new RedisCursorWriter(store);
+  const fanout = new Fanout(memberCache, presence, delivery, metrics, log.child({ component: 'fanout' }), options);
+  const sweep = new Sweep({ store, members: memberCache, presence, cursors, delivery, metrics, log: log.child({ component: 'sweep' }) }, options);
   const service = new GroupService({
     store,
     log: new MessageLog(store, options),
     members: new GroupMembers(store, options.maxMembersPerGroup),
+    memberCache,
+    cursors,
     fanout,
     sweep,
     metrics,
@@ -75,6 +103,7 @@ export async function startLogic(options: LogicOptions, deps: LogicDeps): Promis
     service,
     replay: new OfflineReplay(store, delivery, options),
     cursors,
+    presence,
     metrics,
     log: log.child({ component: 'frames' }),
     maxInFlightPerLink: options.maxInFlightPerLink,
@@ -99,7 +128,19 @@ export async function startLogic(options: LogicOptions, deps: LogicDeps): Promis
     throw err;
   }
   sweep.start();
-  log.info({ host: options.host, port: internal.port, sweepIntervalMs: options.sweepIntervalMs }, 'logic node listening');
+  if (cursors instanceof CoalescingCursorWriter) cursors.start();
+  invalidation?.start();
+  log.info(
+    {
+      host: options.host,
+      port: internal.port,
+      sweepIntervalMs: options.sweepIntervalMs,
+      sessionTtlMs: options.sessionTtlMs,
+      sessionInvalidation: invalidation !== null,
+      cursorFlushMs: options.cursorFlushMs,
+    },
+    'logic node listening',
+  );
 
   let closing: Promise<void> | null = null;
   const server = internal;
@@ -110,7 +151,9 @@ export async function startLogic(options: LogicOptions, deps: LogicDeps): Promis
     await sweep.stop();
     await handler.drain(Math.max(0, deadline - Date.now()));
     await fanout.idle(Math.max(0, deadline - Date.now()));
+    cursors.stop();
     await cursors.flush().catch((err: unknown) => log.warn({ err }, 'cursor flush failed'));
+    await invalidation?.close();
     await server.close(SHUTDOWN_CLOSE, 'logic node shutting down');
     if (ownsStore) await store.close();
     log.info({ pendingFanout: fanout.pending, inFlight: handler.inFlight }, 'logic node closed');
@@ -118,6 +161,8 @@ export async function startLogic(options: LogicOptions, deps: LogicDeps): Promis
   return {
     port: internal.port,
     sweepNow: () => sweep.tick(),
+    flushCursors: () => cursors.flush(),
+    invalidationChannels: () => ({ subscribed: invalidation?.subscribedChannels ?? 0, expected: invalidation?.expectedChannels ?? 0 }),
     close: () => (closing ??= shutdown()),
   };
 }

@@ -10,11 +10,25 @@ import type { Logger } from 'pino';
 import type { Device, PresenceReader } from '../presence/presence.js';
 import { keys } from '../redis/keys.js';
 import type { BatchCommand, RedisStore } from '../redis/redis-store.js';
-import { cursorOf } from './cursors.js';
+import type { CursorWriter } from './cursor-writer.js';
+import { parseCursorHash } from './cursors.js';
 import type { GateDelivery } from './gate-delivery.js';
-import { stringsOf, throwFirst, toCount, valueOf } from './batch-replies.js';
+import { throwFirst, toCount, valueOf } from './batch-replies.js';
+import type { LogicMetrics } from './logic-metrics.js';
+import type { MemberCache } from './member-cache.js';
 import { parseEntries, rangeCommand } from './message-log.js';
 import { RecentGroups } from './recent-groups.js';
+
+export interface SweepDeps {
+  store: RedisStore;
+  members: MemberCache;
+  presence: PresenceReader;
+  /** For acks held back in memory: a member's cursor is the larger of Redis' and the writer's. */
+  cursors: CursorWriter;
+  delivery: GateDelivery;
+  metrics: LogicMetrics;
+  log: Logger;
+}
 
 export interface SweepOptions {
   /** 0 disables the timer (tick() can still be called). */
@@ -25,6 +39,15 @@ export interface SweepOptions {
   sweepGroupsPerTick: number;
   sweepMaxMessagesPerTick: number;
   deliverBatchMax: number;
+  /** A member's backlog is counted up to this many messages (no more are retained). */
+  logCap: number;
+}
+
+interface GroupSweep {
+  read: number;
+  pushed: number;
+  /** Messages the group's members have not acknowledged. */
+  backlog: number;
 }
 
 export class Sweep {
@@ -32,15 +55,15 @@ export class Sweep {
   private timer: NodeJS.Timeout | null = null;
   private running: Promise<number> | null = null;
 
+  private readonly log: Logger;
+
   constructor(
-    private readonly store: RedisStore,
-    private readonly presence: PresenceReader,
-    private readonly delivery: GateDelivery,
-    private readonly log: Logger,
+    private readonly deps: SweepDeps,
     private readonly opts: SweepOptions,
     private readonly now: () => number = Date.now,
   ) {
     this.groups = new RecentGroups(opts.sweepMaxGroups);
+    this.log = deps.log;
   }
 
   /** Note that `groupId` had a message through this node. */
@@ -77,42 +100,48 @@ export class Sweep {
     const groups = this.groups.next(this.opts.sweepGroupsPerTick, now - this.opts.sweepHorizonMs);
     let budget = this.opts.sweepMaxMessagesPerTick;
     let pushed = 0;
+    let backlog = 0;
     for (const groupId of groups) {
       if (budget <= 0) break;
       try {
         const r = await this.sweepGroup(groupId, now, budget);
         budget -= r.read;
         pushed += r.pushed;
+        backlog += r.backlog;
       } catch (err) {
         this.log.warn({ err, groupId }, 'sweep of a group failed; retried on a later tick');
       }
     }
+    this.deps.metrics.offlineBacklog.set(backlog);
     if (pushed > 0) this.log.debug({ groups: groups.length, pushed }, 'sweep pushed backlog');
     return pushed;
   }
 
-  private async sweepGroup(groupId: string, now: number, budget: number): Promise<{ read: number; pushed: number }> {
-    const [seqReply, membersReply] = await this.store.batch([
+  private async sweepGroup(groupId: string, now: number, budget: number): Promise<GroupSweep> {
+    const [seqReply, cursorsReply] = await this.deps.store.batch([
       ['get', keys.groupSeq(groupId)],
-      ['smembers', keys.groupMembers(groupId)],
+      ['hgetall', keys.groupCursors(groupId)],
     ]);
     const head = toCount(valueOf(seqReply));
-    const members = stringsOf(valueOf(membersReply));
-    if (head === 0 || members.length === 0) return this.done(groupId);
-    const { devices } = await this.presence.lookup(members);
-    if (devices.size === 0) return this.done(groupId);
-    const online = [...devices.keys()];
-    const cursorReplies = await this.store.batch(online.map((u): BatchCommand => ['hget', keys.userCursors(u), groupId]));
-    throwFirst(cursorReplies);
+    const stored = parseCursorHash(valueOf(cursorsReply));
+    const members = await this.deps.members.members(groupId);
+    if (head === 0 || members.length === 0) return this.done(groupId, 0);
+    const cursorOf = (userId: string) => Math.max(stored.get(userId) ?? 0, this.deps.cursors.pendingSeq(groupId, userId));
+    let backlog = 0;
+    for (const userId of members) backlog += Math.min(Math.max(0, head - cursorOf(userId)), this.opts.logCap);
+    if (backlog === 0) return this.done(groupId, 0);
+    const { devices, readAtMs } = await this.deps.presence.lookup(members);
+    this.deps.metrics.presenceAge.observe(Math.max(0, this.now() - readAtMs) / 1000);
+    if (devices.size === 0) return this.done(groupId, backlog);
     const behind = new Map<number, string[]>();
-    online.forEach((userId, i) => {
-      const cursor = cursorOf(cursorReplies[i]?.[1]);
-      if (cursor >= head) return;
+    for (const userId of devices.keys()) {
+      const cursor = cursorOf(userId);
+      if (cursor >= head) continue;
       let users = behind.get(cursor);
       if (!users) behind.set(cursor, (users = []));
       users.push(userId);
-    });
-    if (behind.size === 0) return this.done(groupId);
+    }
+    if (behind.size === 0) return this.done(groupId, backlog);
     const plan: Array<{ cursor: number; users: string[]; command: BatchCommand }> = [];
     let left = budget;
     for (const cursor of [...behind.keys()].sort((a, b) => a - b)) {
@@ -123,7 +152,7 @@ export class Sweep {
       plan.push({ cursor, users: behind.get(cursor) as string[], command });
       left -= count;
     }
-    const logs = await this.store.batch(plan.map((p) => p.command));
+    const logs = await this.deps.store.batch(plan.map((p) => p.command));
     throwFirst(logs);
     const cutoff = now - this.opts.sweepGraceMs;
     let read = 0;
@@ -135,14 +164,14 @@ export class Sweep {
       if (old.length === 0) return;
       const subset = new Map<string, Device[]>();
       for (const u of p.users) subset.set(u, devices.get(u) as Device[]);
-      pushed += this.delivery.toUsers(groupId, old, subset, 'sweep') * old.length;
+      pushed += this.deps.delivery.toUsers(groupId, old, subset, 'sweep') * old.length;
     });
-    return { read: Math.max(read, 1), pushed };
+    return { read: Math.max(read, 1), pushed, backlog };
   }
 
   /** Nobody online is behind: the group leaves the sweep set until its next message. */
-  private done(groupId: string): { read: number; pushed: number } {
+  private done(groupId: string, backlog: number): GroupSweep {
     this.groups.forget(groupId);
-    return { read: 0, pushed: 0 };
+    return { read: 0, pushed: 0, backlog };
   }
 }

@@ -16,7 +16,8 @@
  */
 import { keys } from '../redis/keys.js';
 import type { BatchCommand, RedisStore } from '../redis/redis-store.js';
-import type { Device, PresenceChange, PresenceLookup, PresenceReader, PresenceWriter } from './presence.js';
+import { encodePresenceChange, presenceChannelOf } from './presence-channels.js';
+import type { Device, PresenceLookup, PresenceReader, PresenceWriter } from './presence.js';
 
 /** Presence hashes of users that stay connected for long are kept this long after the last connect. */
 const PRESENCE_HASH_TTL_MS = 7 * 24 * 3600 * 1000;
@@ -39,8 +40,10 @@ export interface RedisPresenceWriterOptions {
   boot: string;
   /** TTL of the gate's liveness key (1.5 × heartbeat). */
   ttlMs: number;
-  /** Publish changes on the user's sharded channel (for logic session caches). */
+  /** Publish changes on the user's sharded bucket channel (for logic session caches). */
   publishChanges: boolean;
+  /** Number of bucket channels (IMGROUP_PRESENCE_CHANNELS); must match the logic nodes'. */
+  channels: number;
 }
 
 export class RedisPresenceWriter implements PresenceWriter {
@@ -70,28 +73,29 @@ export class RedisPresenceWriter implements PresenceWriter {
       ['hset', key, connId, this.value],
       ['pexpire', key, PRESENCE_HASH_TTL_MS],
     ];
-    if (this.opts.publishChanges) cmds.push(['spublish', keys.presenceChannel(userId), this.notice(userId, connId, true)]);
+    if (this.opts.publishChanges) cmds.push(this.notice(userId, connId, true));
     await this.store.batch(cmds).then(throwFirst);
   }
 
   async disconnect(userId: string, connId: string): Promise<void> {
     const cmds: BatchCommand[] = [['hdel', keys.userPresence(userId), connId]];
-    if (this.opts.publishChanges) cmds.push(['spublish', keys.presenceChannel(userId), this.notice(userId, connId, false)]);
+    if (this.opts.publishChanges) cmds.push(this.notice(userId, connId, false));
     await this.store.batch(cmds).then(throwFirst);
   }
 
   async unregister(devices: ReadonlyArray<{ userId: string; connId: string }>): Promise<void> {
     const cmds: BatchCommand[] = devices.map((d) => ['hdel', keys.userPresence(d.userId), d.connId] as const);
     if (this.opts.publishChanges) {
-      for (const d of devices) cmds.push(['spublish', keys.presenceChannel(d.userId), this.notice(d.userId, d.connId, false)]);
+      for (const d of devices) cmds.push(this.notice(d.userId, d.connId, false));
     }
     cmds.push(['del', keys.gateAlive(this.opts.gate)]);
     await this.store.batch(cmds).then(throwFirst);
   }
 
-  private notice(userId: string, connId: string, online: boolean): string {
-    const change: PresenceChange = { userId, online, device: { gate: this.opts.gate, boot: this.opts.boot, connId } };
-    return JSON.stringify(change);
+  /** SPUBLISH of a change on the user's bucket channel. */
+  private notice(userId: string, connId: string, online: boolean): BatchCommand {
+    const text = encodePresenceChange({ userId, online, device: { gate: this.opts.gate, boot: this.opts.boot, connId } });
+    return ['spublish', presenceChannelOf(userId, this.opts.channels), text];
   }
 }
 

@@ -2,7 +2,7 @@
  * The one door to Redis. Every command this process sends goes through a RedisStore, which counts
  * it (`imgroup_redis_commands_total`), times it, counts round trips and classifies errors. Batches
  * of single-key commands are pipelined per master, so a lookup of N users costs at most
- * (number of masters) round trips, not N.
+ * (number of masters) round trips, not N; so are batches of script calls (`scripts`).
  */
 import { createHash } from 'node:crypto';
 import calculateSlot from 'cluster-key-slot';
@@ -16,6 +16,13 @@ export type RedisArg = string | number | Buffer;
 export type BatchCommand = readonly [command: string, key: string, ...args: RedisArg[]];
 
 export type BatchReply = [error: Error | null, result: unknown];
+
+/** One call of a `scripts` batch: every key must share one slot (the first key's). */
+export interface ScriptCall {
+  script: LuaScript;
+  keys: readonly string[];
+  args: readonly RedisArg[];
+}
 
 /** A Lua script with a stable name (used as metrics label) and its SHA1. */
 export interface LuaScript {
@@ -126,17 +133,10 @@ export class RedisStore {
       this.metrics.errors.inc({ kind: redisErrorKind(err) }, commands.length);
       return commands.map(() => [err as Error, null]);
     }
-    const groups = new Map<string, number[]>();
-    for (const [i, cmd] of commands.entries()) {
-      const slot = calculateSlot(cmd[1]);
-      const owner = this.cluster.slots[slot]?.join(',') ?? `slot:${slot}`;
-      let list = groups.get(owner);
-      if (!list) groups.set(owner, (list = []));
-      list.push(i);
-    }
+    const groups = this.byMaster(commands.map((cmd) => cmd[1]));
     const replies: BatchReply[] = new Array(commands.length);
     await Promise.all(
-      [...groups.values()].map(async (indexes) => {
+      groups.map(async (indexes) => {
         const pipeline = this.cluster.pipeline();
         const names = new Set<string>();
         for (const i of indexes) {
@@ -167,6 +167,73 @@ export class RedisStore {
   }
 
   /**
+   * Run script calls as one pipeline per master (grouped by the slot owner of each call's first
+   * key; every key of one call must share its slot). Each call is counted as `script:<name>`;
+   * calls answered NOSCRIPT (a master that has not seen the script, e.g. after a failover) are
+   * sent again as EVAL in one more pipeline to that master. Replies come back in input order,
+   * each with its own error. Round trips: at most the number of masters (twice after NOSCRIPT).
+   */
+  async scripts(calls: readonly ScriptCall[]): Promise<BatchReply[]> {
+    if (calls.length === 0) return [];
+    for (const c of calls) this.metrics.commands.inc({ command: `script:${c.script.name}` });
+    try {
+      await this.ready();
+    } catch (err) {
+      this.metrics.errors.inc({ kind: redisErrorKind(err) }, calls.length);
+      return calls.map(() => [err as Error, null]);
+    }
+    const replies: BatchReply[] = new Array(calls.length);
+    await Promise.all(
+      this.byMaster(calls.map((c) => c.keys[0] ?? '')).map(async (indexes) => {
+        const started = process.hrtime.bigint();
+        const first = await this.execScripts(calls, indexes, false);
+        const retry = indexes.filter((_, j) => first[j]?.[0] && redisErrorKind(first[j]?.[0]) === 'noscript');
+        const second = retry.length > 0 ? await this.execScripts(calls, retry, true) : [];
+        const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+        for (const name of new Set(indexes.map((i) => (calls[i] as ScriptCall).script.name))) {
+          this.metrics.duration.observe({ command: `script:${name}` }, seconds);
+        }
+        indexes.forEach((callIndex, j) => {
+          const r = retry.indexOf(callIndex);
+          const reply = (r >= 0 ? second[r] : first[j]) ?? [new Error('pipeline returned no reply'), null];
+          if (reply[0]) this.metrics.errors.inc({ kind: redisErrorKind(reply[0]) });
+          replies[callIndex] = [reply[0], reply[1]];
+        });
+      }),
+    );
+    return replies;
+  }
+
+  /** One pipeline of EVALSHA (or EVAL) calls to one master. */
+  private async execScripts(calls: readonly ScriptCall[], indexes: readonly number[], withSource: boolean): Promise<BatchReply[]> {
+    const pipeline = this.cluster.pipeline();
+    for (const i of indexes) {
+      const { script, keys, args } = calls[i] as ScriptCall;
+      if (withSource) pipeline.eval(script.source, keys.length, ...keys, ...args);
+      else pipeline.evalsha(script.sha, keys.length, ...keys, ...args);
+    }
+    this.metrics.roundtrips.inc();
+    try {
+      return ((await pipeline.exec()) ?? []).map(([e, v]) => [e, v] as BatchReply);
+    } catch (err) {
+      return indexes.map(() => [err as Error, null]);
+    }
+  }
+
+  /** Indexes of `slotKeys` grouped by the master that owns each key's slot (input order kept). */
+  private byMaster(slotKeys: readonly string[]): number[][] {
+    const groups = new Map<string, number[]>();
+    for (const [i, key] of slotKeys.entries()) {
+      const slot = calculateSlot(key);
+      const owner = this.cluster.slots[slot]?.join(',') ?? `slot:${slot}`;
+      let list = groups.get(owner);
+      if (!list) groups.set(owner, (list = []));
+      list.push(i);
+    }
+    return [...groups.values()];
+  }
+
+  /**
    * Before the client knows the slot map (start-up, reconnect), wait for it — bounded by the
    * command timeout — instead of letting commands queue without bound, and so that a batch is
    * grouped by master rather than sent as one pipeline per unknown slot. A closed client is not
@@ -192,6 +259,20 @@ export class RedisStore {
       this.readyWait = null;
     });
     await this.readyWait;
+  }
+
+  /**
+   * Count a command sent on a connection of its own (a sharded pub/sub subscriber), so the Redis
+   * metrics still show everything this process sends.
+   */
+  countExternal(command: string): void {
+    this.metrics.commands.inc({ command: command.toLowerCase() });
+    this.metrics.roundtrips.inc();
+  }
+
+  /** Count an error seen on a connection of its own. */
+  countExternalError(err: unknown): void {
+    this.metrics.errors.inc({ kind: redisErrorKind(err) });
   }
 
   /** Number of distinct masters currently owning slots (0 before the slot map is known). */

@@ -5,6 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { RedisPresenceWriter } from '../../../runtime/presence/presence-redis.js';
+import { DEFAULT_PRESENCE_CHANNELS } from '../../../runtime/presence/presence-channels.js';
 import type { DeliverFrame } from '../../../runtime/protocol/internal-frames.js';
 import type { GateDriver } from './gate-driver.js';
 import { startTestLogic, type TestLogic, uid } from './logic-fixture.js';
@@ -75,7 +76,7 @@ describe('online fan-out', () => {
     const g = await group([alice, bob, carol]);
     // gate C is alive in presence as boot X, but its link to this node belongs to boot Y.
     const gateName = `gate-${randomBytes(3).toString('hex')}`;
-    const presenceC = new RedisPresenceWriter(logic.store, { gate: gateName, boot: 'bootX', ttlMs: 60_000, publishChanges: false });
+    const presenceC = new RedisPresenceWriter(logic.store, { gate: gateName, boot: 'bootX', ttlMs: 60_000, publishChanges: true, channels: DEFAULT_PRESENCE_CHANNELS });
     await presenceC.register();
     await presenceC.connect(carol, 'c1');
     const gateC = await logic.driver({ gate: gateName, boot: 'bootY' });
@@ -95,7 +96,7 @@ describe('online fan-out', () => {
     const old = await logic.driver({ gate: gateName, boot: 'boot1' });
     const fresh = await logic.driver({ gate: gateName, boot: 'boot2' });
     expect((await old.waitClose()).code).toBe(4000);
-    const presence = new RedisPresenceWriter(logic.store, { gate: gateName, boot: 'boot2', ttlMs: 60_000, publishChanges: false });
+    const presence = new RedisPresenceWriter(logic.store, { gate: gateName, boot: 'boot2', ttlMs: 60_000, publishChanges: true, channels: DEFAULT_PRESENCE_CHANNELS });
     await presence.register();
     await presence.connect(bob, 'b1');
     await gateA.call({ op: 'send', userId: alice, groupId: g, clientId: 'm1', body: 'x' });
@@ -114,7 +115,7 @@ describe('sweep', () => {
       await sender.call({ op: 'members.update', groupId: g, add: [alice, bob], remove: [] });
       // bob is online on a gate that has no link to this node while the messages are sent.
       const gateName = `gate-${randomBytes(3).toString('hex')}`;
-      const presence = new RedisPresenceWriter(sweeper.store, { gate: gateName, boot: 'b1', ttlMs: 60_000, publishChanges: false });
+      const presence = new RedisPresenceWriter(sweeper.store, { gate: gateName, boot: 'b1', ttlMs: 60_000, publishChanges: true, channels: DEFAULT_PRESENCE_CHANNELS });
       await presence.register();
       await presence.connect(bob, 'bob-conn');
       for (let i = 1; i <= 3; i++) await sender.call({ op: 'send', userId: alice, groupId: g, clientId: `m${i}`, body: `${i}` });
@@ -129,12 +130,12 @@ describe('sweep', () => {
       expect(seqsOf(swept)).toEqual([1, 2, 3]);
       // After an ack of 2 only seq 3 is pushed again; after an ack of 3 nothing, and the group leaves the set.
       late.notify({ t: 'ack', userId: bob, groupId: g, seq: 2 });
-      await waitFor(async () => (await sweeper.store.call('hget', `im:{u:${bob}}:cursors`, g)) === '2');
+      await waitFor(async () => (await sweeper.store.call('hget', `im:{g:${g}}:cursors`, bob)) === '2');
       expect(await sweeper.node.sweepNow()).toBe(1);
       await late.until(() => late.delivers(g).length > 1);
       expect(seqsOf(late.delivers(g))).toEqual([1, 2, 3, 3]);
       late.notify({ t: 'ack', userId: bob, groupId: g, seq: 3 });
-      await waitFor(async () => (await sweeper.store.call('hget', `im:{u:${bob}}:cursors`, g)) === '3');
+      await waitFor(async () => (await sweeper.store.call('hget', `im:{g:${g}}:cursors`, bob)) === '3');
       expect(await sweeper.node.sweepNow()).toBe(0);
       expect(seqsOf(late.delivers(g))).toEqual([1, 2, 3, 3]);
     } finally {
@@ -150,7 +151,7 @@ describe('sweep', () => {
       const g = uid('g');
       await sender.call({ op: 'members.update', groupId: g, add: [alice, bob], remove: [] });
       const gateName = `gate-${randomBytes(3).toString('hex')}`;
-      const presence = new RedisPresenceWriter(sweeper.store, { gate: gateName, boot: 'b1', ttlMs: 60_000, publishChanges: false });
+      const presence = new RedisPresenceWriter(sweeper.store, { gate: gateName, boot: 'b1', ttlMs: 60_000, publishChanges: true, channels: DEFAULT_PRESENCE_CHANNELS });
       await presence.register();
       await presence.connect(bob, 'bob-conn');
       await sender.call({ op: 'send', userId: alice, groupId: g, clientId: 'm1', body: 'x' });

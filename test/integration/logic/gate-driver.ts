@@ -7,6 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import WebSocket from 'ws';
 import { RedisPresenceWriter } from '../../../runtime/presence/presence-redis.js';
+import { DEFAULT_PRESENCE_CHANNELS } from '../../../runtime/presence/presence-channels.js';
 import { type DeliverFrame, decodeLogicFrame, GATE_BOOT_HEADER, GATE_HEADER, INTERNAL_PATH, type InternalRequest, type LogicToGateFrame, type ResFrame } from '../../../runtime/protocol/internal-frames.js';
 import type { RedisStore } from '../../../runtime/redis/redis-store.js';
 
@@ -60,7 +61,7 @@ export class GateDriver {
 
   /** A presence writer for this gate (register() it, then connect() users). */
   presence(store: RedisStore): RedisPresenceWriter {
-    return new RedisPresenceWriter(store, { gate: this.gate, boot: this.boot, ttlMs: 60_000, publishChanges: false });
+    return new RedisPresenceWriter(store, { gate: this.gate, boot: this.boot, ttlMs: 60_000, publishChanges: true, channels: DEFAULT_PRESENCE_CHANNELS });
   }
 
   sendRaw(text: string): void {

@@ -42,6 +42,7 @@ export async function startTestLogic(redisSeeds: readonly string[], env: Record<
   const log = pino({ level: process.env.IMGROUP_TEST_LOG_LEVEL ?? 'silent' });
   const node = await startLogic(options, { log, registry });
   const store = new RedisStore(createCluster({ seeds: redisSeeds, commandTimeoutMs: 5000 }), createRedisMetrics(new Registry()));
+  store.cluster.on('error', () => undefined);
   const url = `ws://127.0.0.1:${node.port}`;
   const drivers: GateDriver[] = [];
   return {

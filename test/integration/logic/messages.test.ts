@@ -143,7 +143,7 @@ describe('members', () => {
     expect(await gate.call({ op: 'members.get', groupId: g })).toEqual({ members: [a, c].sort() });
     expect(await logic.store.call('smembers', keys.userGroups(a))).toEqual([g]);
     expect(await logic.store.call('smembers', keys.userGroups(b))).toEqual([]);
-    expect(await logic.store.call('hexists', keys.userCursors(b), g)).toBe(0);
+    expect(await logic.store.call('hexists', keys.groupCursors(g), b)).toBe(0);
   });
 
   it('rejects additions beyond the member limit with GROUP_FULL and changes nothing', async () => {
@@ -163,10 +163,10 @@ describe('members', () => {
     const g = await group(alice);
     await gate.call({ op: 'send', userId: alice, groupId: g, clientId: 'm1', body: 'before bob' });
     await gate.call({ op: 'members.update', groupId: g, add: [bob], remove: [] });
-    expect(await logic.store.call('hget', keys.userCursors(bob), g)).toBe('1');
+    expect(await logic.store.call('hget', keys.groupCursors(g), bob)).toBe('1');
     // Re-adding an existing member leaves the cursor alone.
     await gate.call({ op: 'send', userId: alice, groupId: g, clientId: 'm2', body: 'after bob' });
     await gate.call({ op: 'members.update', groupId: g, add: [bob], remove: [] });
-    expect(await logic.store.call('hget', keys.userCursors(bob), g)).toBe('1');
+    expect(await logic.store.call('hget', keys.groupCursors(g), bob)).toBe('1');
   });
 });

@@ -3,6 +3,7 @@ import { once } from 'node:events';
 import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { RedisPresenceReader, RedisPresenceWriter } from '../../../runtime/presence/presence-redis.js';
+import { DEFAULT_PRESENCE_CHANNELS } from '../../../runtime/presence/presence-channels.js';
 import { keys } from '../../../runtime/redis/keys.js';
 import { createRedisMetrics } from '../../../runtime/redis/redis-metrics.js';
 import { createCluster, RedisStore } from '../../../runtime/redis/redis-store.js';
@@ -21,7 +22,7 @@ async function roundtrips(): Promise<number> {
 }
 
 function writer(gate: string, boot = randomUUID(), ttlMs = 30_000): RedisPresenceWriter {
-  return new RedisPresenceWriter(store, { gate, boot, ttlMs, publishChanges: true });
+  return new RedisPresenceWriter(store, { gate, boot, ttlMs, publishChanges: true, channels: DEFAULT_PRESENCE_CHANNELS });
 }
 
 /** A reader that never trusts its liveness cache, so every lookup sees Redis as it is now. */

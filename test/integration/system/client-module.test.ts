@@ -55,8 +55,8 @@ describe('imgroup/client against a real cluster', () => {
     expect(results.map((r) => r.seq).sort((x, y) => x - y)).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
     await until('bob has 20 messages', () => b.received.length >= 20);
     expect(b.received.map((m) => m.seq)).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
-    await until('bob’s cursor reaches 20', async () => Number(await redis.hget(keys.userCursors(bob), g)) === 20);
-    await until('alice’s cursor reaches 20', async () => Number(await redis.hget(keys.userCursors(alice), g)) === 20);
+    await until('bob’s cursor reaches 20', async () => Number(await redis.hget(keys.groupCursors(g), bob)) === 20);
+    await until('alice’s cursor reaches 20', async () => Number(await redis.hget(keys.groupCursors(g), alice)) === 20);
   });
 
   it('reconnects after its gate restarts and gets what was sent meanwhile, in order, once', async () => {

@@ -147,7 +147,7 @@ async function waitForCursor(userId: string, groupId: string, seq: number): Prom
   // The ack is fire-and-forget; wait until logic has stored the cursor in Redis.
   const deadline = Date.now() + 10_000;
   for (;;) {
-    const cursor = Number(await redis.hget(keys.userCursors(userId), groupId));
+    const cursor = Number(await redis.hget(keys.groupCursors(groupId), userId));
     if (cursor >= seq) return;
     if (Date.now() > deadline) throw new Error(`cursor of ${userId} in ${groupId} is ${cursor}, not ${seq}`);
     await new Promise((r) => setTimeout(r, 25));

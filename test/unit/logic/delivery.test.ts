@@ -1,8 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { insertBySeq } from '../../../runtime/logic/fanout.js';
+import { insertBySeq, type QueuedMessage } from '../../../runtime/logic/fanout.js';
 import { routeDevices } from '../../../runtime/logic/gate-delivery.js';
 import { RecentGroups } from '../../../runtime/logic/recent-groups.js';
-import type { ChatMessage } from '../../../runtime/protocol/client-frames.js';
 import type { Device } from '../../../runtime/presence/presence.js';
 
 const dev = (gate: string, boot: string, connId: string): Device => ({ gate, boot, connId });
@@ -32,9 +31,9 @@ describe('routeDevices', () => {
 
 describe('insertBySeq', () => {
   it('keeps a queue ascending by seq whatever the arrival order', () => {
-    const list: ChatMessage[] = [];
-    for (const seq of [2, 1, 5, 3, 4]) insertBySeq(list, { groupId: 'g', seq, from: 'a', body: '', ts: 1 });
-    expect(list.map((m) => m.seq)).toEqual([1, 2, 3, 4, 5]);
+    const list: QueuedMessage[] = [];
+    for (const seq of [2, 1, 5, 3, 4]) insertBySeq(list, { msg: { groupId: 'g', seq, from: 'a', body: '', ts: 1 }, acceptedAt: seq });
+    expect(list.map((q) => q.msg.seq)).toEqual([1, 2, 3, 4, 5]);
   });
 });
 

@@ -1,0 +1,144 @@
+/**
+ * Presence through the session cache: a PresenceReader that answers from memory what it can and
+ * reads the rest from Redis in one pipelined lookup. Offline users are cached too (an empty
+ * device list), so a group where half the members are offline costs no reads either.
+ *
+ * Single flight per user: a lookup waits for users that another lookup is already reading and
+ * reads only the others (still one pipelined lookup, one round trip per master).
+ *
+ * Change notices (a device connected or disconnected) update a cached entry in place; notices of
+ * users that are not cached are ignored. A notice that arrives while its user is being read is
+ * replayed on top of the read's result before it is stored, so an older read never overwrites a
+ * newer notice (notices are idempotent: add or remove one connId).
+ *
+ * Self-correction: a gate that was asked to deliver to users it has no connection for reports
+ * them (`missed`); their devices on that gate are dropped from the cache, so they are not asked
+ * again until a notice or the next read says otherwise. The message stays behind the member's
+ * cursor and reaches them by replay, sweep or sync.
+ */
+import type { Device, PresenceChange, PresenceLookup, PresenceReader } from '../presence/presence.js';
+import type { LogicMetrics } from './logic-metrics.js';
+import type { PresenceValue, SessionCache } from './session-cache.js';
+import { SingleFlight } from './single-flight.js';
+
+/** Notices remembered per user while it is being read; beyond it the read is used but not stored. */
+const MAX_NOTICES_PER_FILL = 32;
+
+const NO_DEVICES: readonly Device[] = Object.freeze([]);
+
+/** The device list after a change. Pure. A device connecting on a gate drops that gate's devices of older boots. */
+export function withChange(devices: readonly Device[], change: PresenceChange): readonly Device[] {
+  const { device } = change;
+  const kept = devices.filter((d) => d.connId !== device.connId && !(change.online && d.gate === device.gate && d.boot !== device.boot));
+  if (change.online) kept.push({ gate: device.gate, boot: device.boot, connId: device.connId });
+  return kept.length === 0 ? NO_DEVICES : kept;
+}
+
+export class PresenceCache implements PresenceReader {
+  private readonly flights = new SingleFlight<readonly Device[]>();
+  /** Users being read → notices received meanwhile (null: too many, or a `missed`: do not store). */
+  private readonly filling = new Map<string, PresenceChange[] | null>();
+
+  constructor(
+    private readonly reader: PresenceReader,
+    private readonly cache: SessionCache,
+    private readonly metrics: LogicMetrics,
+  ) {}
+
+  async lookup(userIds: readonly string[]): Promise<PresenceLookup> {
+    if (!this.cache.enabled) {
+      this.cache.record('presence', 0, userIds.length, 0);
+      return this.reader.lookup(userIds);
+    }
+    const now = this.cache.now();
+    const devices = new Map<string, Device[]>();
+    let oldestMs = now;
+    let hits = 0;
+    let misses = 0;
+    let stales = 0;
+    const waits: Array<Promise<void>> = [];
+    const toRead = new Set<string>();
+    for (const userId of userIds) {
+      const found = this.cache.get('presence', userId);
+      if (found.state === 'hit') {
+        hits++;
+        if (found.value.devices.length > 0) devices.set(userId, found.value.devices as Device[]);
+        if (found.value.changedAtMs < oldestMs) oldestMs = found.value.changedAtMs;
+        continue;
+      }
+      if (found.state === 'stale') stales++;
+      else misses++;
+      const running = this.flights.get(userId);
+      if (running) {
+        waits.push(running.then((list) => void (list.length > 0 && devices.set(userId, list as Device[]))));
+      } else {
+        toRead.add(userId);
+      }
+    }
+    this.cache.record('presence', hits, misses, stales);
+    if (toRead.size > 0) {
+      const users = [...toRead];
+      const read = this.fill(users);
+      for (const userId of users) this.flights.share(userId, read.then((m) => m.get(userId) ?? NO_DEVICES));
+      waits.push(
+        read.then((m) => {
+          for (const [userId, list] of m) if (list.length > 0) devices.set(userId, list as Device[]);
+        }),
+      );
+    }
+    await Promise.all(waits);
+    return { devices, readAtMs: oldestMs };
+  }
+
+  /** A change notice from a gate. Never throws. */
+  apply(change: PresenceChange): void {
+    const pending = this.filling.get(change.userId);
+    if (pending) {
+      if (pending.length >= MAX_NOTICES_PER_FILL) this.filling.set(change.userId, null);
+      else pending.push(change);
+    }
+    const value = this.cache.peek('presence', change.userId);
+    if (!value) return;
+    const next: PresenceValue = { kind: 'presence', devices: withChange(value.devices, change), changedAtMs: this.cache.now() };
+    if (this.cache.update(change.userId, next)) this.metrics.sessionCacheInvalidations.inc({ kind: 'presence', source: 'notice' });
+  }
+
+  /** A gate (name and boot) had no connection for these users: forget their devices there. */
+  dropMissed(gate: string, boot: string, userIds: readonly string[]): void {
+    let changed = 0;
+    for (const userId of userIds) {
+      if (this.filling.has(userId)) this.filling.set(userId, null);
+      const value = this.cache.peek('presence', userId);
+      if (!value) continue;
+      const devices = value.devices.filter((d) => d.gate !== gate || d.boot !== boot);
+      if (devices.length === value.devices.length) continue;
+      this.cache.update(userId, { kind: 'presence', devices: devices.length > 0 ? devices : NO_DEVICES, changedAtMs: this.cache.now() });
+      changed++;
+    }
+    if (changed > 0) this.metrics.sessionCacheInvalidations.inc({ kind: 'presence', source: 'missed' }, changed);
+  }
+
+  /** Read `users` from Redis; store each result (with the notices seen meanwhile) unless told not to. */
+  private async fill(users: readonly string[]): Promise<Map<string, readonly Device[]>> {
+    const epochs = users.map((u) => this.cache.epoch(u));
+    for (const u of users) this.filling.set(u, []);
+    let found: PresenceLookup;
+    try {
+      found = await this.reader.lookup(users);
+    } catch (err) {
+      for (const u of users) this.filling.delete(u);
+      throw err;
+    }
+    const out = new Map<string, readonly Device[]>();
+    users.forEach((userId, i) => {
+      let list: readonly Device[] = found.devices.get(userId) ?? NO_DEVICES;
+      const notices = this.filling.get(userId);
+      this.filling.delete(userId);
+      for (const change of notices ?? []) list = withChange(list, change);
+      out.set(userId, list);
+      if (notices === null) return;
+      this.cache.set(userId, { kind: 'presence', devices: list, changedAtMs: found.readAtMs }, found.readAtMs, epochs[i] as number);
+    });
+    return out;
+  }
+}

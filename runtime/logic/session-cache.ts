@@ -1,0 +1,169 @@
+/**
+ * The session cache of a logic node: group member lists and users' presence (live devices) in
+ * process memory, so a busy group does not read every member's presence from Redis on every
+ * message. One bounded store holds both kinds (IMGROUP_SESSION_CACHE_MAX_ENTRIES / _MAX_BYTES,
+ * least recently used first out), each entry valid for IMGROUP_SESSION_TTL_MS after it was read
+ * from Redis; a TTL of 0 disables the cache (every lookup reads Redis).
+ *
+ * Groups are routed to one logic node, so each node caches the groups it owns and their members'
+ * presence: about 1/N of the data per node. Fills are never broadcast.
+ *
+ * Freshness within the TTL comes from change notices (session-invalidation.ts): entries are
+ * updated in place or dropped. Notices travel on B bucket channels; while a bucket's channel was
+ * not subscribed, notices of its ids may have been lost, so when it is subscribed (again) every
+ * entry of that bucket is dropped and the bucket's epoch moves on: a fill that started before
+ * that is not stored (`set` with the epoch read at the start of the fill).
+ *
+ * Request results (metric `imgroup_logic_session_cache_requests_total{kind,result}`):
+ *   hit   — a stored entry younger than the TTL answered;
+ *   stale — an entry was stored but its TTL had passed: it is dropped and Redis is read;
+ *   miss  — nothing stored (never read, evicted, dropped by a notice, or the cache is disabled).
+ */
+import type { Device } from '../presence/presence.js';
+import { bucketOf } from '../presence/presence-channels.js';
+import type { LogicMetrics } from './logic-metrics.js';
+import { type CacheLookup, TtlLruCache } from './ttl-lru-cache.js';
+
+export type SessionKind = 'members' | 'presence';
+
+export interface MembersValue {
+  kind: 'members';
+  members: readonly string[];
+  /** Built on first membership question. */
+  set: Set<string> | null;
+}
+
+export interface PresenceValue {
+  kind: 'presence';
+  /** Live devices; empty = offline (offline members are cached too). */
+  devices: readonly Device[];
+  /** Last time this entry was read from Redis or changed by a notice (for presence age). */
+  changedAtMs: number;
+}
+
+export type SessionValue = MembersValue | PresenceValue;
+
+export interface SessionCacheOptions {
+  /** 0 disables the cache. */
+  sessionTtlMs: number;
+  sessionCacheMaxEntries: number;
+  sessionCacheMaxBytes: number;
+  /** Bucket channels (IMGROUP_PRESENCE_CHANNELS). */
+  presenceChannels: number;
+}
+
+/** Rough V8 costs: an entry with its map slot, a string header, an array slot, a device object. */
+const ENTRY_BYTES = 160;
+const STRING_BYTES = 24;
+const DEVICE_BYTES = 96;
+
+export function sessionValueBytes(key: string, value: SessionValue): number {
+  let bytes = ENTRY_BYTES + STRING_BYTES + key.length;
+  if (value.kind === 'members') {
+    for (const m of value.members) bytes += 8 + STRING_BYTES + m.length;
+    if (value.set) bytes += value.members.length * 24;
+    return bytes;
+  }
+  for (const d of value.devices) bytes += DEVICE_BYTES + 3 * STRING_BYTES + d.gate.length + d.boot.length + d.connId.length;
+  return bytes;
+}
+
+export class SessionCache {
+  private readonly store: TtlLruCache<SessionValue, SessionKind> | null;
+  private readonly epochs: Uint32Array;
+
+  constructor(
+    private readonly opts: SessionCacheOptions,
+    private readonly metrics: LogicMetrics,
+    readonly now: () => number = Date.now,
+  ) {
+    this.epochs = new Uint32Array(opts.presenceChannels);
+    this.store =
+      opts.sessionTtlMs > 0
+        ? new TtlLruCache<SessionValue, SessionKind>({
+            ttlMs: opts.sessionTtlMs,
+            maxEntries: opts.sessionCacheMaxEntries,
+            maxBytes: opts.sessionCacheMaxBytes,
+            sizeOf: sessionValueBytes,
+            kindOf: (v) => v.kind,
+            now,
+            onEvict: (kind) => metrics.sessionCacheEvictions.inc({ kind }),
+          })
+        : null;
+    metrics.sessionCacheSource.entries = (kind) => this.store?.count(kind) ?? 0;
+  }
+
+  get enabled(): boolean {
+    return this.store !== null;
+  }
+
+  get<K extends SessionKind>(kind: K, id: string): CacheLookup<Extract<SessionValue, { kind: K }>> {
+    if (!this.store) return { state: 'miss' };
+    return this.store.get(keyOf(kind, id)) as CacheLookup<Extract<SessionValue, { kind: K }>>;
+  }
+
+  peek<K extends SessionKind>(kind: K, id: string): Extract<SessionValue, { kind: K }> | undefined {
+    return this.store?.peek(keyOf(kind, id)) as Extract<SessionValue, { kind: K }> | undefined;
+  }
+
+  /** The epoch of `id`'s bucket; read it before a fill starts and hand it to `set`. */
+  epoch(id: string): number {
+    return this.epochs[bucketOf(id, this.epochs.length)] as number;
+  }
+
+  /** Store a value read from Redis at `readAtMs`, unless its bucket was reset since `epoch`. */
+  set(id: string, value: SessionValue, readAtMs: number, epoch: number): boolean {
+    if (!this.store || this.epoch(id) !== epoch) return false;
+    return this.store.set(keyOf(value.kind, id), value, readAtMs);
+  }
+
+  /** Replace a stored value (TTL unchanged); false when not stored. */
+  update(id: string, value: SessionValue): boolean {
+    return this.store?.update(keyOf(value.kind, id), value) ?? false;
+  }
+
+  delete(kind: SessionKind, id: string): boolean {
+    return this.store?.delete(keyOf(kind, id)) ?? false;
+  }
+
+  /**
+   * Notices of these buckets may have been lost: drop their entries and move their epochs on
+   * (fills in flight are not stored). Returns the number of entries dropped, by kind.
+   */
+  resetBuckets(buckets: Iterable<number>): Record<SessionKind, number> {
+    const dropped: Record<SessionKind, number> = { members: 0, presence: 0 };
+    const reset = new Set<number>();
+    for (const b of buckets) {
+      if (b < 0 || b >= this.epochs.length) continue;
+      this.epochs[b] = ((this.epochs[b] as number) + 1) >>> 0;
+      reset.add(b);
+    }
+    if (!this.store || reset.size === 0) return dropped;
+    this.store.deleteWhere((key, value) => {
+      if (!reset.has(bucketOf(key.slice(2), this.epochs.length))) return false;
+      dropped[value.kind]++;
+      return true;
+    });
+    return dropped;
+  }
+
+  /** Count the results of one lookup (one counter update per result, not per id). */
+  record(kind: SessionKind, hits: number, misses: number, stales: number): void {
+    const c = this.metrics.sessionCacheRequests;
+    if (hits > 0) c.inc({ kind, result: 'hit' }, hits);
+    if (misses > 0) c.inc({ kind, result: 'miss' }, misses);
+    if (stales > 0) c.inc({ kind, result: 'stale' }, stales);
+  }
+
+  get size(): number {
+    return this.store?.size ?? 0;
+  }
+
+  get bytes(): number {
+    return this.store?.bytes ?? 0;
+  }
+}
+
+function keyOf(kind: SessionKind, id: string): string {
+  return kind === 'members' ? `m:${id}` : `p:${id}`;
+}

@@ -1,0 +1,151 @@
+/**
+ * A bounded in-memory cache with a TTL: at most `maxEntries` entries and about `maxBytes` bytes
+ * (each entry's size is estimated by `sizeOf`). Pure data structure: the clock is injected.
+ *
+ * - `get` answers hit (stored less than ttlMs ago), stale (stored, but ttlMs or longer ago: the
+ *   entry is dropped and the caller reads again) or miss (not stored).
+ * - Replacement is least-recently-used, approximated by CLOCK (second chance): a hit only sets a
+ *   flag on the entry instead of moving it, so a lookup of 10,000 members costs 10,000 map reads
+ *   and no map writes; when room is needed, the oldest entry is evicted unless it was used since
+ *   it was last considered, in which case it moves to the back once and the next one is tried.
+ * - `update` replaces a value in place (a change notice) without renewing its TTL: the TTL counts
+ *   from the last full read, so it stays the fallback when a notice is lost.
+ */
+
+export type CacheLookup<V> = { state: 'hit'; value: V; storedAtMs: number } | { state: 'stale' } | { state: 'miss' };
+
+export interface TtlLruCacheOptions<V, K extends string> {
+  /** Entries stored this long ago or longer are stale. Must be > 0. */
+  ttlMs: number;
+  maxEntries: number;
+  maxBytes: number;
+  /** Approximate bytes held by one entry (key included). */
+  sizeOf(key: string, value: V): number;
+  /** Kind of a value, for per-kind entry counts and evictions. */
+  kindOf(value: V): K;
+  now(): number;
+  /** Called once per entry evicted to make room (not for stale or deleted entries). */
+  onEvict?(kind: K): void;
+}
+
+interface Slot<V, K> {
+  value: V;
+  kind: K;
+  bytes: number;
+  storedAtMs: number;
+  /** Used since it was stored or last given its second chance. */
+  used: boolean;
+}
+
+export class TtlLruCache<V, K extends string> {
+  private readonly slots = new Map<string, Slot<V, K>>();
+  private readonly counts = new Map<K, number>();
+  private totalBytes = 0;
+
+  constructor(private readonly opts: TtlLruCacheOptions<V, K>) {
+    if (!(opts.ttlMs > 0)) throw new RangeError('ttlMs must be positive');
+    if (!(opts.maxEntries >= 1) || !(opts.maxBytes >= 1)) throw new RangeError('maxEntries and maxBytes must be at least 1');
+  }
+
+  get(key: string): CacheLookup<V> {
+    const slot = this.slots.get(key);
+    if (!slot) return { state: 'miss' };
+    if (this.opts.now() - slot.storedAtMs >= this.opts.ttlMs) {
+      this.remove(key, slot);
+      return { state: 'stale' };
+    }
+    slot.used = true;
+    return { state: 'hit', value: slot.value, storedAtMs: slot.storedAtMs };
+  }
+
+  /** The value if stored and not stale, without counting as a use. */
+  peek(key: string): V | undefined {
+    const slot = this.slots.get(key);
+    if (!slot || this.opts.now() - slot.storedAtMs >= this.opts.ttlMs) return undefined;
+    return slot.value;
+  }
+
+  /**
+   * Store `value`, read from the source at `storedAtMs` (default now), evicting as needed. A value
+   * larger than maxBytes on its own is not stored (false).
+   */
+  set(key: string, value: V, storedAtMs: number = this.opts.now()): boolean {
+    const bytes = this.opts.sizeOf(key, value);
+    const old = this.slots.get(key);
+    if (old) this.remove(key, old);
+    if (bytes > this.opts.maxBytes) return false;
+    const slot: Slot<V, K> = { value, kind: this.opts.kindOf(value), bytes, storedAtMs, used: false };
+    this.slots.set(key, slot);
+    this.totalBytes += bytes;
+    this.counts.set(slot.kind, (this.counts.get(slot.kind) ?? 0) + 1);
+    this.makeRoom();
+    return true;
+  }
+
+  /** Replace the value of a stored entry, keeping its TTL; false when the key is not stored. */
+  update(key: string, value: V): boolean {
+    const slot = this.slots.get(key);
+    if (!slot) return false;
+    const bytes = this.opts.sizeOf(key, value);
+    this.totalBytes += bytes - slot.bytes;
+    slot.bytes = bytes;
+    slot.value = value;
+    this.makeRoom();
+    return true;
+  }
+
+  delete(key: string): boolean {
+    const slot = this.slots.get(key);
+    if (!slot) return false;
+    this.remove(key, slot);
+    return true;
+  }
+
+  /** Delete every entry whose key matches; returns how many. */
+  deleteWhere(match: (key: string, value: V) => boolean): number {
+    let n = 0;
+    for (const [key, slot] of this.slots) {
+      if (!match(key, slot.value)) continue;
+      this.remove(key, slot);
+      n++;
+    }
+    return n;
+  }
+
+  get size(): number {
+    return this.slots.size;
+  }
+
+  get bytes(): number {
+    return this.totalBytes;
+  }
+
+  count(kind: K): number {
+    return this.counts.get(kind) ?? 0;
+  }
+
+  private remove(key: string, slot: Slot<V, K>): void {
+    this.slots.delete(key);
+    this.totalBytes -= slot.bytes;
+    this.counts.set(slot.kind, (this.counts.get(slot.kind) ?? 1) - 1);
+  }
+
+  private makeRoom(): void {
+    // Every entry gets at most one second chance per call, so the loop ends.
+    let chances = this.slots.size;
+    while (this.slots.size > this.opts.maxEntries || this.totalBytes > this.opts.maxBytes) {
+      const first = this.slots.entries().next();
+      if (first.done) return;
+      const [key, slot] = first.value;
+      if (slot.used && chances > 0) {
+        chances--;
+        slot.used = false;
+        this.slots.delete(key);
+        this.slots.set(key, slot);
+        continue;
+      }
+      this.remove(key, slot);
+      this.opts.onEvict?.(slot.kind);
+    }
+  }
+}
