@@ -57,6 +57,16 @@ afterAll(async () => {
   await sys?.stop();
 });
 
+describe('the test Prometheus itself', () => {
+  it('fails to start with a readable error and its log tail', async () => {
+    const duplicate = { job: 'same', targets: ['127.0.0.1:1'] };
+    await expect(PrometheusServer.start({ jobs: [duplicate, duplicate], startTimeoutMs: 15_000 })).rejects.toThrow(
+      /Prometheus exited .* before it was ready; its log ends:\n[\s\S]*found multiple scrape configs with job name \\?"same/,
+    );
+    await expect(PrometheusServer.start({ jobs: [], binary: 'no-such-prometheus-binary' })).rejects.toThrow(/could not be started: .*ENOENT.*install the Debian package "prometheus"/);
+  });
+});
+
 describe('Prometheus scraping a local imgroup system', () => {
   it('has every gate and logic process up', async () => {
     const up = await prom!.vector('up');
