@@ -26,7 +26,7 @@ export interface Panel {
   description?: string;
   gridPos: { x: number; y: number; w: number; h: number };
   datasource?: { type?: string; uid?: string };
-  fieldConfig?: { defaults?: { unit?: string } };
+  fieldConfig?: { defaults?: { unit?: string; noValue?: string } };
   targets?: Target[];
   panels?: Panel[];
 }

@@ -12,6 +12,11 @@ import { RawClient } from './raw-client.js';
 import type { TestSystem } from './system.js';
 
 export interface LoadOptions {
+  /**
+   * Once at the start, a group of this many never-online members per logic node gets one post:
+   * a burst of presence lookups (with a small IMGROUP_SESSION_CACHE_MAX_ENTRIES, evictions).
+   */
+  crowd?: number;
   /** Pause between two sends of one sender. */
   sendIntervalMs?: number;
   /** How often the reconnecting member drops and comes back. */
@@ -49,7 +54,7 @@ export class SystemLoad {
   }
 
   static async start(sys: TestSystem, opts: LoadOptions = {}): Promise<SystemLoad> {
-    const load = new SystemLoad(sys, { sendIntervalMs: opts.sendIntervalMs ?? 100, churnIntervalMs: opts.churnIntervalMs ?? 700 });
+    const load = new SystemLoad(sys, { crowd: opts.crowd ?? 0, sendIntervalMs: opts.sendIntervalMs ?? 100, churnIntervalMs: opts.churnIntervalMs ?? 700 });
     await load.setUp();
     return load;
   }
@@ -73,6 +78,7 @@ export class SystemLoad {
     const receivers = [await this.connect(r0, 0), await this.connect(r1, 1), await this.connect(r0, 1)];
     this.clients.push(...senders, ...receivers);
     await this.errorPaths(senders);
+    if (this.opts.crowd > 0) await this.crowd(this.opts.crowd);
     this.loops = [
       ...senders.map((c, i) => this.sendLoop(c, i)),
       this.ackLoop(),
@@ -100,6 +106,16 @@ export class SystemLoad {
     }
     const sync = await senders[0]!.request({ type: 'sync', id: 'load-sync', groupId: this.groupIds[0], afterSeq: 0 });
     if (sync.type !== 'sync.result') throw new Error(`sync failed: ${JSON.stringify(sync)}`);
+  }
+
+  private async crowd(size: number): Promise<void> {
+    const tag = randomBytes(3).toString('hex');
+    const members = Array.from({ length: size }, (_, i) => `crowd${i}-${tag}`);
+    for (const g of groupPerNode(this.sys.logic.map((l) => l.name))) {
+      await this.sys.addMembers(g, members);
+      const post = await this.sys.admin('POST', `/v1/groups/${g}/messages`, { from: 'system', body: 'to the crowd' });
+      if (post.status !== 200) throw new Error(`crowd post failed: ${post.status} ${JSON.stringify(post.body)}`);
+    }
   }
 
   private async sendLoop(client: RawClient, sender: number): Promise<void> {
