@@ -166,6 +166,20 @@ describe('the /metrics of every process under load', () => {
     // The churning member closes with codes 3000, 3001, …: all of them are one series.
     const closed = scrapes.filter((s) => s.kind === 'gate').flatMap((g) => [...labelValues(g.families.get('imgroup_gate_connections_closed_total')!, 'code')]);
     expect(closed).toContain('other');
+    const closedSets: Array<[string, string, string[]]> = [
+      ['imgroup_logic_deliveries_total', 'path', ['online', 'offline', 'sweep']],
+      ['imgroup_logic_session_cache_requests_total', 'result', ['hit', 'miss', 'stale']],
+      ['imgroup_logic_message_duration_seconds', 'stage', ['stored', 'delivered']],
+      ['imgroup_gate_deliveries_total', 'path', ['online', 'offline', 'sweep', 'gapfill']],
+      ['imgroup_redis_errors_total', 'kind', ['timeout', 'connection', 'moved', 'ask', 'tryagain', 'clusterdown', 'noscript', 'reply']],
+    ];
+    for (const s of scrapes) {
+      for (const [name, label, allowed] of closedSets) {
+        const family = s.families.get(name);
+        if (!family) continue;
+        expect([...labelValues(family, label)].filter((v) => !allowed.includes(v)), `${s.node.name} ${name}{${label}}`).toEqual([]);
+      }
+    }
     for (const s of scrapes) {
       const commands = labelValues(s.families.get('imgroup_redis_commands_total')!, 'command');
       expect([...commands].filter((c) => !/^(script:)?[a-z][a-z0-9_.-]{0,31}$/.test(c))).toEqual([]);
