@@ -44,7 +44,7 @@ export interface LogicMetrics {
 export function createLogicMetrics(registry: Registry): LogicMetrics {
   const registers = [registry];
   const source: LogicMetrics['sessionCacheSource'] = { entries: null };
-  return {
+  const metrics: LogicMetrics = {
     messages: new Counter({
       name: 'imgroup_logic_messages_total',
       help: 'Send and post requests by result: stored, duplicate (idempotent retry), not_member, error.',
@@ -144,4 +144,21 @@ export function createLogicMetrics(registry: Registry): LogicMetrics {
       registers,
     }),
   };
+  zeroKnownLabels(metrics);
+  return metrics;
+}
+
+/** The closed label sets start at 0, so rates read 0 (not "no data") until the first event. */
+function zeroKnownLabels(m: LogicMetrics): void {
+  for (const result of ['stored', 'duplicate', 'not_member', 'error']) m.messages.inc({ result }, 0);
+  for (const path of ['online', 'offline', 'sweep']) m.deliveries.inc({ path }, 0);
+  for (const reason of ['queue_full', 'no_link', 'slow_link', 'error']) m.fanoutSkipped.inc({ reason }, 0);
+  for (const result of ['applied', 'ignored', 'error']) m.acks.inc({ result }, 0);
+  for (const kind of ['members', 'presence']) {
+    for (const result of ['hit', 'miss', 'stale']) m.sessionCacheRequests.inc({ kind, result }, 0);
+    m.sessionCacheEvictions.inc({ kind }, 0);
+  }
+  for (const source of ['notice', 'missed', 'resubscribe']) m.sessionCacheInvalidations.inc({ kind: 'presence', source }, 0);
+  for (const source of ['notice', 'resubscribe', 'local']) m.sessionCacheInvalidations.inc({ kind: 'members', source }, 0);
+  for (const stage of ['stored', 'delivered']) m.messageDuration.zero({ stage });
 }

@@ -47,11 +47,32 @@ describe('resolveLogicOptions', () => {
     ['no Redis seed', { IMGROUP_REDIS_SEEDS: ' , ' }, /IMGROUP_REDIS_SEEDS/],
     ['the development token in production', { IMGROUP_MODE: 'production', IMGROUP_INTERNAL_TOKEN: DEV_INTERNAL_TOKEN }, /IMGROUP_INTERNAL_TOKEN is the public development default/],
     ['an unknown flag', { '--argv': '--replay' }, /unknown flag --replay/],
+    ['a negative session TTL', { IMGROUP_SESSION_TTL_MS: '-1' }, /IMGROUP_SESSION_TTL_MS.*minimum/],
+    ['no presence channel', { IMGROUP_PRESENCE_CHANNELS: '0' }, /IMGROUP_PRESENCE_CHANNELS.*minimum/],
+    ['a session cache without room', { IMGROUP_SESSION_CACHE_MAX_ENTRIES: '0' }, /IMGROUP_SESSION_CACHE_MAX_ENTRIES.*minimum/],
+    ['a tiny session cache byte bound', { IMGROUP_SESSION_CACHE_MAX_BYTES: '1000' }, /IMGROUP_SESSION_CACHE_MAX_BYTES.*minimum/],
+    ['a non-boolean invalidation switch', { IMGROUP_SESSION_INVALIDATION: 'maybe' }, /IMGROUP_SESSION_INVALIDATION/],
+    ['a cursor flush interval over a minute', { IMGROUP_CURSOR_FLUSH_MS: '60001' }, /IMGROUP_CURSOR_FLUSH_MS.*maximum/],
   ])('rejects %s, naming the setting', (_name, env, message) => {
     const { '--argv': flag, ...rest } = env as Record<string, string>;
     const argv = flag ? [flag, '1'] : [];
     expect(() => resolveLogicOptions(argv, { ...token, ...rest })).toThrow(ConfigError);
     expect(() => resolveLogicOptions(argv, { ...token, ...rest })).toThrow(message);
+  });
+
+  it('has the documented session cache and cursor defaults, and switches', () => {
+    const { options } = resolveLogicOptions([], token);
+    expect(options).toMatchObject({
+      sessionTtlMs: 30_000,
+      sessionCacheMaxEntries: 1_000_000,
+      sessionCacheMaxBytes: 256 * 1024 * 1024,
+      sessionInvalidation: true,
+      presenceChannels: 64,
+      cursorFlushMs: 1000,
+      cursorPendingMax: 100_000,
+    });
+    const off = resolveLogicOptions([], { ...token, IMGROUP_SESSION_TTL_MS: '0', IMGROUP_SESSION_INVALIDATION: 'false', IMGROUP_CURSOR_FLUSH_MS: '0' }).options;
+    expect(off).toMatchObject({ sessionTtlMs: 0, sessionInvalidation: false, cursorFlushMs: 0 });
   });
 
   it('skips the sweep checks when the sweep is disabled', () => {

@@ -1,0 +1,175 @@
+/**
+ * The presence cache's rules, with a scripted presence reader (each lookup waits until the test
+ * releases it) and a fake clock, so interleavings are exact. Against real Redis: see
+ * test/integration/logic/session-cache.test.ts.
+ */
+import { Registry } from 'prom-client';
+import { describe, expect, it } from 'vitest';
+import { createLogicMetrics, type LogicMetrics } from '../../../runtime/logic/logic-metrics.js';
+import { PresenceCache, withChange } from '../../../runtime/logic/presence-cache.js';
+import { SessionCache } from '../../../runtime/logic/session-cache.js';
+import { bucketOf } from '../../../runtime/presence/presence-channels.js';
+import type { Device, PresenceChange, PresenceLookup, PresenceReader } from '../../../runtime/presence/presence.js';
+
+const dev = (gate: string, boot: string, connId: string): Device => ({ gate, boot, connId });
+const on = (userId: string, d: Device): PresenceChange => ({ userId, online: true, device: d });
+const off = (userId: string, d: Device): PresenceChange => ({ userId, online: false, device: d });
+
+/** A reader whose lookups resolve when the test says so, from a table the test controls. */
+class ScriptedReader implements PresenceReader {
+  readonly table = new Map<string, Device[]>();
+  readonly calls: string[][] = [];
+  private readonly waiting: Array<() => void> = [];
+  auto = true;
+
+  lookup(userIds: readonly string[]): Promise<PresenceLookup> {
+    this.calls.push([...userIds]);
+    const answer = () => {
+      const devices = new Map<string, Device[]>();
+      for (const u of userIds) if (this.table.get(u)?.length) devices.set(u, [...(this.table.get(u) as Device[])]);
+      return { devices, readAtMs: 5000 };
+    };
+    if (this.auto) return Promise.resolve(answer());
+    // The answer is taken at release time: what Redis holds when the read executes.
+    return new Promise((resolve) => this.waiting.push(() => resolve(answer())));
+  }
+
+  release(): void {
+    for (const r of this.waiting.splice(0)) r();
+  }
+}
+
+function setup(ttlMs = 1000, buckets = 4) {
+  const clock = { ms: 5000 };
+  const registry = new Registry();
+  const metrics = createLogicMetrics(registry);
+  const session = new SessionCache({ sessionTtlMs: ttlMs, sessionCacheMaxEntries: 1000, sessionCacheMaxBytes: 1 << 20, presenceChannels: buckets }, metrics, () => clock.ms);
+  const reader = new ScriptedReader();
+  const cache = new PresenceCache(reader, session, metrics);
+  return { clock, metrics, session, reader, cache, registry };
+}
+
+async function count(metrics: LogicMetrics, labels: Record<string, string>, metric: 'sessionCacheRequests' | 'sessionCacheInvalidations' = 'sessionCacheRequests'): Promise<number> {
+  const { values } = await metrics[metric].get();
+  return values.filter((v) => Object.entries(labels).every(([k, want]) => v.labels[k] === want)).reduce((s, v) => s + v.value, 0);
+}
+
+describe('withChange', () => {
+  it('adds and removes one connection, and drops devices of an older boot of the same gate on connect', () => {
+    const a = dev('g1', 'b1', 'c1');
+    expect(withChange([], on('u', a))).toEqual([a]);
+    expect(withChange([a], on('u', a))).toEqual([a]);
+    expect(withChange([a], off('u', a))).toEqual([]);
+    expect(withChange([a], off('u', dev('g1', 'b1', 'other')))).toEqual([a]);
+    const restarted = dev('g1', 'b2', 'c9');
+    expect(withChange([a, dev('g2', 'b1', 'c2')], on('u', restarted))).toEqual([dev('g2', 'b1', 'c2'), restarted]);
+  });
+});
+
+describe('PresenceCache', () => {
+  it('answers from memory within the TTL (offline users included) and reads again once it passed', async () => {
+    const { cache, reader, clock, metrics } = setup();
+    reader.table.set('alice', [dev('g1', 'b1', 'c1')]);
+    const first = await cache.lookup(['alice', 'bob']);
+    expect([...first.devices.keys()]).toEqual(['alice']);
+    expect(await cache.lookup(['alice', 'bob'])).toMatchObject({ devices: new Map([['alice', [dev('g1', 'b1', 'c1')]]]) });
+    expect(reader.calls).toEqual([['alice', 'bob']]);
+    clock.ms += 1000;
+    await cache.lookup(['alice', 'bob']);
+    expect(reader.calls).toHaveLength(2);
+    expect([await count(metrics, { result: 'miss' }), await count(metrics, { result: 'hit' }), await count(metrics, { result: 'stale' })]).toEqual([2, 2, 2]);
+  });
+
+  it('reads each user once however many lookups want it at the same time', async () => {
+    const { cache, reader } = setup();
+    reader.auto = false;
+    reader.table.set('b', [dev('g1', 'b1', 'cb')]);
+    const one = cache.lookup(['a', 'b', 'c']);
+    const two = cache.lookup(['b', 'c', 'd']);
+    reader.release();
+    await Promise.resolve();
+    reader.release();
+    const [r1, r2] = await Promise.all([one, two]);
+    expect(reader.calls).toEqual([['a', 'b', 'c'], ['d']]);
+    expect([...r1.devices.keys()]).toEqual(['b']);
+    expect([...r2.devices.keys()]).toEqual(['b']);
+  });
+
+  it('updates cached users in place on notices, ignores users it does not hold', async () => {
+    const { cache, reader, session, metrics } = setup();
+    await cache.lookup(['alice']);
+    const d = dev('g1', 'b1', 'c1');
+    cache.apply(on('alice', d));
+    cache.apply(on('carol', d));
+    expect((await cache.lookup(['alice'])).devices.get('alice')).toEqual([d]);
+    expect(session.peek('presence', 'carol')).toBeUndefined();
+    cache.apply(off('alice', d));
+    expect((await cache.lookup(['alice'])).devices.size).toBe(0);
+    expect(reader.calls).toHaveLength(1);
+    expect(await count(metrics, { kind: 'presence', source: 'notice' }, 'sessionCacheInvalidations')).toBe(2);
+  });
+
+  it('never lets an older read overwrite a notice that arrived while it was in flight', async () => {
+    const { cache, reader } = setup();
+    reader.auto = false;
+    const d = dev('g1', 'b1', 'c1');
+    const pending = cache.lookup(['alice']);
+    // The read went out before alice connected; the connect notice arrives before its answer.
+    cache.apply(on('alice', d));
+    reader.release();
+    expect((await pending).devices.get('alice')).toEqual([d]);
+    reader.auto = true;
+    expect((await cache.lookup(['alice'])).devices.get('alice')).toEqual([d]);
+    expect(reader.calls).toHaveLength(1);
+  });
+
+  it('drops the devices of a gate that reported users missed, and does not store a read in flight for them', async () => {
+    const { cache, reader, metrics } = setup();
+    const onA = dev('gA', 'bA', 'c1');
+    const onB = dev('gB', 'bB', 'c2');
+    reader.table.set('alice', [onA, onB]);
+    reader.table.set('bob', [onA]);
+    await cache.lookup(['alice', 'bob']);
+    cache.dropMissed('gA', 'bA', ['alice', 'bob', 'nobody']);
+    const after = await cache.lookup(['alice', 'bob']);
+    expect(after.devices.get('alice')).toEqual([onB]);
+    expect(after.devices.has('bob')).toBe(false);
+    expect(await count(metrics, { source: 'missed' }, 'sessionCacheInvalidations')).toBe(2);
+    // A read in flight while a miss is reported is used once but not kept.
+    reader.auto = false;
+    reader.table.set('carol', [onA]);
+    const pending = cache.lookup(['carol']);
+    cache.dropMissed('gA', 'bA', ['carol']);
+    reader.release();
+    await pending;
+    reader.auto = true;
+    await cache.lookup(['carol']);
+    expect(reader.calls.filter((c) => c.includes('carol'))).toHaveLength(2);
+  });
+
+  it('forgets a bucket whose notices may have been lost, including reads in flight', async () => {
+    const { cache, reader, session } = setup(60_000, 4);
+    const users = Array.from({ length: 40 }, (_, i) => `u${i}`);
+    await cache.lookup(users);
+    const reset = new Set([bucketOf('u0', 4), bucketOf('late', 4)]);
+    const inBucket = users.filter((u) => reset.has(bucketOf(u, 4)));
+    expect(inBucket.length).toBeLessThan(users.length);
+    reader.auto = false;
+    const pending = cache.lookup(['late']);
+    expect(session.resetBuckets(reset)).toEqual({ members: 0, presence: inBucket.length });
+    reader.release();
+    await pending;
+    reader.auto = true;
+    const before = reader.calls.length;
+    await cache.lookup([...users, 'late']);
+    expect(reader.calls.slice(before)).toEqual([[...inBucket, 'late']]);
+  });
+
+  it('reads every time when disabled (TTL 0), counting misses', async () => {
+    const { cache, reader, metrics } = setup(0);
+    await cache.lookup(['a', 'b']);
+    await cache.lookup(['a', 'b']);
+    expect(reader.calls).toHaveLength(2);
+    expect(await count(metrics, { result: 'miss' })).toBe(4);
+  });
+});
