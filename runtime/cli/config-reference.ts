@@ -3,6 +3,7 @@
  * specs themselves. `make docs` writes it into README.md between the config-table markers, and a
  * test fails when the README is out of date.
  */
+import { BENCH_OPTIONS } from '../bench/bench-options.js';
 import { COMMON_OPTIONS } from '../config/common-options.js';
 import { optionsTable } from '../config/options.js';
 import { DEV_OPTIONS } from '../dev/dev-options.js';
@@ -20,6 +21,7 @@ export function configReference(): string {
     optionsTable('Logic node (`imgroup logic`)', LOGIC_OWN_OPTIONS),
     optionsTable('Local cluster (`imgroup dev`, `make run`)', DEV_OPTIONS),
     optionsTable('Tokens (`imgroup token <userId>`)', TOKEN_OPTIONS),
+    optionsTable('Benchmark (`imgroup bench`)', BENCH_OPTIONS),
   ].join('\n');
 }
 

@@ -10,6 +10,8 @@ commands:
   gate            run a gate: client WebSockets, presence, routing, admin API
   logic           run a logic node: group messages, fan-out, offline delivery
   dev             start a whole local cluster on loopback (what \`make run\` does)
+  bench           start a cluster (or use --target), load it with real clients, report
+                  deliveries/s, latency, Redis commands per message, lost messages
   token <userId>  print a client token signed with IMGROUP_JWT_SECRET [--ttl seconds]
   config-table    print the configuration reference (Markdown) of every command
 
@@ -29,6 +31,10 @@ async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<void> {
     case 'dev': {
       const { runDev } = await import('../dev/dev-command.js');
       return runDev(rest, env);
+    }
+    case 'bench': {
+      const { runBench } = await import('../bench/bench-command.js');
+      return runBench(rest, env);
     }
     case 'token': {
       const { runToken } = await import('./token-command.js');

@@ -29,6 +29,8 @@ export interface DevClusterOptions {
   adminToken: string | undefined;
   heartbeatMs: number;
   logLevel: string;
+  /** Extra environment for every gate and logic process (e.g. `imgroup bench` passes cache and rate settings). */
+  extraEnv?: Readonly<Record<string, string>>;
 }
 
 export interface DevCluster {
@@ -85,6 +87,7 @@ export async function startDevCluster(opts: DevClusterOptions, parentEnv: Readon
       IMGROUP_INTERNAL_TOKEN: internalToken,
       IMGROUP_HEARTBEAT_MS: String(opts.heartbeatMs),
       IMGROUP_OPS_HOST: h,
+      ...opts.extraEnv,
     };
 
     const logic: ImgroupProcess[] = [];

@@ -1,0 +1,168 @@
+/**
+ * The benchmark's report: one JSON object (`--json`) or a table for people. Pure functions of
+ * the run results, so their shape is tested without running anything.
+ *
+ * JSON: the main run's figures at the top level — {"deliveries","deliveriesPerSec","latencyMs":
+ * {"p50","p90","p99","max","mean"},"messages","messagesPerSec","redisCommandsPerMessage",
+ * "redisRoundtripsPerMessage","cacheHitRatio","lost","duplicates",…,"workload":{…}} — plus
+ * "cacheOff" and "redisCommandsRatioOffToOn" with --compare-cache, "baseline" and
+ * "fractionOfBaseline" with --baseline. `--idle` prints the IdleResult instead.
+ */
+import type { BenchOptions } from './bench-options.js';
+import type { IdleResult } from './idle-run.js';
+import type { RunResult } from './workload-run.js';
+
+export interface BenchOutcome {
+  /** The main run (with --compare-cache: the cache-on run). */
+  main: RunResult;
+  cacheOff?: RunResult;
+  baseline?: RunResult;
+}
+
+/** Round to `digits` decimals; null stays null. */
+export function round(n: number | null, digits = 3): number | null {
+  if (n === null || !Number.isFinite(n)) return n === null ? null : n;
+  const f = 10 ** digits;
+  return Math.round(n * f) / f;
+}
+
+/** Ratio a / b, or null when either is missing or b is 0. */
+export function ratio(a: number | null, b: number | null): number | null {
+  return a === null || b === null || b === 0 ? null : a / b;
+}
+
+export function workloadOf(o: BenchOptions): Record<string, unknown> {
+  return {
+    groups: o.groups,
+    groupSize: o.groupSize,
+    online: o.online,
+    senders: o.senders,
+    messages: o.messages,
+    warmup: o.warmup,
+    rate: o.rate,
+    window: o.window,
+    bodyBytes: o.bodyBytes,
+    workers: o.workers,
+    ...(o.target ? { target: o.target } : { gates: o.gates, logic: o.logic, redisMasters: o.redisMasters, redisReplicas: o.redisReplicas }),
+    ...(o.sessionTtlMs !== undefined ? { sessionTtlMs: o.sessionTtlMs } : {}),
+    ...(o.sessionInvalidation !== undefined ? { sessionInvalidation: o.sessionInvalidation === 'true' } : {}),
+  };
+}
+
+function runJson(r: RunResult): Record<string, unknown> {
+  return {
+    deliveries: r.deliveries,
+    deliveriesPerSec: round(r.deliveriesPerSec, 1),
+    latencyMs: { p50: round(r.latencyMs.p50), p90: round(r.latencyMs.p90), p99: round(r.latencyMs.p99), max: round(r.latencyMs.max), mean: round(r.latencyMs.mean) },
+    messages: r.messages,
+    messagesPerSec: round(r.messagesPerSec, 1),
+    redisCommandsPerMessage: round(r.redisCommandsPerMessage),
+    redisRoundtripsPerMessage: round(r.redisRoundtripsPerMessage),
+    cacheHitRatio: round(r.cacheHitRatio, 4),
+    lost: r.lost,
+    duplicates: r.duplicates,
+    due: r.due,
+    expectedDeliveries: r.expectedDeliveries,
+    onlineMembers: r.onlineMembers,
+    cursorsChecked: r.cursorsChecked,
+    sendFailures: r.sendFailures,
+    sendErrors: r.sendErrors,
+    disconnects: r.disconnects,
+    badFrames: r.badFrames,
+    durationMs: round(r.durationMs, 1),
+  };
+}
+
+export function outcomeJson(outcome: BenchOutcome, o: BenchOptions): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...runJson(outcome.main), workload: workloadOf(o) };
+  if (outcome.cacheOff) {
+    out.cacheOff = runJson(outcome.cacheOff);
+    out.redisCommandsRatioOffToOn = round(ratio(outcome.cacheOff.redisCommandsPerMessage, outcome.main.redisCommandsPerMessage), 2);
+  }
+  if (outcome.baseline) {
+    out.baseline = runJson(outcome.baseline);
+    out.fractionOfBaseline = round(ratio(outcome.main.deliveriesPerSec, outcome.baseline.deliveriesPerSec), 3);
+  }
+  return out;
+}
+
+export function idleJson(r: IdleResult): Record<string, unknown> {
+  return {
+    idleConnections: r.idleConnections,
+    connected: r.connected,
+    rssBytesPerConnection: round(r.rssBytesPerConnection, 0),
+    heapBytesPerConnection: round(r.heapBytesPerConnection, 0),
+    rssBytesBefore: r.rssBytesBefore,
+    rssBytesAfter: r.rssBytesAfter,
+    heapBytesBefore: r.heapBytesBefore,
+    heapBytesAfter: r.heapBytesAfter,
+  };
+}
+
+// ---------------------------------------------------------------- tables
+
+const n0 = (n: number | null) => (n === null ? '—' : Math.round(n).toLocaleString('en-US'));
+const n2 = (n: number | null) => (n === null ? '—' : n.toFixed(2));
+const ms = (n: number | null) => (n === null ? '—' : n < 10 ? n.toFixed(2) : n.toFixed(1));
+const pct = (n: number | null) => (n === null ? '—' : `${(n * 100).toFixed(1)} %`);
+const kib = (n: number | null) => (n === null ? '—' : `${(n / 1024).toFixed(2)} KiB`);
+
+const ROWS: ReadonlyArray<[label: string, cell: (r: RunResult) => string]> = [
+  ['messages stored', (r) => n0(r.messages)],
+  ['messages/s', (r) => n0(r.messagesPerSec)],
+  ['deliveries', (r) => `${n0(r.deliveries)} of ${n0(r.expectedDeliveries)}`],
+  ['deliveries/s', (r) => n0(r.deliveriesPerSec)],
+  ['latency p50 (ms)', (r) => ms(r.latencyMs.p50)],
+  ['latency p90 (ms)', (r) => ms(r.latencyMs.p90)],
+  ['latency p99 (ms)', (r) => ms(r.latencyMs.p99)],
+  ['latency max (ms)', (r) => ms(r.latencyMs.max)],
+  ['Redis commands/message', (r) => n2(r.redisCommandsPerMessage)],
+  ['Redis round trips/message', (r) => n2(r.redisRoundtripsPerMessage)],
+  ['session cache hit ratio', (r) => pct(r.cacheHitRatio)],
+  ['lost', (r) => `${n0(r.lost)}${r.cursorsChecked ? '' : ' (cursors not read)'}`],
+  ['due later (behind cursor)', (r) => n0(r.due)],
+  ['duplicates', (r) => n0(r.duplicates)],
+  ['send failures', (r) => (r.sendFailures === 0 ? '0' : `${n0(r.sendFailures)} ${JSON.stringify(r.sendErrors)}`)],
+  ['disconnects', (r) => n0(r.disconnects)],
+];
+
+/** Columns padded to their widest cell; the first column left-aligned, the rest right-aligned. */
+export function renderTable(rows: readonly string[][]): string {
+  const widths = (rows[0] ?? []).map((_, c) => Math.max(...rows.map((r) => (r[c] ?? '').length)));
+  return rows.map((r) => r.map((cell, c) => (c === 0 ? cell.padEnd(widths[c] ?? 0) : cell.padStart(widths[c] ?? 0))).join('   ').trimEnd()).join('\n');
+}
+
+export function workloadLine(o: BenchOptions, onlineMembers: number): string {
+  const sending = o.rate > 0 ? `${n0(o.rate)} msgs/s` : `as fast as possible (window ${o.window}/sender)`;
+  const where = o.target ? `target ${o.target.join(', ')}` : `${o.gates} gate(s), ${o.logic} logic node(s), Redis ${o.redisMasters} masters with ${o.redisReplicas} replica(s) each`;
+  return [
+    `workload: ${n0(o.groups)} group(s) × ${n0(o.groupSize)} members, ${(o.online * 100).toFixed(0)} % online (${n0(onlineMembers)} connections), ${o.senders} sender(s)/group,`,
+    `          ${n0(o.messages)} messages (+${n0(o.warmup)} warm-up) ${sending}, ${o.bodyBytes}-byte bodies, ${o.workers} client worker(s); ${where}`,
+  ].join('\n');
+}
+
+export function outcomeTable(outcome: BenchOutcome, o: BenchOptions): string {
+  const runs: Array<[string, RunResult]> = [];
+  if (outcome.cacheOff) runs.push(['cache off', outcome.cacheOff], ['cache on', outcome.main]);
+  else runs.push([outcome.main.subject, outcome.main]);
+  if (outcome.baseline) runs.push([outcome.baseline.subject, outcome.baseline]);
+  const rows = [['', ...runs.map(([t]) => t)], ...ROWS.map(([label, cell]) => [label, ...runs.map(([, r]) => cell(r))])];
+  const lines = [workloadLine(o, outcome.main.onlineMembers), '', renderTable(rows)];
+  if (outcome.cacheOff) {
+    const x = ratio(outcome.cacheOff.redisCommandsPerMessage, outcome.main.redisCommandsPerMessage);
+    lines.push('', `Redis commands per message, cache off ÷ cache on: ${x === null ? '—' : `${x.toFixed(2)}×`}`);
+  }
+  if (outcome.baseline) {
+    lines.push('', `imgroup deliveries/s as a fraction of the bare ws baseline: ${pct(ratio(outcome.main.deliveriesPerSec, outcome.baseline.deliveriesPerSec))}`);
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+export function idleTable(r: IdleResult): string {
+  const rows = [
+    ['', 'before', 'after', 'per connection'],
+    ['resident memory', kib(r.rssBytesBefore), kib(r.rssBytesAfter), kib(r.rssBytesPerConnection)],
+    ['V8 heap used', kib(r.heapBytesBefore), kib(r.heapBytesAfter), kib(r.heapBytesPerConnection)],
+  ];
+  return `${n0(r.connected)} idle authenticated connections on one gate\n\n${renderTable(rows)}\n`;
+}

@@ -1,0 +1,88 @@
+/**
+ * `imgroup bench --idle N`: what an idle authenticated connection costs a gate. N clients (users
+ * without groups, spread over the client workers) connect to one gate and stay silent; the
+ * gate's resident memory and V8 heap in use are read from its own `/metrics` before and after,
+ * each as the minimum of several scrapes a second apart (the heap figure after the collector
+ * had its chances), and divided by N.
+ */
+import type { BenchOptions } from './bench-options.js';
+import { METRIC, type MetricsSnapshot, scrapeAll, total } from './metrics-scrape.js';
+import { grouped, type ProgressSink } from './progress-line.js';
+import type { RunSubject } from './run-subject.js';
+import { WorkerPool } from './worker-pool.js';
+import { newRunId, workerSettings } from './workload-run.js';
+import type { ConnectResult } from './worker-protocol.js';
+
+export interface IdleResult {
+  idleConnections: number;
+  connected: number;
+  rssBytesPerConnection: number | null;
+  heapBytesPerConnection: number | null;
+  rssBytesBefore: number | null;
+  rssBytesAfter: number | null;
+  heapBytesBefore: number | null;
+  heapBytesAfter: number | null;
+}
+
+const SAMPLES = 5;
+const SAMPLE_GAP_MS = 1000;
+
+interface MemorySample {
+  rss: number | null;
+  heap: number | null;
+}
+
+async function sampleMemory(opsUrl: string, progress: ProgressSink, label: string): Promise<MemorySample> {
+  let rss: number | null = null;
+  let heap: number | null = null;
+  for (let i = 0; i < SAMPLES; i++) {
+    progress.status(`${label}: memory sample ${i + 1} / ${SAMPLES}`);
+    const s: MetricsSnapshot = await scrapeAll([opsUrl]);
+    const r = total(s, METRIC.residentMemory);
+    const h = total(s, METRIC.heapUsed);
+    if (r !== null) rss = rss === null ? r : Math.min(rss, r);
+    if (h !== null) heap = heap === null ? h : Math.min(heap, h);
+    if (i < SAMPLES - 1) await new Promise((res) => setTimeout(res, SAMPLE_GAP_MS));
+  }
+  return { rss, heap };
+}
+
+/** `subject` connects everyone to its first endpoint; `gateOpsUrl` is that gate's ops URL. */
+export async function runIdle(o: BenchOptions, subject: RunSubject, gateOpsUrl: string, progress: ProgressSink): Promise<IdleResult> {
+  const runId = newRunId();
+  const n = o.idle;
+  const conns = Array.from({ length: o.workers }, (_, w) =>
+    Array.from({ length: Math.floor(n / o.workers) + (w < n % o.workers ? 1 : 0) }, (_, i) => ({ userId: `${runId}.idle${w}.${i}`, groupIds: [] as string[], endpoint: 0 })),
+  );
+  const pool = await WorkerPool.start(o.workers, workerSettings(o, 16));
+  try {
+    await new Promise((r) => setTimeout(r, o.settleMs));
+    const before = await sampleMemory(gateOpsUrl, progress, 'before');
+    progress.step(`connecting ${grouped(n)} idle connections to one gate over ${o.workers} client worker(s)…`);
+    const urls = await Promise.all(conns.map((c) => subject.connectUrls(c)));
+    const timer = setInterval(() => progress.status(`connected ${grouped(pool.progress().open)} / ${grouped(n)}`), 100);
+    const results = await pool
+      .all<ConnectResult>((w) => ({ type: 'connect', connections: (conns[w] ?? []).map((c, i) => ({ userId: c.userId, groupIds: c.groupIds, url: urls[w]?.[i] as string })) }), 'connected')
+      .finally(() => clearInterval(timer));
+    const connected = results.reduce((s, r) => s + r.ok, 0);
+    const failed = results.reduce((s, r) => s + r.failed, 0);
+    if (failed > 0) throw new Error(`${failed} of ${n} idle connections failed, e.g. ${results.flatMap((r) => r.errors).slice(0, 3).join('; ')}`);
+    progress.step(`settling ${o.settleMs} ms (logins, presence writes), then sampling the gate's memory…`);
+    await new Promise((r) => setTimeout(r, o.settleMs));
+    const after = await sampleMemory(gateOpsUrl, progress, 'after');
+    const per = (a: number | null, b: number | null) => (a === null || b === null || connected === 0 ? null : (a - b) / connected);
+    return {
+      idleConnections: n,
+      connected,
+      rssBytesPerConnection: per(after.rss, before.rss),
+      heapBytesPerConnection: per(after.heap, before.heap),
+      rssBytesBefore: before.rss,
+      rssBytesAfter: after.rss,
+      heapBytesBefore: before.heap,
+      heapBytesAfter: after.heap,
+    };
+  } finally {
+    progress.step('closing connections…');
+    await pool.close();
+  }
+}

@@ -1,0 +1,74 @@
+/**
+ * Scraping the `/metrics` of every gate and logic process before and after a measured phase:
+ * the benchmark's Redis load and cache figures are deltas of the processes' own counters, summed
+ * over processes, never estimates.
+ */
+import { parsePrometheusText, type Sample, sumSamples } from './prom-text.js';
+
+/** The metrics a run reads. */
+export const METRIC = {
+  redisCommands: 'imgroup_redis_commands_total',
+  redisRoundtrips: 'imgroup_redis_roundtrips_total',
+  sessionCacheRequests: 'imgroup_logic_session_cache_requests_total',
+  residentMemory: 'process_resident_memory_bytes',
+  heapUsed: 'nodejs_heap_size_used_bytes',
+} as const;
+
+export interface MetricsSnapshot {
+  /** Samples per scraped URL, in the order of the URLs. */
+  perTarget: Sample[][];
+}
+
+const SCRAPE_TIMEOUT_MS = 5000;
+
+/** Fetch `<url>/metrics` of each ops URL. A failing scrape throws naming the URL. */
+export async function scrapeAll(opsUrls: readonly string[]): Promise<MetricsSnapshot> {
+  const perTarget = await Promise.all(
+    opsUrls.map(async (url) => {
+      const target = `${url.replace(/\/+$/, '')}/metrics`;
+      let res: Response;
+      try {
+        res = await fetch(target, { signal: AbortSignal.timeout(SCRAPE_TIMEOUT_MS) });
+      } catch (err) {
+        throw new Error(`cannot scrape ${target}: ${(err as Error).message}`);
+      }
+      if (!res.ok) throw new Error(`cannot scrape ${target}: HTTP ${res.status}`);
+      return parsePrometheusText(await res.text());
+    }),
+  );
+  return { perTarget };
+}
+
+/** Sum of a metric over every scraped process; null when no process exports it. */
+export function total(snapshot: MetricsSnapshot, name: string, match: Record<string, string> = {}): number | null {
+  let sum: number | null = null;
+  for (const samples of snapshot.perTarget) {
+    const v = sumSamples(samples, name, match);
+    if (v !== null) sum = (sum ?? 0) + v;
+  }
+  return sum;
+}
+
+/** after − before of a summed metric; null when it is missing from either snapshot. */
+export function delta(before: MetricsSnapshot, after: MetricsSnapshot, name: string, match: Record<string, string> = {}): number | null {
+  const a = total(after, name, match);
+  const b = total(before, name, match);
+  return a === null || b === null ? null : a - b;
+}
+
+/** The figures of one measured phase, from snapshots around it. */
+export interface LoadFigures {
+  redisCommands: number | null;
+  redisRoundtrips: number | null;
+  cacheHits: number | null;
+  cacheRequests: number | null;
+}
+
+export function loadFigures(before: MetricsSnapshot, after: MetricsSnapshot): LoadFigures {
+  return {
+    redisCommands: delta(before, after, METRIC.redisCommands),
+    redisRoundtrips: delta(before, after, METRIC.redisRoundtrips),
+    cacheHits: delta(before, after, METRIC.sessionCacheRequests, { result: 'hit' }),
+    cacheRequests: delta(before, after, METRIC.sessionCacheRequests),
+  };
+}

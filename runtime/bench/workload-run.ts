@@ -1,0 +1,237 @@
+/**
+ * One workload run against one subject (imgroup or the ws baseline):
+ *
+ *   create groups → fork client workers → connect the online members → warm-up phase (sent,
+ *   delivered, acknowledged, not counted) → settle → scrape /metrics → measured phase → wait for
+ *   every delivery (or no progress for --drain-timeout-ms) → settle (coalesced acks and cursor
+ *   writes land) → scrape again → collect the workers' receipts → judge every delivery.
+ *
+ * Redis figures are deltas of the processes' own counters between the two scrapes, divided by
+ * the messages stored in the measured phase: everything those messages caused, acks included.
+ */
+import { randomBytes } from 'node:crypto';
+import type { BenchOptions } from './bench-options.js';
+import { type DeliveryVerdict, type GroupRange, judgeDeliveries } from './delivery-check.js';
+import { LatencyHistogram } from './latency-histogram.js';
+import type { BenchPhase } from './message-body.js';
+import { loadFigures, type LoadFigures, type MetricsSnapshot, scrapeAll } from './metrics-scrape.js';
+import { assignConnections, buildPopulation, type GroupPlan, senderQuotas } from './population.js';
+import { grouped, type ProgressSink } from './progress-line.js';
+import type { RunSubject } from './run-subject.js';
+import type { SeqRange } from './seq-receipts.js';
+import { WorkerPool } from './worker-pool.js';
+import type { ConnectResult, SendPlan, SendQuota, SendResult, WorkerReport, WorkerSettings } from './worker-protocol.js';
+
+export interface RunResult {
+  subject: string;
+  /** Messages stored in the measured phase. */
+  messages: number;
+  messagesPerSec: number | null;
+  deliveries: number;
+  expectedDeliveries: number;
+  deliveriesPerSec: number | null;
+  latencyMs: { p50: number | null; p90: number | null; p99: number | null; max: number | null; mean: number | null };
+  redisCommandsPerMessage: number | null;
+  redisRoundtripsPerMessage: number | null;
+  cacheHitRatio: number | null;
+  lost: number;
+  /** Missing but behind the member's cursor: delivered later by replay, sweep or sync. */
+  due: number;
+  duplicates: number;
+  cursorsChecked: boolean;
+  sendFailures: number;
+  sendErrors: Record<string, number>;
+  disconnects: number;
+  badFrames: number;
+  /** First measured send to last measured delivery. */
+  durationMs: number | null;
+  onlineMembers: number;
+  load: LoadFigures | null;
+}
+
+const PROGRESS_MS = 200;
+const POLL_MS = 100;
+
+export function workerSettings(o: BenchOptions, maxSeq: number): WorkerSettings {
+  return {
+    ackDelayMs: o.ackDelayMs,
+    connectConcurrency: o.connectConcurrency,
+    connectTimeoutMs: 30_000,
+    sendTimeoutMs: 10_000,
+    sendRetries: 5,
+    progressMs: PROGRESS_MS,
+    maxSeq,
+  };
+}
+
+export function newRunId(): string {
+  return `b${Date.now().toString(36)}${randomBytes(3).toString('hex')}`;
+}
+
+export async function runWorkload(o: BenchOptions, subject: RunSubject, progress: ProgressSink): Promise<RunResult> {
+  const groups = buildPopulation({ runId: newRunId(), groups: o.groups, groupSize: o.groupSize, online: o.online, senders: o.senders });
+  const onlineMembers = groups.reduce((n, g) => n + g.online.length, 0);
+  progress.step(`${subject.name}: creating ${grouped(groups.length)} group(s) of ${grouped(o.groupSize)} members…`);
+  await subject.setup(groups);
+
+  const assignment = assignConnections(groups, o.workers, subject.endpoints);
+  const workerOf = new Map<string, number>();
+  assignment.forEach((conns, w) => conns.forEach((c) => workerOf.set(c.userId, w)));
+  const pool = await WorkerPool.start(o.workers, workerSettings(o, o.warmup + o.messages + 16));
+  try {
+    progress.step(`${subject.name}: connecting ${grouped(onlineMembers)} online members over ${o.workers} client worker(s)…`);
+    const urls = await Promise.all(assignment.map((conns) => subject.connectUrls(conns)));
+    const connecting = watch(pool, progress, (p) => `connected ${grouped(p.open)} / ${grouped(onlineMembers)}`);
+    const connected = await pool
+      .all<ConnectResult>((w) => ({ type: 'connect', connections: (assignment[w] ?? []).map((c, i) => ({ userId: c.userId, groupIds: c.groupIds, url: urls[w]?.[i] as string })) }), 'connected')
+      .finally(connecting);
+    const failed = connected.reduce((n, r) => n + r.failed, 0);
+    if (failed > 0) throw new Error(`${failed} of ${onlineMembers} connections failed, e.g. ${connected.flatMap((r) => r.errors).slice(0, 3).join('; ')}`);
+
+    const head: Record<string, number> = Object.fromEntries(groups.map((g) => [g.groupId, 0]));
+    if (o.warmup > 0) {
+      progress.step(`${subject.name}: warm-up, ${grouped(o.warmup)} messages…`);
+      await runPhase(o, pool, progress, 'w', groups, workerOf, o.warmup, head);
+    }
+    await settle(o.settleMs, progress);
+    const before = subject.opsUrls.length > 0 ? await scrapeAll(subject.opsUrls) : null;
+
+    progress.step(`${subject.name}: measuring, ${grouped(o.messages)} messages ${o.rate > 0 ? `at ${grouped(o.rate)}/s` : `as fast as possible (window ${o.window} per sender)`}…`);
+    const start = { ...head };
+    const sends = await runPhase(o, pool, progress, 'm', groups, workerOf, o.messages, head);
+    await settle(o.settleMs, progress);
+    const after: MetricsSnapshot | null = before ? await scrapeAll(subject.opsUrls) : null;
+
+    const ranges: GroupRange[] = groups.map((g) => ({ groupId: g.groupId, range: [start[g.groupId] ?? 0, head[g.groupId] ?? 0] as SeqRange, online: g.online.length }));
+    const reports = await pool.all<WorkerReport>(() => ({ type: 'report', ranges: Object.fromEntries(ranges.map((r) => [r.groupId, r.range])) }), 'report');
+    const verdict = await judgeDeliveries(
+      ranges,
+      reports.flatMap((r) => r.tallies),
+      subject.cursors,
+    );
+    return summarize(subject.name, ranges, sends, reports, verdict, before && after ? loadFigures(before, after) : null, onlineMembers);
+  } finally {
+    progress.step(`${subject.name}: closing connections…`);
+    await pool.close();
+  }
+}
+
+/** Split a phase's sender quotas by the worker holding each sender, the rate in proportion. */
+export function phasePlans(o: BenchOptions, phase: BenchPhase, groups: readonly GroupPlan[], workerOf: ReadonlyMap<string, number>, total: number): SendPlan[] {
+  const quotas: SendQuota[][] = Array.from({ length: o.workers }, () => []);
+  for (const q of senderQuotas(groups, total)) quotas[workerOf.get(q.userId) ?? 0]?.push(q);
+  return quotas.map((list) => {
+    const count = list.reduce((n, q) => n + q.count, 0);
+    return { phase, quotas: list, ratePerSec: o.rate === 0 ? 0 : (o.rate * count) / total, window: o.window, bodyBytes: o.bodyBytes };
+  });
+}
+
+async function runPhase(
+  o: BenchOptions,
+  pool: WorkerPool,
+  progress: ProgressSink,
+  phase: BenchPhase,
+  groups: readonly GroupPlan[],
+  workerOf: ReadonlyMap<string, number>,
+  total: number,
+  head: Record<string, number>,
+): Promise<SendResult[]> {
+  const plans = phasePlans(o, phase, groups, workerOf, total);
+  const planned = groups.length === 0 ? 0 : (total / groups.length) * groups[0]!.online.length;
+  const sending = watch(pool, progress, (p) => `sent ${grouped(p.sent)} / ${grouped(total)} · stored ${grouped(p.confirmed)} · delivered ${grouped(p.delivered[phase])} / ~${grouped(planned)}`);
+  const sends = await pool.all<SendResult>((w) => ({ type: 'send', plan: plans[w] as SendPlan }), 'sent').finally(sending);
+  const start = { ...head };
+  for (const r of sends) for (const [g, seq] of Object.entries(r.maxSeq)) if (seq > (head[g] ?? 0)) head[g] = seq;
+  const expected = groups.reduce((n, g) => n + g.online.length * ((head[g.groupId] ?? 0) - (start[g.groupId] ?? 0)), 0);
+  await drain(pool, progress, phase, expected, o.drainTimeoutMs);
+  return sends;
+}
+
+/** Wait until `expected` distinct deliveries of the phase arrived, or nothing moved for `timeoutMs`. */
+async function drain(pool: WorkerPool, progress: ProgressSink, phase: BenchPhase, expected: number, timeoutMs: number): Promise<void> {
+  let last = -1;
+  let lastChange = Date.now();
+  for (;;) {
+    const delivered = pool.progress().delivered[phase];
+    if (delivered >= expected) return;
+    if (delivered !== last) {
+      last = delivered;
+      lastChange = Date.now();
+    } else if (Date.now() - lastChange > timeoutMs) {
+      progress.step(`delivered ${grouped(delivered)} of ${grouped(expected)}; no progress for ${timeoutMs} ms, checking the rest…`);
+      return;
+    }
+    progress.status(`waiting for deliveries: ${grouped(delivered)} / ${grouped(expected)}`);
+    await sleep(POLL_MS);
+  }
+}
+
+async function settle(ms: number, progress: ProgressSink): Promise<void> {
+  if (ms <= 0) return;
+  progress.status(`settling ${ms} ms (acks and cursor writes)…`);
+  await sleep(ms);
+}
+
+/** Show `line(progress)` every poll until the returned stop function is called. */
+function watch(pool: WorkerPool, progress: ProgressSink, line: (p: ReturnType<WorkerPool['progress']>) => string): () => void {
+  const timer = setInterval(() => progress.status(line(pool.progress())), POLL_MS);
+  return () => clearInterval(timer);
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+function summarize(
+  subject: string,
+  ranges: readonly GroupRange[],
+  sends: readonly SendResult[],
+  reports: readonly WorkerReport[],
+  verdict: DeliveryVerdict,
+  load: LoadFigures | null,
+  onlineMembers: number,
+): RunResult {
+  const messages = ranges.reduce((n, r) => n + (r.range[1] - r.range[0]), 0);
+  const latency = new LatencyHistogram();
+  for (const r of reports) latency.merge(r.latency);
+  const firstSend = min(sends.map((s) => s.firstSendAt));
+  const lastReceive = max(reports.map((r) => r.lastReceiveAt));
+  const durationMs = firstSend !== null && lastReceive !== null && lastReceive > firstSend ? lastReceive - firstSend : null;
+  const perSec = (n: number) => (durationMs === null ? null : n / (durationMs / 1000));
+  const perMessage = (n: number | null | undefined) => (n === null || n === undefined || messages === 0 ? null : n / messages);
+  const sendErrors: Record<string, number> = {};
+  for (const s of sends) for (const [code, n] of Object.entries(s.errorCodes)) sendErrors[code] = (sendErrors[code] ?? 0) + n;
+  return {
+    subject,
+    messages,
+    messagesPerSec: perSec(messages),
+    deliveries: verdict.deliveries,
+    expectedDeliveries: verdict.expected,
+    deliveriesPerSec: perSec(verdict.deliveries),
+    latencyMs: { p50: latency.percentile(50), p90: latency.percentile(90), p99: latency.percentile(99), max: latency.max, mean: latency.mean },
+    redisCommandsPerMessage: perMessage(load?.redisCommands),
+    redisRoundtripsPerMessage: perMessage(load?.redisRoundtrips),
+    cacheHitRatio: load && load.cacheRequests !== null && load.cacheHits !== null && load.cacheRequests > 0 ? load.cacheHits / load.cacheRequests : null,
+    lost: verdict.lost,
+    due: verdict.due,
+    duplicates: reports.reduce((n, r) => n + r.duplicates, 0),
+    cursorsChecked: verdict.cursorsChecked,
+    sendFailures: sends.reduce((n, s) => n + s.failed, 0),
+    sendErrors,
+    disconnects: reports.reduce((n, r) => n + r.disconnects, 0),
+    badFrames: reports.reduce((n, r) => n + r.badFrames, 0),
+    durationMs,
+    onlineMembers,
+    load,
+  };
+}
+
+function min(values: ReadonlyArray<number | null>): number | null {
+  const v = values.filter((x): x is number => x !== null);
+  return v.length === 0 ? null : Math.min(...v);
+}
+
+function max(values: ReadonlyArray<number | null>): number | null {
+  const v = values.filter((x): x is number => x !== null);
+  return v.length === 0 ? null : Math.max(...v);
+}

@@ -1,0 +1,101 @@
+/**
+ * `imgroup bench` as users run it: the real CLI starts its own Redis Cluster, logic nodes and
+ * gates, drives them with real WebSocket clients in worker processes and reports. Only
+ * machine-independent figures are asserted (counts, lost = 0, Redis commands per message);
+ * speed belongs to the benchmark's own output.
+ */
+import { spawn } from 'node:child_process';
+import { describe, expect, it } from 'vitest';
+import { imgroupBinPath } from '../../../runtime/dev/imgroup-process.js';
+
+interface Ran {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+function bench(args: string[]): Promise<Ran> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [imgroupBinPath, 'bench', ...args], { env: { PATH: process.env.PATH, HOME: process.env.HOME }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    child.once('error', reject);
+    child.once('exit', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+/** The one JSON object `--json` prints, and nothing else on stdout. */
+function onlyJson(r: Ran): Record<string, any> {
+  expect(r.code, r.stderr).toBe(0);
+  const lines = r.stdout.trim().split('\n');
+  expect(lines).toHaveLength(1);
+  return JSON.parse(lines[0] as string) as Record<string, any>;
+}
+
+const SMALL_CLUSTER = ['--gates', '1', '--logic', '1', '--workers', '2', '--settle-ms', '1500'];
+
+describe('imgroup bench', () => {
+  it('delivers every message to every online member, loses none, and costs at most 3 Redis commands per message with a warm cache', async () => {
+    const r = await bench(['--group-size', '50', '--online', '0.5', '--messages', '100', '--senders', '5', '--warmup', '20', '--json', ...SMALL_CLUSTER]);
+    const out = onlyJson(r);
+    expect(out.messages).toBe(100);
+    expect(out.onlineMembers).toBe(25);
+    expect(out.deliveries).toBe(100 * 25);
+    expect(out.expectedDeliveries).toBe(100 * 25);
+    expect(out.lost).toBe(0);
+    expect(out.due).toBe(0);
+    expect(typeof out.duplicates).toBe('number');
+    expect(out.sendFailures).toBe(0);
+    expect(out.cursorsChecked).toBe(true);
+    expect(out.redisCommandsPerMessage).toBeGreaterThan(0);
+    expect(out.redisCommandsPerMessage).toBeLessThanOrEqual(3);
+    expect(out.redisRoundtripsPerMessage).toBeGreaterThan(0);
+    expect(out.cacheHitRatio).toBeGreaterThan(0);
+    expect(out.latencyMs.p50).toBeGreaterThan(0);
+    expect(out.latencyMs.p99).toBeGreaterThanOrEqual(out.latencyMs.p50);
+    expect(out.deliveriesPerSec).toBeGreaterThan(0);
+  }, 180_000);
+
+  it('compares cache off with cache on and runs the bare ws baseline with the same clients', async () => {
+    const r = await bench(['--group-size', '20', '--messages', '60', '--senders', '2', '--compare-cache', '--baseline', '--json', ...SMALL_CLUSTER]);
+    const out = onlyJson(r);
+    expect(out.lost).toBe(0);
+    expect(out.deliveries).toBe(60 * 10);
+    expect(out.cacheOff).toMatchObject({ messages: 60, deliveries: 600, lost: 0 });
+    // Without the cache every message reads the member list and presence from Redis.
+    expect(out.cacheOff.redisCommandsPerMessage).toBeGreaterThan(out.redisCommandsPerMessage + 1);
+    expect(out.redisCommandsRatioOffToOn).toBeGreaterThan(1);
+    expect(out.baseline).toMatchObject({ messages: 60, deliveries: 600, lost: 0, duplicates: 0, redisCommandsPerMessage: null });
+    expect(out.fractionOfBaseline).toBeGreaterThan(0);
+  }, 240_000);
+
+  it('reports a gate’s memory per idle authenticated connection', async () => {
+    const out = onlyJson(await bench(['--idle', '300', '--json', ...SMALL_CLUSTER]));
+    expect(out).toMatchObject({ idleConnections: 300, connected: 300 });
+    expect(typeof out.rssBytesPerConnection).toBe('number');
+    expect(typeof out.heapBytesPerConnection).toBe('number');
+    expect(out.heapBytesAfter).toBeGreaterThan(0);
+  }, 180_000);
+
+  it('prints a table without progress lines when stderr is not a terminal', async () => {
+    const r = await bench(['--group-size', '4', '--messages', '8', '--senders', '1', '--warmup', '0', ...SMALL_CLUSTER]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/deliveries\s+16 of 16/);
+    expect(r.stdout).toMatch(/^lost\s+0$/m);
+    expect(r.stdout).toMatch(/Redis commands\/message\s+\d+\.\d\d/);
+    expect(r.stderr).toBe('');
+  }, 180_000);
+
+  it.each([
+    [['--online', '2'], /--online.*not a fraction/],
+    [['--group-size', '4', '--senders', '3'], /--senders \(3\) is more than the online members/],
+    [['--target', 'http://127.0.0.1:1'], /--target needs --admin-token/],
+  ])('%j exits 2 naming the problem, before starting anything', async (args, message) => {
+    const r = await bench(args);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(message);
+    expect(r.stdout).toBe('');
+  });
+});

@@ -1,0 +1,110 @@
+import { describe, expect, it } from 'vitest';
+import { resolveBenchOptions } from '../../../runtime/bench/bench-options.js';
+import { idleJson, idleTable, outcomeJson, outcomeTable, ratio, renderTable, round } from '../../../runtime/bench/bench-report.js';
+import type { RunResult } from '../../../runtime/bench/workload-run.js';
+
+function run(over: Partial<RunResult> = {}): RunResult {
+  return {
+    subject: 'imgroup',
+    messages: 1000,
+    messagesPerSec: 500.123,
+    deliveries: 500_000,
+    expectedDeliveries: 500_000,
+    deliveriesPerSec: 250_061.5,
+    latencyMs: { p50: 3.21, p90: 7.5, p99: 21.345678, max: 40, mean: 4.2 },
+    redisCommandsPerMessage: 2.4567,
+    redisRoundtripsPerMessage: 1.1,
+    cacheHitRatio: 0.99876,
+    lost: 0,
+    due: 0,
+    duplicates: 0,
+    cursorsChecked: true,
+    sendFailures: 0,
+    sendErrors: {},
+    disconnects: 0,
+    badFrames: 0,
+    durationMs: 2000,
+    onlineMembers: 500,
+    load: null,
+    ...over,
+  };
+}
+
+const options = resolveBenchOptions([], {});
+
+describe('benchmark JSON', () => {
+  it('is one object with the documented fields at the top level', () => {
+    const json = outcomeJson({ main: run() }, options);
+    expect(json).toMatchObject({
+      deliveries: 500_000,
+      deliveriesPerSec: 250_061.5,
+      latencyMs: { p50: 3.21, p99: 21.346 },
+      messages: 1000,
+      redisCommandsPerMessage: 2.457,
+      redisRoundtripsPerMessage: 1.1,
+      cacheHitRatio: 0.9988,
+      lost: 0,
+      duplicates: 0,
+      workload: { groupSize: 1000, online: 0.5, gates: 2, logic: 2 },
+    });
+    expect(JSON.parse(JSON.stringify(json))).toEqual(json);
+    expect(json).not.toHaveProperty('cacheOff');
+    expect(json).not.toHaveProperty('baseline');
+  });
+
+  it('adds the cache-off run and the command ratio with --compare-cache, the baseline and the fraction with --baseline', () => {
+    const json = outcomeJson({ main: run(), cacheOff: run({ redisCommandsPerMessage: 7.37, cacheHitRatio: null }), baseline: run({ subject: 'ws baseline', deliveriesPerSec: 312_576.9, redisCommandsPerMessage: null }) }, options);
+    expect(json.cacheOff).toMatchObject({ redisCommandsPerMessage: 7.37, cacheHitRatio: null });
+    expect(json.redisCommandsRatioOffToOn).toBe(3);
+    expect(json.baseline).toMatchObject({ deliveriesPerSec: 312_576.9, redisCommandsPerMessage: null });
+    expect(json.fractionOfBaseline).toBe(0.8);
+  });
+
+  it('keeps missing figures null rather than inventing them', () => {
+    const json = outcomeJson({ main: run({ redisCommandsPerMessage: null, deliveriesPerSec: null, latencyMs: { p50: null, p90: null, p99: null, max: null, mean: null } }), baseline: run() }, options);
+    expect(json).toMatchObject({ redisCommandsPerMessage: null, deliveriesPerSec: null, latencyMs: { p50: null, p99: null }, fractionOfBaseline: null });
+  });
+
+  it('reports idle memory per connection', () => {
+    const json = idleJson({ idleConnections: 100, connected: 100, rssBytesPerConnection: 8191.6, heapBytesPerConnection: 4000.2, rssBytesBefore: 1, rssBytesAfter: 2, heapBytesBefore: 3, heapBytesAfter: 4 });
+    expect(json).toMatchObject({ idleConnections: 100, rssBytesPerConnection: 8192, heapBytesPerConnection: 4000 });
+  });
+});
+
+describe('benchmark tables', () => {
+  it('show one column per run, the ratio and the baseline fraction', () => {
+    const text = outcomeTable({ main: run({ subject: 'cache on' }), cacheOff: run({ subject: 'cache off', redisCommandsPerMessage: 7.37 }), baseline: run({ subject: 'ws baseline', deliveriesPerSec: 400_000 }) }, options);
+    const header = text.split('\n').find((l) => l.includes('cache off') && l.includes('cache on') && l.includes('ws baseline'));
+    expect(header).toBeDefined();
+    expect(text).toMatch(/Redis commands\/message\s+7\.37\s+2\.46\s+2\.46/);
+    expect(text).toContain('cache off ÷ cache on: 3.00×');
+    expect(text).toContain('fraction of the bare ws baseline: 62.5 %');
+    expect(text).toMatch(/latency p99 \(ms\)\s+21\.3/);
+    expect(text).toContain('1 group(s) × 1,000 members, 50 % online (500 connections)');
+  });
+
+  it('say when lost could not be checked against cursors', () => {
+    expect(outcomeTable({ main: run({ lost: 3, cursorsChecked: false }) }, options)).toMatch(/lost\s+3 \(cursors not read\)/);
+  });
+
+  it('render memory in KiB', () => {
+    expect(idleTable({ idleConnections: 10, connected: 10, rssBytesPerConnection: 10240, heapBytesPerConnection: 2048, rssBytesBefore: 1024, rssBytesAfter: 103_424, heapBytesBefore: 0, heapBytesAfter: 20_480 })).toMatch(
+      /resident memory\s+1\.00 KiB\s+101\.00 KiB\s+10\.00 KiB/,
+    );
+  });
+
+  it('align columns', () => {
+    expect(renderTable([['', 'a'], ['long label', '1'], ['x', '12345']])).toBe([`${' '.repeat(17)}a`, `long label${' '.repeat(7)}1`, `x${' '.repeat(12)}12345`].join('\n'));
+  });
+
+  it.each([
+    [1.23456, 3, 1.235],
+    [null, 3, null],
+  ] as const)('round(%s, %i) = %s', (n, digits, want) => {
+    expect(round(n, digits)).toBe(want);
+  });
+
+  it('ratio is null for a missing or zero denominator', () => {
+    expect([ratio(1, 0), ratio(null, 2), ratio(3, null), ratio(3, 2)]).toEqual([null, null, null, 1.5]);
+  });
+});
