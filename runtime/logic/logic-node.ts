@@ -151,10 +151,11 @@ export async function startLogic(options: LogicOptions, deps: LogicDeps): Promis
     await sweep.stop();
     await handler.drain(Math.max(0, deadline - Date.now()));
     await fanout.idle(Math.max(0, deadline - Date.now()));
-    cursors.stop();
-    await cursors.flush().catch((err: unknown) => log.warn({ err }, 'cursor flush failed'));
     await invalidation?.close();
     await server.close(SHUTDOWN_CLOSE, 'logic node shutting down');
+    // After the links are closed no ack can arrive any more: everything acked is written now.
+    cursors.stop();
+    await cursors.flush().catch((err: unknown) => log.warn({ err }, 'cursor flush failed'));
     if (ownsStore) await store.close();
     log.info({ pendingFanout: fanout.pending, inFlight: handler.inFlight }, 'logic node closed');
   }
