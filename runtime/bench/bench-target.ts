@@ -60,6 +60,8 @@ export async function startBenchCluster(
       await freePortRange(o.gates),
       await freePortRange(o.gates),
     ] as [number, number, number, number, number];
+    // A password keeps out stray processes of earlier clusters that still point at a reused port.
+    const redisPassword = randomBytes(18).toString('base64url');
     try {
       const cluster = await startDevCluster(
         {
@@ -80,11 +82,12 @@ export async function startBenchCluster(
           heartbeatMs: 15_000,
           logLevel: 'warn',
           extraEnv: benchEnv(o, runEnv),
+          redisPassword,
         },
         parentEnv,
         say,
       );
-      const redis = new RedisStore(createCluster({ seeds: cluster.redis.seeds, commandTimeoutMs: 5000 }), createRedisMetrics(new Registry()));
+      const redis = new RedisStore(createCluster({ seeds: cluster.redis.seeds, password: redisPassword, commandTimeoutMs: 5000 }), createRedisMetrics(new Registry()));
       const gateOpsUrls = cluster.gates.map((g) => g.opts.opsUrl);
       return {
         clientUrls: cluster.gateUrls.map((u) => `${u.replace(/^http/, 'ws')}/v1/ws`),

@@ -139,7 +139,11 @@ async function runPhase(
   const plans = phasePlans(o, phase, groups, workerOf, total);
   const planned = groups.length === 0 ? 0 : (total / groups.length) * groups[0]!.online.length;
   const sending = watch(pool, progress, (p) => `sent ${grouped(p.sent)} / ${grouped(total)} · stored ${grouped(p.confirmed)} · delivered ${grouped(p.delivered[phase])} / ~${grouped(planned)}`);
-  const sends = await pool.all<SendResult>((w) => ({ type: 'send', plan: plans[w] as SendPlan }), 'sent').finally(sending);
+  const stalled = stallWatch(pool, phase, o.drainTimeoutMs);
+  const sends = await Promise.race([pool.all<SendResult>((w) => ({ type: 'send', plan: plans[w] as SendPlan }), 'sent'), stalled.promise]).finally(() => {
+    sending();
+    stalled.stop();
+  });
   const start = { ...head };
   for (const r of sends) for (const [g, seq] of Object.entries(r.maxSeq)) if (seq > (head[g] ?? 0)) head[g] = seq;
   const expected = groups.reduce((n, g) => n + g.online.length * ((head[g.groupId] ?? 0) - (start[g.groupId] ?? 0)), 0);
@@ -164,6 +168,31 @@ async function drain(pool: WorkerPool, progress: ProgressSink, phase: BenchPhase
     progress.status(`waiting for deliveries: ${grouped(delivered)} / ${grouped(expected)}`);
     await sleep(POLL_MS);
   }
+}
+
+/**
+ * Rejects when, while a phase is sending, neither deliveries nor stored messages move for
+ * `timeoutMs`: a cluster that stores nothing or delivers nothing would otherwise make the
+ * closed loop crawl along on send timeouts.
+ */
+function stallWatch(pool: WorkerPool, phase: BenchPhase, timeoutMs: number): { promise: Promise<never>; stop: () => void } {
+  let timer: ReturnType<typeof setInterval> | undefined;
+  const promise = new Promise<never>((_, reject) => {
+    let last = '';
+    let lastChange = Date.now();
+    timer = setInterval(() => {
+      const p = pool.progress();
+      const now = `${p.delivered[phase]}/${p.confirmed}`;
+      if (now !== last) {
+        last = now;
+        lastChange = Date.now();
+      } else if (Date.now() - lastChange > timeoutMs) {
+        reject(new Error(`nothing was stored or delivered for ${timeoutMs} ms while sending (sent ${p.sent}, stored ${p.confirmed}, delivered ${p.delivered[phase]}); keep the process logs with --data-dir to see why`));
+      }
+    }, POLL_MS);
+  });
+  promise.catch(() => undefined);
+  return { promise, stop: () => clearInterval(timer) };
 }
 
 async function settle(ms: number, progress: ProgressSink): Promise<void> {

@@ -31,6 +31,11 @@ export interface DevClusterOptions {
   logLevel: string;
   /** Extra environment for every gate and logic process (e.g. `imgroup bench` passes cache and rate settings). */
   extraEnv?: Readonly<Record<string, string>>;
+  /**
+   * requirepass of the Redis nodes, passed to every process. `imgroup bench` sets one so that a
+   * stray process still pointing at a reused port cannot write into its cluster.
+   */
+  redisPassword?: string;
 }
 
 export interface DevCluster {
@@ -78,6 +83,7 @@ export async function startDevCluster(opts: DevClusterOptions, parentEnv: Readon
       replicasPerMaster: opts.redisReplicas,
       dir: join(dataDir, 'redis'),
       redisServer: opts.redisServer,
+      password: opts.redisPassword,
     });
     const seeds = redis.seeds.join(',');
     const common = {
@@ -87,6 +93,7 @@ export async function startDevCluster(opts: DevClusterOptions, parentEnv: Readon
       IMGROUP_INTERNAL_TOKEN: internalToken,
       IMGROUP_HEARTBEAT_MS: String(opts.heartbeatMs),
       IMGROUP_OPS_HOST: h,
+      ...(opts.redisPassword ? { IMGROUP_REDIS_PASSWORD: opts.redisPassword } : {}),
       ...opts.extraEnv,
     };
 
