@@ -8,7 +8,8 @@
  *   im:{g:G}:members      set     member user ids
  *   im:{g:G}:cursors      hash    member userId → highest acknowledged seq (same slot as the members,
  *                                 so "only members, only forward" is one script)
- *   im:{g:G}:idem:<U>:<C> string  "<seq>:<ts>" for client message id C of user U (idempotency window)
+ *   im:{g:G}:idem:<n>:<U>:<C> string "<seq>:<ts>" for client message id C of user U, n = length of U
+ *                         (the length makes the key unambiguous: ids may contain ':') (idempotency window)
  * User keys:
  *   im:{u:U}:groups       set     ids of the groups U is a member of
  *   im:{u:U}:presence     hash    connId → "<gate name>|<gate boot id>" (one field per device)
@@ -26,7 +27,7 @@ export const keys = {
   groupLog: (groupId: string) => `im:{g:${groupId}}:log`,
   groupMembers: (groupId: string) => `im:{g:${groupId}}:members`,
   groupCursors: (groupId: string) => `im:{g:${groupId}}:cursors`,
-  groupIdempotency: (groupId: string, userId: string, clientId: string) => `im:{g:${groupId}}:idem:${userId}:${clientId}`,
+  groupIdempotency: (groupId: string, userId: string, clientId: string) => `im:{g:${groupId}}:idem:${userId.length}:${userId}:${clientId}`,
   userGroups: (userId: string) => `im:{u:${userId}}:groups`,
   userPresence: (userId: string) => `im:{u:${userId}}:presence`,
   gateAlive: (gate: string) => `im:gate:{${gate}}`,
