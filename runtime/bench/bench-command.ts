@@ -44,8 +44,10 @@ export async function runBench(argv: readonly string[], env: Env, io: BenchIo = 
   process.once('SIGTERM', onSignal);
   try {
     if (o.idle > 0) {
-      const result = await withTarget(o, {}, 'idle', env, progress, cleanups, (subject, target) =>
-        runIdle(o, subject, target.gateOpsUrls[0] as string, progress),
+      // The gate's inspector (loopback, random port) lets the benchmark force a full GC before each memory sample.
+      const inspect = { NODE_OPTIONS: `${env.NODE_OPTIONS ?? ''} --inspect=127.0.0.1:0`.trim() };
+      const result = await withTarget(o, inspect, 'idle', env, progress, cleanups, (subject, target) =>
+        runIdle(o, subject, { opsUrl: target.gateOpsUrls[0] as string, collectGarbage: () => target.collectGateGarbage() }, progress),
       );
       progress.end();
       io.stdout.write(o.json ? `${JSON.stringify(idleJson(result))}\n` : idleTable(result));

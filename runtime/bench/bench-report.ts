@@ -96,6 +96,7 @@ export function idleJson(r: IdleResult): Record<string, unknown> {
     rssBytesAfter: r.rssBytesAfter,
     heapBytesBefore: r.heapBytesBefore,
     heapBytesAfter: r.heapBytesAfter,
+    gcForced: r.gcForced,
   };
 }
 
@@ -164,5 +165,6 @@ export function idleTable(r: IdleResult): string {
     ['resident memory', kib(r.rssBytesBefore), kib(r.rssBytesAfter), kib(r.rssBytesPerConnection)],
     ['V8 heap used', kib(r.heapBytesBefore), kib(r.heapBytesAfter), kib(r.heapBytesPerConnection)],
   ];
-  return `${n0(r.connected)} idle authenticated connections on one gate\n\n${renderTable(rows)}\n`;
+  const how = r.gcForced ? 'each sample after a forced full GC in the gate' : 'minimum of several samples (no forced GC: the heap may include garbage)';
+  return `${n0(r.connected)} idle authenticated connections on one gate (${how})\n\n${renderTable(rows)}\n`;
 }

@@ -4,6 +4,7 @@
  * settings of the run passed to every process), or an existing cluster named by `--target`.
  */
 import { randomBytes } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Registry } from 'prom-client';
 import { startDevCluster } from '../dev/dev-cluster.js';
@@ -11,6 +12,7 @@ import { createRedisMetrics } from '../redis/redis-metrics.js';
 import { createCluster, RedisStore } from '../redis/redis-store.js';
 import type { BenchOptions } from './bench-options.js';
 import { freePortRange } from './free-port-range.js';
+import { collectGarbage, inspectorUrlFromLog } from './inspector-gc.js';
 
 export interface BenchTarget {
   /** Client WebSocket URLs of the gates (`ws://host:port/v1/ws`). */
@@ -25,6 +27,8 @@ export interface BenchTarget {
   opsUrls: string[];
   /** Redis, for reading cursors; null when unknown. */
   redis: RedisStore | null;
+  /** Run a full garbage collection in the first gate (started clusters with its inspector open); false when not possible. */
+  collectGateGarbage(): Promise<boolean>;
   close(): Promise<void>;
 }
 
@@ -97,6 +101,12 @@ export async function startBenchCluster(
         gateOpsUrls,
         opsUrls: [...gateOpsUrls, ...cluster.logic.map((l) => l.opts.opsUrl)],
         redis,
+        collectGateGarbage: async () => {
+          const first = cluster.gates[0];
+          if (!first) return false;
+          const url = inspectorUrlFromLog(await readFile(join(cluster.dataDir, `${first.name}.log`), 'utf8').catch(() => ''));
+          return url === null ? false : collectGarbage(url);
+        },
         close: async () => {
           await redis.close();
           await cluster.stop();
@@ -132,6 +142,7 @@ export function existingTarget(o: BenchOptions): BenchTarget {
     gateOpsUrls: o.metrics.slice(0, 1),
     opsUrls: o.metrics,
     redis,
+    collectGateGarbage: async () => false,
     close: async () => {
       await redis?.close();
     },

@@ -2,8 +2,9 @@
  * `imgroup bench --idle N`: what an idle authenticated connection costs a gate. N clients (users
  * without groups, spread over the client workers) connect to one gate and stay silent; the
  * gate's resident memory and V8 heap in use are read from its own `/metrics` before and after,
- * each as the minimum of several scrapes a second apart (the heap figure after the collector
- * had its chances), and divided by N.
+ * each as the minimum of several scrapes a second apart, each scrape right after a full garbage
+ * collection forced through the gate's inspector when the benchmark started the gate (so the
+ * heap counts live objects only), and divided by N.
  */
 import type { BenchOptions } from './bench-options.js';
 import { METRIC, type MetricsSnapshot, scrapeAll, total } from './metrics-scrape.js';
@@ -22,6 +23,8 @@ export interface IdleResult {
   rssBytesAfter: number | null;
   heapBytesBefore: number | null;
   heapBytesAfter: number | null;
+  /** Whether each sample followed a forced full garbage collection in the gate. */
+  gcForced: boolean;
 }
 
 const SAMPLES = 5;
@@ -30,13 +33,16 @@ const SAMPLE_GAP_MS = 1000;
 interface MemorySample {
   rss: number | null;
   heap: number | null;
+  gcForced: boolean;
 }
 
-async function sampleMemory(opsUrl: string, progress: ProgressSink, label: string): Promise<MemorySample> {
+async function sampleMemory(opsUrl: string, gc: () => Promise<boolean>, progress: ProgressSink, label: string): Promise<MemorySample> {
   let rss: number | null = null;
   let heap: number | null = null;
+  let gcForced = true;
   for (let i = 0; i < SAMPLES; i++) {
     progress.status(`${label}: memory sample ${i + 1} / ${SAMPLES}`);
+    if (!(await gc())) gcForced = false;
     const s: MetricsSnapshot = await scrapeAll([opsUrl]);
     const r = total(s, METRIC.residentMemory);
     const h = total(s, METRIC.heapUsed);
@@ -44,11 +50,11 @@ async function sampleMemory(opsUrl: string, progress: ProgressSink, label: strin
     if (h !== null) heap = heap === null ? h : Math.min(heap, h);
     if (i < SAMPLES - 1) await new Promise((res) => setTimeout(res, SAMPLE_GAP_MS));
   }
-  return { rss, heap };
+  return { rss, heap, gcForced };
 }
 
 /** `subject` connects everyone to its first endpoint; `gateOpsUrl` is that gate's ops URL. */
-export async function runIdle(o: BenchOptions, subject: RunSubject, gateOpsUrl: string, progress: ProgressSink): Promise<IdleResult> {
+export async function runIdle(o: BenchOptions, subject: RunSubject, gate: { opsUrl: string; collectGarbage(): Promise<boolean> }, progress: ProgressSink): Promise<IdleResult> {
   const runId = newRunId();
   const n = o.idle;
   const conns = Array.from({ length: o.workers }, (_, w) =>
@@ -57,7 +63,7 @@ export async function runIdle(o: BenchOptions, subject: RunSubject, gateOpsUrl: 
   const pool = await WorkerPool.start(o.workers, workerSettings(o, 16));
   try {
     await new Promise((r) => setTimeout(r, o.settleMs));
-    const before = await sampleMemory(gateOpsUrl, progress, 'before');
+    const before = await sampleMemory(gate.opsUrl, () => gate.collectGarbage(), progress, 'before');
     progress.step(`connecting ${grouped(n)} idle connections to one gate over ${o.workers} client worker(s)…`);
     const urls = await Promise.all(conns.map((c) => subject.connectUrls(c)));
     const timer = setInterval(() => progress.status(`connected ${grouped(pool.progress().open)} / ${grouped(n)}`), 100);
@@ -69,7 +75,7 @@ export async function runIdle(o: BenchOptions, subject: RunSubject, gateOpsUrl: 
     if (failed > 0) throw new Error(`${failed} of ${n} idle connections failed, e.g. ${results.flatMap((r) => r.errors).slice(0, 3).join('; ')}`);
     progress.step(`settling ${o.settleMs} ms (logins, presence writes), then sampling the gate's memory…`);
     await new Promise((r) => setTimeout(r, o.settleMs));
-    const after = await sampleMemory(gateOpsUrl, progress, 'after');
+    const after = await sampleMemory(gate.opsUrl, () => gate.collectGarbage(), progress, 'after');
     const per = (a: number | null, b: number | null) => (a === null || b === null || connected === 0 ? null : (a - b) / connected);
     return {
       idleConnections: n,
@@ -80,6 +86,7 @@ export async function runIdle(o: BenchOptions, subject: RunSubject, gateOpsUrl: 
       rssBytesAfter: after.rss,
       heapBytesBefore: before.heap,
       heapBytesAfter: after.heap,
+      gcForced: before.gcForced && after.gcForced,
     };
   } finally {
     progress.step('closing connections…');

@@ -32,7 +32,7 @@ export function terminalProgress(stream: NodeJS.WriteStream): ProgressSink {
       const now = Date.now();
       if (now - lastAt < 100) return;
       lastAt = now;
-      const width = Math.max(20, (stream.columns ?? 100) - 1);
+      const width = Math.max(20, (stream.columns || 100) - 1);
       stream.write(`\r\x1b[K${text.slice(0, width)}`);
       shown = true;
     },
