@@ -66,6 +66,8 @@ export class ClientWorker {
   private settings: WorkerSettings | null = null;
   private readonly conns = new Map<string, BenchConnection>();
   private readonly latency = new LatencyHistogram();
+  /** Server `ts` (stored, ms) → receive: the part of the latency after the message was stored. */
+  private readonly afterStore = new LatencyHistogram();
   private readonly delivered: Record<BenchPhase, number> = { w: 0, m: 0 };
   private acks: AckCoalescer | null = null;
   private driver: SendDriver | null = null;
@@ -235,6 +237,7 @@ export class ClientWorker {
     if (body.phase === 'm') {
       const now = nowMs();
       this.latency.record(now - body.sentAtMs);
+      if (typeof f.ts === 'number') this.afterStore.record(now - f.ts);
       this.firstReceiveAt ??= now;
       this.lastReceiveAt = now;
     }
@@ -276,6 +279,7 @@ export class ClientWorker {
       tallies,
       duplicates,
       latency: this.latency.snapshot(),
+      afterStore: this.afterStore.snapshot(),
       firstReceiveAt: this.firstReceiveAt,
       lastReceiveAt: this.lastReceiveAt,
       disconnects: this.disconnects,

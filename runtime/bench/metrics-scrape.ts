@@ -59,14 +59,29 @@ export function delta(before: MetricsSnapshot, after: MetricsSnapshot, name: str
 /** The figures of one measured phase, from snapshots around it. */
 export interface LoadFigures {
   redisCommands: number | null;
+  /** Deltas per `command` label (scripts as `script:<name>`), summed over processes. */
+  redisCommandsByName: Record<string, number>;
   redisRoundtrips: number | null;
   cacheHits: number | null;
   cacheRequests: number | null;
 }
 
+/** Every value of `label` that `name` carries in a snapshot. */
+function labelValues(s: MetricsSnapshot, name: string, label: string): Set<string> {
+  const out = new Set<string>();
+  for (const samples of s.perTarget) for (const x of samples) if (x.name === name && x.labels[label] !== undefined) out.add(x.labels[label] as string);
+  return out;
+}
+
 export function loadFigures(before: MetricsSnapshot, after: MetricsSnapshot): LoadFigures {
+  const byName: Record<string, number> = {};
+  for (const command of labelValues(after, METRIC.redisCommands, 'command')) {
+    const d = (total(after, METRIC.redisCommands, { command }) ?? 0) - (total(before, METRIC.redisCommands, { command }) ?? 0);
+    if (d !== 0) byName[command] = d;
+  }
   return {
     redisCommands: delta(before, after, METRIC.redisCommands),
+    redisCommandsByName: byName,
     redisRoundtrips: delta(before, after, METRIC.redisRoundtrips),
     cacheHits: delta(before, after, METRIC.sessionCacheRequests, { result: 'hit' }),
     cacheRequests: delta(before, after, METRIC.sessionCacheRequests),

@@ -89,6 +89,8 @@ export interface WorkerReport {
   /** Repeated (member, group, seq) deliveries over the whole run. */
   duplicates: number;
   latency: HistogramSnapshot;
+  /** Receive time − the server's `ts` (when the message was stored; whole ms). */
+  afterStore: HistogramSnapshot;
   firstReceiveAt: number | null;
   lastReceiveAt: number | null;
   /** Connections that closed during the run. */

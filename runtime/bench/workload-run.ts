@@ -31,6 +31,8 @@ export interface RunResult {
   expectedDeliveries: number;
   deliveriesPerSec: number | null;
   latencyMs: { p50: number | null; p90: number | null; p99: number | null; max: number | null; mean: number | null };
+  /** The part after the message was stored: receive time − the server's `ts` (whole ms, so ±1 ms). */
+  afterStoreMs: { p50: number | null; p99: number | null };
   redisCommandsPerMessage: number | null;
   redisRoundtripsPerMessage: number | null;
   cacheHitRatio: number | null;
@@ -222,7 +224,11 @@ function summarize(
 ): RunResult {
   const messages = ranges.reduce((n, r) => n + (r.range[1] - r.range[0]), 0);
   const latency = new LatencyHistogram();
-  for (const r of reports) latency.merge(r.latency);
+  const afterStore = new LatencyHistogram();
+  for (const r of reports) {
+    latency.merge(r.latency);
+    afterStore.merge(r.afterStore);
+  }
   const firstSend = min(sends.map((s) => s.firstSendAt));
   const lastReceive = max(reports.map((r) => r.lastReceiveAt));
   const durationMs = firstSend !== null && lastReceive !== null && lastReceive > firstSend ? lastReceive - firstSend : null;
@@ -238,6 +244,7 @@ function summarize(
     expectedDeliveries: verdict.expected,
     deliveriesPerSec: perSec(verdict.deliveries),
     latencyMs: { p50: latency.percentile(50), p90: latency.percentile(90), p99: latency.percentile(99), max: latency.max, mean: latency.mean },
+    afterStoreMs: { p50: afterStore.percentile(50), p99: afterStore.percentile(99) },
     redisCommandsPerMessage: perMessage(load?.redisCommands),
     redisRoundtripsPerMessage: perMessage(load?.redisRoundtrips),
     cacheHitRatio: load && load.cacheRequests !== null && load.cacheHits !== null && load.cacheRequests > 0 ? load.cacheHits / load.cacheRequests : null,
