@@ -27,8 +27,9 @@ export interface IdleResult {
   gcForced: boolean;
 }
 
-const SAMPLES = 5;
-const SAMPLE_GAP_MS = 1000;
+/** Memory samples per reading: the minimum counts. After a forced GC few are needed. */
+const SAMPLES = { forcedGc: 3, noGc: 5 };
+const SAMPLE_GAP_MS = { forcedGc: 200, noGc: 1000 };
 
 interface MemorySample {
   rss: number | null;
@@ -40,15 +41,19 @@ async function sampleMemory(opsUrl: string, gc: () => Promise<boolean>, progress
   let rss: number | null = null;
   let heap: number | null = null;
   let gcForced = true;
-  for (let i = 0; i < SAMPLES; i++) {
-    progress.status(`${label}: memory sample ${i + 1} / ${SAMPLES}`);
-    if (!(await gc())) gcForced = false;
+  let samples = SAMPLES.forcedGc;
+  for (let i = 0; i < samples; i++) {
+    progress.status(`${label}: memory sample ${i + 1} / ${samples}`);
+    if (!(await gc())) {
+      gcForced = false;
+      samples = SAMPLES.noGc;
+    }
     const s: MetricsSnapshot = await scrapeAll([opsUrl]);
     const r = total(s, METRIC.residentMemory);
     const h = total(s, METRIC.heapUsed);
     if (r !== null) rss = rss === null ? r : Math.min(rss, r);
     if (h !== null) heap = heap === null ? h : Math.min(heap, h);
-    if (i < SAMPLES - 1) await new Promise((res) => setTimeout(res, SAMPLE_GAP_MS));
+    if (i < samples - 1) await new Promise((res) => setTimeout(res, gcForced ? SAMPLE_GAP_MS.forcedGc : SAMPLE_GAP_MS.noGc));
   }
   return { rss, heap, gcForced };
 }
