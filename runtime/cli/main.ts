@@ -57,6 +57,13 @@ async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<void> {
   }
 }
 
+// Started by a supervisor with an IPC lifeline (runtime/dev/local-process.ts): when the
+// supervisor dies, however it dies, shut down as on SIGTERM instead of living on as an orphan.
+if (process.channel) {
+  process.channel.unref();
+  process.once('disconnect', () => process.kill(process.pid, 'SIGTERM'));
+}
+
 main(process.argv.slice(2), process.env).catch((err: unknown) => {
   if (err instanceof ConfigError) {
     process.stderr.write(`imgroup: ${err.message}\n`);

@@ -37,7 +37,7 @@ export class ImgroupProcess {
   private readonly proc: LocalProcess;
 
   constructor(readonly opts: ImgroupProcessOptions) {
-    this.proc = new LocalProcess({ command: process.execPath, args: [imgroupBinPath, ...opts.args], env: opts.env, logFile: opts.logFile });
+    this.proc = new LocalProcess({ command: process.execPath, args: [imgroupBinPath, ...opts.args], env: opts.env, logFile: opts.logFile, ipcLifeline: true });
   }
 
   get name(): string {

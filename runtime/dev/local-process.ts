@@ -15,6 +15,11 @@ export interface LocalProcessOptions {
   cwd?: string;
   /** stdout and stderr are appended here; omitted → ignored stdout, inherited stderr. */
   logFile?: string;
+  /**
+   * Give the child an IPC channel that closes when this process dies, however it dies (even by
+   * SIGKILL, when no exit hook runs). `imgroup` processes shut down gracefully when it closes.
+   */
+  ipcLifeline?: boolean;
 }
 
 export interface ExitInfo {
@@ -52,7 +57,7 @@ export class LocalProcess {
       this.child = spawn(opts.command, opts.args, {
         cwd: opts.cwd,
         env: opts.env ? ({ ...opts.env } as NodeJS.ProcessEnv) : process.env,
-        stdio: ['ignore', logFd ?? 'ignore', logFd ?? 'inherit'],
+        stdio: opts.ipcLifeline ? ['ignore', logFd ?? 'ignore', logFd ?? 'inherit', 'ipc'] : ['ignore', logFd ?? 'ignore', logFd ?? 'inherit'],
       });
     } finally {
       if (logFd !== undefined) closeSync(logFd);
@@ -69,6 +74,8 @@ export class LocalProcess {
       });
     });
     killOnExit(this.child);
+    // The lifeline itself must not keep this process alive (the child handle decides that).
+    this.child.channel?.unref();
   }
 
   get pid(): number | undefined {

@@ -122,13 +122,20 @@ export class TestSystem {
     return doc.version;
   }
 
+  /** Start every process; if any fails to become ready, stop those already started and rethrow. */
   async start(): Promise<this> {
     const logicCount = this.opts.logic ?? 2;
     const gateCount = this.opts.gates ?? 2;
-    await Promise.all(Array.from({ length: logicCount }, (_, i) => this.startLogic(`logic-${i}`)));
-    this.writeMembership(this.logic);
-    await Promise.all(Array.from({ length: gateCount }, (_, i) => this.startGate(`gate-${i}`)));
-    return this;
+    try {
+      await Promise.all(Array.from({ length: logicCount }, (_, i) => this.startLogic(`logic-${i}`)));
+      this.writeMembership(this.logic);
+      await Promise.all(Array.from({ length: gateCount }, (_, i) => this.startGate(`gate-${i}`)));
+      return this;
+    } catch (err) {
+      process.env.IMGROUP_KEEP_TEST_LOGS ??= '1'; // keep the logs of a failed start for the error report
+      await this.stop();
+      throw new Error(`${(err as Error).message} (logs in ${this.dir})`);
+    }
   }
 
   token(userId: string, ttlSeconds = 3600): Promise<string> {
