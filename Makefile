@@ -10,17 +10,18 @@ APT_PACKAGES := redis-server prometheus
 VITEST_ARGS ?=
 RUN_ARGS ?=
 
-.PHONY: help run test deps system-deps node-deps build typecheck clean docs
+.PHONY: help run test deps system-deps node-deps build typecheck clean docs crds k8s-bins cluster-up cluster-down
 
 help:
 	@echo "make run    start a local cluster (Redis Cluster 3+3, 2 logic nodes, 2 gates) on loopback"
 	@echo "make test   run the whole test suite (unit + integration against real processes)"
 	@echo "make build  compile TypeScript to dist/"
+	@echo "make cluster-up / cluster-down  a local Kubernetes control plane on loopback (.cluster/kubeconfig)"
 
 run: deps build
 	node bin/imgroup.js dev $(RUN_ARGS)
 
-test: deps build
+test: deps build k8s-bins
 	npx vitest run $(VITEST_ARGS)
 
 deps: system-deps node-deps
@@ -51,9 +52,25 @@ build: node-deps
 typecheck: node-deps
 	npx tsc -p tsconfig.json --noEmit
 
+# etcd, kube-apiserver, kubectl, kube-controller-manager, kube-scheduler, built once from their Go
+# modules into ${IMGROUP_CACHE_DIR:-$HOME/.cache/imgroup}/k8s-<version>/bin (cold: see README).
+k8s-bins:
+	@hack/k8s/build.sh >/dev/null
+
+# Local control plane on 127.0.0.1 (state in .cluster/); prints `export KUBECONFIG=...`.
+cluster-up: k8s-bins
+	@hack/k8s/cluster-up.sh
+
+cluster-down:
+	@hack/k8s/cluster-down.sh
+
 clean:
 	rm -rf dist node_modules
 
 # Regenerate the configuration table in README.md from the option specs.
 docs: build
 	node --input-type=module -e "import { readFileSync, writeFileSync } from 'node:fs'; import { configReference, spliceReadme } from './dist/runtime/cli/config-reference.js'; writeFileSync('README.md', spliceReadme(readFileSync('README.md', 'utf8'), configReference()));"
+
+# Regenerate the ImGroupCluster CRD (charts/imgroup/crds/) from its TypeScript schema in operator/api/.
+crds: build
+	node --input-type=module -e "import { mkdirSync, writeFileSync } from 'node:fs'; import { dirname } from 'node:path'; import { CRD_PATH, renderCrdYaml } from './dist/operator/api/crd-yaml.js'; mkdirSync(dirname(CRD_PATH), { recursive: true }); writeFileSync(CRD_PATH, renderCrdYaml());"

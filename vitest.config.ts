@@ -1,4 +1,4 @@
-import { defineConfig } from 'vitest/config';
+import { configDefaults, defineConfig } from 'vitest/config';
 
 // Unit tests run in parallel; integration tests start real redis-server, gate and logic
 // processes, so their files run one at a time to keep a 2-core machine honest.
@@ -16,10 +16,23 @@ export default defineConfig({
         test: {
           name: 'integration',
           include: ['test/integration/**/*.test.ts'],
+          exclude: [...configDefaults.exclude, 'test/integration/operator/**'],
           globalSetup: ['test/support/global-redis.ts'],
           fileParallelism: false,
           testTimeout: 60_000,
           hookTimeout: 120_000,
+        },
+      },
+      {
+        // Against a real kube-apiserver + etcd (test/support/global-control-plane.ts), built from
+        // their Go modules on first use; every file shares it and works in namespaces of its own.
+        test: {
+          name: 'operator',
+          include: ['test/integration/operator/**/*.test.ts'],
+          globalSetup: ['test/support/global-redis.ts', 'test/support/global-control-plane.ts'],
+          fileParallelism: false,
+          testTimeout: 120_000,
+          hookTimeout: 300_000,
         },
       },
     ],
