@@ -1,0 +1,51 @@
+/**
+ * Every object of a cluster that the reconciler applies (server-side apply, field manager
+ * `imgroup-operator`), in an order where each object's dependencies come first: the gates'
+ * access, the membership ConfigMap, Services, budgets, then the StatefulSets. The generated auth
+ * Secret is not in the list: it is created only when absent (auth-secret.ts).
+ */
+import type { V1ConfigMap, V1Pod, V1PodDisruptionBudget, V1Role, V1RoleBinding, V1Service, V1ServiceAccount, V1StatefulSet } from '@kubernetes/client-node';
+import type { MembershipDocument } from '../../runtime/protocol/membership.js';
+import type { ImGroupCluster } from '../api/v1alpha1.js';
+import { desiredGateRole, desiredGateRoleBinding, desiredGateServiceAccount } from './gate-access.js';
+import { desiredGateStatefulSet } from './gate-statefulset.js';
+import { desiredLogicStatefulSet } from './logic-statefulset.js';
+import { desiredMembershipConfigMap, membershipDocument } from './membership-configmap.js';
+import { desiredPodDisruptionBudget } from './pod-disruption-budgets.js';
+import { desiredRedisStatefulSet } from './redis-statefulset.js';
+import { desiredGateService, desiredLogicService, desiredRedisService } from './services.js';
+
+export type DesiredObject = V1ServiceAccount | V1Role | V1RoleBinding | V1ConfigMap | V1Service | V1PodDisruptionBudget | V1StatefulSet;
+
+export interface DesiredInputs {
+  /** The cluster's logic pods as listed from the API; the Ready, non-terminating ones become members. */
+  logicPods: readonly V1Pod[];
+  /** Pods of N-redis to apply now (default: masters × (1 + replicasPerMaster)); see redis-statefulset.ts. */
+  redisReplicas?: number;
+}
+
+export interface DesiredState {
+  objects: DesiredObject[];
+  /** The membership document in `objects` (for status.membership). */
+  membership: MembershipDocument;
+}
+
+export function desiredState(cluster: ImGroupCluster, inputs: DesiredInputs): DesiredState {
+  const membership = membershipDocument(cluster, inputs.logicPods);
+  const objects: DesiredObject[] = [
+    desiredGateServiceAccount(cluster),
+    desiredGateRole(cluster),
+    desiredGateRoleBinding(cluster),
+    desiredMembershipConfigMap(cluster, membership),
+    desiredGateService(cluster),
+    desiredLogicService(cluster),
+    desiredRedisService(cluster),
+    desiredPodDisruptionBudget(cluster, 'gate'),
+    desiredPodDisruptionBudget(cluster, 'logic'),
+    desiredPodDisruptionBudget(cluster, 'redis'),
+    desiredRedisStatefulSet(cluster, inputs.redisReplicas === undefined ? {} : { replicas: inputs.redisReplicas }),
+    desiredLogicStatefulSet(cluster),
+    desiredGateStatefulSet(cluster),
+  ];
+  return { objects, membership };
+}

@@ -1,0 +1,82 @@
+/**
+ * The pod template shared by gate and logic StatefulSets: one container of the imgroup runtime
+ * image running `imgroup <component>`, configured by env, probed on its ops port (`/readyz` for
+ * readiness, `/healthz` for liveness, with a startup probe so a slow start is not killed),
+ * hardened (pod-security.ts), with a writable /tmp as its only scratch space.
+ */
+import type { V1ContainerPort, V1EnvVar, V1PodTemplateSpec, V1Probe, V1ResourceRequirements, V1Volume, V1VolumeMount } from '@kubernetes/client-node';
+import type { ResourceRequirements } from '../api/v1alpha1.js';
+import type { ClusterContext } from './cluster-context.js';
+import { ownedLabels, selectorLabels } from './object-meta.js';
+import { containerSecurityContext, podSecurityContext, spreadOverNodes } from './pod-security.js';
+
+export const TMP_VOLUME = 'tmp';
+export const TMP_SIZE_LIMIT = '64Mi';
+export const TERMINATION_GRACE_SECONDS = 30;
+
+/** Spec resources (int-or-string quantities) as the core/v1 type (strings). */
+export function containerResources(r: ResourceRequirements): V1ResourceRequirements {
+  const out: V1ResourceRequirements = {};
+  if (r.limits) out.limits = Object.fromEntries(Object.entries(r.limits).map(([k, v]) => [k, String(v)]));
+  if (r.requests) out.requests = Object.fromEntries(Object.entries(r.requests).map(([k, v]) => [k, String(v)]));
+  return out;
+}
+
+export interface ProbeTiming {
+  /** Readiness probe period; logic nodes use a short one, since membership follows readiness. */
+  readinessPeriodSeconds: number;
+}
+
+function httpProbe(path: string, periodSeconds: number, failureThreshold: number): V1Probe {
+  return { httpGet: { path, port: 'ops', scheme: 'HTTP' }, periodSeconds, timeoutSeconds: 2, failureThreshold, successThreshold: 1 };
+}
+
+export function opsProbes(timing: ProbeTiming): { readinessProbe: V1Probe; livenessProbe: V1Probe; startupProbe: V1Probe } {
+  return {
+    readinessProbe: httpProbe('/readyz', timing.readinessPeriodSeconds, 2),
+    livenessProbe: httpProbe('/healthz', 10, 3),
+    startupProbe: httpProbe('/healthz', 2, 30),
+  };
+}
+
+export interface RuntimePodOptions {
+  component: 'gate' | 'logic';
+  env: V1EnvVar[];
+  ports: V1ContainerPort[];
+  resources: ResourceRequirements;
+  timing: ProbeTiming;
+  /** Volumes beyond /tmp, with their mounts. */
+  volumes?: { volume: V1Volume; mount: V1VolumeMount }[];
+  /** Gate pods: the ServiceAccount whose token reads N-membership; others get no token. */
+  serviceAccountName?: string;
+}
+
+export function runtimePodTemplate(ctx: ClusterContext, o: RuntimePodOptions): V1PodTemplateSpec {
+  const extra = o.volumes ?? [];
+  return {
+    metadata: { labels: ownedLabels(ctx, o.component) },
+    spec: {
+      ...(o.serviceAccountName !== undefined
+        ? { serviceAccountName: o.serviceAccountName, automountServiceAccountToken: true }
+        : { automountServiceAccountToken: false }),
+      enableServiceLinks: false,
+      terminationGracePeriodSeconds: TERMINATION_GRACE_SECONDS,
+      securityContext: podSecurityContext(),
+      affinity: spreadOverNodes(selectorLabels(ctx, o.component)),
+      containers: [
+        {
+          name: o.component,
+          image: ctx.spec.image,
+          args: [o.component],
+          env: o.env,
+          ports: o.ports,
+          resources: containerResources(o.resources),
+          ...opsProbes(o.timing),
+          securityContext: containerSecurityContext(),
+          volumeMounts: [{ name: TMP_VOLUME, mountPath: '/tmp' }, ...extra.map((e) => e.mount)],
+        },
+      ],
+      volumes: [{ name: TMP_VOLUME, emptyDir: { sizeLimit: TMP_SIZE_LIMIT } }, ...extra.map((e) => e.volume)],
+    },
+  };
+}
