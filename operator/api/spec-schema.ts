@@ -119,7 +119,7 @@ const redisSchema = object({
     },
     {
       rule: `self.masters * (1 + self.replicasPerMaster) <= ${MAX_REDIS_NODES}`,
-      message: `spec.redis.masters × (1 + spec.redis.replicasPerMaster) must be at most ${MAX_REDIS_NODES} Redis nodes`,
+      message: `spec.redis.replicasPerMaster is too large for spec.redis.masters: masters × (1 + replicasPerMaster) must be at most ${MAX_REDIS_NODES} Redis nodes`,
       fieldPath: '.replicasPerMaster',
       check: (self) => self.masters * (1 + self.replicasPerMaster) <= MAX_REDIS_NODES,
     },
