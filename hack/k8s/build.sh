@@ -50,8 +50,10 @@ exec 9>"$root/.lock"
 flock 9
 if ! $force && complete; then echo "$bin"; exit 0; fi   # built by a concurrent run meanwhile
 
+rm -rf "$root"/.build.*   # left by an interrupted build (we hold the lock)
 work=$(mktemp -d "$root/.build.XXXXXX")
 trap 'rm -rf "$work"' EXIT
+trap 'exit 130' INT TERM
 mkdir -p "$work/bin" "$work/etcd" "$work/k8s"
 export GOWORK=off GOFLAGS="-mod=mod -buildvcs=false -trimpath" CGO_ENABLED=0
 log "building $stamp into $bin (cold: tens of minutes on 2 cores)"

@@ -3,4 +3,4 @@
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 repo=$(cd "$here/../.." && pwd)
-exec node "$here/control-plane.mjs" down --dir="$repo/.cluster"
+exec node "$here/cluster.mjs" down --dir="$repo/.cluster"

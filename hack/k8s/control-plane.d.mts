@@ -102,7 +102,6 @@ export interface StartedControlPlane {
 }
 
 export const DEFAULT_CONTROLLERS: readonly string[];
-export const DEFAULT_PORTS: Readonly<ControlPlanePorts>;
 export const SERVICE_ACCOUNT_ISSUER: string;
 export function readVersions(file?: string): Versions;
 /** build.sh --print-bin-dir: the binaries' directory, whether built or not. */
@@ -117,3 +116,6 @@ export function controllerManagerArgs(opts: { dir: string; pki: PkiPaths; contro
 export function kubeconfigYaml(opts: { server: string; caPem: string; certPem: string; keyPem: string }): string;
 export function apiRequest(auth: ApiAuth, method: string, path: string, body?: unknown, opts?: ApiRequestOptions): Promise<ApiResponse>;
 export function startControlPlane(opts: StartControlPlaneOptions): Promise<StartedControlPlane>;
+/** Does the API server answer /readyz with 200? Rejects when it does not answer at all. */
+export function readyz(auth: ApiAuth): Promise<boolean>;
+export function sleep(ms: number): Promise<void>;

@@ -1,35 +1,34 @@
-#!/usr/bin/env node
 /**
  * A local Kubernetes control plane on loopback: etcd, kube-apiserver and (optionally) a
  * kube-controller-manager running only the controllers that need no kubelet. The one
- * implementation behind `make cluster-up` / `make cluster-down` (the CLI at the bottom) and the
- * tests' test/support/control-plane.ts (the exported functions; types in control-plane.d.mts).
+ * implementation behind `make cluster-up` / `make cluster-down` (cluster.mjs) and the tests'
+ * test/support/control-plane.ts. Plain JavaScript so that node runs it as it is; its types are
+ * in control-plane.d.mts.
  *
  * Everything lives in one directory:
  *   pki/        generated CA, API server serving cert, admin client cert (O=system:masters),
- *               ServiceAccount signing key pair (ES256) — made with the openssl CLI
+ *               ServiceAccount signing key pair (ES256) — see pki.mjs
  *   etcd/       etcd's data (fsync off: the data is throwaway)
  *   logs/       one log file per component
  *   kubeconfig  admin kubeconfig with embedded credentials
- *   state.json  ports, server URL and pids (CLI mode only)
+ *   state.json  ports, server URL and pids (cluster.mjs only)
  *
  * Binaries come from hack/k8s/build.sh (versions pinned in hack/k8s/versions.env).
  */
-import { spawn, execFile, execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, openSync, closeSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn, execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, openSync, closeSync, readFileSync, writeFileSync } from 'node:fs';
 import { get as httpGet } from 'node:http';
 import { request as httpsRequest } from 'node:https';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
+import { generatePki, kubeconfigYaml } from './pki.mjs';
+
+export { generatePki, kubeconfigYaml };
 
 const HERE = dirname(fileURLToPath(import.meta.url));
-const execFileAsync = promisify(execFile);
 
 /** Controllers of kube-controller-manager that work without kubelet, scheduler or workload controllers. */
 export const DEFAULT_CONTROLLERS = Object.freeze(['namespace-controller', 'garbage-collector-controller', 'serviceaccount-controller']);
-/** Fixed ports of the CLI's control plane (`make cluster-up`); tests use free ports instead. */
-export const DEFAULT_PORTS = Object.freeze({ apiserver: 16443, etcd: 12379, etcdPeer: 12380 });
 export const SERVICE_ACCOUNT_ISSUER = 'https://kubernetes.default.svc.cluster.local';
 const SERVICE_CLUSTER_IP_RANGE = '10.0.0.0/24';
 const STOP_GRACE_MS = 10_000;
@@ -76,44 +75,6 @@ export function buildBinaries({ nice = 0 } = {}) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// PKI: a CA, the API server's serving cert, the admin client cert, the ServiceAccount key pair
-
-async function openssl(args, cwd) {
-  try {
-    await execFileAsync('openssl', args, { cwd });
-  } catch (err) {
-    throw new Error(`openssl ${args.join(' ')} failed: ${err.stderr || err.message}`);
-  }
-}
-
-/** Generate every key and certificate into `${dir}/pki` (EC P-256, valid 10 years); returns their paths. */
-export async function generatePki(dir) {
-  const pki = join(dir, 'pki');
-  mkdirSync(pki, { recursive: true });
-  const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
-  const days = ['-days', '3650'];
-  await openssl(['req', '-x509', ...ec, ...days, '-keyout', 'ca.key', '-out', 'ca.crt', '-subj', '/CN=imgroup-local-ca',
-    '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign'], pki);
-  const sans = ['IP:127.0.0.1', 'IP:10.0.0.1', 'DNS:localhost', 'DNS:kubernetes', 'DNS:kubernetes.default',
-    'DNS:kubernetes.default.svc', 'DNS:kubernetes.default.svc.cluster.local'];
-  const leaf = (name, subj, exts) =>
-    openssl(['req', '-x509', ...ec, ...days, '-CA', 'ca.crt', '-CAkey', 'ca.key', '-keyout', `${name}.key`, '-out', `${name}.crt`,
-      '-subj', subj, '-addext', 'basicConstraints=critical,CA:FALSE', '-addext', 'keyUsage=critical,digitalSignature,keyEncipherment',
-      ...exts.flatMap((e) => ['-addext', e])], pki);
-  await leaf('apiserver', '/CN=kube-apiserver', ['extendedKeyUsage=serverAuth', `subjectAltName=${sans.join(',')}`]);
-  await leaf('admin', '/O=system:masters/CN=imgroup-admin', ['extendedKeyUsage=clientAuth']);
-  await openssl(['genpkey', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-out', 'sa.key'], pki);
-  await openssl(['pkey', '-in', 'sa.key', '-pubout', '-out', 'sa.pub'], pki);
-  const path = (f) => join(pki, f);
-  return {
-    caCert: path('ca.crt'), caKey: path('ca.key'),
-    servingCert: path('apiserver.crt'), servingKey: path('apiserver.key'),
-    adminCert: path('admin.crt'), adminKey: path('admin.key'),
-    saKey: path('sa.key'), saPub: path('sa.pub'),
-  };
-}
-
-// ---------------------------------------------------------------------------------------------
 // Component command lines
 
 export function etcdArgs({ dir, ports }) {
@@ -155,17 +116,6 @@ export function controllerManagerArgs({ dir, pki, controllers }) {
   ];
 }
 
-/** An admin kubeconfig with every credential embedded (context and cluster named `imgroup-local`). */
-export function kubeconfigYaml({ server, caPem, certPem, keyPem }) {
-  const b64 = (s) => Buffer.from(s).toString('base64');
-  return [
-    'apiVersion: v1', 'kind: Config', 'current-context: imgroup-local',
-    'clusters:', '- name: imgroup-local', '  cluster:', `    server: ${server}`, `    certificate-authority-data: ${b64(caPem)}`,
-    'users:', '- name: imgroup-admin', '  user:', `    client-certificate-data: ${b64(certPem)}`, `    client-key-data: ${b64(keyPem)}`,
-    'contexts:', '- name: imgroup-local', '  context:', '    cluster: imgroup-local', '    user: imgroup-admin', '',
-  ].join('\n');
-}
-
 // ---------------------------------------------------------------------------------------------
 // Talking to the API server (no client library needed)
 
@@ -202,20 +152,21 @@ export function apiRequest(auth, method, path, body, { contentType = 'applicatio
   });
 }
 
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 /**
- * Poll until `probe()` resolves true. `alive()` returning a string (a reason) aborts at once:
- * a component that exited will never become ready.
+ * Poll until `probe()` resolves true. A component that exits will never become ready: `procs`
+ * (name → process) are watched during each probe too, and `deadReason()` names the one that died.
  */
-async function waitFor(what, probe, { timeoutMs, alive }) {
+async function waitFor(what, probe, { timeoutMs, procs, deadReason }) {
   const deadline = Date.now() + timeoutMs;
   let last = 'no answer yet';
   for (;;) {
-    const dead = alive();
+    const anyExit = Promise.race(Object.values(procs).map((p) => p.exited.then(() => false)));
+    const dead = deadReason();
     if (dead) throw new Error(`${what}: ${dead}`);
     try {
-      if (await probe()) return;
+      if (await Promise.race([probe(), anyExit])) return;
     } catch (err) {
       last = err.message;
     }
@@ -269,24 +220,6 @@ async function stopComponent(proc, graceMs = STOP_GRACE_MS) {
   clearTimeout(timer);
 }
 
-/** Is `pid` alive and running `binary` (not a recycled pid)? */
-function pidRuns(pid, binary) {
-  try {
-    return readlinkSync(`/proc/${pid}/exe`) === binary;
-  } catch {
-    return false;
-  }
-}
-
-async function stopPid(pid, binary, graceMs = STOP_GRACE_MS) {
-  if (!pidRuns(pid, binary)) return;
-  process.kill(pid, 'SIGTERM');
-  const deadline = Date.now() + graceMs;
-  while (pidRuns(pid, binary) && Date.now() < deadline) await sleep(100);
-  if (pidRuns(pid, binary)) process.kill(pid, 'SIGKILL');
-  while (pidRuns(pid, binary)) await sleep(50);
-}
-
 // ---------------------------------------------------------------------------------------------
 // The control plane
 
@@ -336,14 +269,14 @@ export async function startControlPlane(opts) {
       if (procs.apiserver && !procs.apiserver.exit) return;
       procs.apiserver = spawnComponent('kube-apiserver', bin('kube-apiserver'), apiServerArgs({ dir, ports, pki }), { dir, detached });
       onSpawned(procs);
-      await waitFor('kube-apiserver', () => readyz(auth), { timeoutMs, alive: deadReason });
+      await waitFor('kube-apiserver', () => readyz(auth), { timeoutMs, procs, deadReason });
     },
   };
   try {
     log(`etcd on 127.0.0.1:${ports.etcd}`);
     procs.etcd = spawnComponent('etcd', bin('etcd'), etcdArgs({ dir, ports }), { dir, detached });
     onSpawned(procs);
-    await waitFor('etcd', () => etcdHealthy(ports.etcd), { timeoutMs, alive: deadReason });
+    await waitFor('etcd', () => etcdHealthy(ports.etcd), { timeoutMs, procs, deadReason });
     log(`kube-apiserver on ${server}`);
     await handle.startApiServer();
     log(`kube-apiserver ready after ${Date.now() - started} ms`);
@@ -355,7 +288,7 @@ export async function startControlPlane(opts) {
       if (controllers.includes('serviceaccount-controller')) {
         await waitFor('kube-controller-manager (default ServiceAccount)', async () =>
           (await apiRequest(auth, 'GET', '/api/v1/namespaces/default/serviceaccounts/default')).status === 200,
-        { timeoutMs, alive: deadReason });
+        { timeoutMs, procs, deadReason });
       }
     }
     log(`control plane ready after ${Date.now() - started} ms`);
@@ -378,116 +311,8 @@ function etcdHealthy(port) {
   });
 }
 
-async function readyz(auth) {
+/** Does the API server answer /readyz with 200? (Rejects when it does not answer at all.) */
+export async function readyz(auth) {
   const res = await apiRequest(auth, 'GET', '/readyz', undefined, { timeoutMs: 5000 });
   return res.status === 200;
-}
-
-// ---------------------------------------------------------------------------------------------
-// CLI: make cluster-up / make cluster-down
-
-function readState(dir) {
-  try {
-    return JSON.parse(readFileSync(join(dir, 'state.json'), 'utf8'));
-  } catch {
-    return null;
-  }
-}
-
-async function stopFromState(dir, state) {
-  for (const name of ['controllerManager', 'apiserver', 'etcd']) {
-    const p = state?.pids?.[name];
-    if (p) await stopPid(p.pid, p.binary);
-  }
-}
-
-async function isRunning(dir, state) {
-  if (!state) return false;
-  const alive = Object.values(state.pids).every((p) => pidRuns(p.pid, p.binary));
-  if (!alive) return false;
-  const caData = readFileSync(join(dir, 'pki', 'ca.crt'), 'utf8');
-  const auth = { server: state.server, caData, certPem: readFileSync(join(dir, 'pki', 'admin.crt'), 'utf8'),
-    keyPem: readFileSync(join(dir, 'pki', 'admin.key'), 'utf8') };
-  try {
-    return await readyz(auth);
-  } catch {
-    return false;
-  }
-}
-
-async function cliUp(dir, binDir, ports, controllers) {
-  const state = readState(dir);
-  if (await isRunning(dir, state)) {
-    console.error(`[cluster] already running at ${state.server} (state in ${dir})`);
-    return;
-  }
-  if (state || existsSync(dir)) {
-    await stopFromState(dir, state);
-    rmSync(dir, { recursive: true, force: true });
-  }
-  const server = `https://127.0.0.1:${ports.apiserver}`;
-  // Recorded at every spawn, so that cluster-down finds processes of an interrupted cluster-up.
-  const record = (procs) => {
-    const pids = Object.fromEntries(Object.entries(procs).map(([k, p]) => [k, { pid: p.pid, binary: p.binary }]));
-    writeFileSync(join(dir, 'state.json'), `${JSON.stringify({ server, ports, controllers, binDir, pids }, null, 2)}\n`);
-  };
-  await startControlPlane({
-    dir, binDir, ports, controllers, detached: true, onSpawned: record, log: (line) => console.error(`[cluster] ${line}`),
-  });
-  console.error(`[cluster] logs in ${join(dir, 'logs')}; kubectl is ${join(binDir, 'kubectl')}`);
-}
-
-async function cliDown(dir) {
-  const state = readState(dir);
-  await stopFromState(dir, state);
-  rmSync(dir, { recursive: true, force: true });
-  console.error(state ? `[cluster] stopped; removed ${dir}` : `[cluster] nothing was running; removed ${dir}`);
-}
-
-function parseFlags(argv) {
-  const flags = {};
-  for (const arg of argv) {
-    const m = /^--([a-z-]+)=(.*)$/.exec(arg);
-    if (!m) throw new Error(`unexpected argument ${arg} (flags are --name=value)`);
-    flags[m[1]] = m[2];
-  }
-  return flags;
-}
-
-function port(value, fallback, name) {
-  if (value === undefined) return fallback;
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1 || n > 65535) throw new Error(`--${name} must be a port 1..65535, got ${value}`);
-  return n;
-}
-
-async function main(argv) {
-  const [command, ...rest] = argv;
-  const flags = parseFlags(rest);
-  const dir = resolve(flags.dir ?? '.cluster');
-  if (command === 'up') {
-    const binDir = resolve(flags['bin-dir'] ?? defaultBinDir());
-    const ports = {
-      apiserver: port(flags['apiserver-port'], DEFAULT_PORTS.apiserver, 'apiserver-port'),
-      etcd: port(flags['etcd-port'], DEFAULT_PORTS.etcd, 'etcd-port'),
-      etcdPeer: port(flags['etcd-peer-port'], DEFAULT_PORTS.etcdPeer, 'etcd-peer-port'),
-    };
-    const controllers = flags.controllers === undefined ? DEFAULT_CONTROLLERS : flags.controllers.split(',').filter(Boolean);
-    await cliUp(dir, binDir, ports, controllers);
-    console.log(`export KUBECONFIG=${join(dir, 'kubeconfig')}`);
-  } else if (command === 'down') {
-    await cliDown(dir);
-  } else {
-    console.error('usage: control-plane.mjs up [--dir=.cluster] [--bin-dir=DIR] [--apiserver-port=16443] [--etcd-port=12379]\n' +
-      '                        [--etcd-peer-port=12380] [--controllers=namespace-controller,...]\n' +
-      '       control-plane.mjs down [--dir=.cluster]');
-    process.exit(2);
-  }
-}
-
-if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  main(process.argv.slice(2)).catch((err) => {
-    console.error(`[cluster] ${err.message}`);
-    process.exit(1);
-  });
 }

@@ -199,8 +199,8 @@ describe('a control plane of its own', () => {
     await expect(cp.request('GET', '/readyz')).rejects.toThrow(/ECONNREFUSED/);
   });
 
-  it('`control-plane.mjs up` starts one, is a no-op while it runs, and `down` stops it and removes its state', async () => {
-    const script = fileURLToPath(new URL('../../../hack/k8s/control-plane.mjs', import.meta.url));
+  it('`cluster.mjs up` starts one, is a no-op while it runs, and `down` stops it and removes its state', async () => {
+    const script = fileURLToPath(new URL('../../../hack/k8s/cluster.mjs', import.meta.url));
     const dir = join(mkdtempSync(join(tmpdir(), 'imgroup-cluster-cli-')), 'cluster');
     const [apiserver, etcd, etcdPeer] = await getFreePorts(3);
     const up = () =>
