@@ -44,6 +44,7 @@ esac
 
 if ! $force && complete; then echo "$bin"; exit 0; fi
 
+command -v go >/dev/null || PATH=/usr/local/go/bin:$PATH
 command -v go >/dev/null || { log "go is needed to build the control plane (Go >= 1.26)"; exit 1; }
 mkdir -p "$root"
 exec 9>"$root/.lock"
@@ -56,12 +57,16 @@ trap 'rm -rf "$work"' EXIT
 trap 'exit 130' INT TERM
 mkdir -p "$work/bin" "$work/etcd" "$work/k8s"
 export GOWORK=off GOFLAGS="-mod=mod -buildvcs=false -trimpath" CGO_ENABLED=0
-log "building $stamp into $bin (cold: tens of minutes on 2 cores)"
+log "building $stamp into $bin (cold, empty Go caches: about 10 minutes on 2 cores)"
 
-timed_build() { # name, module dir, ldflags, package
+timed_build() { # name, module dir, ldflags, package; go's output (module downloads…) only on failure
   local name=$1 dir=$2 ldflags=$3 pkg=$4 start=$SECONDS
   log "go build $name ($pkg)"
-  (cd "$dir" && go build -ldflags "$ldflags" -o "$work/bin/$name" "$pkg")
+  if ! (cd "$dir" && go build -ldflags "$ldflags" -o "$work/bin/$name" "$pkg") >"$work/$name.log" 2>&1; then
+    cat "$work/$name.log" >&2
+    log "building $name failed"
+    exit 1
+  fi
   log "built $name in $((SECONDS - start))s ($(du -h "$work/bin/$name" | cut -f1))"
 }
 

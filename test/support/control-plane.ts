@@ -95,7 +95,7 @@ export function kubectlPath(): string {
 export async function ensureControlPlaneBinaries(log: (line: string) => void = () => {}): Promise<string> {
   const binDir = defaultBinDir();
   if (binariesPresent(binDir)) return binDir;
-  log(`Kubernetes control plane binaries missing in ${binDir}: building them with hack/k8s/build.sh (cold: tens of minutes on 2 cores)`);
+  log(`Kubernetes control plane binaries missing in ${binDir}: building them with hack/k8s/build.sh (from empty Go caches: about 10 minutes on 2 cores)`);
   return buildBinaries();
 }
 
