@@ -31,7 +31,12 @@ export function newAuthSecretValues(randomBytes: (size: number) => Uint8Array): 
 }
 
 /** The Secret the pods read: `spec.auth.secretRef.name`, or the generated `N-auth`. */
-export function authSecretName(ctx: ClusterContext): string {
+export function authSecretName(cluster: ImGroupCluster): string {
+  return contextAuthSecretName(clusterContext(cluster));
+}
+
+/** authSecretName for a cluster context (desired-state internals). */
+export function contextAuthSecretName(ctx: ClusterContext): string {
   return ctx.spec.auth.secretRef?.name ?? ctx.names.generatedAuth;
 }
 

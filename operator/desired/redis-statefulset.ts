@@ -12,7 +12,7 @@
  */
 import type { V1Container, V1StatefulSet } from '@kubernetes/client-node';
 import type { ImGroupCluster, ImGroupClusterSpec } from '../api/v1alpha1.js';
-import { AUTH_SECRET_KEYS, authSecretName } from './auth-secret.js';
+import { AUTH_SECRET_KEYS, contextAuthSecretName } from './auth-secret.js';
 import { type ClusterContext, clusterContext } from './cluster-context.js';
 import { ownedLabels, ownedMeta, selectorLabels } from './object-meta.js';
 import { containerSecurityContext, podSecurityContext, spreadOverNodes } from './pod-security.js';
@@ -30,7 +30,7 @@ export function redisTargetReplicas(spec: Pick<ImGroupClusterSpec, 'redis'>): nu
 }
 
 function redisContainer(ctx: ClusterContext): V1Container {
-  const secretName = authSecretName(ctx);
+  const secretName = contextAuthSecretName(ctx);
   const password = { secretKeyRef: { name: secretName, key: AUTH_SECRET_KEYS.redisPassword, optional: false } };
   return {
     name: 'redis',

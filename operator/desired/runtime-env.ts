@@ -5,7 +5,7 @@
  */
 import type { V1EnvVar } from '@kubernetes/client-node';
 import { parseDurationMs } from '../api/duration.js';
-import { AUTH_SECRET_KEYS, authSecretName } from './auth-secret.js';
+import { AUTH_SECRET_KEYS, contextAuthSecretName } from './auth-secret.js';
 import type { ClusterContext } from './cluster-context.js';
 import { GATE_CLIENT_PORT, GATE_OPS_PORT, LOGIC_INTERNAL_PORT, LOGIC_OPS_PORT, REDIS_PORT } from './ports.js';
 import { redisPodHost } from './redis-config.js';
@@ -26,7 +26,7 @@ function value(name: string, v: string | number | boolean): V1EnvVar {
 }
 
 function secret(ctx: ClusterContext, name: string, key: string): V1EnvVar {
-  return { name, valueFrom: { secretKeyRef: { name: authSecretName(ctx), key, optional: false } } };
+  return { name, valueFrom: { secretKeyRef: { name: contextAuthSecretName(ctx), key, optional: false } } };
 }
 
 export function redisSeeds(ctx: ClusterContext): string {

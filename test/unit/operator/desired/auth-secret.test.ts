@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
 import { type AuthSecretValues, authSecretName, desiredAuthSecret, newAuthSecretValues, usesGeneratedAuthSecret } from '../../../../operator/desired/auth-secret.js';
-import { clusterContext } from '../../../../operator/desired/cluster-context.js';
 import { FULL_SPEC } from '../api/spec-fixtures.js';
 import { cluster } from './cluster-fixture.js';
 
@@ -48,7 +47,7 @@ describe('which Secret the pods read', () => {
     ['no secretRef', cluster(), 'chat-auth', true],
     ['auth.secretRef', cluster(FULL_SPEC), 'chat-secrets', false],
   ] as const)('%s', (_name, c, name, generated) => {
-    expect(authSecretName(clusterContext(c))).toBe(name);
+    expect(authSecretName(c)).toBe(name);
     expect(usesGeneratedAuthSecret(c)).toBe(generated);
   });
 });
