@@ -61,7 +61,7 @@ function usersGiven(gate: GateDriver, groupId: string, seq: number): string[] {
 /** Fan-out batches done (the count of the recipients histogram). */
 async function fanoutBatches(logic: TestLogic): Promise<number> {
   const m = await logic.registry.getSingleMetric('imgroup_logic_fanout_recipients')?.get();
-  return m?.values.find((v) => v.metricName === 'imgroup_logic_fanout_recipients_count')?.value ?? 0;
+  return m?.values.find((v) => (v as { metricName?: string }).metricName === 'imgroup_logic_fanout_recipients_count')?.value ?? 0;
 }
 
 async function commandsByName(logic: TestLogic): Promise<Map<string, number>> {
@@ -104,7 +104,7 @@ async function costOfOneMessage(env: Record<string, string>): Promise<Cost> {
       await gate.until(() => usersGiven(gate, g, seq).length === want.length);
       expect(usersGiven(gate, g, seq)).toEqual(want);
     }
-    online.forEach((u, i) => gates[i % 2].notify({ t: 'ack', userId: u, groupId: g, seq }));
+    online.forEach((u, i) => gates[i % 2]!.notify({ t: 'ack', userId: u, groupId: g, seq }));
     await until('acks taken', async () => (await logic.metric('imgroup_logic_acks_total', { result: 'applied' })) === acked + online.length);
     await logic.node.flushCursors();
   };
@@ -309,14 +309,14 @@ describe('coalesced cursor writes', () => {
     }
     // An older ack after the flush does not move a cursor back; a removed member's cursor goes,
     // and so does what it acked but was not written yet.
-    gate.notify({ t: 'ack', userId: members[3], groupId: groups[0], seq: 1 });
-    gate.notify({ t: 'ack', userId: members[4], groupId: groups[1], seq: 5 });
+    gate.notify({ t: 'ack', userId: members[3]!, groupId: groups[0]!, seq: 1 });
+    gate.notify({ t: 'ack', userId: members[4]!, groupId: groups[1]!, seq: 5 });
     await until('acks taken', async () => (await logic.metric('imgroup_logic_acks_total', { result: 'applied' })) === acked + sent + 2);
-    await gate.call({ op: 'members.update', groupId: groups[0], add: [], remove: [members[5] as string] });
-    expect(await logic.store.call('hexists', keys.groupCursors(groups[0] as string), members[5])).toBe(0);
-    await gate.call({ op: 'members.update', groupId: groups[1], add: [], remove: [members[4] as string] });
+    await gate.call({ op: 'members.update', groupId: groups[0]!, add: [], remove: [members[5] as string] });
+    expect(await logic.store.call('hexists', keys.groupCursors(groups[0] as string), members[5]!)).toBe(0);
+    await gate.call({ op: 'members.update', groupId: groups[1]!, add: [], remove: [members[4] as string] });
     await logic.node.flushCursors();
-    expect(await logic.store.call('hget', keys.groupCursors(groups[0] as string), members[3])).toBe('5');
-    expect(await logic.store.call('hexists', keys.groupCursors(groups[1] as string), members[4])).toBe(0);
+    expect(await logic.store.call('hget', keys.groupCursors(groups[0] as string), members[3]!)).toBe('5');
+    expect(await logic.store.call('hexists', keys.groupCursors(groups[1] as string), members[4]!)).toBe(0);
   });
 });

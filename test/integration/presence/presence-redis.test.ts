@@ -21,7 +21,7 @@ async function roundtrips(): Promise<number> {
   return (await registry.getSingleMetric('imgroup_redis_roundtrips_total')!.get()).values[0]?.value ?? 0;
 }
 
-function writer(gate: string, boot = randomUUID(), ttlMs = 30_000): RedisPresenceWriter {
+function writer(gate: string, boot: string = randomUUID(), ttlMs = 30_000): RedisPresenceWriter {
   return new RedisPresenceWriter(store, { gate, boot, ttlMs, publishChanges: true, channels: DEFAULT_PRESENCE_CHANNELS });
 }
 

@@ -51,7 +51,7 @@ function setup(ttlMs = 1000, buckets = 4) {
 
 async function count(metrics: LogicMetrics, labels: Record<string, string>, metric: 'sessionCacheRequests' | 'sessionCacheInvalidations' = 'sessionCacheRequests'): Promise<number> {
   const { values } = await metrics[metric].get();
-  return values.filter((v) => Object.entries(labels).every(([k, want]) => v.labels[k] === want)).reduce((s, v) => s + v.value, 0);
+  return values.filter((v) => Object.entries(labels).every(([k, want]) => (v.labels as Record<string, unknown>)[k] === want)).reduce((s, v) => s + v.value, 0);
 }
 
 describe('withChange', () => {
