@@ -7,12 +7,14 @@
  * Per-connection state is a handful of fields; no timers. Everything shared lives in the
  * ConnectionContext, one per gate.
  */
+import type { Socket } from 'node:net';
 import type { RawData, WebSocket } from 'ws';
 import { type ClientFrame, decodeClientFrame, type FrameLimits, type ServerFrame } from '../protocol/client-frames.js';
 import { CloseCode, ErrorCode } from '../protocol/errors.js';
 import type { Logger } from '../ops/logger.js';
 import { ConnectionOrder, type DeliveryOrderLimits, type DeliveryPath, type DropReason, type OrderedItem, type OrderSink } from './delivery-order.js';
 import { TokenBucket, type TokenBucketLimits, WindowCounter, type WindowLimits } from './rate-limiter.js';
+import type { Flushable, TickFlush } from './tick-flush.js';
 
 export interface ConnectionCounters {
   delivered(path: DeliveryPath): void;
@@ -30,6 +32,8 @@ export interface ConnectionContext {
   sendBufferBytes: number;
   heartbeatMs: number;
   counters: ConnectionCounters;
+  /** Uncorks, at the end of the tick, the sockets that messages were written to. */
+  flush: TickFlush;
   log: Logger;
   /** A valid, rate-limited frame to act on. */
   onFrame(conn: ClientConnection, frame: ClientFrame): void;
@@ -47,8 +51,28 @@ const CLOSE_REASONS: Partial<Record<number, string>> = {
   [CloseCode.GOING_AWAY]: 'gate shutting down: reconnect',
 };
 
-export class ClientConnection implements OrderSink {
+/**
+ * The TCP socket under a server-side `ws` WebSocket (ws 8 keeps it in `_socket` once the
+ * handshake is done), or null when it is not there or not a writable stream; messages then go
+ * through `ws.send`. Writing pre-framed bytes to it is safe because the gate's ws sender never
+ * queues (no compression, no Blob data): every `ws.send`, ping and close reaches the socket
+ * synchronously, so the socket's byte order is the order of the calls.
+ */
+function rawSocketOf(ws: WebSocket): Socket | null {
+  const s = (ws as unknown as { _socket?: unknown })._socket;
+  if (typeof s !== 'object' || s === null) return null;
+  const w = s as Partial<Socket>;
+  if (typeof w.write !== 'function' || typeof w.cork !== 'function' || typeof w.uncork !== 'function') return null;
+  return s as Socket;
+}
+
+export class ClientConnection implements OrderSink, Flushable {
   readonly order: ConnectionOrder;
+  private readonly socket: Socket | null;
+  /** Corked in this tick, until the gate's TickFlush uncorks it. */
+  private corked = false;
+  /** Unsent bytes of earlier ticks when this tick corked the socket (constant until the flush). */
+  private unsentAtCork = 0;
   private lastSeenMs: number;
   /** When the gate started closing this connection (0 = open). */
   private closingSinceMs = 0;
@@ -67,6 +91,7 @@ export class ClientConnection implements OrderSink {
     this.lastSeenMs = nowMs;
     this.bucket = new TokenBucket(ctx.rate, nowMs);
     this.order = new ConnectionOrder(ctx.order);
+    this.socket = rawSocketOf(ws);
   }
 
   /** Open and not being closed by the gate: writes go out. */
@@ -119,12 +144,35 @@ export class ClientConnection implements OrderSink {
 
   // ------------------------------------------------------------ OrderSink
 
+  /**
+   * One message: its pre-framed bytes go to the corked socket (uncorked at the end of the tick,
+   * so all of this tick's messages leave in one `writev`); without a raw socket, `ws.send`.
+   */
   write(item: OrderedItem): void {
-    if (!this.sendRaw(item.frame)) {
+    if (!this.writable()) {
       this.ctx.counters.dropped('closed');
       return;
     }
+    const socket = this.socket;
+    if (socket === null) {
+      this.ws.send(item.frame, { binary: false });
+    } else {
+      if (!this.corked) {
+        this.unsentAtCork = this.ws.bufferedAmount;
+        this.corked = true;
+        socket.cork();
+        this.ctx.flush.add(this);
+      }
+      socket.write(item.wire);
+    }
     this.ctx.counters.delivered(item.path);
+  }
+
+  /** End of the tick: hand what was written to the kernel. */
+  flush(): void {
+    if (!this.corked) return;
+    this.corked = false;
+    this.socket?.uncork();
   }
 
   fill(groupId: string, afterSeq: number, limit: number): void {
@@ -171,14 +219,22 @@ export class ClientConnection implements OrderSink {
 
   /** Write unless closing; a connection whose unsent bytes already exceed the bound is closed instead. */
   private sendRaw(data: string | Buffer): boolean {
-    if (!this.isOpen) return false;
-    if (this.ws.bufferedAmount > this.ctx.sendBufferBytes) {
-      this.ctx.log.debug({ connId: this.connId, buffered: this.ws.bufferedAmount }, 'slow consumer closed');
-      this.close(CloseCode.SLOW_CONSUMER);
-      return false;
-    }
+    if (!this.writable()) return false;
     this.ws.send(data, { binary: false });
     return true;
+  }
+
+  /**
+   * Open, and not a slow consumer: bytes left unsent from earlier ticks above the bound → close.
+   * What this tick wrote to the corked socket does not count; nothing has tried to send it yet.
+   */
+  private writable(): boolean {
+    if (!this.isOpen) return false;
+    const unsent = this.corked ? this.unsentAtCork : this.ws.bufferedAmount;
+    if (unsent <= this.ctx.sendBufferBytes) return true;
+    this.ctx.log.debug({ connId: this.connId, buffered: unsent }, 'slow consumer closed');
+    this.close(CloseCode.SLOW_CONSUMER);
+    return false;
   }
 
   private reject(id: string | null, code: ErrorCode, message: string, nowMs: number): void {

@@ -21,8 +21,10 @@ export type DeliveryPath = 'online' | 'offline' | 'sweep' | 'gapfill';
 /** One message, serialised once, shared by every connection it goes to. */
 export interface OrderedItem {
   seq: number;
-  /** UTF-8 of `JSON.stringify(msgFrame(m))`, encoded once and written to every connection as a text frame. */
+  /** UTF-8 of `JSON.stringify(msgFrame(m))`, encoded once. */
   frame: Buffer;
+  /** `frame` as a complete WebSocket text frame (`textFrame`), written as it is to every connection. */
+  wire: Buffer;
   path: DeliveryPath;
 }
 

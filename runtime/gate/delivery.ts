@@ -1,7 +1,7 @@
 /**
- * `deliver` pushes from logic to local client connections. Each message is serialised once
- * (`JSON.stringify(msgFrame(m))`, encoded to UTF-8 once) and the same bytes are written to every
- * connection, each through its own ConnectionOrder (duplicates dropped, small gaps fetched, login
+ * `deliver` pushes from logic to local client connections. Each message is serialised and
+ * framed once (`JSON.stringify(msgFrame(m))`, UTF-8, WebSocket text frame) and the same bytes are
+ * written to every connection, each through its own ConnectionOrder (duplicates dropped, small gaps fetched, login
  * backlog first). Listed users with no connection here get one `missed` notice back to the
  * logic node that pushed. Gap fetches are internal `sync` requests as the connection's user.
  */
@@ -14,13 +14,15 @@ import type { DeliveryPath, OrderedItem } from './delivery-order.js';
 import type { GateMetrics } from './gate-metrics.js';
 import type { LogicLink } from './logic-link.js';
 import type { Router } from './router.js';
+import { textFrame } from './text-frame.js';
 
 export interface DeliveryOptions {
   gapFillTimeoutMs: number;
 }
 
 export function toItem(m: ChatMessage, path: DeliveryPath): OrderedItem {
-  return { seq: m.seq, frame: Buffer.from(JSON.stringify(msgFrame(m)), 'utf8'), path };
+  const frame = Buffer.from(JSON.stringify(msgFrame(m)), 'utf8');
+  return { seq: m.seq, frame, wire: textFrame(frame), path };
 }
 
 export class Delivery {

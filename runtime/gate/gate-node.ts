@@ -24,6 +24,7 @@ import { closeCodeLabel, createGateMetrics, type GateMetrics } from './gate-metr
 import { type GateServer, startGateServer } from './gate-server.js';
 import { MembershipFile } from './membership-file.js';
 import { Router } from './router.js';
+import { TickFlush } from './tick-flush.js';
 
 export interface GateDeps {
   log: Logger;
@@ -290,6 +291,7 @@ function connectionContext(options: GateOptions, metrics: GateMetrics, log: Logg
     },
     sendBufferBytes: options.sendBufferBytes,
     heartbeatMs: options.heartbeatMs,
+    flush: new TickFlush(),
     counters: {
       delivered: (path) => delivered[path].inc(),
       dropped: (reason) => metrics.deliveriesDropped.inc({ reason }),

@@ -42,6 +42,14 @@ export interface GateServer {
   destroy(): void;
 }
 
+/**
+ * Swallows errors of upgrading sockets (a client that vanishes mid-handshake must not crash the
+ * gate; ws adds its own listener once the WebSocket is open). Module-level on purpose: an arrow
+ * function inside the upgrade handler would share its closure scope, which holds `req`, so every
+ * connection would keep its upgrade request (IncomingMessage, headers, token) alive for its life.
+ */
+function ignoreSocketError(): void {}
+
 function refuse(socket: Duplex, status: number, message: string, headers: Record<string, string> = {}): void {
   if (socket.destroyed) return;
   const body = JSON.stringify({ error: { code: status === 401 ? 'UNAUTHORIZED' : status === 404 ? 'NOT_FOUND' : 'UNAVAILABLE', message } });
@@ -71,7 +79,7 @@ export async function startGateServer(opts: GateServerOptions, deps: GateServerD
   });
 
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
-    socket.on('error', () => undefined);
+    socket.on('error', ignoreSocketError);
     const path = (req.url ?? '/').split('?')[0];
     if (path !== CLIENT_WS_PATH) {
       refuse(socket, 404, `no WebSocket endpoint here; use ${CLIENT_WS_PATH}`);

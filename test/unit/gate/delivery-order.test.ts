@@ -4,7 +4,8 @@ import { ConnectionOrder, type DeliveryOrderLimits, type DeliveryPath, type Orde
 const LIMITS: DeliveryOrderLimits = { maxGapFill: 100, maxHeld: 10, maxTrackedGroups: 100, maxFills: 4 };
 
 function item(seq: number, path: DeliveryPath = 'online'): OrderedItem {
-  return { seq, frame: Buffer.from(`m${seq}`), path };
+  const frame = Buffer.from(`m${seq}`);
+  return { seq, frame, wire: frame, path };
 }
 
 class Recorder implements OrderSink {
