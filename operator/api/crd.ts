@@ -5,6 +5,7 @@
  * serializer, which would drop the `x-kubernetes-*` keys.
  */
 import { CLUSTER_NAME_RULES } from './cluster-name.js';
+import { applySchemaDefaults } from './defaults.js';
 import type { JsonSchemaProps, SchemaNode, ValidationRule } from './schema-builder.js';
 import { specSchema } from './spec-schema.js';
 import { statusSchema } from './status-schema.js';
@@ -67,7 +68,9 @@ export function toOpenApi(node: SchemaNode): JsonSchemaProps {
   }
   if (node.format !== undefined) out.format = node.format;
   if (node.enum !== undefined) out.enum = [...node.enum];
-  if (node.default !== undefined) out.default = structuredClone(node.default);
+  // An object's default is written with its fields' defaults filled in: the API server checks a
+  // default against the CEL rules of its node without applying the nested defaults first.
+  if (node.default !== undefined) out.default = node.kind === 'object' ? applySchemaDefaults(node, node.default) : structuredClone(node.default);
   if (node.minimum !== undefined) out.minimum = node.minimum;
   if (node.maximum !== undefined) out.maximum = node.maximum;
   if (node.minLength !== undefined) out.minLength = node.minLength;
