@@ -1,0 +1,27 @@
+/**
+ * The three outcomes of a reconcile, made explicit (controller-runtime's pkg/reconcile):
+ * - `done`: converged, nothing to wait for (the informers bring the next change);
+ * - `requeueAfter`: waiting for something outside the operator (pods becoming ready): try again later;
+ * - `transient`: an error worth retrying (API unavailable, 409 conflict exhausted): requeue with backoff;
+ * - `terminal`: retrying cannot help (invalid spec that bypassed validation): recorded in status and
+ *   as an Event, not requeued until the object changes.
+ */
+export type ReconcileOutcome =
+  | { kind: 'done' }
+  | { kind: 'requeueAfter'; afterMs: number; reason: string }
+  | { kind: 'transient'; error: Error }
+  | { kind: 'terminal'; error: Error };
+
+/** The `result` label of controller_runtime_reconcile_total for an outcome. */
+export function outcomeLabel(outcome: ReconcileOutcome): 'success' | 'requeue_after' | 'error' | 'terminal' {
+  switch (outcome.kind) {
+    case 'done':
+      return 'success';
+    case 'requeueAfter':
+      return 'requeue_after';
+    case 'transient':
+      return 'error';
+    case 'terminal':
+      return 'terminal';
+  }
+}

@@ -1,0 +1,121 @@
+/**
+ * What the operator's integration tests share: API clients from the run's admin kubeconfig, the
+ * ImGroupCluster CRD installed (server-side apply, idempotent across test files) and established,
+ * fresh namespaces (with their `default` ServiceAccount, so Pods can be created), a quiet logger,
+ * and `eventually` for polling the API.
+ */
+import { randomBytes } from 'node:crypto';
+import {
+  ApiextensionsV1Api,
+  AppsV1Api,
+  CoordinationV1Api,
+  CoreV1Api,
+  CustomObjectsApi,
+  KubeConfig,
+  KubernetesObjectApi,
+  type V1Pod,
+} from '@kubernetes/client-node';
+import pino from 'pino';
+import { imGroupClusterCrd } from '../../operator/api/crd.js';
+import { CRD_NAME } from '../../operator/api/v1alpha1.js';
+import { apiRequest, readKubeconfigAuth } from './control-plane.js';
+import { APP_NAME, LABEL_COMPONENT, LABEL_INSTANCE, LABEL_NAME } from '../../operator/desired/object-meta.js';
+
+export interface KubeClients {
+  kubeconfigPath: string;
+  kc: KubeConfig;
+  core: CoreV1Api;
+  apps: AppsV1Api;
+  custom: CustomObjectsApi;
+  coordination: CoordinationV1Api;
+  objects: KubernetesObjectApi;
+}
+
+export function kubeClients(kubeconfigPath: string): KubeClients {
+  const kc = new KubeConfig();
+  kc.loadFromFile(kubeconfigPath);
+  return {
+    kubeconfigPath,
+    kc,
+    core: kc.makeApiClient(CoreV1Api),
+    apps: kc.makeApiClient(AppsV1Api),
+    custom: kc.makeApiClient(CustomObjectsApi),
+    coordination: kc.makeApiClient(CoordinationV1Api),
+    objects: KubernetesObjectApi.makeApiClient(kc),
+  };
+}
+
+export const quietLogger = () => pino({ level: process.env.IMGROUP_TEST_LOG_LEVEL ?? 'silent' });
+
+export function uniqueName(prefix: string): string {
+  return `${prefix}-${randomBytes(4).toString('hex')}`;
+}
+
+/** Poll `probe` until it returns true; fail with `what` after `timeoutMs`. */
+export async function eventually(what: string, probe: () => Promise<boolean>, timeoutMs = 30_000, intervalMs = 100): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await probe())) {
+    if (Date.now() > deadline) throw new Error(`${what}: not true after ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, intervalMs));
+  }
+}
+
+export async function installCrd(k: KubeClients): Promise<void> {
+  // Raw JSON: the typed client's serializer would drop `x-kubernetes-*` keys of the schema.
+  const auth = readKubeconfigAuth(k.kubeconfigPath);
+  const res = await apiRequest(auth, 'PATCH', `/apis/apiextensions.k8s.io/v1/customresourcedefinitions/${CRD_NAME}?fieldManager=imgroup-tests&force=true`, imGroupClusterCrd(), {
+    contentType: 'application/apply-patch+yaml',
+  });
+  if (res.status >= 300) throw new Error(`CRD not applied: ${res.status} ${JSON.stringify(res.body)}`);
+  const ext = k.kc.makeApiClient(ApiextensionsV1Api);
+  await eventually('CRD established', async () => {
+    const got = await ext.readCustomResourceDefinition({ name: CRD_NAME });
+    return (got.status?.conditions ?? []).some((c) => c.type === 'Established' && c.status === 'True');
+  });
+}
+
+export async function createNamespace(k: KubeClients, prefix = 'op'): Promise<string> {
+  const name = uniqueName(prefix);
+  await k.core.createNamespace({ body: { metadata: { name } } });
+  await eventually(`ServiceAccount default in ${name}`, async () => {
+    try {
+      await k.core.readNamespacedServiceAccount({ namespace: name, name: 'default' });
+      return true;
+    } catch {
+      return false;
+    }
+  });
+  return name;
+}
+
+/** A logic Pod as the StatefulSet N-logic would create it (no kubelet runs: it stays Pending). */
+export async function createLogicPod(k: KubeClients, namespace: string, cluster: string, ordinal: number): Promise<V1Pod> {
+  return k.core.createNamespacedPod({
+    namespace,
+    body: {
+      metadata: { name: `${cluster}-logic-${ordinal}`, labels: { [LABEL_NAME]: APP_NAME, [LABEL_INSTANCE]: cluster, [LABEL_COMPONENT]: 'logic' } },
+      spec: { automountServiceAccountToken: false, containers: [{ name: 'logic', image: 'ghcr.io/imgroup/imgroup:0.1.0' }] },
+    },
+  });
+}
+
+/** Set a pod's IP and Ready condition through the status subresource, as a kubelet would. */
+export async function setPodReady(k: KubeClients, namespace: string, name: string, ip: string, ready: boolean): Promise<void> {
+  for (let attempt = 0; ; attempt++) {
+    const pod = await k.core.readNamespacedPod({ namespace, name });
+    const now = new Date();
+    pod.status = {
+      ...(pod.status ?? {}),
+      phase: 'Running',
+      podIP: ip,
+      podIPs: [{ ip }],
+      conditions: [{ type: 'Ready', status: ready ? 'True' : 'False', lastTransitionTime: now }],
+    };
+    try {
+      await k.core.replaceNamespacedPodStatus({ namespace, name, body: pod });
+      return;
+    } catch (err) {
+      if ((err as { code?: number }).code !== 409 || attempt > 5) throw err;
+    }
+  }
+}
