@@ -88,12 +88,14 @@ export class Reconciler {
     }
     try {
       await this.ensureAuthSecret(cluster, report);
+      const names = objectNames(name);
       const pods = await this.listLogicPods(namespace, name);
       const desired = desiredState(cluster, { logicPods: pods });
       let gate: V1StatefulSet | undefined;
       let logic: V1StatefulSet | undefined;
-      const names = objectNames(name);
-      for (const obj of desired.objects) {
+      // The membership ConfigMap first: gates wait for it, the rest can follow.
+      const ordered = [...desired.objects].sort((a, b) => Number(isMembership(b, names.membership)) - Number(isMembership(a, names.membership)));
+      for (const obj of ordered) {
         const live = await this.applyIfChanged(obj, report);
         if (obj.kind === 'StatefulSet' && obj.metadata?.name === names.gate) gate = live as V1StatefulSet;
         if (obj.kind === 'StatefulSet' && obj.metadata?.name === names.logic) logic = live as V1StatefulSet;
@@ -213,6 +215,10 @@ function mergeConditionTimes(fresh: NonNullable<ImGroupClusterStatus['conditions
     const f = fresh.find((x) => x.type === c.type);
     return f && f.status === c.status ? { ...c, lastTransitionTime: f.lastTransitionTime } : c;
   });
+}
+
+function isMembership(obj: DesiredObject, name: string): boolean {
+  return obj.kind === 'ConfigMap' && obj.metadata?.name === name;
 }
 
 function eventTarget(cluster: ImGroupCluster) {
