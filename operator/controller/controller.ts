@@ -138,6 +138,12 @@ export class ImGroupController {
     for (const verb of ['add', 'update', 'delete'] as const) this.pods.informer.on(verb, (p) => this.onPodEvent(p));
     this.informers.push(clusters as ResilientInformer<KubernetesObject>, sts as ResilientInformer<KubernetesObject>, cms as ResilientInformer<KubernetesObject>, svcs as ResilientInformer<KubernetesObject>, this.pods as ResilientInformer<KubernetesObject>);
 
+    const cached = new Map<string, ResilientInformer<KubernetesObject>>([
+      [`${GROUP}/${VERSION}/ImGroupCluster`, clusters as ResilientInformer<KubernetesObject>],
+      ['apps/v1/StatefulSet', sts as ResilientInformer<KubernetesObject>],
+      ['v1/ConfigMap', cms as ResilientInformer<KubernetesObject>],
+      ['v1/Service', svcs as ResilientInformer<KubernetesObject>],
+    ]);
     this.reconciler = new Reconciler({
       objects: KubernetesObjectApi.makeApiClient(kc),
       core,
@@ -146,6 +152,11 @@ export class ImGroupController {
       events: createEventRecorder({ core, log }),
       ...(opts.waitRequeueMs !== undefined ? { waitRequeueMs: opts.waitRequeueMs } : {}),
       listLogicPods: async (namespace, name) => (this.pods.synced ? this.pods.informer.list(namespace).filter((p) => p.metadata?.labels?.[LABEL_INSTANCE] === name) : (await core.listNamespacedPod({ namespace, labelSelector: `${logicSelector},${LABEL_INSTANCE}=${name}` })).items),
+      readCached: (apiVersion, kind, namespace, name) => {
+        const inf = cached.get(`${apiVersion}/${kind}`);
+        if (!inf?.synced) return undefined;
+        return inf.informer.get(name, namespace) ?? null;
+      },
       onMembershipPublished: (namespace, name) => this.onPublished(`${namespace}/${name}`),
     });
   }

@@ -29,6 +29,11 @@ export interface ReconcilerOptions {
   log: Logger;
   /** The cluster's logic pods (e.g. from an informer cache). Default: list them from the API. */
   listLogicPods?: (namespace: string, clusterName: string) => Promise<V1Pod[]>;
+  /**
+   * Objects from informer caches: the object, null when the cache knows it is absent, or
+   * undefined when this kind is not cached (then it is read from the API).
+   */
+  readCached?: (apiVersion: string, kind: string, namespace: string, name: string) => KubernetesObject | null | undefined;
   /** Called after the membership ConfigMap was written with a new version. */
   onMembershipPublished?: (namespace: string, clusterName: string, doc: MembershipDocument) => void;
   /** Wait before looking again while replicas are not ready. Default 30000 ms. */
@@ -87,7 +92,6 @@ export class Reconciler {
       return report;
     }
     try {
-      await this.ensureAuthSecret(cluster, report);
       const names = objectNames(name);
       const pods = await this.listLogicPods(namespace, name);
       const desired = desiredState(cluster, { logicPods: pods });
@@ -103,6 +107,7 @@ export class Reconciler {
           this.opts.onMembershipPublished?.(namespace, name, desired.membership);
         }
       }
+      await this.ensureAuthSecret(cluster, report);
       if (report.applied.length > 0) {
         await this.opts.events.record(eventTarget(cluster), 'Normal', 'Applied', `applied ${report.applied.join(', ')}`);
       }
@@ -125,7 +130,9 @@ export class Reconciler {
     }
   }
 
-  private async getCluster(namespace: string, name: string): Promise<ImGroupCluster> {
+  private async getCluster(namespace: string, name: string, fresh = false): Promise<ImGroupCluster> {
+    const cached = fresh ? undefined : this.opts.readCached?.(`${GROUP}/${VERSION}`, 'ImGroupCluster', namespace, name);
+    if (cached) return cached as ImGroupCluster;
     return (await this.opts.custom.getNamespacedCustomObject({ group: GROUP, version: VERSION, namespace, plural: PLURAL, name })) as ImGroupCluster;
   }
 
@@ -138,11 +145,15 @@ export class Reconciler {
   /** The live object after this step (the apply response, or the unchanged live object). */
   private async applyIfChanged(obj: DesiredObject, report: ReconcileReport): Promise<KubernetesObject> {
     const { object, hash } = withAppliedHash(obj as KubernetesObject);
+    const cached = this.opts.readCached?.(object.apiVersion ?? '', object.kind ?? '', object.metadata?.namespace ?? '', object.metadata?.name ?? '');
+    if (cached && appliedHashOf(cached) === hash) return cached;
     let live: KubernetesObject | undefined;
-    try {
-      live = await this.opts.objects.read(object as KubernetesObject & { metadata: { name: string; namespace: string } });
-    } catch (err) {
-      if (!isNotFound(err)) throw err;
+    if (cached === undefined) {
+      try {
+        live = await this.opts.objects.read(object as KubernetesObject & { metadata: { name: string; namespace: string } });
+      } catch (err) {
+        if (!isNotFound(err)) throw err;
+      }
     }
     if (live && appliedHashOf(live) === hash) return live;
     const applied = await this.opts.objects.patch(object, undefined, undefined, MANAGER, true, PatchStrategy.ServerSideApply);
@@ -190,7 +201,7 @@ export class Reconciler {
         return;
       } catch (err) {
         if (!isConflict(err) || attempt + 1 >= max) throw err;
-        const fresh = await this.getCluster(namespace, name);
+        const fresh = await this.getCluster(namespace, name, true);
         // Keep the conditions' transition times of the fresh object where statuses agree.
         next = { ...next, conditions: mergeConditionTimes(fresh.status?.conditions ?? [], next.conditions ?? []) };
         current = fresh;
