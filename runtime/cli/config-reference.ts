@@ -9,6 +9,7 @@ import { optionsTable } from '../config/options.js';
 import { DEV_OPTIONS } from '../dev/dev-options.js';
 import { GATE_ONLY_OPTIONS } from '../gate/config.js';
 import { LOGIC_OWN_OPTIONS } from '../logic/config.js';
+import { OPERATOR_OPTIONS } from '../../operator/operator-options.js';
 import { TOKEN_OPTIONS } from './token-command.js';
 
 export const README_START = '<!-- config-table:start -->';
@@ -22,6 +23,7 @@ export function configReference(): string {
     optionsTable('Local cluster (`imgroup dev`, `make run`)', DEV_OPTIONS),
     optionsTable('Tokens (`imgroup token <userId>`)', TOKEN_OPTIONS),
     optionsTable('Benchmark (`imgroup bench`)', BENCH_OPTIONS),
+    optionsTable('Operator (`imgroup operator`)', OPERATOR_OPTIONS),
   ].join('\n');
 }
 

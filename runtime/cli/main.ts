@@ -9,6 +9,7 @@ const USAGE = `usage: imgroup <command> [flags]
 commands:
   gate            run a gate: client WebSockets, presence, routing, admin API
   logic           run a logic node: group messages, fan-out, offline delivery
+  operator        run the Kubernetes operator (ImGroupCluster reconcile, membership, leader Lease)
   dev             start a whole local cluster on loopback (what \`make run\` does)
   bench           start a cluster (or use --target), load it with real clients, report
                   deliveries/s, latency, Redis commands per message, lost messages
@@ -27,6 +28,10 @@ async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<void> {
     case 'logic': {
       const { runLogic } = await import('../logic/main.js');
       return runLogic(rest, env);
+    }
+    case 'operator': {
+      const { runOperator } = await import('../../operator/main.js');
+      return runOperator(rest, env);
     }
     case 'dev': {
       const { runDev } = await import('../dev/dev-command.js');

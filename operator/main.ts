@@ -1,0 +1,123 @@
+/**
+ * `imgroup operator`: resolve the options, connect (kubeconfig file or in-cluster), serve the ops
+ * port, campaign for the leader Lease and run the controller only while leading; on SIGTERM/SIGINT
+ * stop the controller, release the Lease (a standby takes over at once) and close the ops port.
+ */
+import { readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { CoordinationV1Api, KubeConfig } from '@kubernetes/client-node';
+import { Registry } from 'prom-client';
+import { ConfigError, resolveOptions } from '../runtime/config/options.js';
+import { createLogger } from '../runtime/ops/logger.js';
+import { startOpsServer } from '../runtime/ops/ops-server.js';
+import { collectProcessMetrics } from '../runtime/ops/process-metrics.js';
+import { ImGroupController } from './controller/controller.js';
+import { createControllerMetrics } from './controller/controller-metrics.js';
+import { LeaderElector } from './controller/leader-election.js';
+import { OPERATOR_OPTIONS, type OperatorOptions } from './operator-options.js';
+
+const IN_CLUSTER_NAMESPACE_FILE = '/var/run/secrets/kubernetes.io/serviceaccount/namespace';
+
+function podNamespace(): string | undefined {
+  try {
+    return readFileSync(IN_CLUSTER_NAMESPACE_FILE, 'utf8').trim() || undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export interface RunningOperator {
+  opsPort: number;
+  isLeader: () => boolean;
+  stop: () => Promise<void>;
+}
+
+/** Start the operator and return once it serves (for tests and runOperator). */
+export async function startOperator(options: OperatorOptions): Promise<RunningOperator> {
+  if (options.renewDeadlineMs >= options.leaseDurationMs) {
+    throw new ConfigError('IMGROUP_LEADER_RENEW_DEADLINE_MS must be below IMGROUP_LEADER_LEASE_DURATION_MS');
+  }
+  const log = createLogger('imgroup-operator', options.logLevel as Parameters<typeof createLogger>[1]);
+  const kc = new KubeConfig();
+  if (options.kubeconfig) kc.loadFromFile(options.kubeconfig);
+  else kc.loadFromCluster();
+  const registry = new Registry();
+  collectProcessMetrics(registry);
+  const metrics = createControllerMetrics(registry);
+  const makeController = () =>
+    new ImGroupController({
+      kc,
+      log,
+      registry,
+      metrics,
+      workers: options.workers,
+      resyncMs: options.resyncMs,
+      stallMs: options.stallMs,
+      ...(options.namespace ? { namespace: options.namespace } : {}),
+    });
+  let controller: ImGroupController | null = null;
+  let transition = Promise.resolve();
+  const elector = new LeaderElector({
+    coordination: kc.makeApiClient(CoordinationV1Api),
+    namespace: options.leaseNamespace ?? options.namespace ?? podNamespace() ?? 'default',
+    name: options.leaseName,
+    identity: options.identity ?? `${hostname()}-${process.pid}`,
+    log,
+    leaseDurationMs: options.leaseDurationMs,
+    renewDeadlineMs: options.renewDeadlineMs,
+    retryPeriodMs: options.retryPeriodMs,
+    onStartedLeading: () => {
+      metrics.isLeader.set(1);
+      transition = transition.then(async () => {
+        controller = makeController();
+        await controller.start();
+      });
+    },
+    onStoppedLeading: () => {
+      metrics.isLeader.set(0);
+      transition = transition.then(async () => {
+        await controller?.stop();
+        controller = null;
+      });
+    },
+  });
+  const ops = await startOpsServer({
+    host: options.opsHost,
+    port: options.opsPort,
+    registry,
+    readiness: [{ name: 'informers', check: () => (elector.isLeader ? (controller?.readiness() ?? 'starting') : null) }],
+  });
+  elector.start();
+  log.info({ opsPort: ops.port, namespace: options.namespace ?? '(all)' }, 'imgroup operator started');
+  return {
+    opsPort: ops.port,
+    isLeader: () => elector.isLeader,
+    stop: async () => {
+      await transition;
+      await controller?.stop();
+      await elector.release();
+      metrics.isLeader.set(0);
+      await ops.close();
+      log.info('imgroup operator stopped');
+    },
+  };
+}
+
+export async function runOperator(argv: string[], env: NodeJS.ProcessEnv): Promise<void> {
+  const { options } = resolveOptions(OPERATOR_OPTIONS, argv, env);
+  const running = await startOperator(options as unknown as OperatorOptions);
+  await new Promise<void>((resolve) => {
+    let stopping = false;
+    const stop = () => {
+      if (stopping) process.exit(1);
+      stopping = true;
+      void running.stop().finally(() => {
+        process.off('SIGTERM', stop);
+        process.off('SIGINT', stop);
+        resolve();
+      });
+    };
+    process.on('SIGTERM', stop);
+    process.on('SIGINT', stop);
+  });
+}
