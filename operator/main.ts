@@ -85,7 +85,10 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
     host: options.opsHost,
     port: options.opsPort,
     registry,
-    readiness: [{ name: 'informers', check: () => (elector.isLeader ? (controller?.readiness() ?? 'starting') : null) }],
+    readiness: [{ name: 'informers', check: () => {
+          if (!elector.isLeader) return null; // a standby is ready: it is healthy and waits for the Lease
+          return controller ? controller.readiness() : 'controller starting';
+        }, }],
   });
   elector.start();
   log.info({ opsPort: ops.port, namespace: options.namespace ?? '(all)' }, 'imgroup operator started');

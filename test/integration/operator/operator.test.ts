@@ -1,0 +1,131 @@
+/**
+ * `startOperator` (what `imgroup operator` runs) against the real API server: two replicas → one
+ * leader that reconciles; /healthz, /readyz and /metrics on the ops port; the leader's graceful
+ * stop hands the Lease to the other, which then acts. On a control plane of its own: the API
+ * server restarts and the operator reconnects and converges.
+ */
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { GROUP, type ImGroupCluster, PLURAL, VERSION } from '../../../operator/api/v1alpha1.js';
+import { type RunningOperator, startOperator } from '../../../operator/main.js';
+import type { OperatorOptions } from '../../../operator/operator-options.js';
+import { startTestControlPlane, type TestControlPlane } from '../../support/control-plane.js';
+import { createNamespace, eventually, installCrd, type KubeClients, kubeClients } from '../../support/operator-fixture.js';
+
+const MINIMAL = { gate: { replicas: 2 }, logic: { replicas: 3 }, redis: { masters: 3, replicasPerMaster: 1 } };
+
+function options(kubeconfig: string, namespace: string, identity: string): OperatorOptions {
+  return {
+    kubeconfig,
+    namespace,
+    logLevel: process.env.IMGROUP_TEST_LOG_LEVEL ?? 'silent',
+    opsHost: '127.0.0.1',
+    opsPort: 0,
+    identity,
+    leaseName: 'imgroup-operator',
+    leaseNamespace: undefined,
+    leaseDurationMs: 3000,
+    renewDeadlineMs: 2000,
+    retryPeriodMs: 200,
+    workers: 2,
+    resyncMs: 60_000,
+    stallMs: 60_000,
+  };
+}
+
+async function createCluster(k: KubeClients, ns: string, name: string): Promise<void> {
+  await k.custom.createNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: ns, plural: PLURAL, body: { apiVersion: `${GROUP}/${VERSION}`, kind: 'ImGroupCluster', metadata: { name }, spec: MINIMAL } });
+}
+
+async function scaleLogic(k: KubeClients, ns: string, name: string, replicas: number): Promise<void> {
+  const current = (await k.custom.getNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: ns, plural: PLURAL, name })) as ImGroupCluster;
+  await k.custom.replaceNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: ns, plural: PLURAL, name, body: { ...current, spec: { ...current.spec, logic: { ...current.spec?.logic, replicas } } } });
+}
+
+async function logicReplicas(k: KubeClients, ns: string, name: string): Promise<number | undefined> {
+  try {
+    return (await k.apps.readNamespacedStatefulSet({ namespace: ns, name: `${name}-logic` })).spec?.replicas;
+  } catch {
+    return undefined;
+  }
+}
+
+describe('imgroup operator', () => {
+  let k: KubeClients;
+  let kubeconfig: string;
+  const running: RunningOperator[] = [];
+
+  beforeAll(async () => {
+    kubeconfig = inject('kubeconfig');
+    k = kubeClients(kubeconfig);
+    await installCrd(k);
+  }, 60_000);
+
+  afterAll(async () => {
+    for (const r of running.splice(0)) await r.stop();
+  });
+
+  it('two replicas: one leader acts, serves ops endpoints, and hands over on a graceful stop', async () => {
+    const ns = await createNamespace(k);
+    const a = await startOperator(options(kubeconfig, ns, 'a'));
+    const b = await startOperator(options(kubeconfig, ns, 'b'));
+    running.push(a, b);
+    await eventually('a leader', async () => a.isLeader() || b.isLeader());
+    await new Promise((r) => setTimeout(r, 1000));
+    expect([a.isLeader(), b.isLeader()].filter(Boolean)).toHaveLength(1);
+    const [leader, standby] = a.isLeader() ? [a, b] : [b, a];
+
+    await createCluster(k, ns, 'chat');
+    await eventually('StatefulSet chat-logic', async () => (await logicReplicas(k, ns, 'chat')) === 3);
+    const base = `http://127.0.0.1:${leader.opsPort}`;
+    expect((await fetch(`${base}/healthz`)).status).toBe(200);
+    let readyBody = '';
+    await eventually('/readyz', async () => {
+      const res = await fetch(`${base}/readyz`);
+      readyBody = await res.text();
+      return res.status === 200;
+    }).catch((err: Error) => {
+      throw new Error(`${err.message}: ${readyBody}`);
+    });
+    const metrics = await (await fetch(`${base}/metrics`)).text();
+    for (const name of ['controller_runtime_reconcile_total', 'controller_runtime_reconcile_errors_total', 'controller_runtime_reconcile_time_seconds', 'workqueue_depth', 'workqueue_adds_total', 'workqueue_retries_total', 'imgroup_operator_membership_publish_latency_seconds']) {
+      expect(metrics, name).toContain(name);
+    }
+    expect(metrics).toMatch(/imgroup_operator_leader 1/);
+
+    await leader.stop();
+    running.splice(running.indexOf(leader), 1);
+    await eventually('the standby leads', async () => standby.isLeader(), 10_000);
+    await scaleLogic(k, ns, 'chat', 4);
+    await eventually('the new leader scales', async () => (await logicReplicas(k, ns, 'chat')) === 4);
+  });
+});
+
+describe('imgroup operator across an API server restart', () => {
+  let cp: TestControlPlane;
+  let running: RunningOperator | undefined;
+
+  beforeAll(async () => {
+    cp = await startTestControlPlane();
+  }, 300_000);
+
+  afterAll(async () => {
+    await running?.stop();
+    await cp?.stop();
+  });
+
+  it('reconnects and converges', async () => {
+    const k = kubeClients(cp.kubeconfigPath);
+    await installCrd(k);
+    const ns = await createNamespace(k);
+    running = await startOperator(options(cp.kubeconfigPath, ns, 'solo'));
+    await eventually('leader', async () => running?.isLeader() === true);
+    await createCluster(k, ns, 'chat');
+    await eventually('StatefulSet chat-logic', async () => (await logicReplicas(k, ns, 'chat')) === 3);
+
+    await cp.stopApiServer();
+    await new Promise((r) => setTimeout(r, 1000));
+    await cp.startApiServer();
+    await scaleLogic(k, ns, 'chat', 5);
+    await eventually('converged after the restart', async () => (await logicReplicas(k, ns, 'chat')) === 5, 60_000, 250);
+  }, 180_000);
+});
