@@ -14,6 +14,7 @@ import { CloseCode, ErrorCode } from '../protocol/errors.js';
 import type { Logger } from '../ops/logger.js';
 import { ConnectionOrder, type DeliveryOrderLimits, type DeliveryPath, type DropReason, type OrderedItem, type OrderSink } from './delivery-order.js';
 import { TokenBucket, type TokenBucketLimits, WindowCounter, type WindowLimits } from './rate-limiter.js';
+import { rawSocketOf } from './raw-socket.js';
 import type { Flushable, TickFlush } from './tick-flush.js';
 
 export interface ConnectionCounters {
@@ -50,21 +51,6 @@ const CLOSE_REASONS: Partial<Record<number, string>> = {
   [CloseCode.TOKEN_EXPIRED]: 'token expired',
   [CloseCode.GOING_AWAY]: 'gate shutting down: reconnect',
 };
-
-/**
- * The TCP socket under a server-side `ws` WebSocket (ws 8 keeps it in `_socket` once the
- * handshake is done), or null when it is not there or not a writable stream; messages then go
- * through `ws.send`. Writing pre-framed bytes to it is safe because the gate's ws sender never
- * queues (no compression, no Blob data): every `ws.send`, ping and close reaches the socket
- * synchronously, so the socket's byte order is the order of the calls.
- */
-function rawSocketOf(ws: WebSocket): Socket | null {
-  const s = (ws as unknown as { _socket?: unknown })._socket;
-  if (typeof s !== 'object' || s === null) return null;
-  const w = s as Partial<Socket>;
-  if (typeof w.write !== 'function' || typeof w.cork !== 'function' || typeof w.uncork !== 'function') return null;
-  return s as Socket;
-}
 
 export class ClientConnection implements OrderSink, Flushable {
   readonly order: ConnectionOrder;

@@ -5,6 +5,7 @@
  * requests in flight and fails them all at once when the link goes down (the router re-sends
  * them to the new owner).
  */
+import type { Socket } from 'node:net';
 import { WebSocket } from 'ws';
 import { ErrorCode, ProtocolError } from '../protocol/errors.js';
 import {
@@ -18,6 +19,7 @@ import {
   type MissedNotice,
 } from '../protocol/internal-frames.js';
 import type { Logger } from '../ops/logger.js';
+import { rawSocketOf } from './raw-socket.js';
 
 export interface LogicLinkOptions {
   /** Member id of the logic node. */
@@ -69,6 +71,8 @@ export class LogicLink {
   private reconnectTimer: NodeJS.Timeout | null = null;
   private pingTimer: NodeJS.Timeout | null = null;
   private alive = false;
+  /** The socket corked by a notice of this turn of the event loop (null = not corked). */
+  private corked: Socket | null = null;
   private readonly log: Logger;
 
   constructor(
@@ -122,15 +126,36 @@ export class LogicLink {
         clearTimeout(p.timer);
         p.reject(new LinkDownError(this.id));
       });
+      this.uncork();
     });
   }
 
-  /** Fire-and-forget notice; false when the link is down (the notice is dropped). */
+  /**
+   * Fire-and-forget notice; false when the link is down (the notice is dropped). Notices of one
+   * turn of the event loop (the acks of every client read in it) leave in one write: the first
+   * corks the socket, `setImmediate` uncorks it; a request uncorks at once.
+   */
   notify(frame: AckNotice | MissedNotice): boolean {
-    if (!this.up || !this.ws) return false;
-    this.ws.send(JSON.stringify(frame));
+    const ws = this.ws;
+    if (!this.up || !ws) return false;
+    if (this.corked === null) {
+      const socket = rawSocketOf(ws);
+      if (socket) {
+        socket.cork();
+        this.corked = socket;
+        setImmediate(this.uncork);
+      }
+    }
+    ws.send(JSON.stringify(frame));
     return true;
   }
+
+  /** Hand the corked notices (and whatever followed them) to the kernel. */
+  private readonly uncork = (): void => {
+    const socket = this.corked;
+    this.corked = null;
+    socket?.uncork();
+  };
 
   /** Close for good: fail what is pending (re-sendable) and stop reconnecting. */
   close(): void {

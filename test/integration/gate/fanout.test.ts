@@ -4,6 +4,7 @@
  * deliver frames landing together must still reach every connection complete, in order and once;
  * replies written through ws in the same tick keep their place between the messages; what a
  * tick writes does not count against the slow-consumer bound (nothing has tried to send it yet).
+ * Notices to logic (acks) are corked per turn of the event loop; none is lost or reordered.
  */
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { RawClient } from '../../support/raw-client.js';
@@ -94,6 +95,29 @@ describe('fan-out writes', () => {
     const order = c.frames.filter((f) => f.type === 'msg' || f.type === 'sync.result').map((f) => (f.type === 'msg' ? f.seq : 'answer'));
     expect(order).toEqual([...range(1, 50), 'answer', ...range(51, 60)]);
     c.close();
+    a.handler = loginOk;
+  });
+
+  it('forwards every ack in the order each client sent it, and a request after the acks sent before it', async () => {
+    const group = randomId('g');
+    a.handler = (req) => {
+      if (req.op === 'login') return { ok: true, result: { groups: 0, delivered: 0 } };
+      if (req.op === 'send') return { ok: true, result: { seq: 1, ts: 1 } };
+      return 'hang';
+    };
+    const users = Array.from({ length: 30 }, () => randomId('u'));
+    const clients = await Promise.all(users.map((u) => connectReady(g, a, u)));
+    for (const c of clients) for (let seq = 1; seq <= 5; seq++) c.send({ type: 'ack', groupId: group, seq });
+    const first = c0(clients);
+    expect(await first.request({ type: 'send', id: 's-1', groupId: group, body: 'after my acks' })).toMatchObject({ type: 'sent', id: 's-1' });
+    await a.until(() => a.received.filter((f) => f.t === 'ack' && f.groupId === group).length === 150);
+    const acks = a.received.filter((f) => f.t === 'ack' && f.groupId === group);
+    for (const u of users) expect(acks.filter((f) => f.userId === u).map((f) => f.seq)).toEqual([1, 2, 3, 4, 5]);
+    const firstUser = users[0];
+    const sendAt = a.received.findIndex((f) => f.t === 'req' && f.op === 'send' && f.groupId === group);
+    const lastAckAt = a.received.findLastIndex((f) => f.t === 'ack' && f.userId === firstUser);
+    expect(sendAt).toBeGreaterThan(lastAckAt);
+    for (const c of clients) c.close();
     a.handler = loginOk;
   });
 
