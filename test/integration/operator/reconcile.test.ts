@@ -194,5 +194,50 @@ describe('reconcile on a real API server', () => {
     expect(String(typeof err?.body === 'string' ? err.body : JSON.stringify(err?.body))).toContain(field);
   });
 
+  it('retries a status write that meets 409 Conflict (stale cached object)', async () => {
+    const ns = await createNamespace(k);
+    await createCluster(ns, 'chat');
+    const stale = await getCluster(ns, 'chat');
+    await reconciler.reconcile(ns, 'chat');
+    await patchSpec(ns, 'chat', { logic: { replicas: 4 } });
+    const log = quietLogger();
+    const staleReader = new Reconciler({
+      objects: k.objects,
+      core: k.core,
+      custom: k.custom,
+      log,
+      events: createEventRecorder({ core: k.core, log }),
+      readCached: (_apiVersion, kind) => (kind === 'ImGroupCluster' ? { ...stale, spec: { ...stale.spec, logic: { replicas: 4 } } } : undefined),
+    });
+    const report = await staleReader.reconcile(ns, 'chat');
+    expect(report.outcome.kind, JSON.stringify(report.outcome)).toBe('requeueAfter');
+    expect(report.statusWritten).toBe(true);
+    const status = (await getCluster(ns, 'chat')).status;
+    expect(status?.logic?.replicas).toBe(4);
+  });
+
+  it('an invalid spec that bypassed validation is terminal: Degraded in status and a Warning Event', async () => {
+    const ns = await createNamespace(k);
+    await createCluster(ns, 'chat');
+    const valid = await getCluster(ns, 'chat');
+    const log = quietLogger();
+    const bypass = new Reconciler({
+      objects: k.objects,
+      core: k.core,
+      custom: k.custom,
+      log,
+      events: createEventRecorder({ core: k.core, log }),
+      readCached: (_apiVersion, kind) => (kind === 'ImGroupCluster' ? { ...valid, spec: { ...valid.spec, redis: { masters: 1, replicasPerMaster: 1 } } } : undefined),
+    });
+    const report = await bypass.reconcile(ns, 'chat');
+    expect(report.outcome.kind).toBe('terminal');
+    expect(report.applied).toEqual([]);
+    const degraded = (await getCluster(ns, 'chat')).status?.conditions?.find((c) => c.type === 'Degraded');
+    expect(degraded).toMatchObject({ status: 'True', reason: 'InvalidSpec' });
+    expect(degraded?.message).toContain('spec.redis.masters');
+    const events = await k.core.listNamespacedEvent({ namespace: ns });
+    expect(events.items.some((e) => e.reason === 'InvalidSpec' && e.type === 'Warning' && e.involvedObject.name === 'chat')).toBe(true);
+  });
+
   afterAll(async () => {});
 });
