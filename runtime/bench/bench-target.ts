@@ -11,7 +11,7 @@ import { startDevCluster } from '../dev/dev-cluster.js';
 import { createRedisMetrics } from '../redis/redis-metrics.js';
 import { createCluster, RedisStore } from '../redis/redis-store.js';
 import type { BenchOptions } from './bench-options.js';
-import { freePortRange } from './free-port-range.js';
+import { getFreePortRange as freePortRange } from '../dev/free-ports.js';
 import { collectGarbage, inspectorUrlFromLog } from './inspector-gc.js';
 
 export interface BenchTarget {
