@@ -59,6 +59,8 @@ export class ConnectionOrder {
   private last: Map<string, number> | null = null;
   /** Held messages (ascending) of groups with a gap fetch in flight. */
   private fills: Map<string, OrderedItem[]> | null = null;
+  /** The group last passed to setLast: the newest entry of `last`. */
+  private newest: string | null = null;
 
   constructor(private readonly limits: DeliveryOrderLimits) {}
 
@@ -202,6 +204,12 @@ export class ConnectionOrder {
 
   private setLast(groupId: string, seq: number): void {
     if (!this.last) this.last = new Map();
+    if (groupId === this.newest) {
+      // Already the most recently used: update in place (the common case, one busy group).
+      this.last.set(groupId, seq);
+      return;
+    }
+    this.newest = groupId;
     if (this.last.has(groupId)) {
       // Re-insert so the map's order is least-recently-used first.
       this.last.delete(groupId);

@@ -19,7 +19,6 @@ import { ClientRequests } from './client-requests.js';
 import { checkGateOptions, type GateOptions, HARD_FRAME_FACTOR, newBootId } from './config.js';
 import { ConnectionRegistry } from './connection-registry.js';
 import { Delivery } from './delivery.js';
-import type { DeliveryPath } from './delivery-order.js';
 import { closeCodeLabel, createGateMetrics, type GateMetrics } from './gate-metrics.js';
 import { type GateServer, startGateServer } from './gate-server.js';
 import { MembershipFile } from './membership-file.js';
@@ -273,12 +272,6 @@ function withDeadline<T>(work: Promise<T>, timeoutMs: number, what: string): Pro
 }
 
 function connectionContext(options: GateOptions, metrics: GateMetrics, log: Logger, requests: ClientRequests, delivery: Delivery): ConnectionContext {
-  const delivered: Record<DeliveryPath, { inc(): void }> = {
-    online: metrics.deliveries.labels('online'),
-    offline: metrics.deliveries.labels('offline'),
-    sweep: metrics.deliveries.labels('sweep'),
-    gapfill: metrics.deliveries.labels('gapfill'),
-  };
   return {
     frameLimits: { maxFrameBytes: options.maxFrameBytes, maxBodyBytes: options.maxBodyBytes, maxSyncLimit: options.maxSyncLimit },
     rate: { ratePerSec: options.ratePerSec, burst: options.rateBurst },
@@ -293,7 +286,7 @@ function connectionContext(options: GateOptions, metrics: GateMetrics, log: Logg
     heartbeatMs: options.heartbeatMs,
     flush: new TickFlush(),
     counters: {
-      delivered: (path) => delivered[path].inc(),
+      delivered: (path) => metrics.delivered(path),
       dropped: (reason) => metrics.deliveriesDropped.inc({ reason }),
       frameReceived: (type) => metrics.framesReceived.inc({ type }),
       frameError: (code) => metrics.frameErrors.inc({ code }),

@@ -149,6 +149,21 @@ describe('ConnectionOrder: gaps', () => {
     expect(o.lastSeq('b')).toBeUndefined();
     expect(o.lastSeq('c')).toBe(1);
   });
+
+  it('keeps the recency order when one group gets many messages in a row', () => {
+    const { o, s } = ready({ maxTrackedGroups: 2 });
+    offer(o, s, 'a', 1, 2, 3); // a updated in place as the newest
+    offer(o, s, 'b', 1, 2);
+    offer(o, s, 'a', 4, 5); // a is the newest again
+    offer(o, s, 'c', 1); // evicts b
+    expect(o.lastSeq('a')).toBe(5);
+    expect(o.lastSeq('b')).toBeUndefined();
+    offer(o, s, 'c', 2, 3);
+    offer(o, s, 'b', 7); // b is new again and evicts a, the least recently used
+    expect(o.lastSeq('a')).toBeUndefined();
+    expect(o.lastSeq('c')).toBe(3);
+    expect(s.written).toEqual([1, 2, 3, 1, 2, 4, 5, 1, 2, 3, 7]);
+  });
 });
 
 describe('ConnectionOrder: login', () => {
