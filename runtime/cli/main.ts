@@ -16,10 +16,19 @@ commands:
   token <userId>  print a client token signed with IMGROUP_JWT_SECRET [--ttl seconds]
   config-table    print the configuration reference (Markdown) of every command
 
-Every flag has an IMGROUP_* environment variable; see \`imgroup config-table\`.`;
+\`imgroup <command> --help\` lists a command's flags; every flag has an IMGROUP_* environment
+variable (\`imgroup config-table\` prints them all as Markdown).`;
 
 async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<void> {
   const [command, ...rest] = argv;
+  if (command !== undefined && rest.some((a) => a === '--help' || a === '-h')) {
+    const { commandHelp } = await import('./command-help.js');
+    const help = commandHelp(command);
+    if (help !== null) {
+      process.stdout.write(help);
+      return;
+    }
+  }
   switch (command) {
     case 'gate': {
       const { runGate } = await import('../gate/main.js');

@@ -1,0 +1,44 @@
+/**
+ * `imgroup <command> --help`: the command's flags, each with its environment variable, default,
+ * bounds and meaning — the same specs the README table is generated from, as plain text for a
+ * terminal.
+ */
+import { BENCH_OPTIONS } from '../bench/bench-options.js';
+import type { OptionSpec } from '../config/options.js';
+import { DEV_OPTIONS } from '../dev/dev-options.js';
+import { GATE_OPTIONS } from '../gate/config.js';
+import { LOGIC_OPTIONS } from '../logic/config.js';
+import { OPERATOR_OPTIONS } from '../../operator/operator-options.js';
+import { TOKEN_OPTIONS } from './token-command.js';
+
+const COMMANDS: Readonly<Record<string, { usage: string; specs: readonly OptionSpec[] }>> = {
+  gate: { usage: 'imgroup gate [flags]', specs: GATE_OPTIONS },
+  logic: { usage: 'imgroup logic [flags]', specs: LOGIC_OPTIONS },
+  operator: { usage: 'imgroup operator [flags]', specs: OPERATOR_OPTIONS },
+  dev: { usage: 'imgroup dev [flags]', specs: DEV_OPTIONS },
+  bench: { usage: 'imgroup bench [flags]', specs: BENCH_OPTIONS },
+  token: { usage: 'imgroup token <userId> [flags]', specs: TOKEN_OPTIONS },
+};
+
+/** Help text of one command, or null for a command without flags of its own. */
+export function commandHelp(command: string): string | null {
+  const c = COMMANDS[command];
+  if (!c) return null;
+  const lines = [`usage: ${c.usage}`, '', 'flags (each also read from its environment variable):'];
+  for (const s of c.specs) {
+    const value = s.kind === 'bool' ? '[=true|false]' : s.kind === 'int' ? ' <n>' : s.kind === 'list' ? ' <a,b,…>' : ' <value>';
+    lines.push(`  --${s.flag}${value}   (${s.env})`);
+    lines.push(`      ${s.doc}${describeValue(s)}`);
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+function describeValue(s: OptionSpec): string {
+  const parts: string[] = [];
+  if (s.default !== undefined) parts.push(`default ${Array.isArray(s.default) ? s.default.join(',') : String(s.default)}`);
+  else if (s.required) parts.push('required');
+  else if (s.requiredInProduction) parts.push('required in production');
+  if (s.kind === 'int' && (s.min !== undefined || s.max !== undefined)) parts.push(`${s.min ?? '…'}–${s.max ?? '…'}`);
+  if (s.choices) parts.push(`one of ${s.choices.join(', ')}`);
+  return parts.length > 0 ? ` [${parts.join('; ')}]` : '';
+}
