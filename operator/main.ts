@@ -5,7 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { CoordinationV1Api, KubeConfig } from '@kubernetes/client-node';
+import { CoordinationV1Api } from '@kubernetes/client-node';
 import { Registry } from 'prom-client';
 import { ConfigError, resolveOptions } from '../runtime/config/options.js';
 import { createLogger } from '../runtime/ops/logger.js';
@@ -14,6 +14,7 @@ import { collectProcessMetrics } from '../runtime/ops/process-metrics.js';
 import { ImGroupController } from './controller/controller.js';
 import { createControllerMetrics } from './controller/controller-metrics.js';
 import { LeaderElector } from './controller/leader-election.js';
+import { loadKubeConfig } from './kube/kube-config.js';
 import { OPERATOR_OPTIONS, type OperatorOptions } from './operator-options.js';
 
 const IN_CLUSTER_NAMESPACE_FILE = '/var/run/secrets/kubernetes.io/serviceaccount/namespace';
@@ -38,9 +39,7 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
     throw new ConfigError('IMGROUP_LEADER_RENEW_DEADLINE_MS must be below IMGROUP_LEADER_LEASE_DURATION_MS');
   }
   const log = createLogger('imgroup-operator', options.logLevel as Parameters<typeof createLogger>[1]);
-  const kc = new KubeConfig();
-  if (options.kubeconfig) kc.loadFromFile(options.kubeconfig);
-  else kc.loadFromCluster();
+  const kc = loadKubeConfig({ kubeconfig: options.kubeconfig, requestTimeoutMs: options.requestTimeoutMs });
   const registry = new Registry();
   collectProcessMetrics(registry);
   const metrics = createControllerMetrics(registry);

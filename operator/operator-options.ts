@@ -20,6 +20,7 @@ export const OPERATOR_OPTIONS: readonly OptionSpec[] = [
   { key: 'workers', env: 'IMGROUP_OPERATOR_WORKERS', flag: 'workers', kind: 'int', default: 2, min: 1, max: 64, doc: 'ImGroupClusters reconciled concurrently.' },
   { key: 'resyncMs', env: 'IMGROUP_OPERATOR_RESYNC_MS', flag: 'resync-ms', kind: 'int', default: 300_000, min: 1_000, max: 86_400_000, doc: 'Every informer re-lists this often (client-node watches can stall silently) and every cluster is reconciled again.' },
   { key: 'stallMs', env: 'IMGROUP_OPERATOR_WATCH_STALL_MS', flag: 'watch-stall-ms', kind: 'int', default: 600_000, min: 1_000, max: 86_400_000, doc: 'Watchdog: an informer without any event for this long is restarted.' },
+  { key: 'requestTimeoutMs', env: 'IMGROUP_KUBE_REQUEST_TIMEOUT_MS', flag: 'kube-request-timeout-ms', kind: 'int', default: 30_000, min: 1_000, max: 600_000, doc: 'Deadline of every Kubernetes API request (not watches): a request on a connection gone silent fails and is retried instead of hanging a worker.' },
 ];
 
 export interface OperatorOptions {
@@ -37,4 +38,5 @@ export interface OperatorOptions {
   workers: number;
   resyncMs: number;
   stallMs: number;
+  requestTimeoutMs: number;
 }

@@ -15,6 +15,7 @@ export interface ControllerMetrics {
   workqueueRetries: Counter<'name'>;
   membershipPublishLatency: Histogram<string>;
   isLeader: Gauge<string>;
+  informerRestarts: Counter<'resource' | 'reason'>;
 }
 
 export function createControllerMetrics(registry: Registry): ControllerMetrics {
@@ -38,5 +39,11 @@ export function createControllerMetrics(registry: Registry): ControllerMetrics {
       registers: [registry],
     }),
     isLeader: new Gauge({ name: 'imgroup_operator_leader', help: '1 while this replica holds the leader Lease.', registers: [registry] }),
+    informerRestarts: new Counter({
+      name: 'imgroup_operator_informer_restarts_total',
+      help: 'Informer re-lists by reason: resync (periodic), stalled (watchdog: no event for the stall bound), error (list or watch failed).',
+      labelNames: ['resource', 'reason'],
+      registers: [registry],
+    }),
   };
 }

@@ -32,7 +32,7 @@ import { createEventRecorder } from '../reconcile/event-recorder.js';
 import { outcomeLabel } from '../reconcile/outcome.js';
 import { Reconciler } from '../reconcile/reconciler.js';
 import { CONTROLLER_NAME, type ControllerMetrics, createControllerMetrics } from './controller-metrics.js';
-import { ResilientInformer } from './resilient-informer.js';
+import { INFORMER_RESTART_REASONS, ResilientInformer } from './resilient-informer.js';
 import { WorkQueue } from './work-queue.js';
 
 export interface ControllerOptions {
@@ -99,6 +99,7 @@ export class ImGroupController {
     const clusters = new ResilientInformer<ImGroupCluster & KubernetesObject>({
       ...common,
       path: nsPath(`/apis/${GROUP}/${VERSION}`, PLURAL),
+      onRestart: (reason) => m.informerRestarts.inc({ resource: PLURAL, reason }),
       list: async () =>
         (ns
           ? await custom.listNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: ns, plural: PLURAL })
@@ -110,18 +111,21 @@ export class ImGroupController {
     const sts = new ResilientInformer<V1StatefulSet>({
       ...common,
       path: nsPath('/apis/apps/v1', 'statefulsets'),
+      onRestart: (reason) => m.informerRestarts.inc({ resource: 'statefulsets', reason }),
       labelSelector: managed,
       list: () => (ns ? apps.listNamespacedStatefulSet({ namespace: ns, labelSelector: managed }) : apps.listStatefulSetForAllNamespaces({ labelSelector: managed })),
     });
     const cms = new ResilientInformer<V1ConfigMap>({
       ...common,
       path: nsPath('/api/v1', 'configmaps'),
+      onRestart: (reason) => m.informerRestarts.inc({ resource: 'configmaps', reason }),
       labelSelector: managed,
       list: () => (ns ? core.listNamespacedConfigMap({ namespace: ns, labelSelector: managed }) : core.listConfigMapForAllNamespaces({ labelSelector: managed })),
     });
     const svcs = new ResilientInformer<V1Service>({
       ...common,
       path: nsPath('/api/v1', 'services'),
+      onRestart: (reason) => m.informerRestarts.inc({ resource: 'services', reason }),
       labelSelector: managed,
       list: () => (ns ? core.listNamespacedService({ namespace: ns, labelSelector: managed }) : core.listServiceForAllNamespaces({ labelSelector: managed })),
     });
@@ -132,10 +136,14 @@ export class ImGroupController {
     this.pods = new ResilientInformer<V1Pod>({
       ...common,
       path: nsPath('/api/v1', 'pods'),
+      onRestart: (reason) => m.informerRestarts.inc({ resource: 'pods', reason }),
       labelSelector: logicSelector,
       list: () => (ns ? core.listNamespacedPod({ namespace: ns, labelSelector: logicSelector }) : core.listPodForAllNamespaces({ labelSelector: logicSelector })),
     });
     for (const verb of ['add', 'update', 'delete'] as const) this.pods.informer.on(verb, (p) => this.onPodEvent(p));
+    for (const resource of [PLURAL, 'statefulsets', 'configmaps', 'services', 'pods']) {
+      for (const reason of INFORMER_RESTART_REASONS) m.informerRestarts.inc({ resource, reason }, 0);
+    }
     this.informers.push(clusters as ResilientInformer<KubernetesObject>, sts as ResilientInformer<KubernetesObject>, cms as ResilientInformer<KubernetesObject>, svcs as ResilientInformer<KubernetesObject>, this.pods as ResilientInformer<KubernetesObject>);
 
     const cached = new Map<string, ResilientInformer<KubernetesObject>>([

@@ -23,7 +23,13 @@ export interface ResilientInformerOptions<T extends KubernetesObject> {
   restartDelayMs?: number;
   /** Called after every (re)list with every object, so the controller re-enqueues them. */
   onResync?: (objects: readonly T[]) => void;
+  /** Called on every restart with its reason (for a metric). */
+  onRestart?: (reason: InformerRestartReason) => void;
 }
+
+/** Why an informer was restarted: periodic re-list, watchdog, or an error of list/watch. */
+export const INFORMER_RESTART_REASONS = ['resync', 'stalled', 'error'] as const;
+export type InformerRestartReason = (typeof INFORMER_RESTART_REASONS)[number];
 
 export class ResilientInformer<T extends KubernetesObject> {
   readonly informer: Informer<T> & ObjectCache<T>;
@@ -57,7 +63,7 @@ export class ResilientInformer<T extends KubernetesObject> {
     const stallMs = this.opts.stallMs ?? 600_000;
     const resync = setInterval(() => void this.restart('resync'), resyncMs);
     const watchdog = setInterval(() => {
-      if (Date.now() - this.lastActivity > stallMs) void this.restart('watch stalled');
+      if (Date.now() - this.lastActivity > stallMs) void this.restart('stalled');
     }, Math.min(stallMs, 30_000));
     resync.unref();
     watchdog.unref();
@@ -96,9 +102,11 @@ export class ResilientInformer<T extends KubernetesObject> {
     this.restartTimer.unref();
   }
 
-  private async restart(why: string): Promise<void> {
+  private async restart(why: InformerRestartReason): Promise<void> {
     if (this.stopped) return;
-    this.opts.log.debug({ path: this.opts.path, why }, 'informer re-list');
+    this.opts.onRestart?.(why);
+    if (why === 'stalled') this.opts.log.warn({ path: this.opts.path }, 'informer watch silent for too long; re-listing');
+    else this.opts.log.debug({ path: this.opts.path, why }, 'informer re-list');
     try {
       await this.informer.stop();
     } catch {

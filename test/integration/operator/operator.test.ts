@@ -2,18 +2,23 @@
  * `startOperator` (what `imgroup operator` runs) against the real API server: two replicas → one
  * leader that reconciles; /healthz, /readyz and /metrics on the ops port; the leader's graceful
  * stop hands the Lease to the other, which then acts. On a control plane of its own: the API
- * server restarts and the operator reconnects and converges.
+ * server restarts and the operator reconnects and converges. Behind a proxy whose connections go
+ * silent: the informer watchdog re-lists and the operator still acts on what changed meanwhile.
  */
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { GROUP, type ImGroupCluster, PLURAL, VERSION } from '../../../operator/api/v1alpha1.js';
 import { type RunningOperator, startOperator } from '../../../operator/main.js';
 import type { OperatorOptions } from '../../../operator/operator-options.js';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { startTestControlPlane, type TestControlPlane } from '../../support/control-plane.js';
+import { TcpProxy } from '../../support/tcp-proxy.js';
 import { createNamespace, eventually, installCrd, type KubeClients, kubeClients } from '../../support/operator-fixture.js';
 
 const MINIMAL = { gate: { replicas: 2 }, logic: { replicas: 3 }, redis: { masters: 3, replicasPerMaster: 1 } };
 
-function options(kubeconfig: string, namespace: string, identity: string): OperatorOptions {
+function options(kubeconfig: string, namespace: string, identity: string, overrides: Partial<OperatorOptions> = {}): OperatorOptions {
   return {
     kubeconfig,
     namespace,
@@ -29,6 +34,8 @@ function options(kubeconfig: string, namespace: string, identity: string): Opera
     workers: 2,
     resyncMs: 60_000,
     stallMs: 60_000,
+    requestTimeoutMs: 10_000,
+    ...overrides,
   };
 }
 
@@ -128,4 +135,49 @@ describe('imgroup operator across an API server restart', () => {
     await scaleLogic(k, ns, 'chat', 5);
     await eventually('converged after the restart', async () => (await logicReplicas(k, ns, 'chat')) === 5, 60_000, 250);
   }, 180_000);
+});
+
+describe('imgroup operator behind connections that go silent', () => {
+  let proxy: TcpProxy | undefined;
+  let running: RunningOperator | undefined;
+
+  afterAll(async () => {
+    await running?.stop();
+    await proxy?.close();
+  });
+
+  it('the informer watchdog re-lists a watch that went silent, and the change made meanwhile is reconciled', async () => {
+    const adminPath = inject('kubeconfig');
+    const k = kubeClients(adminPath);
+    await installCrd(k);
+    const ns = await createNamespace(k);
+    const server = new URL(k.kc.getCurrentCluster()?.server ?? '');
+    proxy = new TcpProxy({ host: server.hostname, port: Number(server.port) });
+    await proxy.start();
+    const viaProxy = join(tmpdir(), `imgroup-kubeconfig-proxy-${process.pid}-${ns}.yaml`);
+    writeFileSync(viaProxy, readFileSync(adminPath, 'utf8').replaceAll(server.origin, `https://${server.hostname}:${proxy.port}`));
+
+    // A long Lease so that slow renewals do not hand leadership around (a new controller would
+    // re-list too, and this test must see the watchdog do it); a resync far beyond the test.
+    running = await startOperator(
+      options(viaProxy, ns, 'solo', { stallMs: 2000, resyncMs: 3_600_000, requestTimeoutMs: 2000, leaseDurationMs: 60_000, renewDeadlineMs: 45_000, retryPeriodMs: 1000 }),
+    );
+    await eventually('leader', async () => running?.isLeader() === true);
+    await createCluster(k, ns, 'chat');
+    await eventually('StatefulSet chat-logic', async () => (await logicReplicas(k, ns, 'chat')) === 3);
+    const metricsUrl = `http://127.0.0.1:${running.opsPort}/metrics`;
+    const stalledRestarts = async () => {
+      const text = await (await fetch(metricsUrl)).text();
+      let sum = 0;
+      for (const m of text.matchAll(/^imgroup_operator_informer_restarts_total\{[^}]*reason="stalled"[^}]*\} (\d+)$/gm)) sum += Number(m[1]);
+      return sum;
+    };
+    const before = await stalledRestarts();
+
+    expect(proxy.stall()).toBeGreaterThan(0);
+    await scaleLogic(k, ns, 'chat', 5); // through the admin connection, not the proxy
+    await eventually('reconciled after the watchdog re-listed', async () => (await logicReplicas(k, ns, 'chat')) === 5, 60_000, 250);
+    expect(await stalledRestarts()).toBeGreaterThan(before);
+    expect(running.isLeader()).toBe(true);
+  }, 120_000);
 });
