@@ -14,7 +14,7 @@ import { collectProcessMetrics } from '../runtime/ops/process-metrics.js';
 import { ImGroupController } from './controller/controller.js';
 import { createControllerMetrics } from './controller/controller-metrics.js';
 import { LeaderElector } from './controller/leader-election.js';
-import { loadKubeConfig } from './kube/kube-config.js';
+import { loadKubeConfig } from '../runtime/kube/kube-config.js';
 import { OPERATOR_OPTIONS, type OperatorOptions } from './operator-options.js';
 
 const IN_CLUSTER_NAMESPACE_FILE = '/var/run/secrets/kubernetes.io/serviceaccount/namespace';

@@ -1,5 +1,5 @@
 /**
- * The operator's connection to the API server: a kubeconfig file or the in-cluster ServiceAccount,
+ * A connection to the Kubernetes API server (operator; gates watching their membership ConfigMap): a kubeconfig file or the in-cluster ServiceAccount,
  * with a deadline on every API request. `@kubernetes/client-node` sets none, so a request on a
  * connection that went silent (a dead peer, a black-holed NAT entry) would hang a reconcile worker
  * forever. Watches are not API requests here (they go through `Watch`, which takes no deadline):
