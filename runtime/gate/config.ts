@@ -8,6 +8,7 @@ import { hostname } from 'node:os';
 import { COMMON_OPTIONS, type CommonOptions, DEV_INTERNAL_TOKEN, resolveCommonOptions, secretOrDevDefault } from '../config/common-options.js';
 import { ConfigError, type OptionSpec, resolveOptions } from '../config/options.js';
 import { PRESENCE_CHANNELS_OPTION } from '../presence/presence-channels.js';
+import { type ConfigMapRef, parseConfigMapRef } from './membership-configmap-ref.js';
 
 /** Insecure development fallback for IMGROUP_ADMIN_TOKEN (never accepted in production mode). */
 export const DEV_ADMIN_TOKEN = 'imgroup-dev-admin-token';
@@ -27,8 +28,11 @@ export const GATE_ONLY_OPTIONS: readonly OptionSpec[] = [
   { key: 'opsPort', env: 'IMGROUP_OPS_PORT', flag: 'ops-port', kind: 'int', default: 9090, min: 0, max: 65535, doc: 'Ops port: /healthz, /readyz, /metrics (0 = any free port).' },
   { key: 'jwtSecret', env: 'IMGROUP_JWT_SECRET', flag: 'jwt-secret', kind: 'secret', requiredInProduction: true, doc: `HS256 secret of client tokens (at least ${MIN_JWT_SECRET_BYTES} bytes in production).` },
   { key: 'adminToken', env: 'IMGROUP_ADMIN_TOKEN', flag: 'admin-token', kind: 'secret', requiredInProduction: true, doc: 'Bearer token of the admin HTTP API.' },
-  { key: 'membershipFile', env: 'IMGROUP_MEMBERSHIP_FILE', flag: 'membership-file', kind: 'string', required: true, doc: 'Path of the logic membership document (JSON); re-read within 1 s of a change.' },
+  { key: 'membershipFile', env: 'IMGROUP_MEMBERSHIP_FILE', flag: 'membership-file', kind: 'string', doc: 'Path of the logic membership document (JSON); re-read within 1 s of a change. Required unless `IMGROUP_MEMBERSHIP_CONFIGMAP` is set (which wins when both are).' },
   { key: 'membershipPollMs', env: 'IMGROUP_MEMBERSHIP_POLL_MS', flag: 'membership-poll-ms', kind: 'int', default: 500, min: 50, max: 1000, doc: 'Polling interval that backs up file watching of the membership document, in ms.' },
+  { key: 'membershipConfigMap', env: 'IMGROUP_MEMBERSHIP_CONFIGMAP', flag: 'membership-configmap', kind: 'string', doc: '`<namespace>/<name>` of the ConfigMap whose key `membership.json` holds the logic membership document, listed and watched through the Kubernetes API (fieldSelector on that one name); used instead of the file when set.' },
+  { key: 'kubeconfig', env: 'IMGROUP_KUBECONFIG', flag: 'kubeconfig', kind: 'string', doc: 'Kubeconfig file for the membership ConfigMap watch. Default: the pod\'s in-cluster ServiceAccount.' },
+  { key: 'membershipWatchStallMs', env: 'IMGROUP_MEMBERSHIP_WATCH_STALL_MS', flag: 'membership-watch-stall-ms', kind: 'int', default: 90_000, min: 1000, max: 3_600_000, doc: 'A membership ConfigMap watch without any event for this long, in ms, is restarted (the API server sends a bookmark about every 60 s).' },
   { key: 'maxFrameBytes', env: 'IMGROUP_MAX_FRAME_BYTES', flag: 'max-frame-bytes', kind: 'int', default: 64 * KiB, min: 1 * KiB, max: 16 * MiB, doc: `Largest client frame in bytes; bigger ones get FRAME_TOO_LARGE, frames over ${HARD_FRAME_FACTOR}x this close the connection (1009).` },
   { key: 'maxBodyBytes', env: 'IMGROUP_MAX_BODY_BYTES', flag: 'max-body-bytes', kind: 'int', default: 16 * KiB, min: 1, max: 16 * MiB, doc: 'Largest message body in bytes (client `send` and admin post); must be below the frame limit.' },
   { key: 'maxSyncLimit', env: 'IMGROUP_MAX_SYNC_LIMIT', flag: 'max-sync-limit', kind: 'int', default: 1000, min: 1, max: 100_000, doc: 'Largest `limit` a client `sync` may ask for.' },
@@ -65,8 +69,14 @@ export interface GateOptions extends CommonOptions {
   opsPort: number;
   jwtSecret: string;
   adminToken: string;
-  membershipFile: string;
+  /** Path of the membership document; unused when membershipConfigMap is set. */
+  membershipFile?: string | undefined;
   membershipPollMs: number;
+  /** The ConfigMap source (wins over the file when both are set). */
+  membershipConfigMap?: ConfigMapRef | undefined;
+  /** Kubeconfig of the ConfigMap source; undefined → in-cluster ServiceAccount. */
+  kubeconfig?: string | undefined;
+  membershipWatchStallMs: number;
   maxFrameBytes: number;
   maxBodyBytes: number;
   maxSyncLimit: number;
@@ -119,13 +129,29 @@ export function resolveGateOptions(argv: readonly string[], env: Readonly<Record
     ...common,
     jwtSecret,
     adminToken: secretOrDevDefault(raw.adminToken, DEV_ADMIN_TOKEN, 'IMGROUP_ADMIN_TOKEN', common.mode, warnings),
+    membershipConfigMap: configMapRefOption(raw.membershipConfigMap),
   };
   checkGateOptions(options);
   return { options, warnings };
 }
 
+function configMapRefOption(value: unknown): ConfigMapRef | undefined {
+  if (typeof value !== 'string' || value.length === 0) return undefined;
+  const parsed = parseConfigMapRef(value);
+  if (!parsed.ok) throw new ConfigError(`IMGROUP_MEMBERSHIP_CONFIGMAP (or --membership-configmap): ${parsed.error}`);
+  return parsed.ref;
+}
+
 /** Cross-option rules. Also used by startGate, so options built in code are checked too. */
 export function checkGateOptions(o: GateOptions): void {
+  if (!o.membershipConfigMap && !o.membershipFile) {
+    throw new ConfigError(
+      'no logic membership source: set IMGROUP_MEMBERSHIP_CONFIGMAP (or --membership-configmap) to <namespace>/<name> to watch a ConfigMap through the Kubernetes API, or IMGROUP_MEMBERSHIP_FILE (or --membership-file) to the path of the membership document',
+    );
+  }
+  if (o.kubeconfig && !o.membershipConfigMap) {
+    throw new ConfigError('IMGROUP_KUBECONFIG (or --kubeconfig) is only used by the ConfigMap membership source: set IMGROUP_MEMBERSHIP_CONFIGMAP too, or drop it');
+  }
   if (o.maxBodyBytes >= o.maxFrameBytes) {
     throw new ConfigError(`IMGROUP_MAX_BODY_BYTES (${o.maxBodyBytes}) must be below IMGROUP_MAX_FRAME_BYTES (${o.maxFrameBytes}): a send frame carries the body plus its envelope`);
   }

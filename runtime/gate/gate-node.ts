@@ -1,5 +1,5 @@
 /**
- * A gate node, wired: options → metrics, presence, router + membership file, delivery, client
+ * A gate node, wired: options → metrics, presence, router + membership source, delivery, client
  * port, heartbeat loop. `startGate` returns once the client port listens; `close()` is the
  * graceful shutdown (stop accepting, close clients with 1001, unregister presence, close links).
  */
@@ -21,7 +21,7 @@ import { ConnectionRegistry } from './connection-registry.js';
 import { Delivery } from './delivery.js';
 import { closeCodeLabel, createGateMetrics, type GateMetrics } from './gate-metrics.js';
 import { type GateServer, startGateServer } from './gate-server.js';
-import { MembershipFile } from './membership-file.js';
+import { createMembershipSource, type MembershipSource } from './membership-source.js';
 import { Router } from './router.js';
 import { TickFlush } from './tick-flush.js';
 
@@ -102,13 +102,17 @@ export async function startGate(options: GateOptions, deps: GateDeps): Promise<G
   const requests = new ClientRequests(router, { defaultSyncLimit: options.defaultSyncLimit }, base.child({ component: 'client-requests' }));
   const ctx = connectionContext(options, metrics, base, requests, delivery);
 
-  const membership = new MembershipFile({
-    path: options.membershipFile,
-    pollMs: options.membershipPollMs,
-    onChange: (doc) => router.applyMembership(doc),
-    onError: () => metrics.membershipErrors.inc(),
-    log: base,
-  });
+  let membership: MembershipSource;
+  try {
+    membership = createMembershipSource(options, {
+      onChange: (doc) => router.applyMembership(doc),
+      onError: () => metrics.membershipErrors.inc(),
+      log: base,
+    });
+  } catch (err) {
+    router.close();
+    throw err;
+  }
   await membership.start();
 
   let shuttingDown = false;
