@@ -12,6 +12,8 @@ export const METRIC = {
   sessionCacheRequests: 'imgroup_logic_session_cache_requests_total',
   residentMemory: 'process_resident_memory_bytes',
   heapUsed: 'nodejs_heap_size_used_bytes',
+  logicMessageDuration: 'imgroup_logic_message_duration_seconds',
+  gateDeliveryDelay: 'imgroup_gate_delivery_delay_seconds',
 } as const;
 
 export interface MetricsSnapshot {
@@ -64,6 +66,13 @@ export interface LoadFigures {
   redisRoundtrips: number | null;
   cacheHits: number | null;
   cacheRequests: number | null;
+  /** Server-side p99 in ms from the processes' own histograms (bucket bounds, so coarse). */
+  serverP99Ms: {
+    /** Logic: accept → handed to the gates of online members. */
+    handedToGates: number | null;
+    /** Gate: store time → written to its local connections. */
+    writtenByGate: number | null;
+  };
 }
 
 /** Every value of `label` that `name` carries in a snapshot. */
@@ -85,5 +94,33 @@ export function loadFigures(before: MetricsSnapshot, after: MetricsSnapshot): Lo
     redisRoundtrips: delta(before, after, METRIC.redisRoundtrips),
     cacheHits: delta(before, after, METRIC.sessionCacheRequests, { result: 'hit' }),
     cacheRequests: delta(before, after, METRIC.sessionCacheRequests),
+    serverP99Ms: {
+      handedToGates: toMs(histogramQuantile(before, after, METRIC.logicMessageDuration, 0.99, { stage: 'delivered' })),
+      writtenByGate: toMs(histogramQuantile(before, after, METRIC.gateDeliveryDelay, 0.99)),
+    },
   };
+}
+
+function toMs(seconds: number | null): number | null {
+  return seconds === null ? null : seconds * 1000;
+}
+
+/**
+ * The q-quantile of what a histogram observed between two snapshots, summed over processes: the
+ * upper bound of the first bucket whose cumulative count delta reaches q of the total, as
+ * Prometheus' histogram_quantile would bound it (no interpolation: the figure is a bucket bound,
+ * an upper estimate). Null when nothing was observed.
+ */
+export function histogramQuantile(before: MetricsSnapshot, after: MetricsSnapshot, name: string, q: number, match: Record<string, string> = {}): number | null {
+  const bucket = `${name}_bucket`;
+  const bounds = [...labelValues(after, bucket, 'le')].map((le) => ({ le, bound: le === '+Inf' ? Infinity : Number(le) })).filter((b) => !Number.isNaN(b.bound));
+  bounds.sort((a, b) => a.bound - b.bound);
+  const counts = bounds.map((b) => delta(before, after, bucket, { ...match, le: b.le }) ?? 0);
+  const totalCount = counts.at(-1) ?? 0;
+  if (totalCount <= 0) return null;
+  const i = counts.findIndex((c) => c >= q * totalCount);
+  const hit = bounds[i];
+  if (!hit) return null;
+  // Beyond the last finite bucket: report that bound (the figure is at least this).
+  return Number.isFinite(hit.bound) ? hit.bound : (bounds.at(-2)?.bound ?? null);
 }

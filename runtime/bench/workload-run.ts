@@ -33,6 +33,8 @@ export interface RunResult {
   latencyMs: { p50: number | null; p90: number | null; p99: number | null; max: number | null; mean: number | null };
   /** The part after the message was stored: receive time − the server's `ts` (whole ms, so ±1 ms). */
   afterStoreMs: { p50: number | null; p99: number | null };
+  /** Server-side p99s from the processes' histograms (bucket upper bounds): see LoadFigures. */
+  serverP99Ms: { handedToGates: number | null; writtenByGate: number | null };
   redisCommandsPerMessage: number | null;
   redisRoundtripsPerMessage: number | null;
   cacheHitRatio: number | null;
@@ -245,6 +247,7 @@ function summarize(
     deliveriesPerSec: perSec(verdict.deliveries),
     latencyMs: { p50: latency.percentile(50), p90: latency.percentile(90), p99: latency.percentile(99), max: latency.max, mean: latency.mean },
     afterStoreMs: { p50: afterStore.percentile(50), p99: afterStore.percentile(99) },
+    serverP99Ms: load?.serverP99Ms ?? { handedToGates: null, writtenByGate: null },
     redisCommandsPerMessage: perMessage(load?.redisCommands),
     redisRoundtripsPerMessage: perMessage(load?.redisRoundtrips),
     cacheHitRatio: load && load.cacheRequests !== null && load.cacheHits !== null && load.cacheRequests > 0 ? load.cacheHits / load.cacheRequests : null,

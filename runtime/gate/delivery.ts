@@ -57,6 +57,9 @@ export class Delivery {
       if (n === 0) (missed ??= []).push(userId);
     }
     if (missed) link.notify({ t: 'missed', groupId, users: missed });
+    // Live fan-out only, once per push: store time (the logic node's clock) → written here.
+    const ts = frame.msgs[0]?.ts;
+    if (frame.path === 'online' && ts !== undefined) this.metrics.deliveryDelay.observe(Math.max(0, Date.now() - ts) / 1000);
   }
 
   /** The connection's login replay finished (ok or not): release its buffered live messages. */

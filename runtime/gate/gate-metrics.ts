@@ -30,6 +30,7 @@ export interface GateMetrics {
   membershipVersion: Gauge<'version'>;
   membershipErrors: Counter;
   routeDuration: Histogram<'op' | 'outcome'>;
+  deliveryDelay: Histogram<string>;
   routeRetries: Counter<'op'>;
   linksUp: Gauge;
   adminRequests: Counter<'route' | 'status'>;
@@ -107,6 +108,12 @@ export function createGateMetrics(registry: Registry): GateMetrics {
       help: 'Time from routing a request to logic to its answer, by op and outcome (ok, error, unavailable).',
       labelNames: ['op', 'outcome'],
       buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+      registers,
+    }),
+    deliveryDelay: new Histogram({
+      name: 'imgroup_gate_delivery_delay_seconds',
+      help: "Live fan-out: from a message's store time (its ts, the logic node's clock) to this gate having written it to its local connections; once per push from logic.",
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
       registers,
     }),
     routeRetries: new Counter({

@@ -1,0 +1,37 @@
+import { describe, expect, it } from 'vitest';
+import { histogramQuantile, type MetricsSnapshot } from '../../../runtime/bench/metrics-scrape.js';
+import { parsePrometheusText } from '../../../runtime/bench/prom-text.js';
+
+/** One process's histogram `h` with cumulative bucket counts at 0.01, 0.05, 0.1 and +Inf. */
+function histogram(counts: [number, number, number, number], labels = ''): string {
+  const les = ['0.01', '0.05', '0.1', '+Inf'];
+  const sep = labels ? `${labels},` : '';
+  return les.map((le, i) => `h_bucket{${sep}le="${le}"} ${counts[i]}`).join('\n');
+}
+
+const snap = (...texts: string[]): MetricsSnapshot => ({ perTarget: texts.map(parsePrometheusText) });
+
+describe('histogramQuantile over two snapshots', () => {
+  it('takes the delta summed over processes and returns the bucket bound that reaches q', () => {
+    const before = snap(histogram([100, 100, 100, 100]), histogram([0, 0, 0, 0]));
+    // Since then: 50 observations ≤ 10 ms, 49 in (10, 50] ms, 1 in (50, 100] ms, spread over two processes.
+    const after = snap(histogram([140, 170, 171, 171]), histogram([10, 29, 29, 29]));
+    expect(histogramQuantile(before, after, 'h', 0.5)).toBe(0.01);
+    expect(histogramQuantile(before, after, 'h', 0.99)).toBe(0.05);
+    expect(histogramQuantile(before, after, 'h', 1)).toBe(0.1);
+  });
+
+  it('is null when nothing was observed, and filters by labels', () => {
+    const flat = snap(`${histogram([1, 2, 3, 3], 'stage="stored"')}\n${histogram([0, 0, 0, 0], 'stage="delivered"')}`);
+    expect(histogramQuantile(flat, flat, 'h', 0.99)).toBeNull();
+    const later = snap(`${histogram([1, 2, 3, 3], 'stage="stored"')}\n${histogram([0, 0, 5, 5], 'stage="delivered"')}`);
+    expect(histogramQuantile(flat, later, 'h', 0.5, { stage: 'delivered' })).toBe(0.1);
+    expect(histogramQuantile(flat, later, 'h', 0.5, { stage: 'stored' })).toBeNull();
+  });
+
+  it('reports the last finite bound when the quantile lies beyond it', () => {
+    const before = snap(histogram([0, 0, 0, 0]));
+    const after = snap(histogram([0, 0, 0, 10]));
+    expect(histogramQuantile(before, after, 'h', 0.99)).toBe(0.1);
+  });
+});
