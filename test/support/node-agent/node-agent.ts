@@ -1,0 +1,371 @@
+/**
+ * The test node agent: plays the kubelet for one Node so that Pod objects on a real API server
+ * become local processes, each pod on a loopback address of its own (127.0.0.<x>).
+ *
+ *   const agent = new NodeAgent({ kubeconfig, runtimes: [redisRuntime(), imgroupRuntime()],
+ *                                 bind: { namespace, labelSelector: 'app=redis' } });
+ *   await agent.start();      // Node + Lease registered, pods bound to the node are run
+ *   …                         // agent.pod('redis-0').ip, agent.kill('redis-0'), agent.restartAll(…)
+ *   await agent.stop();       // every process stopped, the Node removed
+ *
+ * It registers the Node (node-registration.ts), watches the pods bound to it
+ * (`spec.nodeName=<node>`, pod-watch.ts) and runs each with a PodWorker (pod-worker.ts); with
+ * `bind` it also binds pending pods that match a label selector (pod-binder.ts), since the
+ * operator's tests run no scheduler. The fault hooks (kill, pause/resume, restartAll) act on the
+ * processes the way node failures would.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { KubeConfig, type V1Pod } from '@kubernetes/client-node';
+import pino, { type Logger } from 'pino';
+import type { ExitInfo } from '../../../runtime/dev/local-process.js';
+import { readVersions } from '../../../hack/k8s/control-plane.mjs';
+import { type AddressAllocator, sharedLoopbackAllocator } from './address-allocator.js';
+import { AgentApi } from './agent-api.js';
+import type { RestartBackoff } from './container-runner.js';
+import type { RuntimeTable } from './container-runtimes.js';
+import { type NodeCapacity, NodeRegistration } from './node-registration.js';
+import { type BindSelector, PodBinder } from './pod-binder.js';
+import { PodWatch } from './pod-watch.js';
+import { PodWorker } from './pod-worker.js';
+
+export interface NodeAgentOptions {
+  /** Admin kubeconfig path (or a loaded KubeConfig). */
+  kubeconfig: string | KubeConfig;
+  /** How to run each image (container-runtimes.ts). */
+  runtimes: RuntimeTable;
+  /** Default `agent-<random>`. */
+  nodeName?: string;
+  /** Root of claims, pod sandboxes and logs. Default a new temp directory, removed by stop(). Share one between agents so claims follow pods across nodes. */
+  dataDir?: string;
+  /** Also bind pending pods matching these selectors to this node (no scheduler runs in the tests). */
+  bind?: BindSelector | readonly BindSelector[];
+  /** Pod addresses. Default one allocator shared by every agent of the process. */
+  allocator?: AddressAllocator;
+  /** Extra Node labels (kubernetes.io/hostname, os and arch are set). */
+  labels?: Record<string, string>;
+  /** Node capacity (= allocatable). Default cpu 8, memory 16Gi, ephemeral-storage 100Gi, pods 110. */
+  capacity?: Partial<NodeCapacity>;
+  /** Full list of the node's pods every … Default 1000 ms (the watch delivers sooner). */
+  resyncMs?: number;
+  /** Retry of a pod that cannot start yet (missing Secret, claim …). Default 1000 ms. */
+  retryMs?: number;
+  /** Re-read of configMap/secret/projected volume sources. Default 2000 ms. */
+  volumeRefreshMs?: number;
+  /** Crash-loop backoff. Default 500 ms doubling to 10000 ms. */
+  restartBackoff?: Partial<RestartBackoff>;
+  /** Cap on probe periods and initial delays, to make tests faster (default: the spec's). */
+  probePeriodCapMs?: number;
+  /** Cap on termination grace periods (default: the pod's). */
+  maxTerminationGraceMs?: number;
+  /** Env every container starts with. Default the host's PATH. */
+  hostEnv?: Record<string, string>;
+  /** Remove the Node (and its Lease) on stop(). Default true. */
+  deleteNodeOnStop?: boolean;
+  /** Node Lease renewal period. Default 10000 ms. */
+  leaseRenewMs?: number;
+  log?: Logger;
+}
+
+export interface ContainerInfo {
+  name: string;
+  pid: number | undefined;
+  running: boolean;
+  ready: boolean;
+  restartCount: number;
+  logFile: string;
+}
+
+export interface PodInfo {
+  namespace: string;
+  name: string;
+  uid: string;
+  ip: string | null;
+  terminating: boolean;
+  containers: ContainerInfo[];
+}
+
+export interface RestartAllOptions {
+  /** Give every pod a new 127.0.0.<x> (status.podIP follows). Default false. */
+  newAddresses?: boolean;
+  /** SIGTERM grace before SIGKILL. Default each pod's termination grace; 0 = SIGKILL at once (a power cut). */
+  graceMs?: number;
+}
+
+const DEFAULT_CAPACITY: NodeCapacity = { cpu: '8', memory: '16Gi', 'ephemeral-storage': '100Gi', pods: '110' };
+const HOST_IP = '127.0.0.1';
+
+export class NodeAgent {
+  readonly nodeName: string;
+  readonly dataDir: string;
+  private readonly ownsDataDir: boolean;
+  private readonly api: AgentApi;
+  private readonly log: Logger;
+  private readonly registration: NodeRegistration;
+  private readonly watch: PodWatch;
+  private readonly binders: PodBinder[];
+  private readonly workers = new Map<string, PodWorker>();
+  /** Pods this agent has finished with (uids): never run again, even if a stale list shows them. */
+  private readonly finished = new Set<string>();
+  private readonly lastByName = new Map<string, Promise<void>>();
+  private readonly allocator: AddressAllocator;
+  private running = false;
+
+  constructor(private readonly opts: NodeAgentOptions) {
+    const kc = typeof opts.kubeconfig === 'string' ? loadKubeconfig(opts.kubeconfig) : opts.kubeconfig;
+    this.api = new AgentApi(kc);
+    this.log = (opts.log ?? pino({ level: 'silent' })).child({ component: 'node-agent' });
+    this.nodeName = opts.nodeName ?? `agent-${Math.random().toString(16).slice(2, 10)}`;
+    this.ownsDataDir = opts.dataDir === undefined;
+    this.dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'imgroup-node-agent-'));
+    this.allocator = opts.allocator ?? sharedLoopbackAllocator;
+    const labels = {
+      'kubernetes.io/hostname': this.nodeName,
+      'kubernetes.io/os': 'linux',
+      'kubernetes.io/arch': process.arch === 'x64' ? 'amd64' : process.arch,
+      ...(opts.labels ?? {}),
+    };
+    const resyncMs = opts.resyncMs ?? 1000;
+    this.registration = new NodeRegistration({
+      api: this.api,
+      nodeName: this.nodeName,
+      labels,
+      capacity: { ...DEFAULT_CAPACITY, ...(opts.capacity ?? {}) },
+      hostIP: HOST_IP,
+      kubeletVersion: readVersions().K8S_VERSION,
+      ...(opts.leaseRenewMs !== undefined ? { leaseRenewMs: opts.leaseRenewMs } : {}),
+      log: this.log,
+    });
+    this.watch = new PodWatch({
+      api: this.api,
+      fieldSelector: `spec.nodeName=${this.nodeName}`,
+      resyncMs,
+      log: this.log,
+      onPod: (pod, deleted) => this.onPod(pod, deleted),
+      onList: (pods) => this.onList(pods),
+    });
+    const selectors = opts.bind === undefined ? [] : Array.isArray(opts.bind) ? opts.bind : [opts.bind as BindSelector];
+    this.binders = selectors.map((selector) => new PodBinder({ api: this.api, nodeName: this.nodeName, nodeLabels: labels, selector, resyncMs, log: this.log }));
+  }
+
+  async start(): Promise<void> {
+    if (this.running) return;
+    this.running = true;
+    await this.registration.start();
+    await this.watch.start();
+    for (const b of this.binders) await b.start();
+    this.log.info({ node: this.nodeName, dataDir: this.dataDir }, 'node agent started');
+  }
+
+  /**
+   * Stop binding and watching, stop every pod's processes (SIGTERM, SIGKILL after `graceMs`,
+   * default each pod's grace period capped at 10 s), remove the Node unless told not to, and
+   * remove the data directory if the agent made it. Pod objects stay as a dead kubelet leaves them.
+   */
+  async stop(opts: { graceMs?: number } = {}): Promise<void> {
+    if (!this.running) return;
+    this.running = false;
+    for (const b of this.binders) await b.stop();
+    await this.watch.stop();
+    await Promise.all([...this.workers.values()].map((w) => w.stopForAgent(opts.graceMs ?? Math.min(10_000, this.opts.maxTerminationGraceMs ?? 10_000))));
+    this.workers.clear();
+    await this.registration.stop({ deleteNode: this.opts.deleteNodeOnStop ?? true });
+    if (this.ownsDataDir) rmSync(this.dataDir, { recursive: true, force: true });
+    this.log.info({ node: this.nodeName }, 'node agent stopped');
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // What runs here
+
+  pods(): PodInfo[] {
+    return [...this.workers.values()].map(podInfo);
+  }
+
+  /** The pod running here by name (namespace needed only when the name is ambiguous); null when none. */
+  pod(name: string, namespace?: string): PodInfo | null {
+    const w = this.find(name, namespace);
+    return w ? podInfo(w) : null;
+  }
+
+  /** The pod's current address, or null. */
+  podIP(name: string, namespace?: string): string | null {
+    return this.find(name, namespace)?.podIP ?? null;
+  }
+
+  /**
+   * The pod IP for a pod's DNS name as a headless Service gives it
+   * (`<hostname>.<subdomain>.<namespace>.svc[.cluster.local]`), for pods running here.
+   */
+  resolve(host: string): string | null {
+    const m = /^([^.]+)\.([^.]+)\.([^.]+)\.svc(?:\.cluster\.local)?\.?$/.exec(host);
+    if (!m) return null;
+    const [, hostname, subdomain, namespace] = m;
+    for (const w of this.workers.values()) {
+      if (w.terminating || w.namespace !== namespace) continue;
+      const pod = w.podObject;
+      if ((pod.spec?.hostname ?? w.name) === hostname && pod.spec?.subdomain === subdomain) return w.podIP;
+    }
+    return null;
+  }
+
+  /**
+   * An ioredis Cluster `natMap` that maps the pod DNS names Redis announces
+   * (cluster-announce-hostname with preferred endpoint type hostname) to the pods' loopback
+   * addresses; other addresses pass unchanged.
+   */
+  natMap(): (key: string) => { host: string; port: number } | null {
+    return (key: string) => {
+      const at = key.lastIndexOf(':');
+      const ip = at > 0 ? this.resolve(key.slice(0, at)) : null;
+      return ip ? { host: ip, port: Number(key.slice(at + 1)) } : null;
+    };
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Fault hooks
+
+  /** Send `signal` (default SIGKILL) to the pod's processes (or one container's); resolves with their exits (null: did not exit within 10 s). */
+  kill(podName: string, signal: NodeJS.Signals = 'SIGKILL', opts: { namespace?: string; container?: string } = {}): Promise<(ExitInfo | null)[]> {
+    return this.get(podName, opts.namespace).signal(signal, opts.container);
+  }
+
+  /** SIGSTOP the pod's processes: they stop answering (probes fail; a liveness probe may restart them, as a kubelet would). */
+  pause(podName: string, opts: { namespace?: string; container?: string } = {}): void {
+    this.get(podName, opts.namespace).pause(opts.container);
+  }
+
+  /** SIGCONT what pause() froze. */
+  resume(podName: string, opts: { namespace?: string; container?: string } = {}): void {
+    this.get(podName, opts.namespace).resume(opts.container);
+  }
+
+  /**
+   * A node-wide restart: stop every process of every running pod, then (with newAddresses) give
+   * each pod a new 127.0.0.<x>, and start everything again with the same volumes. Restart counts
+   * go up; status.podIP follows the new address.
+   */
+  async restartAll(opts: RestartAllOptions = {}): Promise<void> {
+    const workers = [...this.workers.values()].filter((w) => !w.terminating);
+    await Promise.all(workers.map((w) => w.hold(opts.graceMs ?? Math.min(10_000, this.opts.maxTerminationGraceMs ?? 10_000))));
+    const addresses = new Map<PodWorker, string>();
+    if (opts.newAddresses) {
+      const old = workers.map((w) => w.podIP).filter((ip): ip is string => ip !== null);
+      for (const w of workers) {
+        if (!w.podIP) continue;
+        addresses.set(w, await this.allocator.allocate({ pod: w.key, ports: w.tcpPorts, avoid: old }));
+      }
+    }
+    await Promise.all(workers.map((w) => w.restartHeld(addresses.get(w))));
+  }
+
+  /** The last lines of a container's log (default the pod's first container). */
+  logTail(podName: string, opts: { namespace?: string; container?: string; lines?: number } = {}): string {
+    const w = this.get(podName, opts.namespace);
+    const runner = opts.container ? w.containers.find((c) => c.name === opts.container) : w.containers[0];
+    return runner?.logTail(opts.lines ?? 20) ?? '(no such container)';
+  }
+
+  // -------------------------------------------------------------------------------------------
+
+  private find(name: string, namespace?: string): PodWorker | null {
+    const matches = [...this.workers.values()].filter((w) => w.name === name && (namespace === undefined || w.namespace === namespace));
+    if (matches.length > 1) {
+      const live = matches.filter((w) => !w.terminating);
+      if (live.length === 1) return live[0] as PodWorker;
+      throw new Error(`pod name ${name} is ambiguous on node ${this.nodeName}: give its namespace`);
+    }
+    return matches[0] ?? null;
+  }
+
+  private get(name: string, namespace?: string): PodWorker {
+    const w = this.find(name, namespace);
+    if (!w) throw new Error(`no pod ${namespace ? `${namespace}/` : ''}${name} runs on node ${this.nodeName}`);
+    return w;
+  }
+
+  private onPod(pod: V1Pod, deleted: boolean): void {
+    const uid = pod.metadata?.uid;
+    if (!uid || !this.running) return;
+    const worker = this.workers.get(uid);
+    if (deleted) {
+      worker?.gone();
+      return;
+    }
+    if (worker) {
+      worker.update(pod);
+      return;
+    }
+    if (this.finished.has(uid) || pod.spec?.nodeName !== this.nodeName) return;
+    const phase = pod.status?.phase;
+    if (phase === 'Succeeded' || phase === 'Failed') return;
+    this.startWorker(pod, uid);
+  }
+
+  private onList(pods: readonly V1Pod[]): void {
+    const present = new Set<string>();
+    for (const pod of pods) {
+      if (pod.metadata?.uid) present.add(pod.metadata.uid);
+      this.onPod(pod, false);
+    }
+    for (const [uid, w] of this.workers) if (!present.has(uid)) w.gone();
+  }
+
+  private startWorker(pod: V1Pod, uid: string): void {
+    const key = `${pod.metadata?.namespace}/${pod.metadata?.name}`;
+    // A new pod of the same name waits for the old one's processes to be gone (same claim, same ports).
+    const after = this.lastByName.get(key) ?? Promise.resolve();
+    const backoff = { initialMs: 500, maxMs: 10_000, ...(this.opts.restartBackoff ?? {}) };
+    const worker = new PodWorker(
+      pod,
+      {
+        api: this.api,
+        sources: {
+          secret: (ns, name) => this.api.readSecret(ns, name),
+          configMap: (ns, name) => this.api.readConfigMap(ns, name),
+          claim: (ns, name) => this.api.readClaim(ns, name),
+          token: (p, audience, seconds) => this.api.podToken(p, audience, seconds),
+          caPem: () => this.api.clusterCaPem(),
+        },
+        hostIP: HOST_IP,
+        dataDir: this.dataDir,
+        nodeDir: join(this.dataDir, 'nodes', this.nodeName),
+        allocator: this.allocator,
+        runtimes: this.opts.runtimes,
+        allocatable: { ...DEFAULT_CAPACITY, ...(this.opts.capacity ?? {}) },
+        baseEnv: this.opts.hostEnv ?? { PATH: process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin' },
+        backoff,
+        probePeriodCapMs: this.opts.probePeriodCapMs,
+        volumeRefreshMs: this.opts.volumeRefreshMs ?? 2000,
+        retryMs: this.opts.retryMs ?? 1000,
+        maxGraceMs: this.opts.maxTerminationGraceMs,
+        log: this.log,
+      },
+      after,
+    );
+    this.workers.set(uid, worker);
+    this.lastByName.set(key, worker.done);
+    void worker.done.then(() => {
+      this.finished.add(uid);
+      if (this.workers.get(uid) === worker) this.workers.delete(uid);
+      if (this.lastByName.get(key) === worker.done) this.lastByName.delete(key);
+    });
+  }
+}
+
+function loadKubeconfig(path: string): KubeConfig {
+  const kc = new KubeConfig();
+  kc.loadFromFile(path);
+  return kc;
+}
+
+function podInfo(w: PodWorker): PodInfo {
+  return {
+    namespace: w.namespace,
+    name: w.name,
+    uid: w.uid,
+    ip: w.podIP,
+    terminating: w.terminating,
+    containers: w.containers.map((c) => ({ name: c.name, pid: c.pid, running: c.running, ready: c.ready, restartCount: c.restartCount, logFile: c.logFile })),
+  };
+}
