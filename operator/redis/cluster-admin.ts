@@ -1,7 +1,7 @@
 /**
  * Our own Redis Cluster administration, spoken through plain `ioredis` connections to individual
- * nodes (no redis-cli). Used by `imgroup dev`, the tests, and the Kubernetes operator (bootstrap
- * now; self-repair and scaling with SETSLOT/MIGRATE/FORGET/FAILOVER next).
+ * nodes (no redis-cli). Used by `imgroup dev`, the tests, and the Kubernetes operator, whose
+ * lifecycle engine (redis-lifecycle.ts) drives bootstrap, self-repair and scaling through it.
  *
  * Everything a node says is untrusted input (parsed by cluster-nodes.ts / cluster-info.ts),
  * every wait is bounded, and bootstrap refuses to touch a node that already serves slots or
@@ -16,7 +16,7 @@ import { myselfOf, parseClusterNodes, type ClusterNodeRecord, type ClusterNodesV
 import { planCluster, type ClusterPlan } from './cluster-plan.js';
 import { formatAddr, resolveIp, type Addr, type ClusterMember } from './redis-addr.js';
 import { formatSlotRanges, type SlotRange } from './slot-ranges.js';
-import { migrateSlot, type MigrateSlotOptions, type MigrateSlotResult } from './slot-migration.js';
+import { migrateSlot, moveSlot, type MigrateSlotOptions, type MigrateSlotResult, type SlotEnd } from './slot-migration.js';
 
 /** The logger methods the admin uses; a pino Logger fits. */
 export type AdminLogger = Pick<Logger, 'debug' | 'info' | 'warn' | 'error'>;
@@ -39,6 +39,11 @@ export interface FormClusterOptions {
   masters: readonly ClusterMember[];
   /** Nodes that follow masters, dealt round-robin with failure-domain anti-affinity. */
   replicas?: readonly ClusterMember[];
+  /**
+   * A complete plan made by the caller (e.g. the operator's placement by pod ordinal and
+   * Kubernetes node); when given, `masters` and `replicas` are ignored.
+   */
+  plan?: ClusterPlan;
   /** Bound on the whole bootstrap including the final health wait. Default 30000 ms. */
   timeoutMs?: number;
 }
@@ -185,7 +190,7 @@ export class RedisClusterAdmin {
    */
   async formCluster(o: FormClusterOptions): Promise<FormedCluster> {
     const deadline = Date.now() + (o.timeoutMs ?? DEFAULT_FORM_TIMEOUT_MS);
-    const plan = planCluster(o.masters, o.replicas ?? []);
+    const plan = o.plan ?? planCluster(o.masters, o.replicas ?? []);
     const all: ClusterMember[] = [...plan.masters.map((m) => m.addr), ...plan.replicas.map((r) => r.addr)];
     const log = this.log;
     log.info({ masters: plan.masters.length, replicas: plan.replicas.length }, 'forming redis cluster');
@@ -254,6 +259,34 @@ export class RedisClusterAdmin {
     await this.command(addr, 'cluster', 'forget', nodeId);
   }
 
+  /**
+   * CLUSTER RESET: the node forgets every other node and serves no slots (SOFT keeps its node
+   * id; HARD makes a new one). Redis refuses it on a master that holds keys; a replica is turned
+   * into an empty master (its dataset is flushed).
+   */
+  async reset(addr: Addr, mode: 'soft' | 'hard' = 'soft'): Promise<void> {
+    await this.command(addr, 'cluster', 'reset', mode);
+  }
+
+  async countKeysInSlot(addr: Addr, slot: number): Promise<number> {
+    const n = await this.command(addr, 'cluster', 'countkeysinslot', slot);
+    if (typeof n !== 'number' || !Number.isSafeInteger(n) || n < 0) throw new ClusterAdminError('BAD_REPLY', `${formatAddr(addr)}: CLUSTER COUNTKEYSINSLOT answered ${JSON.stringify(n)}`);
+    return n;
+  }
+
+  /**
+   * Close the cached connections to every address not in `addrs` (pods that went away or
+   * changed address), so a long-running operator does not collect them.
+   */
+  retain(addrs: readonly Addr[]): void {
+    const keep = new Set(addrs.map(formatAddr));
+    const gone = [...this.conns.entries()].filter(([key]) => !keep.has(key));
+    for (const [key, conn] of gone) {
+      this.conns.delete(key);
+      conn.disconnect(); // no QUIT: the address may no longer answer at all
+    }
+  }
+
   /** Run on a replica: promote it (coordinated; `force`/`takeover` for a dead master or no quorum). */
   async failover(addr: Addr, mode?: 'force' | 'takeover'): Promise<void> {
     await this.command(addr, 'cluster', 'failover', ...(mode ? [mode] : []));
@@ -268,6 +301,14 @@ export class RedisClusterAdmin {
   /** Move one slot and its keys from master `from` to master `to` (see slot-migration.ts). */
   async migrateSlot(slot: number, from: Addr, to: Addr, opts: MigrateSlotOptions = {}): Promise<MigrateSlotResult> {
     return migrateSlot(this, slot, from, to, { password: this.opts.password, ...opts });
+  }
+
+  /**
+   * Move one slot between masters whose ids the caller knows (no lookups; see slot-migration.ts
+   * moveSlot). `others` are told the new owner at the end.
+   */
+  async moveSlot(slot: number, from: SlotEnd, to: SlotEnd, others: readonly Addr[], opts: MigrateSlotOptions = {}): Promise<{ keysMoved: number; batches: number }> {
+    return moveSlot(this, slot, from, to, others, { password: this.opts.password, ...opts });
   }
 
   /** Close every cached connection. */

@@ -37,8 +37,6 @@ export interface MigrateSlotResult {
 
 export async function migrateSlot(admin: RedisClusterAdmin, slot: number, from: Addr, to: Addr, opts: MigrateSlotOptions = {}): Promise<MigrateSlotResult> {
   if (!isSlot(slot)) throw new ClusterAdminError('INVALID', `slot ${slot} is not an integer 0..16383`);
-  const keysPerBatch = opts.keysPerBatch ?? 100;
-  const maxBatches = opts.maxBatches ?? 100_000;
   const [src, dst, view, targetView] = await Promise.all([admin.myself(from), admin.myself(to), admin.nodes(from), admin.nodes(to)]);
   if (src.id === dst.id) throw new ClusterAdminError('INVALID', `cannot migrate slot ${slot} from ${formatAddr(from)} to itself`);
   if (src.role !== 'master' || dst.role !== 'master') throw new ClusterAdminError('INVALID', `slot ${slot} can only move between masters (${formatAddr(from)} is ${src.role}, ${formatAddr(to)} is ${dst.role})`);
@@ -50,37 +48,70 @@ export async function migrateSlot(admin: RedisClusterAdmin, slot: number, from: 
     throw new ClusterAdminError('INVALID', `slot ${slot} is served by ${owner ? `${owner.host}:${owner.port}` : 'nobody'}, not by ${formatAddr(from)}`);
   }
 
-  let keysMoved = 0;
-  let batches = 0;
+  let moved = { keysMoved: 0, batches: 0 };
   if (!alreadyMoved) {
     if (!dst.importing.some((i) => i.slot === slot && i.from === src.id)) await admin.setSlot(to, slot, 'importing', src.id);
     if (!src.migrating.some((m) => m.slot === slot && m.to === dst.id)) await admin.setSlot(from, slot, 'migrating', dst.id);
-    const ip = await resolveIp(to.host);
-    const auth = opts.password ? ['AUTH', opts.password] : [];
-    for (;;) {
-      const keys = await admin.commandBuffer(from, 'cluster', 'getkeysinslot', slot, keysPerBatch);
-      if (!Array.isArray(keys) || !keys.every((k) => Buffer.isBuffer(k))) {
-        throw new ClusterAdminError('BAD_REPLY', `${formatAddr(from)}: CLUSTER GETKEYSINSLOT did not answer a list of keys`);
-      }
-      if (keys.length === 0) break;
-      if (++batches > maxBatches) throw new ClusterAdminError('TIMEOUT', `slot ${slot} still has keys after ${maxBatches} batches of ${keysPerBatch}`);
-      try {
-        await admin.command(from, 'migrate', ip, to.port, '', 0, opts.migrateTimeoutMs ?? 5000, ...(opts.replace ? ['REPLACE'] : []), ...auth, 'KEYS', ...(keys as Buffer[]));
-      } catch (err) {
-        if (err instanceof ClusterAdminError && /BUSYKEY/.test(err.message)) {
-          throw new ClusterAdminError('INVALID', `slot ${slot}: ${formatAddr(to)} already holds one of the keys being moved; pass replace: true to overwrite it`, { cause: err });
-        }
-        throw err;
-      }
-      keysMoved += keys.length;
-    }
+    moved = await moveKeysOfSlot(admin, slot, from, to, opts);
   }
-
-  await admin.setSlot(to, slot, 'node', dst.id);
-  await admin.setSlot(from, slot, 'node', dst.id);
   const others = view.nodes.filter((n) => n.role === 'master' && n.id !== src.id && n.id !== dst.id && n.port > 0 && n.host !== '' && !n.flags.has('fail'));
-  await Promise.all(
-    others.map((n) => admin.setSlot({ host: n.host, port: n.port }, slot, 'node', dst.id).catch(() => undefined /* learnt from gossip instead */)),
-  );
+  await assignSlot(admin, slot, { addr: from, id: src.id }, { addr: to, id: dst.id }, others.map((n) => ({ host: n.host, port: n.port })));
+  const { keysMoved, batches } = moved;
   return { keysMoved, batches, alreadyMoved };
+}
+
+/** One end of a slot move whose node id the caller already knows. */
+export interface SlotEnd {
+  addr: Addr;
+  id: string;
+}
+
+/**
+ * Move one slot from `from` (which serves it) to `to`, both masters with known ids, without
+ * looking anything up first: the cheap path for moving many slots in a row (the operator's
+ * rebalancing). `others` are the remaining masters, told the new owner at the end (best effort;
+ * gossip tells them anyway). Same steps and the same idempotence as migrateSlot.
+ */
+export async function moveSlot(admin: RedisClusterAdmin, slot: number, from: SlotEnd, to: SlotEnd, others: readonly Addr[], opts: MigrateSlotOptions = {}): Promise<{ keysMoved: number; batches: number }> {
+  if (!isSlot(slot)) throw new ClusterAdminError('INVALID', `slot ${slot} is not an integer 0..16383`);
+  if (from.id === to.id) throw new ClusterAdminError('INVALID', `cannot migrate slot ${slot} from ${formatAddr(from.addr)} to itself`);
+  await admin.setSlot(to.addr, slot, 'importing', from.id);
+  await admin.setSlot(from.addr, slot, 'migrating', to.id);
+  const moved = await moveKeysOfSlot(admin, slot, from.addr, to.addr, opts);
+  await assignSlot(admin, slot, from, to, others);
+  return moved;
+}
+
+/** GETKEYSINSLOT + MIGRATE … KEYS, batch after batch, until the source has no key of the slot left. */
+async function moveKeysOfSlot(admin: RedisClusterAdmin, slot: number, from: Addr, to: Addr, opts: MigrateSlotOptions): Promise<{ keysMoved: number; batches: number }> {
+  const keysPerBatch = opts.keysPerBatch ?? 100;
+  const maxBatches = opts.maxBatches ?? 100_000;
+  const ip = await resolveIp(to.host);
+  const auth = opts.password ? ['AUTH', opts.password] : [];
+  let keysMoved = 0;
+  let batches = 0;
+  for (;;) {
+    const keys = await admin.commandBuffer(from, 'cluster', 'getkeysinslot', slot, keysPerBatch);
+    if (!Array.isArray(keys) || !keys.every((k) => Buffer.isBuffer(k))) {
+      throw new ClusterAdminError('BAD_REPLY', `${formatAddr(from)}: CLUSTER GETKEYSINSLOT did not answer a list of keys`);
+    }
+    if (keys.length === 0) return { keysMoved, batches };
+    if (++batches > maxBatches) throw new ClusterAdminError('TIMEOUT', `slot ${slot} still has keys after ${maxBatches} batches of ${keysPerBatch}`);
+    try {
+      await admin.command(from, 'migrate', ip, to.port, '', 0, opts.migrateTimeoutMs ?? 5000, ...(opts.replace ? ['REPLACE'] : []), ...auth, 'KEYS', ...(keys as Buffer[]));
+    } catch (err) {
+      if (err instanceof ClusterAdminError && /BUSYKEY/.test(err.message)) {
+        throw new ClusterAdminError('INVALID', `slot ${slot}: ${formatAddr(to)} already holds one of the keys being moved; pass replace: true to overwrite it`, { cause: err });
+      }
+      throw err;
+    }
+    keysMoved += keys.length;
+  }
+}
+
+/** SETSLOT NODE on the target first, then the source, then (best effort) every other master. */
+async function assignSlot(admin: RedisClusterAdmin, slot: number, from: SlotEnd, to: SlotEnd, others: readonly Addr[]): Promise<void> {
+  await admin.setSlot(to.addr, slot, 'node', to.id);
+  await admin.setSlot(from.addr, slot, 'node', to.id);
+  await Promise.all(others.map((a) => admin.setSlot(a, slot, 'node', to.id).catch(() => undefined /* learnt from gossip instead */)));
 }

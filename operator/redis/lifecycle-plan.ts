@@ -1,0 +1,180 @@
+/**
+ * One lifecycle step, decided from a ClusterPicture alone (nothing remembered between steps, so
+ * an operator restarted in the middle of anything carries on from what the nodes say). In
+ * priority order:
+ *
+ *   1. No pod serves or knows a slot: bootstrap once every pod the spec asks for is Ready and
+ *      answers — unless a pod holds keys (refused: Failed/NotEmpty).
+ *   2. Membership: MEET pods that changed address or are new; FORGET nodes that are gone.
+ *   3. Open slots left by an interrupted migration: finished (or rolled back); nothing else
+ *      moves in a step that has open slots.
+ *   4. Roles: re-attach replicas that lost their master, attach spare nodes; when stable, fail
+ *      over leaving masters and reset drained leaving nodes.
+ *   5. Slots, when stable: serve uncovered slots, else one bounded move towards the even spread.
+ *
+ * "Stable": every pod the spec asks for answers and is a joined member, all members agree on
+ * the slot map, no slot is open, every slot owner is a pod and none is failing.
+ */
+import { planBootstrap } from './bootstrap-plan.js';
+import { isFresh, isJoined, type ClusterPicture } from './cluster-picture.js';
+import type { LifecycleOp } from './lifecycle-ops.js';
+import type { Problem } from './lifecycle-problems.js';
+import type { RedisLifecycleInput } from './lifecycle-types.js';
+import { planForgets, planMeets } from './membership-repair.js';
+import { planOpenSlotFixes } from './open-slot-repair.js';
+import type { ReachablePod } from './pod-observation.js';
+import { planFailovers, planResets, planRoles } from './role-repair.js';
+import { planSlots } from './slot-plan.js';
+
+export interface PlanLimits {
+  slotsPerStep: number;
+  maxMeetsPerStep: number;
+  maxOpenSlotFixesPerStep: number;
+}
+
+export interface StepPlan {
+  ops: LifecycleOp[];
+  problems: Problem[];
+  /** The replica count the StatefulSet may have now. */
+  statefulSetReplicas: number;
+  /** Masters that keep slots (empty until the cluster exists). */
+  keepers: ReachablePod[];
+}
+
+const MAX_PROBLEMS = 32;
+
+export function planStep(picture: ClusterPicture, input: RedisLifecycleInput, limits: PlanLimits): StepPlan {
+  const problems: Problem[] = [];
+  const say = (p: Problem) => {
+    if (problems.length < MAX_PROBLEMS) problems.push(p);
+  };
+  const desired = picture.desiredPods;
+  const scalingIn = input.statefulSetReplicas > desired;
+  for (const o of picture.observations) {
+    if (o.error === null) continue;
+    if (!o.leaving) say({ level: picture.anySlots ? 'degraded' : 'progress', reason: picture.anySlots ? 'PodUnreachable' : 'WaitingForPods', message: `${o.pod.name}: ${o.error}` });
+    else if (scalingIn) say({ level: 'progress', reason: 'WaitingForLeavingPod', message: `${o.pod.name} leaves but does not answer (${o.error}); the scale-in waits for it` });
+  }
+  for (let i = 0; i < desired; i++) {
+    if (!picture.observations.some((o) => o.pod.ordinal === i)) say({ level: picture.anySlots ? 'degraded' : 'progress', reason: picture.anySlots ? 'PodMissing' : 'WaitingForPods', message: `no pod with ordinal ${i} yet` });
+  }
+
+  if (!picture.anySlots) return { ...planFirstBootstrap(picture, input, say), problems };
+
+  const ops: LifecycleOp[] = [...planMeets(picture, limits.maxMeetsPerStep), ...planForgets(picture)];
+  describeCluster(picture, input, ops, say);
+  const open = planOpenSlotFixes(picture, limits.maxOpenSlotFixesPerStep);
+  open.problems.forEach(say);
+  ops.push(...open.ops);
+  if (picture.openSlots.length > 0) {
+    if (open.ops.length > 0) say({ level: 'progress', reason: 'FinishingMigration', message: `${picture.openSlots.length} slot(s) left open by an interrupted migration` });
+    return { ops, problems, statefulSetReplicas: replicasNow(picture, input, say), keepers: [] };
+  }
+
+  const allJoined = Array.from({ length: desired }, (_, i) => picture.reachable.find((o) => o.pod.ordinal === i)).every((o) => o !== undefined && isJoined(picture, o));
+  const settled = allJoined && picture.agreed;
+  const roles = planRoles(picture, input, settled);
+  ops.push(...roles.replicate);
+  const ownersArePods = [...picture.slotMap.owners.keys()].every((id) => picture.podOfId.has(id) && !picture.nodes.get(id)?.failing);
+  const stable = settled && ownersArePods && picture.slotMap.conflicting.length === 0;
+  if (stable) {
+    const failovers = planFailovers(picture);
+    ops.push(...failovers);
+    if (failovers.length === 0) {
+      if (roles.replicate.length === 0) ops.push(...planResets(picture, roles.keepers));
+      ops.push(...planSlots(picture, roles.keepers, limits.slotsPerStep));
+    }
+  }
+  if (roles.keepers.length < input.masters && settled) {
+    say({ level: 'degraded', reason: 'NotEnoughMasters', message: `only ${roles.keepers.length} of ${input.masters} masters can serve slots` });
+  }
+  if (ops.length > 0) say({ level: 'progress', reason: progressReason(ops), message: (ops[0] as LifecycleOp).message });
+  return { ops, problems, statefulSetReplicas: replicasNow(picture, input, say), keepers: roles.keepers };
+}
+
+function planFirstBootstrap(picture: ClusterPicture, input: RedisLifecycleInput, say: (p: Problem) => void): Omit<StepPlan, 'problems'> {
+  const none = { ops: [], statefulSetReplicas: picture.desiredPods, keepers: [] };
+  const withKeys = picture.reachable.find((o) => o.keys > 0);
+  if (withKeys) {
+    say({ level: 'failed', reason: 'NotEmpty', message: `refusing to bootstrap: ${withKeys.pod.name} holds ${withKeys.keys} keys although no slot is assigned anywhere; bootstrapping could lose them (empty it with FLUSHALL if that is really intended)` });
+    return none;
+  }
+  const pods = picture.reachable.filter((o) => !o.leaving);
+  const waiting = picture.observations.filter((o) => o.error !== null || !o.pod.ready).map((o) => o.pod.name);
+  if (pods.length < picture.desiredPods || waiting.length > 0) {
+    say({ level: 'progress', reason: 'WaitingForPods', message: `bootstrap waits for every pod to be Ready and answer${waiting.length > 0 ? ` (${waiting.slice(0, 5).join(', ')})` : ''}` });
+    return none;
+  }
+  let plan;
+  try {
+    plan = planBootstrap(pods, input.masters, input.replicasPerMaster);
+  } catch (err) {
+    say({ level: 'failed', reason: 'InvalidPods', message: `cannot plan the bootstrap: ${(err as Error).message}` });
+    return none;
+  }
+  return { ...none, ops: [{ kind: 'bootstrap', plan, message: `bootstrapping ${input.masters} masters × ${1 + input.replicasPerMaster} on ${pods.map((o) => o.pod.name).join(', ')}` }] };
+}
+
+/** Faults of the existing cluster that the ops of this step do not cover. */
+function describeCluster(picture: ClusterPicture, input: RedisLifecycleInput, ops: readonly LifecycleOp[], say: (p: Problem) => void): void {
+  const everyPodAnswered = picture.observations.every((o) => o.error === null);
+  for (const [id, node] of picture.nodes) {
+    const name = picture.podOfId.get(id)?.pod.name ?? `node ${id.slice(0, 8)} (${node.record.host}:${node.record.port})`;
+    if (node.slotCount > 0 && !picture.podOfId.has(id) && everyPodAnswered) {
+      say({ level: 'failed', reason: 'UnknownSlotOwner', message: `${name} serves ${node.slotCount} slots but is no pod of this cluster; its slots are not touched` });
+    }
+    if (!node.failing) continue;
+    if (node.slotCount > 0) {
+      const heirs = [...picture.nodes.values()].filter((n) => n.record.masterId === id && !n.failing && (n.pod?.me.role ?? n.record.role) === 'replica');
+      if (heirs.length > 0) say({ level: 'degraded', reason: 'MasterDown', message: `master ${name} is down; its replica takes over` });
+      else say({ level: 'failed', reason: 'SlotsDown', message: `master ${name} is down and has no replica to take over its ${node.slotCount} slots` });
+    } else if (!ops.some((o) => o.kind === 'forget' && o.id === id)) {
+      say({ level: 'degraded', reason: 'NodeDown', message: `${name} is down` });
+    }
+  }
+  for (const m of picture.members) {
+    if (m.info.state !== 'ok') say({ level: 'degraded', reason: 'ClusterStateFail', message: `${m.pod.name} reports cluster_state:${m.info.state}` });
+  }
+  if (!picture.agreed) say({ level: 'degraded', reason: 'SlotMapDisagreement', message: 'the nodes do not agree on the slot map yet' });
+  if (picture.slotMap.uncovered.length > 0) say({ level: 'degraded', reason: 'SlotsUncovered', message: `${16384 - picture.slotMap.covered} slots are served by nobody` });
+  for (const o of picture.reachable) {
+    if (o.leaving || isJoined(picture, o)) continue;
+    const joining = isFresh(o) || picture.members.includes(o) || ops.some((op) => op.kind === 'meet' && op.target.host === o.addr.host && op.target.port === o.addr.port);
+    if (joining) say({ level: 'progress', reason: 'Joining', message: `${o.pod.name} is joining the cluster` });
+    else say({ level: 'degraded', reason: 'ForeignPod', message: `${o.pod.name} belongs to another cluster (it knows nodes unknown here); it is not merged in` });
+  }
+  for (const [id, node] of picture.nodes) {
+    if (input.replicasPerMaster === 0 || node.slotCount === 0 || node.failing) continue;
+    const replicas = [...picture.nodes.values()].filter((n) => n.record.masterId === id && !n.failing).length;
+    if (replicas === 0 && !ops.some((o) => o.kind === 'replicate' && o.masterId === id)) {
+      say({ level: 'degraded', reason: 'MissingReplicas', message: `master ${picture.podOfId.get(id)?.pod.name ?? id.slice(0, 8)} has no replica` });
+    }
+  }
+}
+
+/** The StatefulSet's replicas now: lowered only once every leaving pod is reset and forgotten. */
+function replicasNow(picture: ClusterPicture, input: RedisLifecycleInput, say: (p: Problem) => void): number {
+  const desired = picture.desiredPods;
+  if (input.statefulSetReplicas <= desired) return desired;
+  const leaving = picture.observations.filter((o) => o.leaving);
+  const pending = leaving.filter((o) => {
+    const r = picture.reachable.find((x) => x === o);
+    if (!r) return true;
+    return r.view.nodes.length > 1 || r.me.slots.length > 0 || picture.members.some((m) => m !== r && m.view.nodes.some((n) => n.id === r.me.id));
+  });
+  if (pending.length === 0) return desired;
+  say({ level: 'progress', reason: 'ScaleInPending', message: `${pending.length} leaving pod(s) still in the cluster: ${pending.slice(0, 5).map((o) => o.pod.name).join(', ')}` });
+  return input.statefulSetReplicas;
+}
+
+function progressReason(ops: readonly LifecycleOp[]): string {
+  const kinds = new Set(ops.map((o) => o.kind));
+  if (kinds.has('migrate')) return 'MigratingSlots';
+  if (kinds.has('failover')) return 'FailingOver';
+  if (kinds.has('reset')) return 'ScalingIn';
+  if (kinds.has('assign-slots')) return 'AssigningSlots';
+  if (kinds.has('replicate')) return 'AttachingReplicas';
+  if (kinds.has('meet')) return 'Joining';
+  if (kinds.has('forget')) return 'ForgettingNodes';
+  return 'Repairing';
+}
