@@ -33,6 +33,8 @@ import { outcomeLabel } from '../reconcile/outcome.js';
 import { Reconciler } from '../reconcile/reconciler.js';
 import { CONTROLLER_NAME, type ControllerMetrics, createControllerMetrics } from './controller-metrics.js';
 import { INFORMER_RESTART_REASONS, ResilientInformer } from './resilient-informer.js';
+import type { RedisDriver } from '../reconcile/redis-driver.js';
+import type { RedisLifecycleResult } from '../redis/lifecycle-types.js';
 import { WorkQueue } from './work-queue.js';
 
 export interface ControllerOptions {
@@ -56,6 +58,9 @@ export interface ControllerOptions {
   backoffMaxMs?: number;
   /** Work queue bound. Default 100000 keys. */
   maxQueueDepth?: number;
+  /** The Redis Cluster lifecycle; absent: the operator only applies the Redis StatefulSet. */
+  redis?: RedisDriver;
+  onRedisStep?: (namespace: string, clusterName: string, result: RedisLifecycleResult) => void;
 }
 
 function keyOf(namespace: string | undefined, name: string | undefined): string | undefined {
@@ -72,6 +77,7 @@ export class ImGroupController {
   private readonly reconciler: Reconciler;
   private readonly informers: ResilientInformer<KubernetesObject>[] = [];
   private readonly pods: ResilientInformer<V1Pod>;
+  private readonly core: CoreV1Api;
   private readonly podEventAt = new Map<string, number>();
   private readonly workers: Promise<void>[] = [];
   private running = false;
@@ -89,6 +95,7 @@ export class ImGroupController {
       onDepth: (d) => m.workqueueDepth.set({ name: CONTROLLER_NAME }, d),
     });
     const core = kc.makeApiClient(CoreV1Api);
+    this.core = core;
     const apps = kc.makeApiClient(AppsV1Api);
     const custom = kc.makeApiClient(CustomObjectsApi);
     const ns = opts.namespace;
@@ -132,13 +139,14 @@ export class ImGroupController {
     for (const inf of [sts, cms, svcs] as ResilientInformer<KubernetesObject>[]) {
       for (const verb of ['add', 'update', 'delete'] as const) inf.informer.on(verb, (o) => this.enqueue(ownerKey(o)));
     }
-    const logicSelector = `${LABEL_NAME}=${APP_NAME},${LABEL_COMPONENT}=logic`;
+    // Logic pods (membership) and Redis pods (the Redis lifecycle); gates' pods are not watched.
+    const podSelector = `${LABEL_NAME}=${APP_NAME},${LABEL_COMPONENT} in (logic,redis)`;
     this.pods = new ResilientInformer<V1Pod>({
       ...common,
       path: nsPath('/api/v1', 'pods'),
       onRestart: (reason) => m.informerRestarts.inc({ resource: 'pods', reason }),
-      labelSelector: logicSelector,
-      list: () => (ns ? core.listNamespacedPod({ namespace: ns, labelSelector: logicSelector }) : core.listPodForAllNamespaces({ labelSelector: logicSelector })),
+      labelSelector: podSelector,
+      list: () => (ns ? core.listNamespacedPod({ namespace: ns, labelSelector: podSelector }) : core.listPodForAllNamespaces({ labelSelector: podSelector })),
     });
     for (const verb of ['add', 'update', 'delete'] as const) this.pods.informer.on(verb, (p) => this.onPodEvent(p));
     for (const resource of [PLURAL, 'statefulsets', 'configmaps', 'services', 'pods']) {
@@ -159,7 +167,10 @@ export class ImGroupController {
       log: log.child({ component: 'reconcile' }),
       events: createEventRecorder({ core, log }),
       ...(opts.waitRequeueMs !== undefined ? { waitRequeueMs: opts.waitRequeueMs } : {}),
-      listLogicPods: async (namespace, name) => (this.pods.synced ? this.pods.informer.list(namespace).filter((p) => p.metadata?.labels?.[LABEL_INSTANCE] === name) : (await core.listNamespacedPod({ namespace, labelSelector: `${logicSelector},${LABEL_INSTANCE}=${name}` })).items),
+      listLogicPods: (namespace, name) => this.podsOf(namespace, name, 'logic'),
+      listRedisPods: (namespace, name) => this.podsOf(namespace, name, 'redis'),
+      ...(opts.redis ? { redis: opts.redis } : {}),
+      ...(opts.onRedisStep ? { onRedisStep: opts.onRedisStep } : {}),
       readCached: (apiVersion, kind, namespace, name) => {
         const inf = cached.get(`${apiVersion}/${kind}`);
         if (!inf?.synced) return undefined;
@@ -197,8 +208,16 @@ export class ImGroupController {
   private onPodEvent(pod: V1Pod): void {
     const key = ownerKey(pod);
     if (!key) return;
-    if (!this.podEventAt.has(key)) this.podEventAt.set(key, performance.now());
+    // Only logic pods change the membership (whose publish latency is measured).
+    if (pod.metadata?.labels?.[LABEL_COMPONENT] === 'logic' && !this.podEventAt.has(key)) this.podEventAt.set(key, performance.now());
     this.enqueue(key);
+  }
+
+  /** The cluster's pods of one component, from the informer once it has listed, else from the API. */
+  private async podsOf(namespace: string, name: string, component: 'logic' | 'redis'): Promise<V1Pod[]> {
+    if (this.pods.synced) return this.pods.informer.list(namespace).filter((p) => p.metadata?.labels?.[LABEL_INSTANCE] === name && p.metadata?.labels?.[LABEL_COMPONENT] === component);
+    const labelSelector = `${LABEL_NAME}=${APP_NAME},${LABEL_INSTANCE}=${name},${LABEL_COMPONENT}=${component}`;
+    return (await this.core.listNamespacedPod({ namespace, labelSelector })).items;
   }
 
   private pendingPodEvent: Map<string, number> = new Map();

@@ -20,6 +20,13 @@ import { appliedHashOf, hashObject, withAppliedHash } from './applied-hash.js';
 import { convergedStatus, failedStatus, pausedStatus } from './cluster-status.js';
 import type { EventRecorder } from './event-recorder.js';
 import type { ReconcileOutcome } from './outcome.js';
+import type { LifecycleAction, RedisLifecycleResult } from '../redis/lifecycle-types.js';
+import { redisTargetReplicas } from '../desired/redis-statefulset.js';
+import { AUTH_SECRET_KEYS, authSecretName } from '../desired/auth-secret.js';
+import { REDIS_PORT } from '../desired/ports.js';
+import { setConditions } from './conditions.js';
+import type { RedisDriver } from './redis-driver.js';
+import { redisConditions, redisPendingStatus, redisPodViews, redisStatusOf } from './redis-status.js';
 
 export interface ReconcilerOptions {
   objects: KubernetesObjectApi;
@@ -38,6 +45,17 @@ export interface ReconcilerOptions {
   onMembershipPublished?: (namespace: string, clusterName: string, doc: MembershipDocument) => void;
   /** Wait before looking again while replicas are not ready. Default 30000 ms. */
   waitRequeueMs?: number;
+  /**
+   * The Redis Cluster lifecycle (bootstrap, repair, scaling). Absent: the operator only applies the
+   * Redis StatefulSet and reports nothing about the cluster inside it.
+   */
+  redis?: RedisDriver;
+  /** The cluster's Redis pods (e.g. from an informer cache). Default: list them from the API. */
+  listRedisPods?: (namespace: string, clusterName: string) => Promise<V1Pod[]>;
+  /** Come back at least this often while the Redis Cluster is Degraded. Default 30000 ms. */
+  redisDegradedRequeueMs?: number;
+  /** Every Redis lifecycle step's result (metrics). */
+  onRedisStep?: (namespace: string, clusterName: string, result: RedisLifecycleResult) => void;
   /** Attempts of a status write that meets 409 Conflict. Default 5. */
   maxConflictRetries?: number;
   randomBytes?: (size: number) => Uint8Array;
@@ -53,6 +71,21 @@ export interface ReconcileReport {
 
 export function logicPodSelector(clusterName: string): string {
   return `${LABEL_NAME}=${APP_NAME},${LABEL_INSTANCE}=${clusterName},${LABEL_COMPONENT}=logic`;
+}
+
+export function redisPodSelector(clusterName: string): string {
+  return `${LABEL_NAME}=${APP_NAME},${LABEL_INSTANCE}=${clusterName},${LABEL_COMPONENT}=redis`;
+}
+
+/** What the Redis part of one reconcile found and decided. */
+interface RedisOutcome {
+  /** The lifecycle step's result; null when no step ran (see `pending`). */
+  result: RedisLifecycleResult | null;
+  /** Why no step ran (or the step failed). */
+  pending: string | null;
+  /** Replicas of N-redis to apply. */
+  replicas: number;
+  readyPods: number;
 }
 
 
@@ -94,27 +127,32 @@ export class Reconciler {
     try {
       const names = objectNames(name);
       const pods = await this.listLogicPods(namespace, name);
-      const desired = desiredState(cluster, { logicPods: pods });
+      // The membership ConfigMap first, before the Redis step (which may take a while): gates
+      // wait for it, the rest can follow.
+      const early = desiredState(cluster, { logicPods: pods });
+      const membershipObject = early.objects.find((o) => isMembership(o, names.membership));
+      if (membershipObject) {
+        await this.applyIfChanged(membershipObject, report);
+        if (report.applied.includes(`ConfigMap/${names.membership}`)) this.opts.onMembershipPublished?.(namespace, name, early.membership);
+      }
+      const redis = await this.redisStep(cluster, log);
+      const desired = desiredState(cluster, { logicPods: pods, redisReplicas: redis.replicas });
       let gate: V1StatefulSet | undefined;
       let logic: V1StatefulSet | undefined;
-      // The membership ConfigMap first: gates wait for it, the rest can follow.
-      const ordered = [...desired.objects].sort((a, b) => Number(isMembership(b, names.membership)) - Number(isMembership(a, names.membership)));
-      for (const obj of ordered) {
+      for (const obj of desired.objects) {
+        if (isMembership(obj, names.membership)) continue; // applied above
         const live = await this.applyIfChanged(obj, report);
         if (obj.kind === 'StatefulSet' && obj.metadata?.name === names.gate) gate = live as V1StatefulSet;
         if (obj.kind === 'StatefulSet' && obj.metadata?.name === names.logic) logic = live as V1StatefulSet;
-        if (obj.kind === 'ConfigMap' && report.applied.includes(`ConfigMap/${names.membership}`) && obj.metadata?.name === names.membership) {
-          this.opts.onMembershipPublished?.(namespace, name, desired.membership);
-        }
       }
       await this.ensureAuthSecret(cluster, report);
       if (report.applied.length > 0) {
         await this.opts.events.record(eventTarget(cluster), 'Normal', 'Applied', `applied ${report.applied.join(', ')}`);
       }
-      const status = convergedStatus(cluster, { gate, logic, membership: desired.membership }, this.now());
+      await this.recordRedisActions(cluster, redis.result?.actions ?? []);
+      const status = this.withRedisStatus(cluster, convergedStatus(cluster, { gate, logic, membership: desired.membership }, this.now()), redis);
       await this.writeStatus(cluster, status, report);
-      const ready = status.conditions?.find((c) => c.type === 'Ready')?.status === 'True';
-      report.outcome = ready ? { kind: 'done' } : { kind: 'requeueAfter', afterMs: this.opts.waitRequeueMs ?? 30_000, reason: 'replicas not ready' };
+      report.outcome = this.outcomeOf(status, redis);
       return report;
     } catch (err) {
       if (isTerminalApiError(err)) {
@@ -128,6 +166,106 @@ export class Reconciler {
       report.outcome = { kind: 'transient', error: asError(err) };
       return report;
     }
+  }
+
+  /**
+   * One step of the Redis lifecycle, when a driver is configured and the pods and password are
+   * there. The StatefulSet's replica count comes from the step (a scale-in waits for the leaving
+   * pods to be drained); without a step it never shrinks: the live count, or the target on create.
+   */
+  private async redisStep(cluster: ValidImGroupCluster, log: Logger): Promise<RedisOutcome> {
+    const { namespace, name } = cluster.metadata;
+    const names = objectNames(name);
+    const target = redisTargetReplicas(cluster.spec);
+    const liveSts = await this.readLive<V1StatefulSet>('apps/v1', 'StatefulSet', namespace, names.redis);
+    const liveReplicas = liveSts?.spec?.replicas;
+    const keep = typeof liveReplicas === 'number' ? Math.max(liveReplicas, target) : target;
+    if (!this.opts.redis) return { result: null, pending: null, replicas: target, readyPods: 0 };
+    const pods = redisPodViews(await this.listRedisPods(namespace, name), names.redis);
+    const readyPods = pods.filter((p) => p.ready).length;
+    if (liveSts === null || pods.length === 0) return { result: null, pending: 'waiting for Redis pods', replicas: keep, readyPods };
+    const password = await this.redisPassword(cluster);
+    if (password === null) return { result: null, pending: 'waiting for the auth Secret (Redis password)', replicas: keep, readyPods };
+    try {
+      const result = await this.opts.redis.step(`${namespace}/${name}`, password, {
+        pods,
+        masters: cluster.spec.redis.masters,
+        replicasPerMaster: cluster.spec.redis.replicasPerMaster,
+        port: REDIS_PORT,
+        statefulSetReplicas: typeof liveReplicas === 'number' ? liveReplicas : target,
+      });
+      this.opts.onRedisStep?.(namespace, name, result);
+      return { result, pending: null, replicas: result.statefulSetReplicas, readyPods };
+    } catch (err) {
+      log.warn({ err }, 'redis lifecycle step failed');
+      return { result: null, pending: `redis lifecycle step failed: ${asError(err).message}`, replicas: typeof liveReplicas === 'number' ? liveReplicas : target, readyPods };
+    }
+  }
+
+  private async redisPassword(cluster: ValidImGroupCluster): Promise<string | null> {
+    try {
+      const secret = await this.opts.core.readNamespacedSecret({ namespace: cluster.metadata.namespace, name: authSecretName(cluster) });
+      const b64 = secret.data?.[AUTH_SECRET_KEYS.redisPassword];
+      return b64 ? Buffer.from(b64, 'base64').toString('utf8') : null;
+    } catch (err) {
+      if (isNotFound(err)) return null;
+      throw err;
+    }
+  }
+
+  private async recordRedisActions(cluster: ValidImGroupCluster, actions: readonly LifecycleAction[]): Promise<void> {
+    for (const a of actions) {
+      await this.opts.events.record(eventTarget(cluster), a.ok ? 'Normal' : 'Warning', redisEventReason(a), a.message);
+    }
+  }
+
+  private withRedisStatus(cluster: ValidImGroupCluster, status: ImGroupClusterStatus, redis: RedisOutcome): ImGroupClusterStatus {
+    if (!this.opts.redis) return status;
+    const now = this.now();
+    const generation = cluster.metadata.generation;
+    if (!redis.result) {
+      const pendingStatus = redisPendingStatus(cluster.status?.redis, redis.readyPods, redis.pending ?? 'waiting');
+      const degraded = redis.pending?.startsWith('redis lifecycle step failed') ?? false;
+      const conditions = degraded
+        ? setConditions(status.conditions ?? [], [{ type: 'Degraded', status: 'True', reason: 'RedisUnreachable', message: redis.pending ?? '' }, { type: 'Ready', status: 'False', reason: 'RedisUnreachable', message: redis.pending ?? '' }], generation, now)
+        : setConditions(status.conditions ?? [], [{ type: 'Ready', status: 'False', reason: 'RedisPending', message: redis.pending ?? '' }], generation, now);
+      return { ...status, redis: pendingStatus, conditions };
+    }
+    const r = redis.result;
+    const inputs = redisConditions(r);
+    if (r.conditions.degraded) inputs.push({ type: 'Degraded', status: 'True', reason: r.conditions.reason || 'RedisDegraded', message: r.conditions.message || `Redis Cluster is ${r.state}` });
+    if (r.state !== 'Healthy') {
+      inputs.push({ type: 'Ready', status: 'False', reason: `Redis${r.state}`, message: r.conditions.message || `Redis Cluster is ${r.state}` });
+      if (r.state === 'Bootstrapping' || r.state === 'Migrating') inputs.push({ type: 'Progressing', status: 'True', reason: `Redis${r.state}`, message: r.conditions.message || `Redis Cluster is ${r.state}` });
+    }
+    return { ...status, redis: redisStatusOf(r, redis.readyPods), conditions: setConditions(status.conditions ?? [], inputs, generation, now) };
+  }
+
+  private outcomeOf(status: ImGroupClusterStatus, redis: RedisOutcome): ReconcileOutcome {
+    const waits: Array<{ afterMs: number; reason: string }> = [];
+    if (status.conditions?.find((c) => c.type === 'Ready')?.status !== 'True') waits.push({ afterMs: this.opts.waitRequeueMs ?? 30_000, reason: 'replicas not ready' });
+    if (redis.result?.requeueAfterMs !== null && redis.result?.requeueAfterMs !== undefined) waits.push({ afterMs: redis.result.requeueAfterMs, reason: `redis ${redis.result.state}` });
+    if (redis.result?.conditions.degraded || redis.pending) waits.push({ afterMs: this.opts.redisDegradedRequeueMs ?? 30_000, reason: redis.pending ?? 'redis degraded' });
+    if (waits.length === 0) return { kind: 'done' };
+    const soonest = waits.reduce((a, b) => (b.afterMs < a.afterMs ? b : a));
+    return { kind: 'requeueAfter', afterMs: soonest.afterMs, reason: soonest.reason };
+  }
+
+  /** A cached object (informer), else one read from the API; null when absent. */
+  private async readLive<T extends KubernetesObject>(apiVersion: string, kind: string, namespace: string, name: string): Promise<T | null> {
+    const cached = this.opts.readCached?.(apiVersion, kind, namespace, name);
+    if (cached !== undefined) return cached as T | null;
+    try {
+      return (await this.opts.objects.read({ apiVersion, kind, metadata: { name, namespace } })) as T;
+    } catch (err) {
+      if (isNotFound(err)) return null;
+      throw err;
+    }
+  }
+
+  private async listRedisPods(namespace: string, name: string): Promise<V1Pod[]> {
+    if (this.opts.listRedisPods) return this.opts.listRedisPods(namespace, name);
+    return (await this.opts.core.listNamespacedPod({ namespace, labelSelector: redisPodSelector(name) })).items;
   }
 
   private async getCluster(namespace: string, name: string, fresh = false): Promise<ImGroupCluster> {
@@ -230,6 +368,12 @@ function mergeConditionTimes(fresh: NonNullable<ImGroupClusterStatus['conditions
 
 function isMembership(obj: DesiredObject, name: string): boolean {
   return obj.kind === 'ConfigMap' && obj.metadata?.name === name;
+}
+
+/** Event reason of a Redis lifecycle action: `Redis` + the kind in CamelCase (+ `Failed`). */
+function redisEventReason(a: LifecycleAction): string {
+  const kind = a.kind.split('-').map((w) => w.charAt(0).toUpperCase() + w.slice(1)).join('');
+  return `Redis${kind}${a.ok ? '' : 'Failed'}`;
 }
 
 function eventTarget(cluster: ImGroupCluster) {

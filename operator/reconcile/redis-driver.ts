@@ -1,0 +1,44 @@
+/**
+ * One Redis lifecycle engine per ImGroupCluster, made on first use with the cluster's Redis
+ * password and remade when the password changes; closed when the cluster is gone. The work queue
+ * never reconciles one cluster twice at a time, so one engine never runs two steps at once.
+ */
+import type { RedisLifecycleInput, RedisLifecycleResult } from '../redis/lifecycle-types.js';
+
+export interface RedisEngine {
+  step(input: RedisLifecycleInput): Promise<RedisLifecycleResult>;
+  close(): Promise<void>;
+}
+
+/** Makes the engine of one cluster (`key` = namespace/name, for logs). */
+export type RedisEngineFactory = (key: string, password: string) => RedisEngine;
+
+export class RedisDriver {
+  private readonly engines = new Map<string, { password: string; engine: RedisEngine }>();
+
+  constructor(private readonly factory: RedisEngineFactory) {}
+
+  async step(key: string, password: string, input: RedisLifecycleInput): Promise<RedisLifecycleResult> {
+    let entry = this.engines.get(key);
+    if (entry && entry.password !== password) {
+      await entry.engine.close().catch(() => undefined);
+      entry = undefined;
+    }
+    if (!entry) {
+      entry = { password, engine: this.factory(key, password) };
+      this.engines.set(key, entry);
+    }
+    return entry.engine.step(input);
+  }
+
+  /** The cluster is gone: close its engine. */
+  async forget(key: string): Promise<void> {
+    const entry = this.engines.get(key);
+    this.engines.delete(key);
+    await entry?.engine.close().catch(() => undefined);
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.engines.keys()].map((k) => this.forget(k)));
+  }
+}

@@ -1,0 +1,65 @@
+/**
+ * From the Kubernetes side to the Redis lifecycle engine and back, pure: the N-redis pods as the
+ * engine sees them (name, ordinal, pod IP, Ready, node), and one engine step's result as
+ * `status.redis` plus the conditions ClusterFormed and SlotsAssigned.
+ */
+import type { V1Pod } from '@kubernetes/client-node';
+import type { RedisClusterStatus } from '../api/v1alpha1.js';
+import type { RedisLifecycleResult, RedisPodView } from '../redis/lifecycle-types.js';
+import type { ConditionInput } from './conditions.js';
+
+/** Status messages are bounded (the schema allows 32 KiB; a status should stay readable). */
+const MAX_MESSAGE_CHARS = 2000;
+
+/** `N-redis-<ordinal>` pods of the cluster as the engine sees them; other names are ignored. */
+export function redisPodViews(pods: readonly V1Pod[], statefulSetName: string): RedisPodView[] {
+  const views: RedisPodView[] = [];
+  const prefix = `${statefulSetName}-`;
+  for (const pod of pods) {
+    const name = pod.metadata?.name ?? '';
+    if (!name.startsWith(prefix)) continue;
+    const suffix = name.slice(prefix.length);
+    if (!/^(0|[1-9]\d{0,5})$/.test(suffix)) continue;
+    const terminating = pod.metadata?.deletionTimestamp !== undefined && pod.metadata?.deletionTimestamp !== null;
+    const ready = !terminating && (pod.status?.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True');
+    views.push({ name, ordinal: Number(suffix), ip: pod.status?.podIP ?? null, ready, failureDomain: pod.spec?.nodeName ?? null });
+  }
+  return views.sort((a, b) => a.ordinal - b.ordinal);
+}
+
+/** `status.redis` from one step. */
+export function redisStatusOf(result: RedisLifecycleResult, readyPods: number): RedisClusterStatus {
+  const m = result.migration;
+  const message = [result.conditions.message, ...result.problems].filter((s) => s.length > 0).join('; ');
+  return {
+    state: result.state,
+    slotsAssigned: result.slotsAssigned,
+    ready: readyPods,
+    shards: result.shards.map((s) => ({ master: s.master, replicas: [...s.replicas], slots: s.slots })),
+    ...(m ? { migration: { source: m.from, target: m.to, slotsPlanned: m.slotsMoved + m.slotsRemaining, slotsMoved: m.slotsMoved } } : {}),
+    ...(message ? { message: message.length > MAX_MESSAGE_CHARS ? `${message.slice(0, MAX_MESSAGE_CHARS - 1)}…` : message } : {}),
+  };
+}
+
+/** `status.redis` while the engine could not run (no pods yet, no password, engine error). */
+export function redisPendingStatus(previous: RedisClusterStatus | undefined, readyPods: number, message: string): RedisClusterStatus {
+  return {
+    ...(previous ?? { slotsAssigned: 0 }),
+    state: previous?.state === 'Healthy' || previous?.state === 'Migrating' ? 'Degraded' : (previous?.state ?? 'Pending'),
+    slotsAssigned: previous?.slotsAssigned ?? 0,
+    ready: readyPods,
+    message,
+  };
+}
+
+export function redisConditions(result: RedisLifecycleResult): ConditionInput[] {
+  const c = result.conditions;
+  return [
+    c.clusterFormed
+      ? { type: 'ClusterFormed', status: 'True', reason: 'Formed', message: 'every reachable Redis node belongs to one cluster that serves slots' }
+      : { type: 'ClusterFormed', status: 'False', reason: c.reason || 'NotFormed', message: c.message || 'the Redis Cluster is not formed yet' },
+    c.slotsAssigned
+      ? { type: 'SlotsAssigned', status: 'True', reason: 'AllSlotsServed', message: 'all 16384 slots are served' }
+      : { type: 'SlotsAssigned', status: 'False', reason: 'SlotsMissing', message: `${result.slotsAssigned} of 16384 slots are served` },
+  ];
+}
