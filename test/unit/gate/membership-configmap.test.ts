@@ -328,6 +328,24 @@ describe('MembershipConfigMap (scripted API)', () => {
     expect(api.lists).toHaveLength(1);
   });
 
+  it('takes BOOKMARK events as heartbeats: a watch that gets them is not restarted', async () => {
+    const api = new ScriptedApi();
+    make(api, 1000);
+    const started = source!.start();
+    (await api.nthList(1)).resolve({ resourceVersion: '10', items: [cm(doc('a'), '9')] });
+    await started;
+    const w1 = await api.nthWatch(1);
+    await w1.answer();
+    for (let i = 0; i < 20; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      w1.emit('BOOKMARK', { metadata: { resourceVersion: String(11 + i) } });
+    }
+    expect(api.watches).toHaveLength(1); // 2 s of bookmarks, stall bound 1 s
+    expect(w1.stopped).toBe(false);
+    const w2 = await api.nthWatch(2); // bookmarks stop → restarted from the last one
+    expect(w2.resourceVersion).toBe('30');
+  });
+
   it('treats an ERROR event other than 410 and a watch closed at once as failures, retried from the same version', async () => {
     const api = new ScriptedApi();
     const seen = make(api);
