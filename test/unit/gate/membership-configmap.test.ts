@@ -12,7 +12,7 @@ import { ConfigError } from '../../../runtime/config/options.js';
 import { GATE_OPTIONS, resolveGateOptions } from '../../../runtime/gate/config.js';
 import { MembershipConfigMap } from '../../../runtime/gate/membership-configmap.js';
 import type { ConfigMapListResult, ConfigMapWatchApi, WatchEventHandler } from '../../../runtime/gate/membership-configmap-api.js';
-import { describeApiError, httpStatusOf } from '../../../runtime/gate/membership-configmap-api.js';
+import { describeApiError, httpStatusOf, loadGateKubeConfig } from '../../../runtime/gate/membership-configmap-api.js';
 import { MEMBERSHIP_CONFIGMAP_KEY, membershipFromConfigMap } from '../../../runtime/gate/membership-configmap-document.js';
 import { nameFieldSelector, parseConfigMapRef } from '../../../runtime/gate/membership-configmap-ref.js';
 import { buildMembership, MEMBERSHIP_LIMITS, type MembershipDocument, serializeMembership } from '../../../runtime/protocol/membership.js';
@@ -129,6 +129,17 @@ describe('membershipFromConfigMap', () => {
     const r = membershipFromConfigMap(obj, what === 'a key inherited from Object.prototype' ? 'toString' : MEMBERSHIP_CONFIGMAP_KEY);
     expect(r.ok).toBe(false);
     if (!r.ok) expect(r.error).toMatch(message);
+  });
+});
+
+describe('loadGateKubeConfig', () => {
+  it('names the setting when the kubeconfig file cannot be loaded', () => {
+    expect(() => loadGateKubeConfig('/nonexistent/kubeconfig')).toThrow(ConfigError);
+    expect(() => loadGateKubeConfig('/nonexistent/kubeconfig')).toThrow(/IMGROUP_KUBECONFIG.*\/nonexistent\/kubeconfig/);
+  });
+
+  it.skipIf(process.env.KUBERNETES_SERVICE_HOST !== undefined)('refuses the in-cluster default outside a pod, saying what to set', () => {
+    expect(() => loadGateKubeConfig(undefined)).toThrow(/not in a pod.*IMGROUP_KUBECONFIG/);
   });
 });
 
