@@ -139,6 +139,11 @@ export function describeApiError(err: unknown): string {
     }
     return `HTTP ${status}${reason}`.slice(0, 300);
   }
-  const message = err instanceof Error ? err.message : String(err);
+  let message: string;
+  try {
+    message = err instanceof Error ? err.message : String(err);
+  } catch {
+    message = 'an error that cannot be described';
+  }
   return message.slice(0, 300);
 }

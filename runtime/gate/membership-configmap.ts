@@ -90,14 +90,19 @@ export class MembershipConfigMap {
     return this.phase === 'stopped';
   }
 
-  /** (Re)start: list when there is no resourceVersion to resume from, then watch. */
+  /** (Re)start: list when there is no resourceVersion to resume from, then watch. Never rejects. */
   private async run(): Promise<void> {
-    if (this.stopped) return;
-    if (this.resourceVersion === null && !(await this.list())) {
+    try {
+      if (this.stopped) return;
+      if (this.resourceVersion === null && !(await this.list())) {
+        this.retryLater();
+        return;
+      }
+      if (!this.stopped) this.startWatch();
+    } catch (err) {
+      this.log.error({ err }, 'membership watch loop failed; retrying');
       this.retryLater();
-      return;
     }
-    if (!this.stopped) this.startWatch();
   }
 
   private async list(): Promise<boolean> {
@@ -215,6 +220,15 @@ export class MembershipConfigMap {
 
   private onDone(gen: number, err: unknown): void {
     if (gen !== this.generation || this.stopped) return;
+    try {
+      this.watchEnded(err);
+    } catch (e) {
+      this.log.error({ err: e }, 'membership watch end could not be handled; retrying');
+      this.retryLater();
+    }
+  }
+
+  private watchEnded(err: unknown): void {
     this.endWatch();
     if (httpStatusOf(err) === HTTP_GONE) {
       this.log.info({ resourceVersion: this.resourceVersion }, 'membership watch refused (410 Gone); listing again');

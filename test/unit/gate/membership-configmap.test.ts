@@ -150,6 +150,7 @@ describe('API error helpers', () => {
     expect(httpStatusOf(Object.assign(new Error('x'), { code: 'ECONNREFUSED' }))).toBeUndefined();
     expect(describeApiError({ code: 403, body: '{"message":"forbidden: no"}' })).toBe('HTTP 403: forbidden: no');
     expect(describeApiError(new Error('x'.repeat(1000)))).toHaveLength(300);
+    expect(describeApiError(Object.create(null))).toBe('an error that cannot be described');
   });
 });
 
