@@ -5,12 +5,13 @@
  * only, so a request without the selector is forbidden.
  *
  * The KubeConfig is the pod's in-cluster ServiceAccount (token re-read from its projected file)
- * or a kubeconfig file (IMGROUP_KUBECONFIG). client-node's list has no deadline of its own, so
- * every list carries an abort signal; its watch has none either, which the source's watchdog
- * covers.
+ * or a kubeconfig file (IMGROUP_KUBECONFIG), as a DeadlineKubeConfig: client-node's list has no
+ * deadline of its own, so every API request carries one; its watch has none either, which the
+ * source's watchdog covers.
  */
-import { CoreV1Api, KubeConfig, Observable, type RequestContext, type ResponseContext, Watch } from '@kubernetes/client-node';
+import { CoreV1Api, type KubeConfig, Watch } from '@kubernetes/client-node';
 import { ConfigError } from '../config/options.js';
+import { type DeadlineKubeConfig, loadKubeConfig } from '../kube/kube-config.js';
 import { type ConfigMapRef, nameFieldSelector } from './membership-configmap-ref.js';
 
 export interface ConfigMapListResult {
@@ -34,26 +35,22 @@ export interface ConfigMapWatchApi {
 }
 
 export interface KubeConfigMapApiOptions {
-  /** A list without answer after this long fails. */
-  listTimeoutMs: number;
   /** The API server ends a watch after this many seconds; the source resumes it from its resourceVersion. */
   watchTimeoutSeconds: () => number;
 }
 
 /**
  * KubeConfig of the gate: a kubeconfig file when `path` is given, else the in-cluster
- * ServiceAccount. Throws ConfigError naming the setting when neither yields an API server.
+ * ServiceAccount; every API request (not watches) fails after `requestTimeoutMs`. Throws
+ * ConfigError naming the setting when neither yields an API server.
  */
-export function loadGateKubeConfig(path: string | undefined): KubeConfig {
-  const kc = new KubeConfig();
-  if (path !== undefined) {
-    try {
-      kc.loadFromFile(path);
-    } catch (err) {
-      throw new ConfigError(`IMGROUP_KUBECONFIG (or --kubeconfig): ${path} cannot be loaded: ${(err as Error).message}`);
-    }
-  } else {
-    kc.loadFromCluster();
+export function loadGateKubeConfig(path: string | undefined, requestTimeoutMs: number): DeadlineKubeConfig {
+  let kc: DeadlineKubeConfig;
+  try {
+    kc = loadKubeConfig({ kubeconfig: path, requestTimeoutMs });
+  } catch (err) {
+    if (path === undefined) throw err;
+    throw new ConfigError(`IMGROUP_KUBECONFIG (or --kubeconfig): ${path} cannot be loaded: ${(err as Error).message}`);
   }
   const server = kc.getCurrentCluster()?.server;
   if (!server || !URL.canParse(server) || server.includes('undefined')) {
@@ -64,17 +61,6 @@ export function loadGateKubeConfig(path: string | undefined): KubeConfig {
     );
   }
   return kc;
-}
-
-/** An abort signal on one request of the generated client (it passes getSignal() to fetch). */
-function deadlineMiddleware(timeoutMs: number) {
-  return {
-    pre: (ctx: RequestContext) => {
-      ctx.setSignal(AbortSignal.timeout(timeoutMs));
-      return new Observable(Promise.resolve(ctx));
-    },
-    post: (res: ResponseContext) => new Observable(Promise.resolve(res)),
-  };
 }
 
 export class KubeConfigMapApi implements ConfigMapWatchApi {
@@ -93,10 +79,7 @@ export class KubeConfigMapApi implements ConfigMapWatchApi {
   }
 
   async list(): Promise<ConfigMapListResult> {
-    const res = await this.core.listNamespacedConfigMap(
-      { namespace: this.ref.namespace, fieldSelector: nameFieldSelector(this.ref) },
-      { middleware: [deadlineMiddleware(this.opts.listTimeoutMs)], middlewareMergeStrategy: 'append' },
-    );
+    const res = await this.core.listNamespacedConfigMap({ namespace: this.ref.namespace, fieldSelector: nameFieldSelector(this.ref) });
     return { resourceVersion: res.metadata?.resourceVersion, items: Array.isArray(res.items) ? res.items : [] };
   }
 

@@ -41,10 +41,9 @@ type SourceOptions = Pick<GateOptions, 'membershipFile' | 'membershipPollMs' | '
 export function createMembershipSource(options: SourceOptions, hooks: MembershipSourceHooks): MembershipSource {
   if (options.membershipConfigMap) {
     const ref = options.membershipConfigMap;
-    const kc = loadGateKubeConfig(options.kubeconfig);
+    const kc = loadGateKubeConfig(options.kubeconfig, MEMBERSHIP_LIST_TIMEOUT_MS);
     hooks.log.info({ configMap: formatConfigMapRef(ref), server: kc.getCurrentCluster()?.server }, 'membership source: ConfigMap through the Kubernetes API');
     const api = new KubeConfigMapApi(kc, ref, {
-      listTimeoutMs: MEMBERSHIP_LIST_TIMEOUT_MS,
       watchTimeoutSeconds: () => randomInt(WATCH_TIMEOUT_SECONDS.min, WATCH_TIMEOUT_SECONDS.max + 1),
     });
     return new MembershipConfigMap({ ...hooks, ref, api, stallMs: options.membershipWatchStallMs });

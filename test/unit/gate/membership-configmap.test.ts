@@ -134,12 +134,12 @@ describe('membershipFromConfigMap', () => {
 
 describe('loadGateKubeConfig', () => {
   it('names the setting when the kubeconfig file cannot be loaded', () => {
-    expect(() => loadGateKubeConfig('/nonexistent/kubeconfig')).toThrow(ConfigError);
-    expect(() => loadGateKubeConfig('/nonexistent/kubeconfig')).toThrow(/IMGROUP_KUBECONFIG.*\/nonexistent\/kubeconfig/);
+    expect(() => loadGateKubeConfig('/nonexistent/kubeconfig', 1000)).toThrow(ConfigError);
+    expect(() => loadGateKubeConfig('/nonexistent/kubeconfig', 1000)).toThrow(/IMGROUP_KUBECONFIG.*\/nonexistent\/kubeconfig/);
   });
 
   it.skipIf(process.env.KUBERNETES_SERVICE_HOST !== undefined)('refuses the in-cluster default outside a pod, saying what to set', () => {
-    expect(() => loadGateKubeConfig(undefined)).toThrow(/not in a pod.*IMGROUP_KUBECONFIG/);
+    expect(() => loadGateKubeConfig(undefined, 1000)).toThrow(/not in a pod.*IMGROUP_KUBECONFIG/);
   });
 });
 
