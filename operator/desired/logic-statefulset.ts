@@ -7,7 +7,7 @@ import type { V1StatefulSet } from '@kubernetes/client-node';
 import type { ImGroupCluster } from '../api/v1alpha1.js';
 import { clusterContext } from './cluster-context.js';
 import { ownedMeta, selectorLabels } from './object-meta.js';
-import { LOGIC_INTERNAL_PORT, LOGIC_OPS_PORT } from './ports.js';
+import { LOGIC_INTERNAL_PORT, LOGIC_INTERNAL_PORT_NAME, LOGIC_OPS_PORT } from './ports.js';
 import { logicEnv } from './runtime-env.js';
 import { runtimePodTemplate } from './runtime-pod.js';
 
@@ -28,7 +28,7 @@ export function desiredLogicStatefulSet(cluster: ImGroupCluster): V1StatefulSet 
         component: 'logic',
         env: logicEnv(ctx),
         ports: [
-          { name: 'internal', containerPort: LOGIC_INTERNAL_PORT, protocol: 'TCP' },
+          { name: LOGIC_INTERNAL_PORT_NAME, containerPort: LOGIC_INTERNAL_PORT, protocol: 'TCP' },
           { name: 'ops', containerPort: LOGIC_OPS_PORT, protocol: 'TCP' },
         ],
         resources: logic.resources,

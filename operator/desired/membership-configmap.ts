@@ -12,7 +12,7 @@ import { buildMembership, MEMBERSHIP_LIMITS, type MembershipDocument, type Membe
 import type { ImGroupCluster } from '../api/v1alpha1.js';
 import { type ClusterContext, clusterContext } from './cluster-context.js';
 import { APP_NAME, LABEL_COMPONENT, LABEL_INSTANCE, LABEL_NAME, ownedMeta } from './object-meta.js';
-import { LOGIC_INTERNAL_PORT } from './ports.js';
+import { LOGIC_INTERNAL_PORT, LOGIC_INTERNAL_PORT_NAME } from './ports.js';
 import { MEMBERSHIP_KEY } from './runtime-env.js';
 
 /** Annotation of the ConfigMap with the document's version (for kubectl and watchers). */
@@ -22,8 +22,21 @@ export function isPodReady(pod: V1Pod): boolean {
   return (pod.status?.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True');
 }
 
-function internalUrl(ip: string): string {
-  return isIP(ip) === 6 ? `ws://[${ip}]:${LOGIC_INTERNAL_PORT}` : `ws://${ip}:${LOGIC_INTERNAL_PORT}`;
+/**
+ * The port a pod declares as `internal` (what the StatefulSet's template says, so a pod of an
+ * older template keeps its own), else the runtime default.
+ */
+function internalPortOf(pod: V1Pod): number {
+  for (const c of pod.spec?.containers ?? []) {
+    for (const p of c.ports ?? []) {
+      if (p.name === LOGIC_INTERNAL_PORT_NAME && Number.isInteger(p.containerPort) && p.containerPort > 0 && p.containerPort < 65536) return p.containerPort;
+    }
+  }
+  return LOGIC_INTERNAL_PORT;
+}
+
+function internalUrl(ip: string, port: number): string {
+  return isIP(ip) === 6 ? `ws://[${ip}]:${port}` : `ws://${ip}:${port}`;
 }
 
 /** The member a pod contributes, or null when it is not (yet, or any more) a member. */
@@ -38,7 +51,7 @@ export function memberOfPod(ctx: ClusterContext, pod: V1Pod): MembershipMember |
   if (!isPodReady(pod)) return null;
   const ip = pod.status?.podIP;
   if (typeof ip !== 'string' || isIP(ip) === 0) return null;
-  return { id: name, url: internalUrl(ip) };
+  return { id: name, url: internalUrl(ip, internalPortOf(pod)) };
 }
 
 /**

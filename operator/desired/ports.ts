@@ -18,6 +18,8 @@ export const GATE_CLIENT_PORT = defaultPort(GATE_ONLY_OPTIONS, 'IMGROUP_GATE_POR
 export const GATE_OPS_PORT = defaultPort(GATE_ONLY_OPTIONS, 'IMGROUP_OPS_PORT');
 /** Logic internal endpoint `/v1/internal` that gates connect to (container port `internal`). */
 export const LOGIC_INTERNAL_PORT = defaultPort(LOGIC_OWN_OPTIONS, 'IMGROUP_LOGIC_PORT');
+/** Name of the logic container's port that gates connect to. */
+export const LOGIC_INTERNAL_PORT_NAME = 'internal';
 /** Logic ops port (container port `ops`). */
 export const LOGIC_OPS_PORT = defaultPort(LOGIC_OWN_OPTIONS, 'IMGROUP_OPS_PORT');
 export const REDIS_PORT = 6379;

@@ -13,6 +13,8 @@ interface PodOptions {
   instance?: string;
   component?: string;
   namespace?: string;
+  /** Container ports of the pod's logic container. */
+  ports?: Array<{ name?: string; containerPort: number }>;
 }
 
 function pod(o: PodOptions = {}): V1Pod {
@@ -23,6 +25,7 @@ function pod(o: PodOptions = {}): V1Pod {
       labels: { 'app.kubernetes.io/name': 'imgroup', 'app.kubernetes.io/instance': o.instance ?? 'chat', 'app.kubernetes.io/component': o.component ?? 'logic' },
       ...(o.terminating ? { deletionTimestamp: new Date('2030-01-01T00:00:00Z') } : {}),
     },
+    ...(o.ports ? { spec: { containers: [{ name: 'logic', ports: o.ports }] } } : {}),
     status: {
       phase: o.phase ?? 'Running',
       ...('ip' in o ? (o.ip === undefined ? {} : { podIP: o.ip }) : { podIP: '10.0.0.10' }),
@@ -47,6 +50,8 @@ describe('membershipDocument', () => {
     ['a gate pod', pod({ name: 'chat-gate-0', component: 'gate' }), null],
     ['a pod in another namespace', pod({ namespace: 'dev' }), null],
     ['a pod whose name is not a node name', pod({ name: '-bad' }), null],
+    ['a pod that declares its internal port', pod({ ports: [{ name: 'ops', containerPort: 9999 }, { name: 'internal', containerPort: 18180 }] }), { id: 'chat-logic-0', url: 'ws://10.0.0.10:18180' }],
+    ['a pod with other ports only: the default', pod({ ports: [{ name: 'ops', containerPort: 9999 }] }), { id: 'chat-logic-0', url: 'ws://10.0.0.10:8180' }],
   ])('%s', (_name, p, member) => {
     const doc = membershipDocument(cluster(), [p]);
     expect(doc.members).toEqual(member ? [member] : []);
