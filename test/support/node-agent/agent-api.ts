@@ -84,7 +84,8 @@ export class AgentApi {
 
   /** The kubelet's last word on a terminated pod: delete it now, only if it is still the same pod. */
   async deletePodNow(namespace: string, name: string, uid: string): Promise<void> {
-    await orNull(this.core.deleteNamespacedPod({ namespace, name, gracePeriodSeconds: 0, body: { preconditions: { uid } } }));
+    // With a body, the API server reads the options from the body only (query parameters are ignored).
+    await orNull(this.core.deleteNamespacedPod({ namespace, name, body: { gracePeriodSeconds: 0, preconditions: { uid } } }));
   }
 
   /** POST pods/binding, as a scheduler does. */

@@ -54,7 +54,8 @@ export interface ContainerRunnerOptions {
 
 interface Termination {
   exitCode: number;
-  signal: NodeJS.Signals | null;
+  /** The signal's number (the API's field is an integer), when a signal ended the process. */
+  signal?: number;
   reason: string;
   message?: string;
   startedAt: string;
@@ -248,9 +249,10 @@ export class ContainerRunner {
     this.probeAbort = null;
     const failure = proc.spawnError;
     const exitCode = failure ? 128 : (exit.code ?? 128 + (exit.signal ? (SIGNAL_NUMBERS[exit.signal] ?? 0) : 0));
+    const signalNumber = exit.signal ? SIGNAL_NUMBERS[exit.signal] : undefined;
     this.last = {
       exitCode,
-      signal: exit.signal,
+      ...(signalNumber !== undefined ? { signal: signalNumber } : {}),
       reason: failure ? 'StartError' : exitCode === 0 ? 'Completed' : 'Error',
       ...(failure ? { message: failure.message } : {}),
       startedAt: this.startedAt ?? kubeTime(),

@@ -12,6 +12,7 @@ import { type AgentApi, kubeTime, MERGE_PATCH, microTime } from './agent-api.js'
 import type { NodeAllocatable } from './container-env.js';
 
 export const NODE_LEASE_NAMESPACE = 'kube-node-lease';
+const CONDITION_TAINTS = ['node.kubernetes.io/not-ready', 'node.kubernetes.io/unreachable'];
 
 export interface NodeCapacity extends NodeAllocatable {
   pods: string;
@@ -36,6 +37,7 @@ export interface NodeRegistrationOptions {
 export class NodeRegistration {
   private timers: NodeJS.Timeout[] = [];
   private nodeUid = '';
+  private readonly transitionTime = kubeTime();
 
   constructor(private readonly opts: NodeRegistrationOptions) {}
 
@@ -114,9 +116,27 @@ export class NodeRegistration {
       },
     };
     await this.opts.api.core.patchNodeStatus({ name: nodeName, body: { status } }, MERGE_PATCH);
+    await this.clearConditionTaints();
   }
 
-  private readonly transitionTime = kubeTime();
+  /**
+   * The API server taints a new Node `node.kubernetes.io/not-ready:NoSchedule`, and the node
+   * lifecycle controller lifts it once the Node is Ready. The test control planes run no such
+   * controller, so the agent lifts it (and `unreachable`) itself — else no scheduler would place
+   * a pod here.
+   */
+  private async clearConditionTaints(): Promise<void> {
+    const node = await this.opts.api.core.readNode({ name: this.opts.nodeName });
+    const taints = node.spec?.taints ?? [];
+    const kept = taints.filter((t) => !CONDITION_TAINTS.includes(t.key));
+    if (kept.length === taints.length) return;
+    const body = { metadata: { resourceVersion: node.metadata?.resourceVersion }, spec: { taints: kept.map((t) => ({ key: t.key, effect: t.effect, ...(t.value ? { value: t.value } : {}) })) } };
+    try {
+      await this.opts.api.core.patchNode({ name: this.opts.nodeName, body }, MERGE_PATCH);
+    } catch (err) {
+      if (!isConflict(err)) throw err;
+    }
+  }
 
   private async renewLease(): Promise<void> {
     const { api, nodeName } = this.opts;

@@ -339,6 +339,16 @@ export class PodWorker {
     })();
   }
 
+  /** Is the pod gone from the API, or is the name a different pod's now? */
+  private async replaced(): Promise<boolean> {
+    try {
+      const current = await this.deps.api.readPod(this.namespace, this.name);
+      return current === null || current.metadata?.uid !== this.uid;
+    } catch {
+      return false;
+    }
+  }
+
   private async writeStatus(): Promise<void> {
     const containers = this.runners.map((r) => r.status());
     const patch = podStatusPatch(
@@ -352,9 +362,9 @@ export class PodWorker {
       this.lastWritten = text;
       if (!found) this.gone();
     } catch (err) {
+      // A uid mismatch (the name belongs to a newer pod now) is refused as 409 or 422: look.
       const status = apiStatus(err);
-      // The uid precondition failed: the name belongs to a newer pod now.
-      if (status === 409 || status === 422) {
+      if ((status === 409 || status === 422) && (await this.replaced())) {
         this.gone();
         return;
       }
