@@ -9,8 +9,13 @@
  */
 import { DEFAULT_CONTROLLERS, startTestControlPlane, type TestControlPlane } from '../control-plane.js';
 
-/** The default controllers plus the StatefulSet controller. */
-export const STATEFULSET_CONTROLLERS: readonly string[] = [...DEFAULT_CONTROLLERS, 'statefulset-controller'];
+/**
+ * The default controllers plus the StatefulSet controller and the claim protection controller,
+ * which lifts the `kubernetes.io/pvc-protection` finalizer once no pod uses a claim (without it
+ * a claim deleted by a scale-in — persistentVolumeClaimRetentionPolicy whenScaled: Delete —
+ * stays Terminating for ever).
+ */
+export const STATEFULSET_CONTROLLERS: readonly string[] = [...DEFAULT_CONTROLLERS, 'statefulset-controller', 'persistentvolumeclaim-protection-controller'];
 
 export function startStatefulSetControlPlane(opts: { controllers?: readonly string[]; log?: (line: string) => void } = {}): Promise<TestControlPlane> {
   return startTestControlPlane({ controllers: opts.controllers ?? STATEFULSET_CONTROLLERS, ...(opts.log ? { log: opts.log } : {}) });
