@@ -89,12 +89,14 @@ export async function createNamespace(k: KubeClients, prefix = 'op'): Promise<st
 }
 
 /** A logic Pod as the StatefulSet N-logic would create it (no kubelet runs: it stays Pending). */
-export async function createLogicPod(k: KubeClients, namespace: string, cluster: string, ordinal: number): Promise<V1Pod> {
+/** A logic Pod object as the StatefulSet would create it; `internalPort` is the container port `internal` it declares. */
+export async function createLogicPod(k: KubeClients, namespace: string, cluster: string, ordinal: number, internalPort?: number): Promise<V1Pod> {
+  const ports = internalPort === undefined ? {} : { ports: [{ name: 'internal', containerPort: internalPort, protocol: 'TCP' }] };
   return k.core.createNamespacedPod({
     namespace,
     body: {
       metadata: { name: `${cluster}-logic-${ordinal}`, labels: { [LABEL_NAME]: APP_NAME, [LABEL_INSTANCE]: cluster, [LABEL_COMPONENT]: 'logic' } },
-      spec: { automountServiceAccountToken: false, containers: [{ name: 'logic', image: 'ghcr.io/imgroup/imgroup:0.1.0' }] },
+      spec: { automountServiceAccountToken: false, containers: [{ name: 'logic', image: 'ghcr.io/imgroup/imgroup:0.1.0', ...ports }] },
     },
   });
 }

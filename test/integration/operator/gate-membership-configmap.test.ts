@@ -16,7 +16,7 @@
  * the benchmark).
  */
 import { randomBytes } from 'node:crypto';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { connect as netConnect, createServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { CoreV1Api, KubeConfig, type KubernetesObject, type V1ConfigMap, Watch } from '@kubernetes/client-node';
@@ -26,11 +26,10 @@ import { clusterContext } from '../../../operator/desired/cluster-context.js';
 import { desiredGateRole, desiredGateRoleBinding, desiredGateServiceAccount } from '../../../operator/desired/gate-access.js';
 import { desiredMembershipConfigMap } from '../../../operator/desired/membership-configmap.js';
 import { MEMBERSHIP_KEY } from '../../../operator/desired/runtime-env.js';
-import { ImgroupProcess } from '../../../runtime/dev/imgroup-process.js';
 import { buildMembership, type MembershipDocument } from '../../../runtime/protocol/membership.js';
 import { HashRing } from '../../../runtime/routing/hash-ring.js';
+import { serviceAccountToken, startConfigMapGate } from '../../support/configmap-gate.js';
 import { readKubeconfigAuth } from '../../support/control-plane.js';
-import { getFreePorts } from '../../support/free-ports.js';
 import { createNamespace, eventually, installCrd, type KubeClients, kubeClients } from '../../support/operator-fixture.js';
 import { RawClient } from '../../support/raw-client.js';
 import { type GateHandle, type LogicHandle, metricValue, TestSystem } from '../../support/system.js';
@@ -119,28 +118,6 @@ class ApiProxy {
     }
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
   }
-}
-
-function writeTokenKubeconfig(path: string, server: string, caPem: string, token: string): void {
-  const yaml = [
-    'apiVersion: v1',
-    'kind: Config',
-    'clusters:',
-    '- name: test',
-    '  cluster:',
-    `    server: ${server}`,
-    `    certificate-authority-data: ${Buffer.from(caPem).toString('base64')}`,
-    'users:',
-    '- name: gate',
-    '  user:',
-    `    token: ${token}`,
-    'contexts:',
-    '- name: gate',
-    '  context: {cluster: test, user: gate}',
-    'current-context: gate',
-    '',
-  ].join('\n');
-  writeFileSync(path, yaml, { mode: 0o600 });
 }
 
 describe('a real gate reading its membership from the ConfigMap through the API', () => {
@@ -267,8 +244,7 @@ describe('a real gate reading its membership from the ConfigMap through the API'
     for (const obj of [desiredGateServiceAccount(cluster), desiredGateRole(cluster), desiredGateRoleBinding(cluster)]) {
       await k.objects.create(obj as KubernetesObject);
     }
-    const tr = await k.core.createNamespacedServiceAccountToken({ namespace: ns, name: ctx.names.gateAccess, body: { spec: { audiences: [], expirationSeconds: 3600 } } });
-    token = tr.status?.token as string;
+    token = await serviceAccountToken(k, ns, ctx.names.gateAccess);
     expect(token).toMatch(/^ey/);
 
     sys = new TestSystem({ redisSeeds: inject('redisSeeds'), logic: 3, gates: 0 });
@@ -278,38 +254,7 @@ describe('a real gate reading its membership from the ConfigMap through the API'
     const admin = readKubeconfigAuth(k.kubeconfigPath);
     proxy = new ApiProxy(new URL(admin.server));
     await proxy.listen();
-    const kubeconfig = join(sys.dir, 'gate-kubeconfig');
-    writeTokenKubeconfig(kubeconfig, `https://127.0.0.1:${proxy.port}`, admin.caData, token);
-
-    const [port, opsPort] = (await getFreePorts(2)) as [number, number];
-    const process = new ImgroupProcess({
-      name: 'gate-0',
-      args: ['gate'],
-      env: {
-        PATH: globalThis.process.env.PATH,
-        HOME: globalThis.process.env.HOME,
-        IMGROUP_MODE: 'development',
-        IMGROUP_LOG_LEVEL: 'info',
-        IMGROUP_NODE_NAME: 'gate-0',
-        IMGROUP_REDIS_SEEDS: inject('redisSeeds').join(','),
-        IMGROUP_INTERNAL_TOKEN: sys.internalToken,
-        IMGROUP_JWT_SECRET: sys.jwtSecret,
-        IMGROUP_ADMIN_TOKEN: sys.adminToken,
-        IMGROUP_HEARTBEAT_MS: '1000',
-        IMGROUP_OPS_HOST: '127.0.0.1',
-        IMGROUP_GATE_HOST: '127.0.0.1',
-        IMGROUP_GATE_PORT: String(port),
-        IMGROUP_OPS_PORT: String(opsPort),
-        IMGROUP_MEMBERSHIP_CONFIGMAP: `${ns}/${cmName}`,
-        IMGROUP_KUBECONFIG: kubeconfig,
-        IMGROUP_MEMBERSHIP_WATCH_STALL_MS: String(STALL_MS),
-      },
-      logFile: join(sys.dir, 'gate-0.log'),
-      opsUrl: `http://127.0.0.1:${opsPort}`,
-    });
-    gate = { name: 'gate-0', process, port, opsPort, opsUrl: process.opts.opsUrl, httpUrl: `http://127.0.0.1:${port}`, wsUrl: `ws://127.0.0.1:${port}/v1/ws` };
-    sys.gates.push(gate); // sys.stop() stops it; sys.admin() talks to it
-    await process.waitReady();
+    gate = await startConfigMapGate({ sys, k, redisSeeds: inject('redisSeeds'), configMap: `${ns}/${cmName}`, token, server: `https://127.0.0.1:${proxy.port}`, stallMs: STALL_MS });
     alice = await RawClient.connect(gate.wsUrl, await sys.token(aliceId));
     sys.track(alice.ws);
   }, 180_000);
@@ -329,7 +274,7 @@ describe('a real gate reading its membership from the ConfigMap through the API'
 
   it('the gate ServiceAccount token may get, list and watch N-membership by name, and nothing more', async () => {
     const kc = new KubeConfig();
-    kc.loadFromFile(join(sys.dir, 'gate-kubeconfig'));
+    kc.loadFromFile(join(sys.dir, 'gate-0-kubeconfig'));
     const core = kc.makeApiClient(CoreV1Api);
     await k.core.createNamespacedConfigMap({ namespace: ns, body: { metadata: { name: 'other' }, data: { a: 'b' } } });
     await k.core.createNamespacedSecret({ namespace: ns, body: { metadata: { name: 'chat-auth' }, stringData: { jwtSecret: 'x' } } });
