@@ -6,7 +6,7 @@
  * resolution, mount rewriting, the phase rule, runtime argv, probe parsing) are tested first.
  */
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { V1Pod, V1PodSpec } from '@kubernetes/client-node';
@@ -374,8 +374,14 @@ describe('node agent on the real API server', () => {
     expect(await r.call('CONFIG', 'GET', 'maxmemory-policy')).toEqual(['maxmemory-policy', 'allkeys-lru']);
     const [, dir] = (await r.call('CONFIG', 'GET', 'dir')) as [string, string];
     expect(dir.startsWith(agent.dataDir)).toBe(true);
+    expect(dir).toBe(agent.pod('env')?.volumes.scratch);
     expect(existsSync(dir)).toBe(true);
     r.disconnect();
+    // configMap volumes follow their ConfigMap (the agent re-reads it periodically).
+    const file = join(agent.pod('env')?.volumes.extra ?? '/nonexistent', 'extra.conf');
+    expect(readFileSync(file, 'utf8')).toBe('maxmemory-policy allkeys-lru\n');
+    await k.core.patchNamespacedConfigMap({ namespace: ns, name: 'env-config', body: { data: { 'extra.conf': 'maxmemory-policy noeviction\n' } } }, MERGE_PATCH);
+    await eventually('configMap file updated', async () => readFileSync(file, 'utf8') === 'maxmemory-policy noeviction\n', 15_000);
   });
 
   it('deletes like a kubelet: SIGTERM, the process gone, then the Pod gone from the API', async () => {
@@ -388,6 +394,33 @@ describe('node agent on the real API server', () => {
     expect(alive(pid)).toBe(false);
     expect(agent.pod('doomed')).toBeNull();
     // redis-server logs its SIGTERM shutdown: it was asked, not killed.
+  });
+
+  it('stops the processes of a pod that disappears from the API (force deletion)', async () => {
+    await createPod('vanishing', redisPodSpec({ args: ['--port', '6379', '--bind', '$(POD_IP)', '--save', ''] }));
+    await waitReady('vanishing');
+    const pid = agent.pod('vanishing')?.containers[0]?.pid;
+    await k.core.deleteNamespacedPod({ namespace: ns, name: 'vanishing', gracePeriodSeconds: 0 });
+    expect(await readPod('vanishing')).toBeNull();
+    await eventually('process stopped', async () => !alive(pid), 15_000);
+    await eventually('agent forgot the pod', async () => agent.pod('vanishing') === null);
+  });
+
+  it('holdDown keeps a pod down (not Ready, no restart) until bringUp, here on a new address', async () => {
+    await createPod('outage', redisPodSpec({ args: ['--port', '6379', '--bind', '$(POD_IP)', '--save', ''] }));
+    const before = await waitReady('outage');
+    await agent.holdDown('outage', { graceMs: 0 });
+    await eventually('not Ready', async () => !isReady(await readPod('outage')));
+    await new Promise((r) => setTimeout(r, 1000));
+    expect(agent.pod('outage')?.containers[0]?.running).toBe(false);
+    await expect(redisAt(before.status?.podIP ?? '')).rejects.toThrow();
+    await agent.bringUp('outage', { newAddress: true });
+    const after = await waitReady('outage');
+    expect(after.status?.podIP).not.toBe(before.status?.podIP);
+    expect(after.status?.containerStatuses?.[0]?.restartCount).toBe(1);
+    const r = await redisAt(after.status?.podIP ?? '');
+    expect(await r.ping()).toBe('PONG');
+    r.disconnect();
   });
 
   it('restarts a crashed container (restartCount 1, lastState terminated by SIGKILL) and it is Ready again', async () => {

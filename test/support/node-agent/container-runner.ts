@@ -148,7 +148,8 @@ export class ContainerRunner {
 
   /** Start (or, after `hold`, start again — a restart) with this launch. */
   run(spec: ContainerLaunchSpec): void {
-    if (this.stopped) return;
+    // A container that completed under its restart policy stays completed.
+    if (this.stopped || (this.everRan && !this.held && this.finished)) return;
     this.held = false;
     this.spec = spec;
     if (this.running || this.restartTimer) return;
@@ -157,9 +158,12 @@ export class ContainerRunner {
 
   /** Stop the process for a node-wide restart; `run` brings it back. */
   async hold(graceMs: number): Promise<void> {
+    if (this.stopped || (this.everRan && this.finished)) return;
     this.held = true;
     this.clearRestartTimer();
     await this.terminate(graceMs);
+    this.waiting = { reason: 'ContainerCreating', message: 'held down by the test node agent' };
+    this.opts.onChange();
   }
 
   /** Stop for good (pod deleted or agent stopping). */

@@ -84,6 +84,8 @@ export interface PodInfo {
   ip: string | null;
   terminating: boolean;
   containers: ContainerInfo[];
+  /** Host directory of each volume, by volume name (claims, emptyDirs, configMap/secret files). */
+  volumes: Record<string, string>;
 }
 
 export interface RestartAllOptions {
@@ -241,6 +243,23 @@ export class NodeAgent {
   }
 
   /**
+   * Stop a pod's processes (SIGTERM, SIGKILL after `graceMs`, default the pod's grace; 0 = SIGKILL
+   * at once) and keep them down — no restart — until bringUp: an outage of that pod. Its status
+   * shows it not Ready meanwhile.
+   */
+  async holdDown(podName: string, opts: { namespace?: string; graceMs?: number } = {}): Promise<void> {
+    const w = this.get(podName, opts.namespace);
+    await w.hold(opts.graceMs ?? Math.min(10_000, this.opts.maxTerminationGraceMs ?? 10_000));
+  }
+
+  /** Start a pod held down by holdDown again (a restart), on a new 127.0.0.<x> with newAddress. */
+  async bringUp(podName: string, opts: { namespace?: string; newAddress?: boolean } = {}): Promise<void> {
+    const w = this.get(podName, opts.namespace);
+    const address = opts.newAddress && w.podIP ? await this.allocator.allocate({ pod: w.key, ports: w.tcpPorts, avoid: [w.podIP] }) : undefined;
+    await w.restartHeld(address);
+  }
+
+  /**
    * A node-wide restart: stop every process of every running pod, then (with newAddresses) give
    * each pod a new 127.0.0.<x>, and start everything again with the same volumes. Restart counts
    * go up; status.podIP follows the new address.
@@ -367,5 +386,6 @@ function podInfo(w: PodWorker): PodInfo {
     ip: w.podIP,
     terminating: w.terminating,
     containers: w.containers.map((c) => ({ name: c.name, pid: c.pid, running: c.running, ready: c.ready, restartCount: c.restartCount, logFile: c.logFile })),
+    volumes: w.volumePaths,
   };
 }

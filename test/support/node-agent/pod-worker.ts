@@ -11,7 +11,8 @@
  *      (uid precondition); a pod gone from the API is stopped the same way; when the agent
  *      stops, processes stop and nothing is written. The address is released and emptyDirs are
  *      removed (claims stay).
- * Node-wide faults: `hold` + `resume` restart every container, optionally on a new address.
+ * Faults: `hold` stops every container without restarting it, `restartHeld` starts them again
+ * (a restart), optionally on a new address.
  */
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
@@ -162,13 +163,18 @@ export class PodWorker {
     for (const r of this.pick(container)) r.resume();
   }
 
-  /** Node-wide restart, step 1: stop every process (not for good). */
+  /** Host directory of each volume (by volume name), once prepared. */
+  get volumePaths(): Record<string, string> {
+    return Object.fromEntries(this.volumes.map((v) => [v.name, v.hostPath]));
+  }
+
+  /** Stop every process, not for good: they stay down until restartHeld. */
   async hold(graceMs: number): Promise<void> {
     if (!this.started || this.ending) return;
     await Promise.all(this.runners.map((r) => r.hold(graceMs)));
   }
 
-  /** Node-wide restart, step 2: start every process again, on `newAddress` if given (the old one is released). */
+  /** Start every process again after hold, on `newAddress` if given (the old one is released). */
   async restartHeld(newAddress?: string): Promise<void> {
     if (!this.started || this.ending) return;
     if (newAddress && newAddress !== this.address) {
