@@ -288,8 +288,10 @@ describe('node agent on the real API server', () => {
 
   afterAll(async () => {
     await agent?.stop({ graceMs: 2000 });
-    // Every process the agent ever ran is gone with it.
+    // Every process the agent ever ran is gone with it, and so are its Node and the pods bound to it.
     for (const pid of pidsSeen) expect(alive(pid), `pid ${pid}`).toBe(false);
+    expect((await k.core.listPodForAllNamespaces({ fieldSelector: `spec.nodeName=${agent.nodeName}` })).items).toEqual([]);
+    await expect(k.core.readNode({ name: agent.nodeName })).rejects.toMatchObject({ code: 404 });
     await k?.core.deleteNamespace({ name: ns }).catch(() => undefined);
   });
 
@@ -388,12 +390,27 @@ describe('node agent on the real API server', () => {
     await createPod('doomed', redisPodSpec({ args: ['--port', '6379', '--bind', '$(POD_IP)', '--save', ''] }));
     await waitReady('doomed');
     const pid = agent.pod('doomed')?.containers[0]?.pid;
+    const logFile = agent.pod('doomed')?.containers[0]?.logFile ?? '';
     expect(alive(pid)).toBe(true);
     await k.core.deleteNamespacedPod({ namespace: ns, name: 'doomed' });
     await eventually('pod gone from the API', async () => (await readPod('doomed')) === null, 30_000);
     expect(alive(pid)).toBe(false);
-    expect(agent.pod('doomed')).toBeNull();
-    // redis-server logs its SIGTERM shutdown: it was asked, not killed.
+    // Asked to stop, not killed: redis-server logs its SIGTERM shutdown.
+    expect(readFileSync(logFile, 'utf8')).toMatch(/Received SIGTERM scheduling shutdown/);
+    await eventually('agent forgot the pod', async () => agent.pod('doomed') === null);
+  });
+
+  it('SIGKILLs a process that ignores SIGTERM once the grace period is over, then deletes the pod', async () => {
+    await createPod('stubborn', {
+      terminationGracePeriodSeconds: 1,
+      containers: [{ name: 'shell', image: 'redis:7.2', command: ['sh', '-c', 'trap "" TERM; echo trapped; while true; do sleep 0.2; done'] }],
+    });
+    await waitReady('stubborn');
+    const pid = agent.pod('stubborn')?.containers[0]?.pid;
+    await eventually('trap installed', async () => agent.logTail('stubborn').includes('trapped'));
+    await k.core.deleteNamespacedPod({ namespace: ns, name: 'stubborn' });
+    await eventually('pod gone from the API', async () => (await readPod('stubborn')) === null, 30_000);
+    expect(alive(pid)).toBe(false);
   });
 
   it('stops the processes of a pod that disappears from the API (force deletion)', async () => {
@@ -567,7 +584,7 @@ describe('node agent with the StatefulSet controller (control plane of its own)'
     expect(alive(pids.get('chat-redis-1'))).toBe(false);
     expect(alive(pids.get('chat-redis-2'))).toBe(false);
     expect(alive(pids.get('chat-redis-0'))).toBe(true);
-    expect(agent.pods().map((p) => p.name)).toEqual(['chat-redis-0']);
+    await eventually('agent runs only chat-redis-0', async () => agent.pods().map((p) => p.name).join(',') === 'chat-redis-0');
     // whenScaled: Delete — the claims of the removed ordinals go too (owner reference to the pod, garbage collector).
     await eventually('claims of removed pods deleted', async () => (await k.core.listNamespacedPersistentVolumeClaim({ namespace: ns })).items.map((c) => c.metadata?.name).join(',') === 'data-chat-redis-0', 60_000);
   });

@@ -145,7 +145,7 @@ export class NodeAgent {
       resyncMs,
       log: this.log,
       onPod: (pod, deleted) => this.onPod(pod, deleted),
-      onList: (pods) => this.onList(pods),
+      onList: (pods, listStartedMs) => this.onList(pods, listStartedMs),
     });
     const selectors = opts.bind === undefined ? [] : Array.isArray(opts.bind) ? opts.bind : [opts.bind as BindSelector];
     this.binders = selectors.map((selector) => new PodBinder({ api: this.api, nodeName: this.nodeName, nodeLabels: labels, selector, resyncMs, log: this.log }));
@@ -162,19 +162,34 @@ export class NodeAgent {
 
   /**
    * Stop binding and watching, stop every pod's processes (SIGTERM, SIGKILL after `graceMs`,
-   * default each pod's grace period capped at 10 s), remove the Node unless told not to, and
-   * remove the data directory if the agent made it. Pod objects stay as a dead kubelet leaves them.
+   * default each pod's grace period capped at 10 s) and remove the data directory if the agent
+   * made it. With deleteNodeOnStop (the default) the Node and its Lease are removed and so are the
+   * pods bound to it, at once — what the pod garbage collector does to the pods of a deleted Node
+   * (none runs in the test control planes; without it they would stay Terminating for ever once
+   * deleted, and so would their namespace). Without it, Pods stay as a dead kubelet leaves them.
    */
   async stop(opts: { graceMs?: number } = {}): Promise<void> {
     if (!this.running) return;
     this.running = false;
     for (const b of this.binders) await b.stop();
     await this.watch.stop();
-    await Promise.all([...this.workers.values()].map((w) => w.stopForAgent(opts.graceMs ?? Math.min(10_000, this.opts.maxTerminationGraceMs ?? 10_000))));
+    const workers = [...this.workers.values()];
+    await Promise.all(workers.map((w) => w.stopForAgent(opts.graceMs ?? Math.min(10_000, this.opts.maxTerminationGraceMs ?? 10_000))));
     this.workers.clear();
-    await this.registration.stop({ deleteNode: this.opts.deleteNodeOnStop ?? true });
+    const deleteNode = this.opts.deleteNodeOnStop ?? true;
+    if (deleteNode) await this.deleteBoundPods();
+    await this.registration.stop({ deleteNode });
     if (this.ownsDataDir) rmSync(this.dataDir, { recursive: true, force: true });
     this.log.info({ node: this.nodeName }, 'node agent stopped');
+  }
+
+  private async deleteBoundPods(): Promise<void> {
+    try {
+      const pods = await this.api.core.listPodForAllNamespaces({ fieldSelector: `spec.nodeName=${this.nodeName}` });
+      await Promise.all(pods.items.map((p) => this.api.deletePodNow(p.metadata?.namespace ?? 'default', p.metadata?.name ?? '', p.metadata?.uid ?? '').catch(() => undefined)));
+    } catch (err) {
+      this.log.warn({ err, node: this.nodeName }, 'could not delete the pods of the node');
+    }
   }
 
   // -------------------------------------------------------------------------------------------
@@ -316,18 +331,20 @@ export class NodeAgent {
       return;
     }
     if (this.finished.has(uid) || pod.spec?.nodeName !== this.nodeName) return;
+    // A completed pod is not run again (after an agent restart), but its deletion is still finished here.
     const phase = pod.status?.phase;
-    if (phase === 'Succeeded' || phase === 'Failed') return;
+    if ((phase === 'Succeeded' || phase === 'Failed') && !pod.metadata?.deletionTimestamp) return;
     this.startWorker(pod, uid);
   }
 
-  private onList(pods: readonly V1Pod[]): void {
+  private onList(pods: readonly V1Pod[], listStartedMs: number): void {
     const present = new Set<string>();
     for (const pod of pods) {
       if (pod.metadata?.uid) present.add(pod.metadata.uid);
       this.onPod(pod, false);
     }
-    for (const [uid, w] of this.workers) if (!present.has(uid)) w.gone();
+    // A pod first seen (by the watch) after the list was asked for may be missing from it: not gone.
+    for (const [uid, w] of this.workers) if (!present.has(uid) && w.seenMs < listStartedMs) w.gone();
   }
 
   private startWorker(pod: V1Pod, uid: string): void {

@@ -18,8 +18,11 @@ export interface PodWatchOptions {
   log: Logger;
   /** A pod was added or changed (deleted = false) or deleted (true). */
   onPod: (pod: V1Pod, deleted: boolean) => void;
-  /** Every pod the selectors match, after each periodic list. */
-  onList: (pods: readonly V1Pod[]) => void;
+  /**
+   * Every pod the selectors match, after each periodic list; `listStartedMs` is when the list was
+   * asked for (a pod the watch delivered after that may be missing from it without being gone).
+   */
+  onList: (pods: readonly V1Pod[], listStartedMs: number) => void;
 }
 
 export class PodWatch {
@@ -63,8 +66,9 @@ export class PodWatch {
     if (this.resyncing || this.stopped) return;
     this.resyncing = true;
     try {
+      const startedMs = Date.now();
       const list = await this.list();
-      if (!this.stopped) this.opts.onList(list.items);
+      if (!this.stopped) this.opts.onList(list.items, startedMs);
     } catch (err) {
       this.opts.log.debug({ err }, 'pod list failed');
     } finally {

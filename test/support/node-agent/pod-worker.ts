@@ -55,6 +55,8 @@ export class PodWorker {
   readonly namespace: string;
   readonly name: string;
   readonly podDir: string;
+  /** When the agent first saw the pod (Date.now()). */
+  readonly seenMs = Date.now();
   /** Settles when the pod's processes are stopped and (if deleted) the pod is gone from the API. */
   readonly done: Promise<void>;
   private pod: V1Pod;
