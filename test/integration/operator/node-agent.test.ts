@@ -20,7 +20,7 @@ import { type EnvSources, resolveContainerEnv } from '../../support/node-agent/c
 import type { ContainerStatusJson } from '../../support/node-agent/container-runner.js';
 import { LoopbackAllocator } from '../../support/node-agent/address-allocator.js';
 import { MountTable } from '../../support/node-agent/mount-table.js';
-import { NodeAgent, imageName, imgroupRuntime, redisRuntime, startStatefulSetControlPlane } from '../../support/node-agent/index.js';
+import { NodeAgent, imageName, imgroupRuntime, podDnsNatMap, redisRuntime, resolvePodHost, startStatefulSetControlPlane } from '../../support/node-agent/index.js';
 import { podPhase } from '../../support/node-agent/pod-status.js';
 import { redisCliPing } from '../../support/node-agent/probes.js';
 import { parseQuantity } from '../../support/node-agent/quantity.js';
@@ -175,6 +175,22 @@ describe('node agent: pure parts', () => {
     [['cat', '/tmp/healthy'], null],
   ])('exec probe %j is approximated as %j', (command, expected) => {
     expect(redisCliPing(command, { env: { REDISCLI_AUTH: 'envpw', REDIS_PASSWORD: 'from-env' } })).toEqual(expected);
+  });
+
+  it('resolves pod DNS names under their headless Service, for one agent or several', () => {
+    const pods = [
+      { namespace: 'a', name: 'chat-redis-0', hostname: 'chat-redis-0', subdomain: 'chat-redis', ip: '127.0.0.5' },
+      { namespace: 'b', name: 'chat-redis-0', hostname: 'chat-redis-0', subdomain: 'chat-redis', ip: '127.0.0.6' },
+      { namespace: 'a', name: 'loner', hostname: undefined, subdomain: undefined, ip: '127.0.0.7' },
+    ];
+    expect(resolvePodHost('chat-redis-0.chat-redis.a.svc', pods)).toBe('127.0.0.5');
+    expect(resolvePodHost('chat-redis-0.chat-redis.b.svc.cluster.local', pods)).toBe('127.0.0.6');
+    expect(resolvePodHost('chat-redis-0.other.a.svc', pods)).toBeNull();
+    expect(resolvePodHost('loner.a.svc', pods)).toBeNull();
+    expect(resolvePodHost('127.0.0.5', pods)).toBeNull();
+    const natMap = podDnsNatMap({ resolve: () => null }, { resolve: (h) => resolvePodHost(h, pods) });
+    expect(natMap('chat-redis-0.chat-redis.b.svc:6379')).toEqual({ host: '127.0.0.6', port: 6379 });
+    expect(natMap('127.0.0.9:6379')).toBeNull();
   });
 
   it.each([

@@ -3,21 +3,21 @@
  *   - restarts per restartPolicy (Always; OnFailure after a non-zero exit; Never) with the
  *     kubelet's crash-loop backoff: the first restart at once, then `initialMs` doubling up to
  *     `maxMs` (waiting reason CrashLoopBackOff meanwhile); a process that ran 2 × maxMs resets it;
- *   - probes from the container spec (probes.ts): startupProbe first, then readiness (sets
- *     `ready`) and liveness (failureThreshold misses in a row → the process is stopped with the
- *     pod's grace period and restarts per policy), each on its own period, thresholds honoured;
- *     `probePeriodCapMs` may shorten periods for tests (documented where it is set);
+ *   - probes from the container spec (container-prober.ts), one prober per run: readiness sets
+ *     `ready`; a failed startup or liveness probe stops the process with the pod's grace period,
+ *     and it restarts per policy;
  *   - a status in the API's ContainerStatus shape (state, lastState, restartCount, ready, started).
  * The owner (pod-worker.ts) decides when it runs (`run`), stops for good (`stop`) or is held
  * down for a node-wide restart (`hold`, then `run` again, which counts as a restart).
  */
 import { readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { V1Container, V1Probe } from '@kubernetes/client-node';
+import type { V1Container } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { type ExitInfo, LocalProcess } from '../../../runtime/dev/local-process.js';
 import { kubeTime } from './agent-api.js';
-import { type ProbeTarget, probeTiming, runProbe } from './probes.js';
+import { ContainerProber } from './container-prober.js';
+import type { ProbeTarget } from './probes.js';
 
 export interface ContainerLaunchSpec {
   command: string;
@@ -92,7 +92,7 @@ export class ContainerRunner {
   private isReady = false;
   private isStarted = false;
   private generation = 0;
-  private probeAbort: AbortController | null = null;
+  private prober: ContainerProber | null = null;
   private restartTimer: NodeJS.Timeout | null = null;
 
   constructor(private readonly opts: ContainerRunnerOptions) {}
@@ -242,15 +242,15 @@ export class ContainerRunner {
     this.isReady = false;
     this.isStarted = false;
     this.opts.log.debug({ pod: this.opts.pod, container: this.name, pid: proc.pid, command: spec.command }, 'container started');
-    this.startProbes(gen, spec);
+    this.startProber(gen, spec);
     void proc.waitExit().then((exit) => this.onExit(gen, proc, exit));
     this.opts.onChange();
   }
 
   private onExit(gen: number, proc: LocalProcess, exit: ExitInfo): void {
     if (gen !== this.generation) return;
-    this.probeAbort?.abort();
-    this.probeAbort = null;
+    this.prober?.stop();
+    this.prober = null;
     const failure = proc.spawnError;
     const exitCode = failure ? 128 : (exit.code ?? 128 + (exit.signal ? (SIGNAL_NUMBERS[exit.signal] ?? 0) : 0));
     const signalNumber = exit.signal ? SIGNAL_NUMBERS[exit.signal] : undefined;
@@ -292,7 +292,7 @@ export class ContainerRunner {
   }
 
   private async terminate(graceMs: number): Promise<void> {
-    this.probeAbort?.abort();
+    this.prober?.stop();
     const proc = this.proc;
     if (!proc?.running) return;
     // A frozen process cannot handle SIGTERM: thaw it first.
@@ -300,89 +300,34 @@ export class ContainerRunner {
     await proc.stop(graceMs);
   }
 
-  // -------------------------------------------------------------------------------------------
-  // Probes
-
-  private startProbes(gen: number, spec: ContainerLaunchSpec): void {
-    const abort = new AbortController();
-    this.probeAbort = abort;
-    const c = this.opts.container;
-    void this.probes(gen, spec, c.startupProbe, c.readinessProbe, c.livenessProbe, abort.signal).catch((err: unknown) => {
-      if (!abort.signal.aborted) this.opts.log.warn({ err, pod: this.opts.pod, container: this.name }, 'prober failed');
-    });
-  }
-
-  private async probes(gen: number, spec: ContainerLaunchSpec, startup: V1Probe | undefined, readiness: V1Probe | undefined, liveness: V1Probe | undefined, signal: AbortSignal): Promise<void> {
-    if (startup && !(await this.probeLoop(gen, spec, 'startup', startup, signal))) return;
-    this.isStarted = true;
-    if (!readiness) this.isReady = true;
-    this.opts.onChange();
-    await Promise.all([
-      readiness ? this.probeLoop(gen, spec, 'readiness', readiness, signal) : Promise.resolve(true),
-      liveness ? this.probeLoop(gen, spec, 'liveness', liveness, signal) : Promise.resolve(true),
-    ]);
-  }
-
-  /**
-   * Probe until the generation ends. Startup: resolves true at the first success. Readiness:
-   * flips `ready` at the thresholds. Liveness: stops the process after failureThreshold misses.
-   * Resolves false when the process went away (or a startup/liveness probe failed it).
-   */
-  private async probeLoop(gen: number, spec: ContainerLaunchSpec, kind: 'startup' | 'readiness' | 'liveness', probe: V1Probe, signal: AbortSignal): Promise<boolean> {
-    const t = probeTiming(probe);
-    const cap = this.opts.probePeriodCapMs;
-    const periodMs = cap !== undefined ? Math.min(cap, t.periodMs) : t.periodMs;
-    const initialDelayMs = cap !== undefined ? Math.min(cap, t.initialDelayMs) : t.initialDelayMs;
-    let successes = 0;
-    let failures = 0;
-    if (initialDelayMs > 0 && !(await pause(initialDelayMs, signal))) return false;
-    while (gen === this.generation && !signal.aborted) {
-      const ok = await runProbe(probe, spec.probeTarget);
-      if (gen !== this.generation || signal.aborted) return false;
-      // A frozen process answers nothing; the kubelet would count that too.
-      if (ok) {
-        successes++;
-        failures = 0;
-      } else {
-        failures++;
-        successes = 0;
-      }
-      if (kind === 'startup') {
-        if (ok) return true;
-        if (failures >= t.failureThreshold) return this.failProbe(kind, failures);
-      } else if (kind === 'readiness') {
-        if (ok && successes >= t.successThreshold && !this.isReady) this.setReady(true);
-        if (!ok && failures >= t.failureThreshold && this.isReady) this.setReady(false);
-      } else if (!ok && failures >= t.failureThreshold) {
-        return this.failProbe(kind, failures);
-      }
-      if (!(await pause(periodMs, signal))) return false;
-    }
-    return false;
-  }
-
-  private setReady(ready: boolean): void {
-    this.isReady = ready;
-    this.opts.onChange();
-  }
-
-  private failProbe(kind: string, failures: number): false {
-    this.opts.log.debug({ pod: this.opts.pod, container: this.name, kind, failures }, 'probe failed; stopping the container');
-    const proc = this.proc;
-    if (proc?.running) {
-      if (this.paused) proc.child.kill('SIGCONT');
-      void proc.stop(this.opts.terminationGraceMs);
-    }
-    return false;
-  }
-}
-
-/** Sleep unless aborted; false when aborted. */
-async function pause(ms: number, signal: AbortSignal): Promise<boolean> {
-  try {
-    await sleep(ms, undefined, { signal, ref: false });
-    return true;
-  } catch {
-    return false;
+  private startProber(gen: number, spec: ContainerLaunchSpec): void {
+    const current = () => gen === this.generation;
+    this.prober = new ContainerProber(
+      this.opts.container,
+      spec.probeTarget,
+      this.opts.probePeriodCapMs,
+      {
+        started: () => {
+          if (!current()) return;
+          this.isStarted = true;
+          this.opts.onChange();
+        },
+        ready: (ready) => {
+          if (!current()) return;
+          this.isReady = ready;
+          this.opts.onChange();
+        },
+        failed: (kind, failures) => {
+          if (!current()) return;
+          this.opts.log.debug({ pod: this.opts.pod, container: this.name, kind, failures }, 'probe failed; stopping the container');
+          const proc = this.proc;
+          if (!proc?.running) return;
+          if (this.paused) proc.child.kill('SIGCONT');
+          void proc.stop(this.opts.terminationGraceMs);
+        },
+      },
+      this.opts.log,
+    );
+    this.prober.start();
   }
 }

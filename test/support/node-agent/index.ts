@@ -6,4 +6,5 @@ export { type AddressAllocator, type AddressRequest, LoopbackAllocator, sharedLo
 export { type ContainerRuntime, imageName, type ImgroupRuntimeOptions, imgroupRuntime, type Launch, type LaunchContext, type RedisRuntimeOptions, redisRuntime, type RuntimeTable } from './container-runtimes.js';
 export { type ContainerInfo, NodeAgent, type NodeAgentOptions, type PodInfo, type RestartAllOptions } from './node-agent.js';
 export type { BindSelector } from './pod-binder.js';
+export { podDnsNatMap, type PodResolver, resolvePodHost } from './pod-dns.js';
 export { STATEFULSET_CONTROLLERS, startStatefulSetControlPlane } from './workload-control-plane.js';

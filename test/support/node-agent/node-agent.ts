@@ -27,6 +27,7 @@ import type { RestartBackoff } from './container-runner.js';
 import type { RuntimeTable } from './container-runtimes.js';
 import { type NodeCapacity, NodeRegistration } from './node-registration.js';
 import { type BindSelector, PodBinder } from './pod-binder.js';
+import { podDnsNatMap, resolvePodHost } from './pod-dns.js';
 import { PodWatch } from './pod-watch.js';
 import { PodWorker } from './pod-worker.js';
 
@@ -210,33 +211,18 @@ export class NodeAgent {
     return this.find(name, namespace)?.podIP ?? null;
   }
 
-  /**
-   * The pod IP for a pod's DNS name as a headless Service gives it
-   * (`<hostname>.<subdomain>.<namespace>.svc[.cluster.local]`), for pods running here.
-   */
+  /** The address of a pod running here by its headless-Service DNS name (pod-dns.ts), or null. */
   resolve(host: string): string | null {
-    const m = /^([^.]+)\.([^.]+)\.([^.]+)\.svc(?:\.cluster\.local)?\.?$/.exec(host);
-    if (!m) return null;
-    const [, hostname, subdomain, namespace] = m;
-    for (const w of this.workers.values()) {
-      if (w.terminating || w.namespace !== namespace) continue;
-      const pod = w.podObject;
-      if ((pod.spec?.hostname ?? w.name) === hostname && pod.spec?.subdomain === subdomain) return w.podIP;
-    }
-    return null;
+    const live = [...this.workers.values()].filter((w) => !w.terminating);
+    return resolvePodHost(
+      host,
+      live.map((w) => ({ namespace: w.namespace, name: w.name, hostname: w.podObject.spec?.hostname, subdomain: w.podObject.spec?.subdomain, ip: w.podIP })),
+    );
   }
 
-  /**
-   * An ioredis Cluster `natMap` that maps the pod DNS names Redis announces
-   * (cluster-announce-hostname with preferred endpoint type hostname) to the pods' loopback
-   * addresses; other addresses pass unchanged.
-   */
+  /** An ioredis Cluster `natMap` for the pod DNS names Redis announces (podDnsNatMap for several agents). */
   natMap(): (key: string) => { host: string; port: number } | null {
-    return (key: string) => {
-      const at = key.lastIndexOf(':');
-      const ip = at > 0 ? this.resolve(key.slice(0, at)) : null;
-      return ip ? { host: ip, port: Number(key.slice(at + 1)) } : null;
-    };
+    return podDnsNatMap(this);
   }
 
   // -------------------------------------------------------------------------------------------
@@ -270,6 +256,7 @@ export class NodeAgent {
   /** Start a pod held down by holdDown again (a restart), on a new 127.0.0.<x> with newAddress. */
   async bringUp(podName: string, opts: { namespace?: string; newAddress?: boolean } = {}): Promise<void> {
     const w = this.get(podName, opts.namespace);
+    if (!w.active) throw new Error(`pod ${w.key} is not running here (still starting, or ending)`);
     const address = opts.newAddress && w.podIP ? await this.allocator.allocate({ pod: w.key, ports: w.tcpPorts, avoid: [w.podIP] }) : undefined;
     await w.restartHeld(address);
   }
@@ -280,7 +267,7 @@ export class NodeAgent {
    * go up; status.podIP follows the new address.
    */
   async restartAll(opts: RestartAllOptions = {}): Promise<void> {
-    const workers = [...this.workers.values()].filter((w) => !w.terminating);
+    const workers = [...this.workers.values()].filter((w) => w.active);
     await Promise.all(workers.map((w) => w.hold(opts.graceMs ?? Math.min(10_000, this.opts.maxTerminationGraceMs ?? 10_000))));
     const addresses = new Map<PodWorker, string>();
     if (opts.newAddresses) {

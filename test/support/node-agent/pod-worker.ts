@@ -132,6 +132,11 @@ export class PodWorker {
     return this.ending !== null;
   }
 
+  /** Its containers were launched and it is not ending: what hold/restartHeld act on. */
+  get active(): boolean {
+    return this.started && this.ending === null;
+  }
+
   /** A newer version of the pod from the API. */
   update(pod: V1Pod): void {
     if (pod.metadata?.uid !== this.uid) return;
@@ -172,13 +177,16 @@ export class PodWorker {
 
   /** Stop every process, not for good: they stay down until restartHeld. */
   async hold(graceMs: number): Promise<void> {
-    if (!this.started || this.ending) return;
+    if (!this.active) return;
     await Promise.all(this.runners.map((r) => r.hold(graceMs)));
   }
 
   /** Start every process again after hold, on `newAddress` if given (the old one is released). */
   async restartHeld(newAddress?: string): Promise<void> {
-    if (!this.started || this.ending) return;
+    if (!this.active) {
+      if (newAddress) this.deps.allocator.release(newAddress);
+      return;
+    }
     if (newAddress && newAddress !== this.address) {
       if (this.address && this.addressHeld) this.deps.allocator.release(this.address);
       this.address = newAddress;
