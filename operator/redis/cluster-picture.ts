@@ -15,7 +15,7 @@ export interface KnownNode {
   pod: ReachablePod | null;
   /** Its own record when its pod answered (authoritative for role and master), else a member's view of it. */
   record: ClusterNodeRecord;
-  /** Some member other than itself flags it fail, fail? or noaddr. */
+  /** Some voter other than itself flags it fail, fail? or noaddr. */
   failing: boolean;
   /** Names of the reachable pods whose CLUSTER NODES lists it (handshakes not counted). */
   knownBy: Set<string>;
@@ -39,11 +39,16 @@ export interface ClusterPicture {
   reachable: ReachablePod[];
   /** Reachable pods that belong to a cluster: they serve slots or know a node that does. */
   members: ReachablePod[];
+  /**
+   * The members whose word counts: the staying ones (all members when none stays). A leaving
+   * node may already be forgotten by the others, so its view no longer decides anything.
+   */
+  voters: ReachablePod[];
   nodes: Map<string, KnownNode>;
   podOfId: Map<string, ReachablePod>;
-  /** The slot map seen by most members (ties: the lowest ordinal's). */
+  /** The slot map seen by most voters (ties: the lowest ordinal's). */
   slotMap: SlotMap;
-  /** Every member sees the same slot map. */
+  /** Every voter sees the same slot map. */
   agreed: boolean;
   /** Some pod serves or knows slots (assigned or open), so bootstrapping is out of the question. */
   anySlots: boolean;
@@ -58,10 +63,12 @@ export function pictureOf(observations: readonly PodObservation[], desiredPods: 
   const reachable = observations.filter(isReachable).sort((a, b) => a.pod.ordinal - b.pod.ordinal);
   const knowsSlots = (o: ReachablePod) => o.info.slotsAssigned > 0 || o.view.nodes.some((n) => n.slots.length > 0 || n.migrating.length > 0 || n.importing.length > 0);
   const members = reachable.filter(knowsSlots);
+  const staying = members.filter((o) => !o.leaving);
+  const voters = staying.length > 0 ? staying : members;
   const podOfId = new Map<string, ReachablePod>();
   for (const o of reachable) if (!podOfId.has(o.me.id)) podOfId.set(o.me.id, o);
 
-  const maps = members.map((o) => slotMapOf(o.view.nodes));
+  const maps = voters.map((o) => slotMapOf(o.view.nodes));
   const bySignature = new Map<string, { count: number; map: SlotMap }>();
   for (const map of maps) {
     const seen = bySignature.get(map.signature);
@@ -92,7 +99,7 @@ export function pictureOf(observations: readonly PodObservation[], desiredPods: 
         known.pod = podOfId.get(n.id) === o ? o : known.pod;
         known.record = n;
       }
-      if (!self && members.includes(o) && BAD_FLAGS.some((f) => n.flags.has(f))) known.failing = true;
+      if (!self && voters.includes(o) && BAD_FLAGS.some((f) => n.flags.has(f))) known.failing = true;
     }
   }
   for (const [id, ranges] of slotMap.owners) {
@@ -118,6 +125,7 @@ export function pictureOf(observations: readonly PodObservation[], desiredPods: 
     observations: [...observations],
     reachable,
     members,
+    voters,
     nodes,
     podOfId,
     slotMap,
@@ -141,9 +149,16 @@ export function slotsServed(picture: ClusterPicture): number {
   return picture.slotMap.covered;
 }
 
-/** A node's name for status and messages: its pod's name, else `node <id prefix>`. */
+/**
+ * A node's name for status and messages: its pod's name; for a node whose pod does not answer,
+ * the pod at the node's last known address; else `node <id prefix>`.
+ */
 export function nameOf(picture: ClusterPicture, id: string): string {
-  return picture.podOfId.get(id)?.pod.name ?? `node ${id.slice(0, 8)}`;
+  const pod = picture.podOfId.get(id);
+  if (pod) return pod.pod.name;
+  const record = picture.nodes.get(id)?.record;
+  const at = record ? picture.observations.find((o) => o.error !== null && o.addr !== null && sameAddr(o.addr, record)) : undefined;
+  return at ? at.pod.name : `node ${id.slice(0, 8)}`;
 }
 
 /** Every slot of the cluster is served in the agreed map. */
@@ -156,10 +171,10 @@ export function isFresh(o: ReachablePod): boolean {
   return o.view.nodes.length === 1 && o.me.slots.length === 0 && o.me.migrating.length === 0 && o.me.importing.length === 0 && o.keys === 0;
 }
 
-/** The pod's node is a member, and every member knows it by id at the pod's address, unflagged. */
+/** The pod's node is a member, and every voter knows it by id at the pod's address, unflagged. */
 export function isJoined(picture: ClusterPicture, o: ReachablePod): boolean {
   if (!picture.members.includes(o)) return false;
-  return picture.members.every((m) => {
+  return picture.voters.every((m) => {
     const entry = m.view.nodes.find((n) => n.id === o.me.id);
     return entry !== undefined && sameAddr(entry, o.addr) && !BAD_FLAGS.some((f) => entry.flags.has(f)) && !entry.flags.has('handshake');
   });

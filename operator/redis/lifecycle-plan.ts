@@ -12,18 +12,18 @@
  *      over leaving masters and reset drained leaving nodes.
  *   5. Slots, when stable: serve uncovered slots, else one bounded move towards the even spread.
  *
- * "Stable": every pod the spec asks for answers and is a joined member, all members agree on
- * the slot map, no slot is open, every slot owner is a pod and none is failing.
+ * "Stable": every pod the spec asks for answers and is a joined member, the staying members agree
+ * on the slot map, no slot is open, every slot owner is a pod and none is failing.
  */
 import { planBootstrap } from './bootstrap-plan.js';
-import { isFresh, isJoined, type ClusterPicture } from './cluster-picture.js';
+import { isFresh, isJoined, nameOf, type ClusterPicture } from './cluster-picture.js';
 import type { LifecycleOp } from './lifecycle-ops.js';
 import type { Problem } from './lifecycle-problems.js';
 import type { RedisLifecycleInput } from './lifecycle-types.js';
 import { planForgets, planMeets } from './membership-repair.js';
 import { planOpenSlotFixes } from './open-slot-repair.js';
 import type { ReachablePod } from './pod-observation.js';
-import { planFailovers, planResets, planRoles } from './role-repair.js';
+import { planDepartures, planFailovers, planRoles } from './role-repair.js';
 import { planSlots } from './slot-plan.js';
 
 export interface PlanLimits {
@@ -42,6 +42,8 @@ export interface StepPlan {
 }
 
 const MAX_PROBLEMS = 32;
+/** A replica whose link is down for less than this is syncing (progress), after it degraded. */
+const REPLICA_SYNC_GRACE_MS = 60_000;
 
 export function planStep(picture: ClusterPicture, input: RedisLifecycleInput, limits: PlanLimits): StepPlan {
   const problems: Problem[] = [];
@@ -77,14 +79,10 @@ export function planStep(picture: ClusterPicture, input: RedisLifecycleInput, li
   ops.push(...roles.replicate);
   const ownersArePods = [...picture.slotMap.owners.keys()].every((id) => picture.podOfId.has(id) && !picture.nodes.get(id)?.failing);
   const stable = settled && ownersArePods && picture.slotMap.conflicting.length === 0;
-  if (stable) {
-    const failovers = planFailovers(picture);
-    ops.push(...failovers);
-    if (failovers.length === 0) {
-      if (roles.replicate.length === 0) ops.push(...planResets(picture, roles.keepers));
-      ops.push(...planSlots(picture, roles.keepers, limits.slotsPerStep));
-    }
-  }
+  const failovers = stable ? planFailovers(picture) : [];
+  ops.push(...failovers);
+  ops.push(...planDepartures(picture, roles.keepers, stable && failovers.length === 0 && roles.replicate.length === 0));
+  if (stable && failovers.length === 0) ops.push(...planSlots(picture, roles.keepers, limits.slotsPerStep));
   if (roles.keepers.length < input.masters && settled) {
     say({ level: 'degraded', reason: 'NotEnoughMasters', message: `only ${roles.keepers.length} of ${input.masters} masters can serve slots` });
   }
@@ -119,7 +117,7 @@ function planFirstBootstrap(picture: ClusterPicture, input: RedisLifecycleInput,
 function describeCluster(picture: ClusterPicture, input: RedisLifecycleInput, ops: readonly LifecycleOp[], say: (p: Problem) => void): void {
   const everyPodAnswered = picture.observations.every((o) => o.error === null);
   for (const [id, node] of picture.nodes) {
-    const name = picture.podOfId.get(id)?.pod.name ?? `node ${id.slice(0, 8)} (${node.record.host}:${node.record.port})`;
+    const name = picture.podOfId.has(id) ? nameOf(picture, id) : `${nameOf(picture, id)} (node ${id.slice(0, 8)} at ${node.record.host}:${node.record.port})`;
     if (node.slotCount > 0 && !picture.podOfId.has(id) && everyPodAnswered) {
       say({ level: 'failed', reason: 'UnknownSlotOwner', message: `${name} serves ${node.slotCount} slots but is no pod of this cluster; its slots are not touched` });
     }
@@ -132,14 +130,22 @@ function describeCluster(picture: ClusterPicture, input: RedisLifecycleInput, op
       say({ level: 'degraded', reason: 'NodeDown', message: `${name} is down` });
     }
   }
-  for (const m of picture.members) {
-    if (m.info.state !== 'ok') say({ level: 'degraded', reason: 'ClusterStateFail', message: `${m.pod.name} reports cluster_state:${m.info.state}` });
+  for (const o of picture.reachable) {
+    if (o.me.role !== 'replica' || o.replication.linkUp !== false) continue;
+    const down = o.replication.linkDownSeconds;
+    const fresh = o.replication.syncing || down === null || down < 0 || down * 1000 < REPLICA_SYNC_GRACE_MS;
+    if (fresh) say({ level: 'progress', reason: 'ReplicaSyncing', message: `${o.pod.name} is (re)connecting to its master and copying its data` });
+    else say({ level: 'degraded', reason: 'ReplicaLinkDown', message: `${o.pod.name} has had no link to its master for ${down} s; it could not take over` });
+  }
+  for (const m of picture.voters) {
+    if (m.info.state !== 'ok' && isJoined(picture, m)) say({ level: 'degraded', reason: 'ClusterStateFail', message: `${m.pod.name} reports cluster_state:${m.info.state}` });
   }
   if (!picture.agreed) say({ level: 'degraded', reason: 'SlotMapDisagreement', message: 'the nodes do not agree on the slot map yet' });
   if (picture.slotMap.uncovered.length > 0) say({ level: 'degraded', reason: 'SlotsUncovered', message: `${16384 - picture.slotMap.covered} slots are served by nobody` });
   for (const o of picture.reachable) {
     if (o.leaving || isJoined(picture, o)) continue;
-    const joining = isFresh(o) || picture.members.includes(o) || ops.some((op) => op.kind === 'meet' && op.target.host === o.addr.host && op.target.port === o.addr.port);
+    const memberIds = new Set(picture.members.map((m) => m.me.id));
+    const joining = isFresh(o) || picture.members.includes(o) || o.view.nodes.some((n) => memberIds.has(n.id)) || ops.some((op) => op.kind === 'meet' && op.target.host === o.addr.host && op.target.port === o.addr.port);
     if (joining) say({ level: 'progress', reason: 'Joining', message: `${o.pod.name} is joining the cluster` });
     else say({ level: 'degraded', reason: 'ForeignPod', message: `${o.pod.name} belongs to another cluster (it knows nodes unknown here); it is not merged in` });
   }
@@ -147,7 +153,7 @@ function describeCluster(picture: ClusterPicture, input: RedisLifecycleInput, op
     if (input.replicasPerMaster === 0 || node.slotCount === 0 || node.failing) continue;
     const replicas = [...picture.nodes.values()].filter((n) => n.record.masterId === id && !n.failing).length;
     if (replicas === 0 && !ops.some((o) => o.kind === 'replicate' && o.masterId === id)) {
-      say({ level: 'degraded', reason: 'MissingReplicas', message: `master ${picture.podOfId.get(id)?.pod.name ?? id.slice(0, 8)} has no replica` });
+      say({ level: 'degraded', reason: 'MissingReplicas', message: `master ${nameOf(picture, id)} has no replica` });
     }
   }
 }
@@ -159,8 +165,9 @@ function replicasNow(picture: ClusterPicture, input: RedisLifecycleInput, say: (
   const leaving = picture.observations.filter((o) => o.leaving);
   const pending = leaving.filter((o) => {
     const r = picture.reachable.find((x) => x === o);
-    if (!r) return true;
-    return r.view.nodes.length > 1 || r.me.slots.length > 0 || picture.members.some((m) => m !== r && m.view.nodes.some((n) => n.id === r.me.id));
+    // A leaving pod that does not answer is out only if no staying node knows a node at its address.
+    if (!r) return o.addr === null || picture.voters.some((m) => m.view.nodes.some((n) => n.host === o.addr?.host && n.port === o.addr.port));
+    return r.view.nodes.length > 1 || r.me.slots.length > 0 || picture.voters.some((m) => m !== r && m.view.nodes.some((n) => n.id === r.me.id));
   });
   if (pending.length === 0) return desired;
   say({ level: 'progress', reason: 'ScaleInPending', message: `${pending.length} leaving pod(s) still in the cluster: ${pending.slice(0, 5).map((o) => o.pod.name).join(', ')}` });
@@ -171,7 +178,7 @@ function progressReason(ops: readonly LifecycleOp[]): string {
   const kinds = new Set(ops.map((o) => o.kind));
   if (kinds.has('migrate')) return 'MigratingSlots';
   if (kinds.has('failover')) return 'FailingOver';
-  if (kinds.has('reset')) return 'ScalingIn';
+  if (kinds.has('reset') || ops.some((o) => o.kind === 'forget' && / leaves: /.test(o.message))) return 'ScalingIn';
   if (kinds.has('assign-slots')) return 'AssigningSlots';
   if (kinds.has('replicate')) return 'AttachingReplicas';
   if (kinds.has('meet')) return 'Joining';

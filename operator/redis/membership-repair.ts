@@ -8,10 +8,9 @@
  * - a pod that is not known to a member joins only if it is fresh (knows nobody, serves nothing,
  *   holds no key) and staying, met by the first member (gossip tells the others), or if it
  *   knows that member already (it is one of ours that the member lost). A pod that belongs to
- *   another cluster is never merged in; a leaving pod that was reset is never met again.
+ *   another cluster is never merged in; a leaving pod is never (re-)joined, only re-addressed.
  *
- * CLUSTER FORGET, on every member that still knows the node:
- * - a leaving pod's node after it was reset (it knows nobody any more);
+ * CLUSTER FORGET, on every member that still knows the node (leaving pods: role-repair.ts):
  * - a node that no pod is (only decided when every pod answered, so that an unreachable pod's
  *   node is never taken for a stranger) and that nothing points to: it serves no slot, no
  *   node follows it and no open slot names it.
@@ -23,19 +22,20 @@ import { formatAddr, type Addr } from './redis-addr.js';
 
 export function planMeets(picture: ClusterPicture, maxMeets: number): LifecycleOp[] {
   const ops: LifecycleOp[] = [];
-  const first = picture.members[0];
+  const first = picture.voters[0];
   for (const q of picture.reachable) {
     const fresh = isFresh(q);
-    if (fresh && q.leaving) continue;
     const target = { ...q.addr, busPort: q.me.busPort };
-    for (const p of picture.members) {
-      if (p === q || ops.length >= maxMeets) continue;
+    for (const p of picture.voters) {
+      if (p === q || p.leaving || ops.length >= maxMeets) continue;
       const entry = p.view.nodes.find((n) => n.id === q.me.id);
       if (entry && !entry.flags.has('handshake')) {
         if (sameAddr(entry, q.addr) && !entry.flags.has('noaddr')) continue;
         ops.push(meet(p, q, target, `${p.pod.name} knew ${q.pod.name} at ${entry.host}:${entry.port}; meeting it at ${formatAddr(q.addr)}`));
         continue;
       }
+      // A leaving pod is only ever re-addressed, never (re-)joined: it may have been forgotten on purpose.
+      if (q.leaving) continue;
       const knowsP = q.view.nodes.some((n) => n.id === p.me.id);
       if (!(fresh ? p === first : knowsP)) continue;
       if (handshaking(p, q)) continue;
@@ -56,16 +56,12 @@ function handshaking(p: ReachablePod, q: ReachablePod): boolean {
 
 export function planForgets(picture: ClusterPicture): LifecycleOp[] {
   const ops: LifecycleOp[] = [];
-  const knowers = (id: string) => picture.members.filter((m) => m.me.id !== id && m.view.nodes.some((n) => n.id === id));
+  const knowers = (id: string) => picture.voters.filter((m) => m.me.id !== id && m.view.nodes.some((n) => n.id === id));
   const forget = (id: string, what: string) => {
     const at = knowers(id);
     if (at.length === 0) return;
     ops.push({ kind: 'forget', id, at: at.map((m) => ({ addr: m.addr, pod: m.pod.name })), message: `forgetting ${what} on ${at.map((m) => m.pod.name).join(', ')}` });
   };
-
-  for (const q of picture.reachable) {
-    if (q.leaving && q.view.nodes.length === 1 && q.me.slots.length === 0) forget(q.me.id, `${q.pod.name} (left the cluster)`);
-  }
 
   if (!picture.observations.every((o) => o.error === null)) return ops;
   const referenced = new Set<string>();

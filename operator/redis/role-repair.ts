@@ -12,9 +12,8 @@
  *   CLUSTER REPLICATE to the keepers that lack replicas, placed by replica-placement.ts.
  * - A leaving master that serves slots and has a staying replica: CLUSTER FAILOVER on that
  *   replica (no key moves), when the cluster is stable.
- * - A leaving node is reset (CLUSTER RESET SOFT) once no node outside the keepers serves a
- *   slot, no replica was (re)attached in this step, it serves nothing and no staying node
- *   follows it. Forgetting it everywhere follows (membership-repair.ts).
+ * - Leaving nodes are forgotten everywhere and then reset once the cluster is drained (see
+ *   planDepartures).
  */
 import { chooseKeepers } from './slot-balance.js';
 import { isJoined, type ClusterPicture } from './cluster-picture.js';
@@ -94,15 +93,31 @@ export function planFailovers(picture: ClusterPicture): LifecycleOp[] {
   return ops;
 }
 
-/** CLUSTER RESET SOFT on leaving nodes that serve nothing and that no staying node follows. */
-export function planResets(picture: ClusterPicture, keepers: readonly ReachablePod[]): LifecycleOp[] {
+/**
+ * Leaving pods (ordinals the StatefulSet will remove) leave in two moves, each decided from what
+ * the nodes say: first every staying member forgets the leaving node (so clients refreshing their
+ * slot map from a staying node drop it while it still answers with the full map), then the
+ * leaving node itself is reset (CLUSTER RESET SOFT: it forgets the cluster). Only once the
+ * cluster is `drained` (no node outside the keepers serves a slot) and for a node that serves
+ * nothing, has no open slot and that no staying node follows. A leaving node that is already
+ * reset but still known somewhere is forgotten in any case (an operator restart in between).
+ */
+export function planDepartures(picture: ClusterPicture, keepers: readonly ReachablePod[], mayStart: boolean): LifecycleOp[] {
   const keeperIds = new Set(keepers.map((k) => k.me.id));
-  if ([...picture.slotMap.owners.keys()].some((id) => !keeperIds.has(id))) return [];
+  const drained = mayStart && keepers.length > 0 && [...picture.slotMap.owners.keys()].every((id) => keeperIds.has(id));
   const ops: LifecycleOp[] = [];
   for (const l of picture.reachable) {
-    if (!l.leaving || l.me.slots.length > 0 || l.view.nodes.length <= 1 || l.me.migrating.length + l.me.importing.length > 0) continue;
+    if (!l.leaving) continue;
+    const knownBy = picture.members.filter((m) => m !== l && !m.leaving && m.view.nodes.some((n) => n.id === l.me.id));
+    const forget = (why: string): LifecycleOp => ({ kind: 'forget', id: l.me.id, at: knownBy.map((m) => ({ addr: m.addr, pod: m.pod.name })), message: `${l.pod.name} ${why}: forgetting it on ${knownBy.map((m) => m.pod.name).join(', ')}` });
+    if (l.view.nodes.length <= 1) {
+      if (knownBy.length > 0) ops.push(forget('has left the cluster'));
+      continue;
+    }
+    if (!drained || l.me.slots.length > 0 || l.me.migrating.length + l.me.importing.length > 0) continue;
     if (picture.reachable.some((o) => !o.leaving && o.me.masterId === l.me.id)) continue;
-    ops.push({ kind: 'reset', at: { addr: l.addr, pod: l.pod.name }, message: `${l.pod.name} leaves the cluster (CLUSTER RESET)` });
+    if (knownBy.length > 0) ops.push(forget('leaves'));
+    else ops.push({ kind: 'reset', at: { addr: l.addr, pod: l.pod.name }, message: `${l.pod.name} leaves the cluster (CLUSTER RESET)` });
   }
   return ops;
 }

@@ -35,7 +35,7 @@ export async function drive(lifecycle: RedisLifecycle, pods: LocalRedisPods, o: 
   for (let i = 0; i < maxSteps && Date.now() < deadline; i++) {
     const r = await lifecycle.step({ pods: pods.views(), masters: o.masters, replicasPerMaster: o.replicasPerMaster, port: 6379, statefulSetReplicas: pods.count });
     results.push(r);
-    if (process.env.LIFECYCLE_TRACE) console.log(`step ${i}: ${r.state}/${r.conditions.reason}: ${r.conditions.message} [${r.actions.map((a) => `${a.kind}${a.ok ? '' : '!'}: ${a.message}`).join(' | ')}]`);
+    if (process.env.LIFECYCLE_TRACE) console.log(`step ${i}: ${r.state}/${r.conditions.reason}: ${r.conditions.message} {${r.shards.map((s) => `${s.master}(${s.slots})<-${s.replicas.join(",")}`).join(" ")}} problems: ${r.problems.slice(0, 4).join("; ")} [${r.actions.map((a) => `${a.kind}${a.ok ? '' : '!'}: ${a.message}`).join(' | ')}]`);
     await o.onStep?.(r, i);
     if (r.statefulSetReplicas < pods.count) await pods.scaleTo(r.statefulSetReplicas);
     if (o.until(r)) return { results, last: r };

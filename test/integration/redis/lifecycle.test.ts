@@ -19,7 +19,7 @@ const log = pino({ level: process.env.LIFECYCLE_LOG ?? 'silent' });
 const healthy = (r: RedisLifecycleResult) => r.state === 'Healthy';
 
 function clientFor(pods: LocalRedisPods): Cluster {
-  return new Cluster(pods.seeds(), { redisOptions: { connectTimeout: 2000 }, clusterRetryStrategy: (times) => (times > 20 ? null : 200) });
+  return new Cluster(pods.seeds(), { enableAutoPipelining: true, redisOptions: { connectTimeout: 2000 }, clusterRetryStrategy: (times) => (times > 20 ? null : 200) });
 }
 
 /** Every pod's own record, by ordinal. */
@@ -31,21 +31,23 @@ async function roles(admin: RedisClusterAdmin, pods: LocalRedisPods): Promise<Ma
 
 async function writeKeys(client: Cluster, prefix: string, count: number): Promise<void> {
   for (let i = 0; i < count; i += 500) {
-    const batch = client.pipeline();
-    for (let k = i; k < Math.min(count, i + 500); k++) batch.set(`${prefix}:${k}`, `v${k}`);
-    await batch.exec();
+    await Promise.all(Array.from({ length: Math.min(500, count - i) }, (_, j) => client.set(`${prefix}:${i + j}`, `v${i + j}`)));
   }
 }
 
+/** Keys of `prefix:0 … prefix:count-1` that do not read back as `v<i>` (with the error or value seen). */
 async function missingKeys(client: Cluster, prefix: string, count: number): Promise<string[]> {
   const missing: string[] = [];
   for (let i = 0; i < count; i += 500) {
-    const batch = client.pipeline();
-    for (let k = i; k < Math.min(count, i + 500); k++) batch.get(`${prefix}:${k}`);
-    const replies = (await batch.exec()) ?? [];
-    replies.forEach(([err, v], j) => {
-      if (err || v !== `v${i + j}`) missing.push(`${prefix}:${i + j}=${err ? err.message : String(v)}`);
-    });
+    const replies = await Promise.all(
+      Array.from({ length: Math.min(500, count - i) }, (_, j) =>
+        client.get(`${prefix}:${i + j}`).then(
+          (v) => (v === `v${i + j}` ? null : `${prefix}:${i + j}=${String(v)}`),
+          (err: Error) => `${prefix}:${i + j}: ${err.message}`,
+        ),
+      ),
+    );
+    for (const r of replies) if (r !== null) missing.push(r);
   }
   return missing;
 }
@@ -174,5 +176,225 @@ describe('RedisLifecycle never bootstraps over slots or keys', () => {
     }
     const theirs = myselfOf(await admin.nodes(stranger.addr(0))) as ClusterNodeRecord;
     expect(theirs.slots).toEqual([{ start: 0, end: 100 }]);
+  });
+});
+
+describe('RedisLifecycle repairs a 3 × 1 cluster', () => {
+  let pods: LocalRedisPods;
+  let admin: RedisClusterAdmin;
+  let lifecycle: RedisLifecycle;
+  const spec = { masters: 3, replicasPerMaster: 1 };
+  const KEYS = 2000;
+  const until = (what: (r: RedisLifecycleResult) => boolean, o: { timeoutMs?: number } = {}) => drive(lifecycle, pods, { ...spec, until: what, ...o });
+  const knownIds = async () => {
+    const ids = new Set<string>();
+    for (const v of pods.views()) {
+      if (!v.ready) continue;
+      for (const n of (await admin.nodes(pods.addr(v.ordinal))).nodes) ids.add(n.id);
+    }
+    return ids;
+  };
+  const withClient = async <T>(fn: (c: Cluster) => Promise<T>): Promise<T> => {
+    const c = clientFor(pods);
+    try {
+      return await fn(c);
+    } finally {
+      c.disconnect();
+    }
+  };
+
+  beforeAll(async () => {
+    pods = await LocalRedisPods.create(6);
+    admin = new RedisClusterAdmin({ logger: log });
+    lifecycle = new RedisLifecycle(admin, { log });
+    await until(healthy);
+    await withClient((c) => writeKeys(c, 'repair', KEYS));
+  });
+  afterAll(async () => {
+    await admin?.close();
+    await pods?.stop();
+  });
+
+  it('comes back healthy with every key after all pods restarted at once on new addresses and ports', async () => {
+    const before = await roles(admin, pods);
+    await pods.restartAll({ newAddress: true });
+    const { results } = await until(healthy);
+    expect(results.flatMap((r) => r.actions).filter((a) => a.kind === 'meet').length).toBeGreaterThan(0);
+    const after = await roles(admin, pods);
+    for (const [ordinal, me] of after) expect(me.id).toBe(before.get(ordinal)?.id);
+    expect(await withClient((c) => missingKeys(c, 'repair', KEYS))).toEqual([]);
+  });
+
+  it('reports Degraded while a killed master’s replica takes over, and Healthy once the old master is back as a replica', async () => {
+    const start = await until(healthy);
+    const master = start.last.shards[0] as { master: string; replicas: string[] };
+    const ordinal = Number(master.master.replace('redis-', ''));
+    const heir = master.replicas[0] as string;
+    await pods.kill(ordinal);
+    const degraded = await until((r) => r.state === 'Degraded' && r.shards.some((s) => s.master === heir));
+    expect(degraded.results.every((r) => r.state === 'Degraded')).toBe(true);
+    await pods.restart(ordinal);
+    const back = await until(healthy);
+    expect(back.last.shards.find((s) => s.master === heir)?.replicas).toEqual([master.master]);
+    expect((await roles(admin, pods)).get(ordinal)?.role).toBe('replica');
+    expect(await withClient((c) => missingKeys(c, 'repair', KEYS))).toEqual([]);
+  });
+
+  it('attaches a pod whose volume was lost (a new node) as replica of the master that replaced it, and forgets its old node', async () => {
+    const start = await until(healthy);
+    const master = start.last.shards[1] as { master: string; replicas: string[] };
+    const ordinal = Number(master.master.replace('redis-', ''));
+    const oldId = (await roles(admin, pods)).get(ordinal)?.id as string;
+    await pods.kill(ordinal);
+    await until((r) => r.shards.some((s) => s.master === master.replicas[0]));
+    await pods.restart(ordinal, { wipe: true });
+    const { results, last } = await until(healthy);
+    const kinds = results.flatMap((r) => r.actions.filter((a) => a.ok).map((a) => a.kind));
+    expect(kinds).toEqual(expect.arrayContaining(['meet', 'replicate', 'forget']));
+    expect(last.shards.find((s) => s.master === master.replicas[0])?.replicas).toEqual([master.master]);
+    expect((await roles(admin, pods)).get(ordinal)?.id).not.toBe(oldId);
+    expect(await knownIds()).not.toContain(oldId);
+    expect(await withClient((c) => missingKeys(c, 'repair', KEYS))).toEqual([]);
+  });
+
+  it('forgets, on every node, a node that is gone and that no pod is', async () => {
+    const stranger = await LocalRedisPods.create(1);
+    try {
+      const id = (myselfOf(await admin.nodes(stranger.addr(0))) as ClusterNodeRecord).id;
+      await admin.meet(pods.addr(0), { ...stranger.addr(0), busPort: (myselfOf(await admin.nodes(stranger.addr(0))) as ClusterNodeRecord).busPort });
+      await expect.poll(async () => (await knownIds()).has(id), { timeout: 10_000 }).toBe(true);
+      await stranger.kill(0);
+      const { results } = await until(healthy);
+      expect(results.flatMap((r) => r.actions).some((a) => a.kind === 'forget' && a.ok && a.message.includes(id.slice(0, 8)))).toBe(true);
+      expect(await knownIds()).not.toContain(id);
+    } finally {
+      await stranger.stop();
+    }
+  });
+
+  type Interruption = 'importing only' | 'migrating only' | 'both marks, no key moved' | 'half the keys moved' | 'every key moved, only the target told';
+  it.each<Interruption>(['importing only', 'migrating only', 'both marks, no key moved', 'half the keys moved', 'every key moved, only the target told'])(
+    'finishes a migration interrupted with %s, every key readable',
+    async (how) => {
+      const start = await until(healthy);
+      const tag = `mig-${how.replace(/\W+/g, '-')}`;
+      const keys = Array.from({ length: 60 }, (_, i) => `{${tag}}:${i}`);
+      const slot = calculateSlot(keys[0] as string);
+      await withClient(async (c) => {
+        for (const k of keys) await c.set(k, `value of ${k}`);
+      });
+      const r = await roles(admin, pods);
+      const [srcOrdinal, src] = [...r].find(([, me]) => me.slots.some((x) => x.start <= slot && slot <= x.end)) as [number, ClusterNodeRecord];
+      const [dstOrdinal, dst] = [...r].find(([o, me]) => me.role === 'master' && o !== srcOrdinal) as [number, ClusterNodeRecord];
+      const from = pods.addr(srcOrdinal);
+      const to = pods.addr(dstOrdinal);
+      if (how !== 'migrating only') await admin.setSlot(to, slot, 'importing', src.id);
+      if (how !== 'importing only') await admin.setSlot(from, slot, 'migrating', dst.id);
+      const move = async (n: number) => {
+        const batch = (await admin.command(from, 'cluster', 'getkeysinslot', slot, n)) as string[];
+        await admin.command(from, 'migrate', to.host, to.port, '', 0, 5000, 'KEYS', ...batch);
+      };
+      if (how === 'half the keys moved') await move(30);
+      if (how === 'every key moved, only the target told') {
+        await move(60);
+        await admin.setSlot(to, slot, 'node', dst.id);
+      }
+      const { results } = await until(healthy);
+      expect(results.flatMap((x) => x.actions).some((a) => a.kind === 'fix-open-slot' && a.ok)).toBe(true);
+      expect(start.last.shards.length).toBe(3);
+      for (const v of pods.views()) {
+        const view = await admin.nodes(pods.addr(v.ordinal));
+        expect(view.nodes.find((n) => n.slots.some((x) => x.start <= slot && slot <= x.end))?.id).toBe(dst.id);
+        expect(view.nodes.every((n) => n.migrating.length + n.importing.length === 0)).toBe(true);
+      }
+      await withClient(async (c) => {
+        for (const k of keys) expect(await c.get(k)).toBe(`value of ${k}`);
+      });
+      expect(await withClient((c) => missingKeys(c, 'repair', KEYS))).toEqual([]);
+    },
+  );
+});
+
+describe('RedisLifecycle scales 3 → 5 → 3 masters (1 replica each) with 20,000 keys', () => {
+  const KEYS = 20_000;
+  let pods: LocalRedisPods;
+  let admin: RedisClusterAdmin;
+  let lifecycle: RedisLifecycle;
+
+  /** A client reading the 20,000 keys and writing/reading keys of its own until stopped; every error it sees is kept. */
+  function concurrentClient(): { stop: () => Promise<{ ops: number; errors: string[] }> } {
+    const client = clientFor(pods);
+    const errors: string[] = [];
+    let ops = 0;
+    let running = true;
+    const loop = (async () => {
+      for (let i = 0; running; i++) {
+        const k = (i * 7919) % KEYS;
+        try {
+          const v = await client.get(`scale:${k}`);
+          if (v !== `v${k}`) errors.push(`scale:${k} read ${String(v)}`);
+          await client.set(`live:${i}`, String(i));
+          const back = await client.get(`live:${i}`);
+          if (back !== String(i)) errors.push(`live:${i} read ${String(back)}`);
+          ops += 3;
+        } catch (err) {
+          errors.push(`op ${i}: ${(err as Error).message}`);
+        }
+      }
+    })();
+    return {
+      stop: async () => {
+        running = false;
+        await loop;
+        client.disconnect();
+        return { ops, errors };
+      },
+    };
+  }
+
+  beforeAll(async () => {
+    pods = await LocalRedisPods.create(6);
+    admin = new RedisClusterAdmin({ logger: log });
+    lifecycle = new RedisLifecycle(admin, { log });
+    await drive(lifecycle, pods, { masters: 3, replicasPerMaster: 1, until: healthy });
+    const client = clientFor(pods);
+    try {
+      await writeKeys(client, 'scale', KEYS);
+    } finally {
+      client.disconnect();
+    }
+  });
+  afterAll(async () => {
+    await admin?.close();
+    await pods?.stop();
+  });
+
+  it.each([
+    { masters: 5, pods: 10, keepers: ['redis-0', 'redis-1', 'redis-2', 'redis-6', 'redis-7'] },
+    { masters: 3, pods: 6, keepers: ['redis-0', 'redis-1', 'redis-2'] },
+  ])('to $masters masters: every key readable, no error reached a concurrent client', async (step) => {
+    if (step.pods > pods.count) await pods.scaleTo(step.pods);
+    const traffic = concurrentClient();
+    const startedAt = Date.now();
+    const { results, last } = await drive(lifecycle, pods, { masters: step.masters, replicasPerMaster: 1, until: (r) => healthy(r) && pods.count === step.pods, maxSteps: 2000, timeoutMs: 600_000 });
+    const seconds = (Date.now() - startedAt) / 1000;
+    const { ops, errors } = await traffic.stop();
+    const moved = results.reduce((n, r) => n + (r.migration?.slotsMoved ?? 0), 0);
+    console.log(`scale to ${step.masters} masters: ${results.length} steps, ${moved} slots moved in ${seconds.toFixed(1)} s; concurrent client: ${ops} ops, ${errors.length} errors`);
+
+    expect(errors).toEqual([]);
+    expect(pods.count).toBe(step.pods);
+    expect(last.shards).toHaveLength(step.masters);
+    for (const s of last.shards) expect(s.replicas).toHaveLength(1);
+    const sizes = last.shards.map((s) => s.slots);
+    expect(Math.max(...sizes) - Math.min(...sizes)).toBeLessThanOrEqual(Math.max(1, Math.floor(16384 / step.masters / 100)));
+    expect(last.shards.map((s) => s.master)).toEqual(step.keepers);
+    for (const v of pods.views()) expect((await admin.clusterInfo(pods.addr(v.ordinal))).knownNodes).toBe(step.pods);
+    const client = clientFor(pods);
+    try {
+      expect(await missingKeys(client, 'scale', KEYS)).toEqual([]);
+    } finally {
+      client.disconnect();
+    }
   });
 });
