@@ -112,6 +112,12 @@ export function buildBinaries(opts?: { nice?: number }): Promise<string>;
 export function generatePki(dir: string): Promise<PkiPaths>;
 export function etcdArgs(opts: { dir: string; ports: ControlPlanePorts }): string[];
 export function apiServerArgs(opts: { dir: string; ports: ControlPlanePorts; pki: PkiPaths }): string[];
+export function schedulerArgs(opts: { dir: string }): string[];
+/**
+ * Start kube-scheduler against the control plane running in `dir` (not part of startControlPlane).
+ * Resolves once it has lived `settleMs` (default 500) without exiting.
+ */
+export function startScheduler(opts: { dir: string; binDir: string; detached?: boolean; settleMs?: number }): Promise<{ proc: ComponentProcess; stop(): Promise<void> }>;
 export function controllerManagerArgs(opts: { dir: string; pki: PkiPaths; controllers: readonly string[] }): string[];
 export function kubeconfigYaml(opts: { server: string; caPem: string; certPem: string; keyPem: string }): string;
 export function apiRequest(auth: ApiAuth, method: string, path: string, body?: unknown, opts?: ApiRequestOptions): Promise<ApiResponse>;

@@ -116,6 +116,10 @@ export function controllerManagerArgs({ dir, pki, controllers }) {
   ];
 }
 
+export function schedulerArgs({ dir }) {
+  return [`--kubeconfig=${join(dir, 'kubeconfig')}`, '--bind-address=127.0.0.1', '--secure-port=0', '--leader-elect=false'];
+}
+
 // ---------------------------------------------------------------------------------------------
 // Talking to the API server (no client library needed)
 
@@ -315,4 +319,20 @@ function etcdHealthy(port) {
 export async function readyz(auth) {
   const res = await apiRequest(auth, 'GET', '/readyz', undefined, { timeoutMs: 5000 });
   return res.status === 200;
+}
+
+/**
+ * Start kube-scheduler against a control plane already running in `dir` (its admin kubeconfig),
+ * for tests that want pods placed by the real scheduler (onto Nodes a test node agent registers).
+ * Not started by startControlPlane: the operator tests rely on pods staying unscheduled. No
+ * serving port (secure-port 0), so there is no readiness to wait for: this resolves once the
+ * process has lived `settleMs` (default 500) without exiting. Returns the process and stop().
+ */
+export async function startScheduler({ dir, binDir, detached = false, settleMs = 500 }) {
+  const binary = join(binDir, 'kube-scheduler');
+  if (!existsSync(binary)) throw new Error(`no kube-scheduler in ${binDir}: run hack/k8s/build.sh`);
+  const proc = spawnComponent('kube-scheduler', binary, schedulerArgs({ dir }), { dir, detached });
+  await Promise.race([proc.exited, sleep(settleMs)]);
+  if (proc.exit) throw new Error(`kube-scheduler ${proc.exit}; last lines of ${proc.logFile}:\n${logTail(proc.logFile)}`);
+  return { proc, stop: () => stopComponent(proc) };
 }

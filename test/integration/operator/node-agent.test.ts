@@ -539,7 +539,7 @@ describe('node agent on the real API server', () => {
 // ---------------------------------------------------------------------------------------------
 // The operator's Redis StatefulSet, run by the real StatefulSet controller
 
-describe('node agent with the StatefulSet controller (control plane of its own)', () => {
+describe('node agent with the StatefulSet controller and kube-scheduler (control plane of its own)', () => {
   let cp: TestControlPlane;
   let k: KubeClients;
   let ns: string;
@@ -547,7 +547,7 @@ describe('node agent with the StatefulSet controller (control plane of its own)'
   const pidsSeen = new Set<number>();
 
   beforeAll(async () => {
-    cp = await startStatefulSetControlPlane();
+    cp = await startStatefulSetControlPlane({ scheduler: true });
     k = kubeClients(cp.kubeconfigPath);
     ns = await createNamespace(k, 'sts');
     agent = new NodeAgent({ kubeconfig: k.kc, runtimes: [redisRuntime()], bind: { namespace: ns, labelSelector: 'app.kubernetes.io/component=redis' }, probePeriodCapMs: 500, maxTerminationGraceMs: 5000, log: quietLogger() });
@@ -558,6 +558,20 @@ describe('node agent with the StatefulSet controller (control plane of its own)'
     await agent?.stop({ graceMs: 2000 });
     for (const pid of pidsSeen) expect(alive(pid), `pid ${pid}`).toBe(false);
     await cp?.stop();
+  });
+
+  it('is a Node the real kube-scheduler places pods on (no binding by the agent)', async () => {
+    await k.core.createNamespacedPod({
+      namespace: ns,
+      body: { metadata: { name: 'scheduled', labels: { test: 'scheduler' } }, spec: redisPodSpec({ args: ['--port', '6379', '--bind', '$(POD_IP)', '--save', ''], resources: { requests: { cpu: '100m', memory: '64Mi' } } }) },
+    });
+    await eventually('scheduled onto the agent and Ready', async () => {
+      const pod = await k.core.readNamespacedPod({ namespace: ns, name: 'scheduled' });
+      return pod.spec?.nodeName === agent.nodeName && isReady(pod);
+    }, 60_000);
+    pidsSeen.add(agent.pod('scheduled')?.containers[0]?.pid as number);
+    await k.core.deleteNamespacedPod({ namespace: ns, name: 'scheduled' });
+    await eventually('deleted', async () => agent.pod('scheduled') === null, 30_000);
   });
 
   it("runs the operator's Redis StatefulSet: 3 Ready cluster-mode pods, then scale to 1 stops and deletes the two highest ordinals", async () => {

@@ -135,10 +135,6 @@ export class ContainerRunner {
     return this.stopped || (this.last !== null && !this.running && this.restartTimer === null && !this.shouldRestart(this.last.exitCode));
   }
 
-  get lastExitCode(): number | null {
-    return this.last?.exitCode ?? null;
-  }
-
   /** A configuration problem the container waits on (CreateContainerConfigError …), shown in its status. */
   setWaiting(reason: string, message?: string): void {
     if (this.running) return;

@@ -1,12 +1,15 @@
 /**
- * A control plane of its own with the real StatefulSet controller, for tests that need pods and
- * claims made from a StatefulSet's template the way Kubernetes makes them (ordinals, claims
- * `<template>-<pod>`, scale-in from the highest ordinal, claim retention policy). The run's
- * global control plane (test/support/global-control-plane.ts) stays as it is: its other tests
- * rely on no workload controller creating pods behind their backs.
+ * A control plane of its own with the real StatefulSet controller (and, if asked, the real
+ * kube-scheduler), for tests that need pods and claims made from a StatefulSet's template the way
+ * Kubernetes makes them (ordinals, claims `<template>-<pod>`, scale-in from the highest ordinal,
+ * claim retention policy). The run's global control plane (test/support/global-control-plane.ts)
+ * stays as it is: its other tests rely on no workload controller or scheduler acting behind
+ * their backs.
  *
- * No scheduler runs: pair it with a NodeAgent that binds the StatefulSet's pods (`bind`).
+ * Without the scheduler, pair it with a NodeAgent that binds the pods (`bind`); with it, pods
+ * go to the Nodes the agents register, as in a real cluster.
  */
+import { defaultBinDir, startScheduler } from '../../../hack/k8s/control-plane.mjs';
 import { DEFAULT_CONTROLLERS, startTestControlPlane, type TestControlPlane } from '../control-plane.js';
 
 /**
@@ -17,6 +20,29 @@ import { DEFAULT_CONTROLLERS, startTestControlPlane, type TestControlPlane } fro
  */
 export const STATEFULSET_CONTROLLERS: readonly string[] = [...DEFAULT_CONTROLLERS, 'statefulset-controller', 'persistentvolumeclaim-protection-controller'];
 
-export function startStatefulSetControlPlane(opts: { controllers?: readonly string[]; log?: (line: string) => void } = {}): Promise<TestControlPlane> {
-  return startTestControlPlane({ controllers: opts.controllers ?? STATEFULSET_CONTROLLERS, ...(opts.log ? { log: opts.log } : {}) });
+export interface WorkloadControlPlaneOptions {
+  /** kube-controller-manager controllers. Default STATEFULSET_CONTROLLERS. */
+  controllers?: readonly string[];
+  /** Also run kube-scheduler. Default false. */
+  scheduler?: boolean;
+  log?: (line: string) => void;
+}
+
+export async function startStatefulSetControlPlane(opts: WorkloadControlPlaneOptions = {}): Promise<TestControlPlane> {
+  const cp = await startTestControlPlane({ controllers: opts.controllers ?? STATEFULSET_CONTROLLERS, ...(opts.log ? { log: opts.log } : {}) });
+  if (!opts.scheduler) return cp;
+  let scheduler: { stop(): Promise<void> };
+  try {
+    scheduler = await startScheduler({ dir: cp.dir, binDir: defaultBinDir() });
+  } catch (err) {
+    await cp.stop();
+    throw err;
+  }
+  return {
+    ...cp,
+    stop: async () => {
+      await scheduler.stop();
+      await cp.stop();
+    },
+  };
 }
