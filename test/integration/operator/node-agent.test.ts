@@ -20,7 +20,7 @@ import { type EnvSources, resolveContainerEnv } from '../../support/node-agent/c
 import type { ContainerStatusJson } from '../../support/node-agent/container-runner.js';
 import { LoopbackAllocator } from '../../support/node-agent/address-allocator.js';
 import { MountTable } from '../../support/node-agent/mount-table.js';
-import { NodeAgent, imageName, imgroupRuntime, podDnsNatMap, redisRuntime, resolvePodHost, startStatefulSetControlPlane } from '../../support/node-agent/index.js';
+import { type ContainerRuntime, NodeAgent, imageName, imgroupRuntime, podDnsNatMap, redisRuntime, resolvePodHost, startStatefulSetControlPlane } from '../../support/node-agent/index.js';
 import { podPhase } from '../../support/node-agent/pod-status.js';
 import { redisCliPing } from '../../support/node-agent/probes.js';
 import { parseQuantity } from '../../support/node-agent/quantity.js';
@@ -164,6 +164,7 @@ describe('node agent: pure parts', () => {
     expect(launch.command).toBe(process.execPath);
     expect(launch.args).toEqual(['/x/bin/imgroup.js', 'gate']);
     expect(launch.ipcLifeline).toBe(true);
+    expect(launch.podDns).toBe(true);
     expect(launch.env).toMatchObject({ IMGROUP_GATE_HOST: '127.0.0.9', IMGROUP_LOGIC_HOST: '127.0.0.9', IMGROUP_OPS_HOST: '127.0.0.9', IMGROUP_MODE: 'production' });
   });
 
@@ -267,6 +268,13 @@ async function redisAt(host: string, password?: string): Promise<Redis> {
   return r;
 }
 
+/** `node:*` images → `node <args>` with pod DNS (as the imgroup runtime has it). */
+const nodeScriptRuntime: ContainerRuntime = {
+  name: 'node-script',
+  matches: (image) => imageName(image) === 'node',
+  launch: (ctx) => ({ command: process.execPath, args: ctx.args ?? [], podDns: true }),
+};
+
 describe('node agent on the real API server', () => {
   let k: KubeClients;
   let ns: string;
@@ -293,7 +301,7 @@ describe('node agent on the real API server', () => {
     ns = await createNamespace(k, 'agent');
     agent = new NodeAgent({
       kubeconfig: k.kc,
-      runtimes: [redisRuntime(), imgroupRuntime()],
+      runtimes: [redisRuntime(), imgroupRuntime(), nodeScriptRuntime],
       bind: { namespace: ns, labelSelector: 'test.imgroup.dev/agent=yes' },
       probePeriodCapMs: 500,
       restartBackoff: { initialMs: 200, maxMs: 2000 },
@@ -525,6 +533,21 @@ describe('node agent on the real API server', () => {
     r2.disconnect();
     // The old address answers no more.
     await expect(redisAt(before.status?.podIP ?? '')).rejects.toThrow();
+  });
+
+  it('lets node programs resolve pod names under a headless Service (and nothing else under .svc)', async () => {
+    await createPod('named', redisPodSpec({ args: ['--port', '6379', '--bind', '$(POD_IP)', '--save', ''] }, { hostname: 'named', subdomain: 'redis-hl' }));
+    const named = await waitReady('named');
+    const script = `const dns = require('node:dns');
+      dns.lookup('named.redis-hl.${ns}.svc', (e, a) => console.log('resolved', e ? e.code : a));
+      dns.promises.lookup('named.redis-hl.${ns}.svc.cluster.local').then((r) => console.log('promised', r.address));
+      dns.lookup('nobody.redis-hl.${ns}.svc', (e) => console.log('missing', e && e.code));`;
+    await createPod('resolver', { restartPolicy: 'Never', containers: [{ name: 'node', image: 'node:20', args: ['-e', script] }] });
+    await eventually('resolver done', async () => (await readPod('resolver'))?.status?.phase === 'Succeeded', 30_000);
+    const log = agent.logTail('resolver');
+    expect(log).toContain(`resolved ${named.status?.podIP}`);
+    expect(log).toContain(`promised ${named.status?.podIP}`);
+    expect(log).toContain('missing ENOTFOUND');
   });
 
   it('runs an imgroup image with node bin/imgroup.js: a one-shot pod (restartPolicy Never) Succeeds', async () => {

@@ -11,7 +11,8 @@
  *     image's ENTRYPOINT is `node /app/bin/imgroup.js`; processes run dist/, so build first), with
  *     an IPC lifeline, the image's env (IMGROUP_MODE/NODE_ENV production) and, standing in for the
  *     pod's own network namespace, every listen address (IMGROUP_GATE_HOST, IMGROUP_LOGIC_HOST,
- *     IMGROUP_OPS_HOST) set to the pod IP unless the pod sets it.
+ *     IMGROUP_OPS_HOST) set to the pod IP unless the pod sets it, and pod DNS names resolved
+ *     (pod-dns.ts: IMGROUP_REDIS_SEEDS names the Redis pods by their headless-Service names).
  */
 import type { V1Container, V1Pod } from '@kubernetes/client-node';
 import { imgroupBinPath } from '../../../runtime/dev/imgroup-process.js';
@@ -38,6 +39,8 @@ export interface Launch {
   ipcLifeline?: boolean;
   /** Run under `setpriv --pdeathsig KILL` (default true when ipcLifeline is not set). */
   dieWithAgent?: boolean;
+  /** A node program: preload pod-dns-preload.mjs so it resolves pod DNS names (pod-dns.ts). */
+  podDns?: boolean;
 }
 
 export interface ContainerRuntime {
@@ -108,7 +111,7 @@ export function imgroupRuntime(opts: ImgroupRuntimeOptions = {}): ContainerRunti
           ? [process.execPath, bin, ...ctx.command.slice(1)]
           : ctx.command.map((part) => (part === 'node' ? process.execPath : part === '/app/bin/imgroup.js' ? bin : part));
       const [command = process.execPath, ...rest] = entry;
-      return { command, args: [...rest, ...(ctx.args ?? [])], env, ipcLifeline: true };
+      return { command, args: [...rest, ...(ctx.args ?? [])], env, ipcLifeline: true, podDns: true };
     },
   };
 }

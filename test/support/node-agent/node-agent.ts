@@ -23,81 +23,16 @@ import type { ExitInfo } from '../../../runtime/dev/local-process.js';
 import { readVersions } from '../../../hack/k8s/control-plane.mjs';
 import { type AddressAllocator, sharedLoopbackAllocator } from './address-allocator.js';
 import { AgentApi } from './agent-api.js';
-import type { RestartBackoff } from './container-runner.js';
-import type { RuntimeTable } from './container-runtimes.js';
-import { type NodeCapacity, NodeRegistration } from './node-registration.js';
+import { DEFAULT_CAPACITY, HOST_IP, type NodeAgentOptions, type RestartAllOptions } from './node-agent-options.js';
+import { NodeRegistration } from './node-registration.js';
 import { type BindSelector, PodBinder } from './pod-binder.js';
-import { podDnsNatMap, resolvePodHost } from './pod-dns.js';
+import { type PodAddressView, podDnsNatMap, removePodHosts, resolvePodHost, writePodHosts } from './pod-dns.js';
+import { type PodInfo, podInfo } from './pod-info.js';
 import { PodWatch } from './pod-watch.js';
 import { PodWorker } from './pod-worker.js';
 
-export interface NodeAgentOptions {
-  /** Admin kubeconfig path (or a loaded KubeConfig). */
-  kubeconfig: string | KubeConfig;
-  /** How to run each image (container-runtimes.ts). */
-  runtimes: RuntimeTable;
-  /** Default `agent-<random>`. */
-  nodeName?: string;
-  /** Root of claims, pod sandboxes and logs. Default a new temp directory, removed by stop(). Share one between agents so claims follow pods across nodes. */
-  dataDir?: string;
-  /** Also bind pending pods matching these selectors to this node (no scheduler runs in the tests). */
-  bind?: BindSelector | readonly BindSelector[];
-  /** Pod addresses. Default one allocator shared by every agent of the process. */
-  allocator?: AddressAllocator;
-  /** Extra Node labels (kubernetes.io/hostname, os and arch are set). */
-  labels?: Record<string, string>;
-  /** Node capacity (= allocatable). Default cpu 8, memory 16Gi, ephemeral-storage 100Gi, pods 110. */
-  capacity?: Partial<NodeCapacity>;
-  /** Full list of the node's pods every … Default 1000 ms (the watch delivers sooner). */
-  resyncMs?: number;
-  /** Retry of a pod that cannot start yet (missing Secret, claim …). Default 1000 ms. */
-  retryMs?: number;
-  /** Re-read of configMap/secret/projected volume sources. Default 2000 ms. */
-  volumeRefreshMs?: number;
-  /** Crash-loop backoff. Default 500 ms doubling to 10000 ms. */
-  restartBackoff?: Partial<RestartBackoff>;
-  /** Cap on probe periods and initial delays, to make tests faster (default: the spec's). */
-  probePeriodCapMs?: number;
-  /** Cap on termination grace periods (default: the pod's). */
-  maxTerminationGraceMs?: number;
-  /** Env every container starts with. Default the host's PATH. */
-  hostEnv?: Record<string, string>;
-  /** Remove the Node (and its Lease) on stop(). Default true. */
-  deleteNodeOnStop?: boolean;
-  /** Node Lease renewal period. Default 10000 ms. */
-  leaseRenewMs?: number;
-  log?: Logger;
-}
-
-export interface ContainerInfo {
-  name: string;
-  pid: number | undefined;
-  running: boolean;
-  ready: boolean;
-  restartCount: number;
-  logFile: string;
-}
-
-export interface PodInfo {
-  namespace: string;
-  name: string;
-  uid: string;
-  ip: string | null;
-  terminating: boolean;
-  containers: ContainerInfo[];
-  /** Host directory of each volume, by volume name (claims, emptyDirs, configMap/secret files). */
-  volumes: Record<string, string>;
-}
-
-export interface RestartAllOptions {
-  /** Give every pod a new 127.0.0.<x> (status.podIP follows). Default false. */
-  newAddresses?: boolean;
-  /** SIGTERM grace before SIGKILL. Default each pod's termination grace; 0 = SIGKILL at once (a power cut). */
-  graceMs?: number;
-}
-
-const DEFAULT_CAPACITY: NodeCapacity = { cpu: '8', memory: '16Gi', 'ephemeral-storage': '100Gi', pods: '110' };
-const HOST_IP = '127.0.0.1';
+export type { NodeAgentOptions, RestartAllOptions } from './node-agent-options.js';
+export type { ContainerInfo, PodInfo } from './pod-info.js';
 
 export class NodeAgent {
   readonly nodeName: string;
@@ -113,6 +48,9 @@ export class NodeAgent {
   private readonly finished = new Set<string>();
   private readonly lastByName = new Map<string, Promise<void>>();
   private readonly allocator: AddressAllocator;
+  private readonly podHostsDir: string;
+  private readonly hostsFile: string;
+  private hostsPending = false;
   private running = false;
 
   constructor(private readonly opts: NodeAgentOptions) {
@@ -123,6 +61,8 @@ export class NodeAgent {
     this.ownsDataDir = opts.dataDir === undefined;
     this.dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'imgroup-node-agent-'));
     this.allocator = opts.allocator ?? sharedLoopbackAllocator;
+    this.podHostsDir = join(this.dataDir, 'pod-hosts');
+    this.hostsFile = join(this.podHostsDir, `${this.nodeName}.json`);
     const labels = {
       'kubernetes.io/hostname': this.nodeName,
       'kubernetes.io/os': 'linux',
@@ -156,6 +96,7 @@ export class NodeAgent {
     if (this.running) return;
     this.running = true;
     await this.registration.start();
+    writePodHosts(this.hostsFile, []);
     await this.watch.start();
     for (const b of this.binders) await b.start();
     this.log.info({ node: this.nodeName, dataDir: this.dataDir }, 'node agent started');
@@ -180,6 +121,7 @@ export class NodeAgent {
     const deleteNode = this.opts.deleteNodeOnStop ?? true;
     if (deleteNode) await this.deleteBoundPods();
     await this.registration.stop({ deleteNode });
+    removePodHosts(this.hostsFile);
     if (this.ownsDataDir) rmSync(this.dataDir, { recursive: true, force: true });
     this.log.info({ node: this.nodeName }, 'node agent stopped');
   }
@@ -213,11 +155,26 @@ export class NodeAgent {
 
   /** The address of a pod running here by its headless-Service DNS name (pod-dns.ts), or null. */
   resolve(host: string): string | null {
-    const live = [...this.workers.values()].filter((w) => !w.terminating);
-    return resolvePodHost(
-      host,
-      live.map((w) => ({ namespace: w.namespace, name: w.name, hostname: w.podObject.spec?.hostname, subdomain: w.podObject.spec?.subdomain, ip: w.podIP })),
-    );
+    return resolvePodHost(host, this.addressViews());
+  }
+
+  private addressViews(): PodAddressView[] {
+    return [...this.workers.values()].map((w) => ({ namespace: w.namespace, name: w.name, hostname: w.podObject.spec?.hostname, subdomain: w.podObject.spec?.subdomain, ip: w.liveIP }));
+  }
+
+  /** Rewrite this node's pod hosts file (soon, once for a burst of changes). */
+  private publishHosts(): void {
+    if (this.hostsPending) return;
+    this.hostsPending = true;
+    setImmediate(() => {
+      this.hostsPending = false;
+      if (!this.running) return;
+      try {
+        writePodHosts(this.hostsFile, this.addressViews());
+      } catch (err) {
+        this.log.warn({ err, file: this.hostsFile }, 'pod hosts file not written');
+      }
+    });
   }
 
   /** An ioredis Cluster `natMap` for the pod DNS names Redis announces (podDnsNatMap for several agents). */
@@ -362,6 +319,8 @@ export class NodeAgent {
         volumeRefreshMs: this.opts.volumeRefreshMs ?? 2000,
         retryMs: this.opts.retryMs ?? 1000,
         maxGraceMs: this.opts.maxTerminationGraceMs,
+        podHostsDir: this.podHostsDir,
+        onAddressChange: () => this.publishHosts(),
         log: this.log,
       },
       after,
@@ -380,16 +339,4 @@ function loadKubeconfig(path: string): KubeConfig {
   const kc = new KubeConfig();
   kc.loadFromFile(path);
   return kc;
-}
-
-function podInfo(w: PodWorker): PodInfo {
-  return {
-    namespace: w.namespace,
-    name: w.name,
-    uid: w.uid,
-    ip: w.podIP,
-    terminating: w.terminating,
-    containers: w.containers.map((c) => ({ name: c.name, pid: c.pid, running: c.running, ready: c.ready, restartCount: c.restartCount, logFile: c.logFile })),
-    volumes: w.volumePaths,
-  };
 }

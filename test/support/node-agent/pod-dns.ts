@@ -4,7 +4,18 @@
  * pod name and subdomain = serviceName), resolved to the loopback address the agent gave the pod.
  * Redis nodes announce such names (cluster-announce-hostname, preferred endpoint type hostname),
  * so an ioredis Cluster client needs them mapped: `natMap: podDnsNatMap(agent)`.
+ *
+ * Node children of the agent (runtimes with `podDns`, e.g. imgroup) resolve the same names
+ * themselves: each agent keeps a hosts file `<data>/pod-hosts/<node>.json` of its pods, and
+ * pod-dns-preload.mjs, preloaded with NODE_OPTIONS, answers dns.lookup from those files.
  */
+import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+
+/** The preload module for node children (`--import=<this>`). */
+export const POD_DNS_PRELOAD_URL = pathToFileURL(join(dirname(fileURLToPath(import.meta.url)), 'pod-dns-preload.mjs')).href;
+export const POD_HOSTS_DIR_ENV = 'IMGROUP_TEST_POD_HOSTS_DIR';
 export interface PodAddressView {
   namespace: string;
   name: string;
@@ -41,4 +52,28 @@ export function podDnsNatMap(...resolvers: PodResolver[]): (key: string) => { ho
     }
     return null;
   };
+}
+
+/** `<hostname>.<subdomain>.<namespace>.svc` → ip for every pod with a subdomain and an address. */
+export function podHosts(pods: Iterable<PodAddressView>): Record<string, string> {
+  const hosts: Record<string, string> = {};
+  for (const p of pods) if (p.subdomain && p.ip) hosts[`${p.hostname ?? p.name}.${p.subdomain}.${p.namespace}.svc`] = p.ip;
+  return hosts;
+}
+
+/** Replace the hosts file at once (a reader sees the old or the new one, never half). */
+export function writePodHosts(file: string, pods: Iterable<PodAddressView>): void {
+  mkdirSync(dirname(file), { recursive: true });
+  const temp = `${file}.tmp-${process.pid}`;
+  writeFileSync(temp, JSON.stringify(podHosts(pods)));
+  renameSync(temp, file);
+}
+
+export function removePodHosts(file: string): void {
+  rmSync(file, { force: true });
+}
+
+/** Env that makes a node child resolve pod names: the preload added to NODE_OPTIONS, and where the hosts files are. */
+export function podDnsEnv(hostsDir: string, nodeOptions: string | undefined): Record<string, string> {
+  return { NODE_OPTIONS: [nodeOptions, `--import=${POD_DNS_PRELOAD_URL}`].filter(Boolean).join(' '), [POD_HOSTS_DIR_ENV]: hostsDir };
 }

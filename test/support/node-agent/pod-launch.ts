@@ -2,8 +2,8 @@
  * From a container of a pod to the process to start, the kubelet's way: the env resolved
  * (container-env.ts), the image's runtime found in the table (container-runtimes.ts),
  * `$(VAR)` references in command and args expanded with the container's env, mount paths in
- * args, env and workingDir rewritten to host directories (mount-table.ts), and what the
- * probes need (pod IP, ports, env).
+ * args, env and workingDir rewritten to host directories (mount-table.ts), pod DNS for node
+ * programs (pod-dns.ts), and what the probes need (pod IP, ports, env).
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -13,6 +13,7 @@ import { ContainerConfigError, type EnvSources, type NodeAllocatable, resolveCon
 import type { ContainerLaunchSpec } from './container-runner.js';
 import { findRuntime, type RuntimeTable } from './container-runtimes.js';
 import { MountTable } from './mount-table.js';
+import { podDnsEnv } from './pod-dns.js';
 import type { PreparedVolume } from './pod-volumes.js';
 
 export interface LaunchInputs {
@@ -28,6 +29,8 @@ export interface LaunchInputs {
   baseEnv: Readonly<Record<string, string>>;
   /** The pod's sandbox directory; a container's default working directory is below it. */
   podDir: string;
+  /** Where the agents keep their pod hosts files (pod-dns.ts). */
+  podHostsDir: string;
 }
 
 /** The image has no entry in the runtime table: shown like a failed pull. */
@@ -43,7 +46,8 @@ export async function containerLaunch(i: LaunchInputs): Promise<ContainerLaunchS
   const env = Object.fromEntries(Object.entries(podEnv).map(([k, v]) => [k, mounts.rewrite(v)]));
   const launch = runtime.launch({ pod: i.pod, container: i.container, podIP: i.podIP, env, command: expand(i.container.command), args: expand(i.container.args) });
   const hostname = i.pod.spec?.hostname ?? i.pod.metadata?.name ?? '';
-  const fullEnv = { ...i.baseEnv, HOSTNAME: hostname, ...(launch.env ?? {}), ...env };
+  const fullEnv: Record<string, string> = { ...i.baseEnv, HOSTNAME: hostname, ...(launch.env ?? {}), ...env };
+  if (launch.podDns) Object.assign(fullEnv, podDnsEnv(i.podHostsDir, fullEnv.NODE_OPTIONS));
   const workingDir = i.container.workingDir ? mounts.hostPathOf(i.container.workingDir) : null;
   const cwd = workingDir ?? join(i.podDir, 'containers', i.container.name);
   mkdirSync(cwd, { recursive: true });

@@ -45,6 +45,10 @@ export interface PodWorkerDeps {
   retryMs: number;
   /** Upper bound on any termination grace period (tests); default none. */
   maxGraceMs: number | undefined;
+  /** Where the agents keep their pod hosts files (pod-dns.ts). */
+  podHostsDir: string;
+  /** The pod got, changed or gave up its address. */
+  onAddressChange: () => void;
   log: Logger;
 }
 
@@ -110,8 +114,14 @@ export class PodWorker {
     return `${this.namespace}/${this.name}`;
   }
 
+  /** The pod's address (kept in its status after the pod completed). */
   get podIP(): string | null {
     return this.address;
+  }
+
+  /** The address while the pod holds it (running, not completed, not ending): what DNS answers. */
+  get liveIP(): string | null {
+    return this.addressHeld && !this.ending ? this.address : null;
   }
 
   /** The latest pod object seen. */
@@ -194,6 +204,7 @@ export class PodWorker {
     }
     await this.launchAll();
     this.scheduleStatus();
+    this.deps.onAddressChange();
   }
 
   // -------------------------------------------------------------------------------------------
@@ -261,6 +272,7 @@ export class PodWorker {
       this.started = true;
       this.problem = null;
       this.scheduleStatus();
+      this.deps.onAddressChange();
       return true;
     } catch (err) {
       const reason = err instanceof NoRuntimeError ? 'ErrImagePull' : err instanceof ContainerConfigError ? 'CreateContainerConfigError' : err instanceof VolumeError ? 'ContainerCreating' : 'RunContainerError';
@@ -294,6 +306,7 @@ export class PodWorker {
           allocatable: this.deps.allocatable,
           baseEnv: this.deps.baseEnv,
           podDir: this.podDir,
+          podHostsDir: this.deps.podHostsDir,
         }),
       });
     }
@@ -335,6 +348,7 @@ export class PodWorker {
 
   private releaseAddress(): void {
     if (this.address && this.addressHeld) this.deps.allocator.release(this.address);
+    if (this.addressHeld) this.deps.onAddressChange();
     this.addressHeld = false;
   }
 
