@@ -64,11 +64,11 @@ export function planStep(picture: ClusterPicture, input: RedisLifecycleInput, li
   if (!picture.anySlots) return { ...planFirstBootstrap(picture, input, say), problems };
 
   const ops: LifecycleOp[] = [...planMeets(picture, limits.maxMeetsPerStep), ...planForgets(picture)];
-  describeCluster(picture, input, ops, say);
   const open = planOpenSlotFixes(picture, limits.maxOpenSlotFixesPerStep);
   open.problems.forEach(say);
   ops.push(...open.ops);
   if (picture.openSlots.length > 0) {
+    describeCluster(picture, input, ops, say);
     if (open.ops.length > 0) say({ level: 'progress', reason: 'FinishingMigration', message: `${picture.openSlots.length} slot(s) left open by an interrupted migration` });
     return { ops, problems, statefulSetReplicas: replicasNow(picture, input, say), keepers: [] };
   }
@@ -83,6 +83,7 @@ export function planStep(picture: ClusterPicture, input: RedisLifecycleInput, li
   ops.push(...failovers);
   ops.push(...planDepartures(picture, roles.keepers, stable && failovers.length === 0 && roles.replicate.length === 0));
   if (stable && failovers.length === 0) ops.push(...planSlots(picture, roles.keepers, limits.slotsPerStep));
+  describeCluster(picture, input, ops, say);
   if (roles.keepers.length < input.masters && settled) {
     say({ level: 'degraded', reason: 'NotEnoughMasters', message: `only ${roles.keepers.length} of ${input.masters} masters can serve slots` });
   }
@@ -101,6 +102,15 @@ function planFirstBootstrap(picture: ClusterPicture, input: RedisLifecycleInput,
   const waiting = picture.observations.filter((o) => o.error !== null || !o.pod.ready).map((o) => o.pod.name);
   if (pods.length < picture.desiredPods || waiting.length > 0) {
     say({ level: 'progress', reason: 'WaitingForPods', message: `bootstrap waits for every pod to be Ready and answer${waiting.length > 0 ? ` (${waiting.slice(0, 5).join(', ')})` : ''}` });
+    return none;
+  }
+  const podIds = new Set(picture.reachable.map((o) => o.me.id));
+  const podAddrs = picture.reachable.map((o) => o.addr);
+  for (const o of picture.reachable) {
+    // A node still shaking hands is known by address only: fine if that is a pod's address.
+    const stranger = o.view.nodes.find((n) => !n.flags.has('myself') && !podIds.has(n.id) && !(n.flags.has('handshake') && podAddrs.some((a) => a.host === n.host && a.port === n.port)));
+    if (!stranger) continue;
+    say({ level: 'failed', reason: 'ForeignNodes', message: `refusing to bootstrap: ${o.pod.name} knows node ${stranger.id.slice(0, 8)} (${stranger.host}:${stranger.port}), which is no pod of this cluster` });
     return none;
   }
   let plan;
