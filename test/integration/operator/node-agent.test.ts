@@ -1,9 +1,11 @@
 /**
  * The test node agent (test/support/node-agent) against the real API server: Pod objects become
  * real redis-server processes on loopback addresses of their own, with the kubelet's env, volume,
- * probe, restart and deletion semantics; fault hooks; and the operator's own Redis StatefulSet
- * run by the real StatefulSet controller on a control plane of its own. The pure parts (env
- * resolution, mount rewriting, the phase rule, runtime argv, probe parsing) are tested first.
+ * probe, restart and deletion semantics; fault hooks; pod DNS; and the operator's own Redis and
+ * logic StatefulSets run by the real StatefulSet controller (pods placed by the agent's binder
+ * and by the real kube-scheduler) on a control plane of its own. The pure parts (env
+ * resolution, mount rewriting, the phase rule, runtime argv, probe parsing, addresses, pod DNS)
+ * are tested first.
  */
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
@@ -14,7 +16,10 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { ImGroupCluster } from '../../../operator/api/v1alpha1.js';
 import { desiredAuthSecret, newAuthSecretValues } from '../../../operator/desired/auth-secret.js';
+import { desiredLogicStatefulSet } from '../../../operator/desired/logic-statefulset.js';
+import { LOGIC_OPS_PORT } from '../../../operator/desired/ports.js';
 import { desiredRedisStatefulSet } from '../../../operator/desired/redis-statefulset.js';
+import { RedisClusterAdmin } from '../../../operator/redis/cluster-admin.js';
 import { MERGE_PATCH } from '../../support/node-agent/agent-api.js';
 import { type EnvSources, resolveContainerEnv } from '../../support/node-agent/container-env.js';
 import type { ContainerStatusJson } from '../../support/node-agent/container-runner.js';
@@ -573,7 +578,14 @@ describe('node agent with the StatefulSet controller and kube-scheduler (control
     cp = await startStatefulSetControlPlane({ scheduler: true });
     k = kubeClients(cp.kubeconfigPath);
     ns = await createNamespace(k, 'sts');
-    agent = new NodeAgent({ kubeconfig: k.kc, runtimes: [redisRuntime()], bind: { namespace: ns, labelSelector: 'app.kubernetes.io/component=redis' }, probePeriodCapMs: 500, maxTerminationGraceMs: 5000, log: quietLogger() });
+    agent = new NodeAgent({
+      kubeconfig: k.kc,
+      runtimes: [redisRuntime(), imgroupRuntime()],
+      bind: { namespace: ns, labelSelector: 'app.kubernetes.io/component=redis' },
+      probePeriodCapMs: 500,
+      maxTerminationGraceMs: 5000,
+      log: quietLogger(),
+    });
     await agent.start();
   }, 300_000);
 
@@ -597,7 +609,7 @@ describe('node agent with the StatefulSet controller and kube-scheduler (control
     await eventually('deleted', async () => agent.pod('scheduled') === null, 30_000);
   });
 
-  it("runs the operator's Redis StatefulSet: 3 Ready cluster-mode pods, then scale to 1 stops and deletes the two highest ordinals", async () => {
+  it("runs the operator's Redis StatefulSet (3 Ready cluster-mode pods) and logic pod; scale to 1 stops and deletes the two highest ordinals", async () => {
     const cluster: ImGroupCluster = { apiVersion: 'imgroup.dev/v1alpha1', kind: 'ImGroupCluster', metadata: { name: 'chat', namespace: ns, uid: 'not-in-this-api' }, spec: { redis: { masters: 3, replicasPerMaster: 0 } } };
     const values = newAuthSecretValues(randomBytes);
     const secret = desiredAuthSecret(cluster, values);
@@ -607,7 +619,7 @@ describe('node agent with the StatefulSet controller and kube-scheduler (control
     await k.core.createNamespacedSecret({ namespace: ns, body: secret });
     await k.apps.createNamespacedStatefulSet({ namespace: ns, body: sts });
 
-    const pods = async () => (await k.core.listNamespacedPod({ namespace: ns })).items;
+    const pods = async () => (await k.core.listNamespacedPod({ namespace: ns, labelSelector: 'app.kubernetes.io/component=redis' })).items;
     await eventually('3 Ready redis pods', async () => (await pods()).filter((p) => isReady(p)).length === 3, 90_000);
     const byName = new Map((await pods()).map((p) => [p.metadata?.name ?? '', p]));
     expect([...byName.keys()].sort()).toEqual(['chat-redis-0', 'chat-redis-1', 'chat-redis-2']);
@@ -631,6 +643,26 @@ describe('node agent with the StatefulSet controller and kube-scheduler (control
       expect(agent.resolve(`${name}.chat-redis.${ns}.svc`)).toBe(ip);
       expect(agent.natMap()(`${name}.chat-redis.${ns}.svc:6379`)).toEqual({ host: ip, port: 6379 });
     }
+
+    // The operator's logic pod runs too: `node bin/imgroup.js logic`, Redis seeds by pod DNS name,
+    // secrets from the Secret, ready by its httpGet /readyz probe once the Redis Cluster is formed.
+    const admin = new RedisClusterAdmin({ password: values.redisPassword });
+    try {
+      await admin.formCluster({ masters: [0, 1, 2].map((i) => ({ host: byName.get(`chat-redis-${i}`)?.status?.podIP ?? '', port: 6379 })) });
+    } finally {
+      await admin.close();
+    }
+    const logic = desiredLogicStatefulSet({ ...cluster, spec: { ...cluster.spec, logic: { replicas: 1 } } });
+    if (logic.metadata) logic.metadata.ownerReferences = [];
+    await k.apps.createNamespacedStatefulSet({ namespace: ns, body: logic });
+    await eventually('chat-logic-0 Ready (placed by the scheduler)', async () => isReady(await k.core.readNamespacedPod({ namespace: ns, name: 'chat-logic-0' }).catch(() => null)), 60_000);
+    const logicPod = agent.pod('chat-logic-0');
+    pidsSeen.add(logicPod?.containers[0]?.pid as number);
+    const readyz = await fetch(`http://${logicPod?.ip}:${LOGIC_OPS_PORT}/readyz`);
+    expect(readyz.status).toBe(200);
+    await k.apps.deleteNamespacedStatefulSet({ namespace: ns, name: 'chat-logic' });
+    await k.core.deleteNamespacedPod({ namespace: ns, name: 'chat-logic-0' });
+    await eventually('chat-logic-0 gone', async () => agent.pod('chat-logic-0') === null, 30_000);
 
     await k.apps.patchNamespacedStatefulSetScale({ namespace: ns, name: 'chat-redis', body: { spec: { replicas: 1 } } }, MERGE_PATCH);
     await eventually('only chat-redis-0 left', async () => (await pods()).map((p) => p.metadata?.name).join(',') === 'chat-redis-0', 60_000);
