@@ -39,6 +39,8 @@ export const DEFAULT_REQUEUE: RequeueTiming = { failedMs: 30_000, degradedMs: 5_
 export function lifecycleResult(picture: ClusterPicture, plan: StepPlan, executed: ExecutedStep, timing: RequeueTiming = DEFAULT_REQUEUE): RedisLifecycleResult {
   const problems: Problem[] = [...plan.problems];
   for (const a of executed.actions) if (!a.ok) problems.push({ level: 'degraded', reason: 'ActionFailed', message: a.message });
+  const acted = executed.actions[0];
+  if (acted && problems.length === 0) problems.push({ level: 'progress', reason: 'Repairing', message: acted.message });
   const worst = worstProblem(problems);
   const state: RedisLifecycleState =
     worst?.level === 'failed' ? 'Failed' : !picture.anySlots ? 'Bootstrapping' : worst?.level === 'degraded' ? 'Degraded' : worst ? 'Migrating' : 'Healthy';

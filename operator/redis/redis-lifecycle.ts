@@ -6,9 +6,12 @@
  * correctness needs: every decision comes from what the nodes say, so an operator restarted in
  * the middle of a bootstrap, a migration or a scale-in resumes where the cluster is.
  *
- * Bounds per step: each pod's observation (observeTimeoutMs), the bootstrap (bootstrapTimeoutMs),
- * slot moves (at most migrateSlotsPerStep slots, and no new slot is started after stepBudgetMs),
- * MEETs and open-slot fixes per step, and every single command (the admin's commandTimeoutMs).
+ * Bounds per step: each pod's observation (observeTimeoutMs, pods asked in parallel); no action
+ * and no slot move starts later than stepBudgetMs after the step began (so a step lasts at most
+ * max(observeTimeoutMs, stepBudgetMs) + one action; the bootstrap, bounded by
+ * bootstrapTimeoutMs, is always a step's only action), at most migrateSlotsPerStep slots,
+ * maxMeetsPerStep MEETs and maxOpenSlotFixesPerStep open-slot fixes per step, and every single
+ * command (the admin's commandTimeoutMs).
  *
  * Use one engine (and one RedisClusterAdmin) per Redis cluster: a step closes the admin's
  * connections to addresses that are no pod's any more.
@@ -132,11 +135,18 @@ export class RedisLifecycle {
     };
   }
 
-  /** Carry the ops out in order; a failed op is reported and the others still run (no further slot moves). */
+  /**
+   * Carry the ops out in order; a failed op is reported and the others still run (no further slot
+   * moves). No op starts after the deadline: the next step plans what is left again.
+   */
   private async execute(ops: readonly LifecycleOp[], deadline: number): Promise<ExecutedStep> {
     const done: ExecutedStep = { actions: [], migration: null, slotsAssignedNow: 0 };
     let failed = false;
-    for (const op of ops) {
+    for (const [i, op] of ops.entries()) {
+      if (Date.now() >= deadline) {
+        this.log.info({ left: ops.length - i }, 'redis lifecycle step budget spent; the next step carries on');
+        break;
+      }
       if (op.kind === 'migrate') {
         if (failed) continue;
         const moved = await this.migrate(op, deadline);

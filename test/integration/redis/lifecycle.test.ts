@@ -372,11 +372,19 @@ describe('RedisLifecycle scales 3 → 5 → 3 masters (1 replica each) with 20,0
   it.each([
     { masters: 5, pods: 10, keepers: ['redis-0', 'redis-1', 'redis-2', 'redis-6', 'redis-7'] },
     { masters: 3, pods: 6, keepers: ['redis-0', 'redis-1', 'redis-2'] },
-  ])('to $masters masters: every key readable, no error reached a concurrent client', async (step) => {
+  ])('to $masters masters (operator restarted half-way): every key readable, no error reached a concurrent client', async (step) => {
     if (step.pods > pods.count) await pods.scaleTo(step.pods);
     const traffic = concurrentClient();
     const startedAt = Date.now();
-    const { results, last } = await drive(lifecycle, pods, { masters: step.masters, replicasPerMaster: 1, until: (r) => healthy(r) && pods.count === step.pods, maxSteps: 2000, timeoutMs: 600_000 });
+    const spec = { masters: step.masters, replicasPerMaster: 1, maxSteps: 2000, timeoutMs: 600_000 };
+    // Half-way, the "operator" restarts: a new engine and admin carry on from what the nodes say.
+    const firstHalf = await drive(lifecycle, pods, { ...spec, until: (r) => (r.migration?.slotsRemaining ?? Infinity) < 3000 });
+    await admin.close();
+    admin = new RedisClusterAdmin({ logger: log });
+    lifecycle = new RedisLifecycle(admin, { log });
+    const secondHalf = await drive(lifecycle, pods, { ...spec, until: (r) => healthy(r) && pods.count === step.pods });
+    const results = [...firstHalf.results, ...secondHalf.results];
+    const last = secondHalf.last;
     const seconds = (Date.now() - startedAt) / 1000;
     const { ops, errors } = await traffic.stop();
     const moved = results.reduce((n, r) => n + (r.migration?.slotsMoved ?? 0), 0);

@@ -5,6 +5,7 @@ import { RedisClusterAdmin } from '../../../../operator/redis/cluster-admin.js';
 import { planStep } from '../../../../operator/redis/lifecycle-plan.js';
 import { DEFAULT_REQUEUE, lifecycleResult, type ExecutedStep } from '../../../../operator/redis/lifecycle-result.js';
 import type { RedisLifecycleInput } from '../../../../operator/redis/lifecycle-types.js';
+import { redisStatusOf } from '../../../../operator/redis/lifecycle-status.js';
 import { RedisLifecycle } from '../../../../operator/redis/redis-lifecycle.js';
 import { createRedisLifecycleMetrics, recordLifecycleStep } from '../../../../operator/redis/redis-lifecycle-metrics.js';
 import { healthyCluster, input, picture, type FakeNode } from './lifecycle-fixture.js';
@@ -56,6 +57,12 @@ describe('lifecycleResult', () => {
     const r = result(healthyCluster(3, 1), 3, 1, { actions: [{ kind: 'migrate', message: 'moved', ok: true }], migration, slotsAssignedNow: 0 });
     expect(r.shards.map((s) => s.slots)).toEqual([5452, 5471, 5461]);
     expect(r.migration).toEqual(migration);
+    expect(redisStatusOf(r)).toMatchObject({
+      state: 'Migrating',
+      slotsAssigned: 16384,
+      shards: [{ master: 'redis-0', replicas: ['redis-5'], slots: 5452 }, { master: 'redis-1' }, { master: 'redis-2' }],
+      migration: { source: 'redis-0', target: 'redis-1', slotsPlanned: 110, slotsMoved: 10 },
+    });
   });
 });
 
