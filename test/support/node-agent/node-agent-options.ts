@@ -51,7 +51,7 @@ export interface NodeAgentOptions {
 export interface RestartAllOptions {
   /** Give every pod a new 127.0.0.<x> (status.podIP follows). Default false. */
   newAddresses?: boolean;
-  /** SIGTERM grace before SIGKILL. Default each pod's termination grace; 0 = SIGKILL at once (a power cut). */
+  /** SIGTERM grace before SIGKILL. Default each pod's termination grace, at most 10 s; 0 = SIGKILL at once (a power cut). */
   graceMs?: number;
 }
 

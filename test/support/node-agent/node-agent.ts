@@ -32,6 +32,9 @@ import { PodWatch } from './pod-watch.js';
 import { PodWorker } from './pod-worker.js';
 
 export type { NodeAgentOptions, RestartAllOptions } from './node-agent-options.js';
+
+/** Node-level stops (stop, holdDown, restartAll) give a pod its own grace period, at most this. */
+const NODE_STOP_GRACE_CAP_MS = 10_000;
 export type { ContainerInfo, PodInfo } from './pod-info.js';
 
 export class NodeAgent {
@@ -116,7 +119,7 @@ export class NodeAgent {
     for (const b of this.binders) await b.stop();
     await this.watch.stop();
     const workers = [...this.workers.values()];
-    await Promise.all(workers.map((w) => w.stopForAgent(opts.graceMs ?? Math.min(10_000, this.opts.maxTerminationGraceMs ?? 10_000))));
+    await Promise.all(workers.map((w) => w.stopForAgent(opts.graceMs ?? w.ownGraceMs(NODE_STOP_GRACE_CAP_MS))));
     this.workers.clear();
     const deleteNode = this.opts.deleteNodeOnStop ?? true;
     if (deleteNode) await this.deleteBoundPods();
@@ -201,13 +204,13 @@ export class NodeAgent {
   }
 
   /**
-   * Stop a pod's processes (SIGTERM, SIGKILL after `graceMs`, default the pod's grace; 0 = SIGKILL
+   * Stop a pod's processes (SIGTERM, SIGKILL after `graceMs`, default the pod's grace up to 10 s; 0 = SIGKILL
    * at once) and keep them down — no restart — until bringUp: an outage of that pod. Its status
    * shows it not Ready meanwhile.
    */
   async holdDown(podName: string, opts: { namespace?: string; graceMs?: number } = {}): Promise<void> {
     const w = this.get(podName, opts.namespace);
-    await w.hold(opts.graceMs ?? Math.min(10_000, this.opts.maxTerminationGraceMs ?? 10_000));
+    await w.hold(opts.graceMs ?? w.ownGraceMs(NODE_STOP_GRACE_CAP_MS));
   }
 
   /** Start a pod held down by holdDown again (a restart), on a new 127.0.0.<x> with newAddress. */
@@ -225,7 +228,7 @@ export class NodeAgent {
    */
   async restartAll(opts: RestartAllOptions = {}): Promise<void> {
     const workers = [...this.workers.values()].filter((w) => w.active);
-    await Promise.all(workers.map((w) => w.hold(opts.graceMs ?? Math.min(10_000, this.opts.maxTerminationGraceMs ?? 10_000))));
+    await Promise.all(workers.map((w) => w.hold(opts.graceMs ?? w.ownGraceMs(NODE_STOP_GRACE_CAP_MS))));
     const addresses = new Map<PodWorker, string>();
     if (opts.newAddresses) {
       const old = workers.map((w) => w.podIP).filter((ip): ip is string => ip !== null);

@@ -222,6 +222,11 @@ export class PodWorker {
     this.wakeEnding();
   }
 
+  /** The pod's termination grace (capped by maxGraceMs), at most `capMs`: for node-level stops. */
+  ownGraceMs(capMs: number): number {
+    return Math.min(capMs, this.graceMs(null));
+  }
+
   private graceMs(override: number | null): number {
     const spec = this.pod.spec?.terminationGracePeriodSeconds;
     const ms = override ?? (typeof spec === 'number' ? spec * 1000 : 30_000);
