@@ -15,6 +15,9 @@ import { ImGroupController } from './controller/controller.js';
 import { createControllerMetrics } from './controller/controller-metrics.js';
 import { LeaderElector } from './controller/leader-election.js';
 import { loadKubeConfig } from '../runtime/kube/kube-config.js';
+import { lifecycleEngineFactory, RedisDriver } from './reconcile/redis-driver.js';
+import type { RedisLifecycleResult } from './redis/lifecycle-types.js';
+import { createRedisLifecycleMetrics, recordLifecycleStep } from './redis/redis-lifecycle-metrics.js';
 import { OPERATOR_OPTIONS, type OperatorOptions } from './operator-options.js';
 
 const IN_CLUSTER_NAMESPACE_FILE = '/var/run/secrets/kubernetes.io/serviceaccount/namespace';
@@ -43,6 +46,7 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
   const registry = new Registry();
   collectProcessMetrics(registry);
   const metrics = createControllerMetrics(registry);
+  const redisMetrics = options.redisLifecycle ? createRedisLifecycleMetrics(registry) : null;
   const makeController = () =>
     new ImGroupController({
       kc,
@@ -53,6 +57,12 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
       resyncMs: options.resyncMs,
       stallMs: options.stallMs,
       ...(options.namespace ? { namespace: options.namespace } : {}),
+      ...(redisMetrics
+        ? {
+            redis: new RedisDriver(lifecycleEngineFactory(log, { stepBudgetMs: options.redisStepBudgetMs, migrateSlotsPerStep: options.redisSlotsPerStep })),
+            onRedisStep: (namespace: string, name: string, result: RedisLifecycleResult) => recordLifecycleStep(redisMetrics, `${namespace}/${name}`, result),
+          }
+        : {}),
     });
   let controller: ImGroupController | null = null;
   let transition = Promise.resolve();

@@ -199,6 +199,7 @@ export class ImGroupController {
     this.queue.shutDown();
     await Promise.all(this.informers.map((i) => i.stop()));
     await Promise.all(this.workers.splice(0));
+    await this.opts.redis?.close();
   }
 
   private enqueue(key: string | undefined): void {

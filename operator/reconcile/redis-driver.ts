@@ -3,7 +3,10 @@
  * password and remade when the password changes; closed when the cluster is gone. The work queue
  * never reconciles one cluster twice at a time, so one engine never runs two steps at once.
  */
+import type { Logger } from '../../runtime/ops/logger.js';
+import { RedisClusterAdmin } from '../redis/cluster-admin.js';
 import type { RedisLifecycleInput, RedisLifecycleResult } from '../redis/lifecycle-types.js';
+import { RedisLifecycle, type RedisLifecycleOptions } from '../redis/redis-lifecycle.js';
 
 export interface RedisEngine {
   step(input: RedisLifecycleInput): Promise<RedisLifecycleResult>;
@@ -41,4 +44,14 @@ export class RedisDriver {
   async close(): Promise<void> {
     await Promise.all([...this.engines.keys()].map((k) => this.forget(k)));
   }
+}
+
+/** Engines of our own lifecycle (operator/redis), each with its own admin connections. */
+export function lifecycleEngineFactory(log: Logger, options: Omit<RedisLifecycleOptions, 'log'> = {}): RedisEngineFactory {
+  return (key, password) => {
+    const engineLog = log.child({ component: 'redis-lifecycle', cluster: key });
+    const admin = new RedisClusterAdmin({ password, logger: engineLog });
+    const engine = new RedisLifecycle(admin, { ...options, log: engineLog });
+    return { step: (input) => engine.step(input), close: () => admin.close() };
+  };
 }

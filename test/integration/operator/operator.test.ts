@@ -35,6 +35,9 @@ function options(kubeconfig: string, namespace: string, identity: string, overri
     resyncMs: 60_000,
     stallMs: 60_000,
     requestTimeoutMs: 10_000,
+    redisLifecycle: true,
+    redisStepBudgetMs: 2000,
+    redisSlotsPerStep: 64,
     ...overrides,
   };
 }
