@@ -19,6 +19,7 @@ import { type ConfigMapWatchApi, describeApiError, httpStatusOf } from './member
 import { membershipFromConfigMap, objectName, objectResourceVersion } from './membership-configmap-document.js';
 import { type ConfigMapRef, formatConfigMapRef } from './membership-configmap-ref.js';
 import type { MembershipSourceHooks } from './membership-source.js';
+import { applyMembership } from './membership-apply.js';
 
 export interface MembershipConfigMapOptions extends MembershipSourceHooks {
   ref: ConfigMapRef;
@@ -285,13 +286,7 @@ export class MembershipConfigMap {
       return;
     }
     this.lastObjectFailure = null;
-    if (this.current && this.current.version === parsed.doc.version) return;
-    this.current = parsed.doc;
-    try {
-      this.opts.onChange(parsed.doc);
-    } catch (err) {
-      this.log.error({ err }, 'applying the membership document failed');
-    }
+    this.current = applyMembership(this.current, parsed.doc, (d) => this.opts.onChange(d), this.log);
   }
 
   /** The ConfigMap is missing, deleted or invalid: keep the current membership, report once per object version. */

@@ -12,6 +12,7 @@ import { readFile, stat } from 'node:fs/promises';
 import { basename, dirname } from 'node:path';
 import { type MembershipDocument, MEMBERSHIP_LIMITS, parseMembership } from '../protocol/membership.js';
 import type { Logger } from '../ops/logger.js';
+import { applyMembership } from './membership-apply.js';
 
 export interface MembershipFileOptions {
   path: string;
@@ -112,13 +113,7 @@ export class MembershipFile {
       return;
     }
     this.lastError = null;
-    if (this.current && this.current.version === parsed.doc.version) return;
-    this.current = parsed.doc;
-    try {
-      this.opts.onChange(parsed.doc);
-    } catch (err) {
-      this.log.error({ err }, 'applying the membership document failed');
-    }
+    this.current = applyMembership(this.current, parsed.doc, (d) => this.opts.onChange(d), this.log);
   }
 
   private fail(message: string): void {
