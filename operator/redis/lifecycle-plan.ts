@@ -82,7 +82,10 @@ export function planStep(picture: ClusterPicture, input: RedisLifecycleInput, li
   const failovers = stable ? planFailovers(picture) : [];
   ops.push(...failovers);
   ops.push(...planDepartures(picture, roles.keepers, stable && failovers.length === 0 && roles.replicate.length === 0));
-  if (stable && failovers.length === 0) ops.push(...planSlots(picture, roles.keepers, limits.slotsPerStep));
+  // Keys only move while every voter serves requests: a node whose cluster state is still fail
+  // (e.g. one that just joined) refuses the keys MIGRATE hands it.
+  const serving = picture.voters.every((v) => v.info.state === 'ok');
+  if (stable && failovers.length === 0) ops.push(...planSlots(picture, roles.keepers, limits.slotsPerStep, serving));
   describeCluster(picture, input, ops, say);
   if (roles.keepers.length < input.masters && settled) {
     say({ level: 'degraded', reason: 'NotEnoughMasters', message: `only ${roles.keepers.length} of ${input.masters} masters can serve slots` });
@@ -141,7 +144,7 @@ function describeCluster(picture: ClusterPicture, input: RedisLifecycleInput, op
     }
   }
   for (const o of picture.reachable) {
-    if (o.me.role !== 'replica' || o.replication.linkUp !== false) continue;
+    if (o.leaving || o.me.role !== 'replica' || o.replication.linkUp !== false) continue;
     const down = o.replication.linkDownSeconds;
     const fresh = o.replication.syncing || down === null || down < 0 || down * 1000 < REPLICA_SYNC_GRACE_MS;
     if (fresh) say({ level: 'progress', reason: 'ReplicaSyncing', message: `${o.pod.name} is (re)connecting to its master and copying its data` });

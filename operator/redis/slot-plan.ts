@@ -1,7 +1,8 @@
 /**
  * Slot ops of one step, for a stable cluster (the planner checks that): slots nobody serves are
- * given to the keepers up to their targets (an interrupted bootstrap), otherwise one bounded
- * move towards the even spread of slot-balance.ts. Pure.
+ * given to the keepers up to their targets (an interrupted bootstrap), otherwise — when every
+ * voter reports cluster_state:ok (`serving`) — one bounded move towards the even spread of
+ * slot-balance.ts. Pure.
  */
 import type { ClusterPicture } from './cluster-picture.js';
 import type { LifecycleOp } from './lifecycle-ops.js';
@@ -9,7 +10,7 @@ import type { ReachablePod } from './pod-observation.js';
 import { nextSlotMove, slotTargets, type SlotHolder } from './slot-balance.js';
 import { formatSlotRanges, slotRangesWhere, type SlotRange } from './slot-ranges.js';
 
-export function planSlots(picture: ClusterPicture, keepers: readonly ReachablePod[], slotsPerStep: number): LifecycleOp[] {
+export function planSlots(picture: ClusterPicture, keepers: readonly ReachablePod[], slotsPerStep: number, serving: boolean): LifecycleOp[] {
   if (keepers.length === 0) return [];
   const holders: SlotHolder[] = [...picture.nodes.values()]
     .filter((n) => n.slotCount > 0)
@@ -17,6 +18,7 @@ export function planSlots(picture: ClusterPicture, keepers: readonly ReachablePo
   const keeperRefs = keepers.map((k) => ({ id: k.me.id, ordinal: k.pod.ordinal }));
 
   if (picture.slotMap.uncovered.length > 0) return planCover(picture, keepers, holders);
+  if (!serving) return [];
 
   const move = nextSlotMove(holders, keeperRefs, slotsPerStep);
   if (!move) return [];

@@ -33,6 +33,8 @@ export interface FakeNode {
   /** The address others have for it, when it differs from the pod's (e.g. after a restart). */
   knownAt?: string;
   linkUp?: boolean;
+  /** Its cluster_state (default ok). */
+  state?: 'ok' | 'fail';
 }
 
 export const idOf = (tag: string): string => tag.repeat(40).slice(0, 40);
@@ -63,7 +65,7 @@ export function observations(nodes: readonly FakeNode[], desiredPods: number): P
         leaving,
         me: myselfOf(view) ?? null,
         view,
-        info: parseClusterInfo(`cluster_state:ok\r\ncluster_slots_assigned:${slotsAssigned}\r\n`),
+        info: parseClusterInfo(`cluster_state:${n.state ?? 'ok'}\r\ncluster_slots_assigned:${slotsAssigned}\r\n`),
         keys: n.keys ?? 0,
         replication: parseReplicationInfo(replication),
         error: null,

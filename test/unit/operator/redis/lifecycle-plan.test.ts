@@ -188,6 +188,13 @@ describe('planStep: scaling', () => {
     expect(p.statefulSetReplicas).toBe(10);
   });
 
+  it('scale-out: no key moves while a node (here one that just joined) reports cluster_state:fail', () => {
+    const nodes = [...healthyCluster(3, 1), ...[6, 7, 8, 9].map((o) => ({ ordinal: o, id: `${o}`, role: 'master' as const, state: o === 6 ? ('fail' as const) : ('ok' as const) }))];
+    const p = plan(nodes, 5, 1, 10);
+    expect(kinds(p.ops)).not.toContain('migrate');
+    expect(p.problems).toContainEqual(expect.objectContaining({ reason: 'ClusterStateFail' }));
+  });
+
   it('scale-in: the highest masters are drained, the StatefulSet keeps its pods meanwhile', () => {
     const nodes = healthyCluster(5, 1);
     const p = plan(nodes, 3, 1, 10);
