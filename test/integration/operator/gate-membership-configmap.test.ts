@@ -32,6 +32,7 @@ import { serviceAccountToken, startConfigMapGate } from '../../support/configmap
 import { readKubeconfigAuth } from '../../support/control-plane.js';
 import { createNamespace, eventually, installCrd, type KubeClients, kubeClients } from '../../support/operator-fixture.js';
 import { RawClient } from '../../support/raw-client.js';
+import { groupOwnedBy, storingLogic } from '../../support/routing-probe.js';
 import { type GateHandle, type LogicHandle, metricValue, TestSystem } from '../../support/system.js';
 
 const MINIMAL = { gate: { replicas: 1 }, logic: { replicas: 3 }, redis: { masters: 3, replicasPerMaster: 1 } };
@@ -137,7 +138,6 @@ describe('a real gate reading its membership from the ConfigMap through the API'
   const logic = (i: number) => sys.logic[i] as LogicHandle;
   const docOf = (...members: LogicHandle[]) => buildMembership(members.map((l) => ({ id: l.name, url: l.internalUrl })));
   const gateMetric = async (name: string, labels: Record<string, string> = {}) => metricValue(await sys.metrics(gate), name, labels);
-  const served = async (l: LogicHandle) => metricValue(await sys.metrics(l), 'imgroup_logic_messages_total');
 
   /**
    * The time (pino `time`, ms) of the gate's first "membership applied" log line for `version` at
@@ -203,28 +203,7 @@ describe('a real gate reading its membership from the ConfigMap through the API'
     await eventually(`${n} logic links up`, async () => (await gateMetric('imgroup_gate_logic_links_up')) === n, 30_000, 50);
   }
 
-  /** A fresh group the ring over `ids` places on `owner`, with alice as its member. */
-  async function groupOwnedBy(owner: string, ids: string[]): Promise<string> {
-    const ring = new HashRing(ids);
-    for (;;) {
-      const g = uid('g');
-      if (ring.owner(g) !== owner) continue;
-      await sys.addMembers(g, [aliceId]);
-      return g;
-    }
-  }
 
-  /** Send one message to `g` and return which logic node stored it (by their message counters). */
-  async function sendAndFindHandler(g: string, id: string): Promise<string> {
-    const before = await Promise.all(sys.logic.map(served));
-    const r = await alice.request({ type: 'send', id, groupId: g, body: id });
-    expect(r.type, JSON.stringify(r)).toBe('sent');
-    const after = await Promise.all(sys.logic.map(served));
-    const handlers = sys.logic.filter((_, i) => (after[i] as number) - (before[i] as number) === 1).map((l) => l.name);
-    expect(after.reduce((a, b) => a + b, 0) - before.reduce((a, b) => a + b, 0)).toBe(1);
-    expect(handlers).toHaveLength(1);
-    return handlers[0] as string;
-  }
 
   beforeAll(async () => {
     k = kubeClients(inject('kubeconfig'));
@@ -325,28 +304,28 @@ describe('a real gate reading its membership from the ConfigMap through the API'
     const first = docOf(logic(0), logic(1));
     await waitApplied(first.version, 0);
     await waitLinksUp(2);
-    const g = await groupOwnedBy('logic-1', ['logic-0', 'logic-1']);
-    expect(await sendAndFindHandler(g, 'first')).toBe('logic-1');
+    const g = await groupOwnedBy(sys, 'logic-1', ['logic-0', 'logic-1'], [aliceId]);
+    expect(await storingLogic(sys, alice, g, 'first')).toBe('logic-1');
   });
 
   it('follows an added and a removed logic member, routing to the new set, the client connection open throughout', async () => {
     const opened = await gateMetric('imgroup_gate_connections_opened_total');
     await changeTo('add logic-2', docOf(logic(0), logic(1), logic(2)));
     await waitLinksUp(3);
-    const onNew = await groupOwnedBy('logic-2', ['logic-0', 'logic-1', 'logic-2']);
-    expect(await sendAndFindHandler(onNew, 'to-new-member')).toBe('logic-2');
+    const onNew = await groupOwnedBy(sys, 'logic-2', ['logic-0', 'logic-1', 'logic-2'], [aliceId]);
+    expect(await storingLogic(sys, alice, onNew, 'to-new-member')).toBe('logic-2');
 
     // A group logic-0 owns now moves to its owner among the remaining two when logic-0 leaves.
-    const moving = await groupOwnedBy('logic-0', ['logic-0', 'logic-1', 'logic-2']);
-    expect(await sendAndFindHandler(moving, 'before-removal')).toBe('logic-0');
+    const moving = await groupOwnedBy(sys, 'logic-0', ['logic-0', 'logic-1', 'logic-2'], [aliceId]);
+    expect(await storingLogic(sys, alice, moving, 'before-removal')).toBe('logic-0');
     await changeTo('remove logic-0', docOf(logic(1), logic(2)));
     await waitLinksUp(2);
     const newOwner = new HashRing(['logic-1', 'logic-2']).owner(moving) as string;
-    expect(await sendAndFindHandler(moving, 'after-removal')).toBe(newOwner);
+    expect(await storingLogic(sys, alice, moving, 'after-removal')).toBe(newOwner);
 
     await changeTo('add logic-0 back', docOf(logic(0), logic(1), logic(2)));
     await waitLinksUp(3);
-    expect(await sendAndFindHandler(moving, 'back-on-logic-0')).toBe('logic-0');
+    expect(await storingLogic(sys, alice, moving, 'back-on-logic-0')).toBe('logic-0');
 
     expect(alice.closed).toBeNull();
     expect(await gateMetric('imgroup_gate_connections_closed_total')).toBe(0);
@@ -356,7 +335,7 @@ describe('a real gate reading its membership from the ConfigMap through the API'
 
   it('keeps the current membership on an invalid document, a missing key and a deleted ConfigMap, counting each', async () => {
     const current = docOf(logic(0), logic(1), logic(2));
-    const g = await groupOwnedBy('logic-2', ['logic-0', 'logic-1', 'logic-2']);
+    const g = await groupOwnedBy(sys, 'logic-2', ['logic-0', 'logic-1', 'logic-2'], [aliceId]);
     const errors = async () => gateMetric('imgroup_gate_membership_errors_total');
     const before = await errors();
 
@@ -368,7 +347,7 @@ describe('a real gate reading its membership from the ConfigMap through the API'
     await eventually('deletion counted', async () => (await errors()) === before + 3, 30_000, 20);
 
     expect(await gateMetric('imgroup_gate_membership_version_info', { version: current.version })).toBe(1);
-    expect(await sendAndFindHandler(g, 'while-deleted')).toBe('logic-2');
+    expect(await storingLogic(sys, alice, g, 'while-deleted')).toBe('logic-2');
 
     await changeTo('ConfigMap created again (logic-1, logic-2)', docOf(logic(1), logic(2)));
     await waitLinksUp(2);
@@ -396,8 +375,8 @@ describe('a real gate reading its membership from the ConfigMap through the API'
     // Written while the gate cannot see it: nothing changes on the gate, which keeps serving.
     const next = docOf(logic(0), logic(1), logic(2));
     await writeMembership(next);
-    const g = await groupOwnedBy('logic-2', ['logic-0', 'logic-2']);
-    expect(await sendAndFindHandler(g, 'api-unreachable')).toBe('logic-2');
+    const g = await groupOwnedBy(sys, 'logic-2', ['logic-0', 'logic-2'], [aliceId]);
+    expect(await storingLogic(sys, alice, g, 'api-unreachable')).toBe('logic-2');
     expect(await gateMetric('imgroup_gate_membership_version_info', { version: current.version })).toBe(1);
     expect(await gateMetric('imgroup_gate_membership_version_info', { version: next.version })).toBe(0);
     const ready = await fetch(`${gate.opsUrl}/readyz`);

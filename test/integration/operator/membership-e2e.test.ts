@@ -15,10 +15,10 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { GROUP, PLURAL, VERSION } from '../../../operator/api/v1alpha1.js';
 import { ImGroupController } from '../../../operator/controller/controller.js';
 import { buildMembership, sortMembers } from '../../../runtime/protocol/membership.js';
-import { HashRing } from '../../../runtime/routing/hash-ring.js';
 import { serviceAccountToken, startConfigMapGate } from '../../support/configmap-gate.js';
 import { createLogicPod, createNamespace, eventually, installCrd, type KubeClients, kubeClients, quietLogger, setPodReady } from '../../support/operator-fixture.js';
 import { RawClient } from '../../support/raw-client.js';
+import { groupOwnedBy, storingLogic } from '../../support/routing-probe.js';
 import { type GateHandle, type LogicHandle, metricValue, TestSystem } from '../../support/system.js';
 
 const SPEC = { gate: { replicas: 1 }, logic: { replicas: 3 }, redis: { masters: 3, replicasPerMaster: 1 } };
@@ -36,7 +36,6 @@ describe('operator → N-membership → a real gate with the gate ServiceAccount
   const figures: string[] = [];
 
   const logic = (i: number) => sys.logic[i] as LogicHandle;
-  const served = async (l: LogicHandle) => metricValue(await sys.metrics(l), 'imgroup_logic_messages_total');
 
   /** The gate log's time of "membership applied" for `version`, at or after `sinceMs`. */
   function appliedAt(version: string, sinceMs: number): number | undefined {
@@ -52,26 +51,7 @@ describe('operator → N-membership → a real gate with the gate ServiceAccount
     return undefined;
   }
 
-  async function sendAndFindHandler(groupId: string): Promise<string> {
-    const before = await Promise.all(sys.logic.map(served));
-    const id = uid('m');
-    const r = await alice.request({ type: 'send', id, groupId, body: id });
-    expect(r.type, JSON.stringify(r)).toBe('sent');
-    const after = await Promise.all(sys.logic.map(served));
-    const handlers = sys.logic.filter((_, i) => (after[i] as number) - (before[i] as number) === 1);
-    expect(handlers).toHaveLength(1);
-    return (handlers[0] as LogicHandle).name;
-  }
 
-  async function groupOwnedBy(owner: string, ids: string[]): Promise<string> {
-    const ring = new HashRing(ids);
-    for (;;) {
-      const g = uid('g');
-      if (ring.owner(g) !== owner) continue;
-      await sys.addMembers(g, [aliceId]);
-      return g;
-    }
-  }
 
   /** Flip pod `i`, wait until the gate applied the resulting member list, check routing to it. */
   async function flip(i: number, nowReady: boolean): Promise<void> {
@@ -85,7 +65,7 @@ describe('operator → N-membership → a real gate with the gate ServiceAccount
     await eventually(`gate applied [${members.join(',')}] (${version})`, async () => appliedAt(version, t0) !== undefined, 30_000, 20);
     figures.push(`chat-logic-${i} ${nowReady ? 'Ready' : 'not Ready'} → gate applied [${members.join(',')}] after ${(appliedAt(version, t0) as number) - t0} ms`);
     for (const owner of members) {
-      expect(await sendAndFindHandler(await groupOwnedBy(owner, members))).toBe(owner);
+      expect(await storingLogic(sys, alice, await groupOwnedBy(sys, owner, members, [aliceId]))).toBe(owner);
     }
   }
 
