@@ -17,7 +17,7 @@ import { LeaderElector } from './controller/leader-election.js';
 import { loadKubeConfig } from '../runtime/kube/kube-config.js';
 import { lifecycleEngineFactory, RedisDriver } from './reconcile/redis-driver.js';
 import type { RedisLifecycleResult } from './redis/lifecycle-types.js';
-import { createRedisLifecycleMetrics, recordLifecycleStep } from './redis/redis-lifecycle-metrics.js';
+import { createRedisLifecycleMetrics, forgetLifecycleCluster, recordLifecycleStep } from './redis/redis-lifecycle-metrics.js';
 import { OPERATOR_OPTIONS, type OperatorOptions } from './operator-options.js';
 
 const IN_CLUSTER_NAMESPACE_FILE = '/var/run/secrets/kubernetes.io/serviceaccount/namespace';
@@ -61,6 +61,7 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
         ? {
             redis: new RedisDriver(lifecycleEngineFactory(log, { stepBudgetMs: options.redisStepBudgetMs, migrateSlotsPerStep: options.redisSlotsPerStep })),
             onRedisStep: (namespace: string, name: string, result: RedisLifecycleResult) => recordLifecycleStep(redisMetrics, `${namespace}/${name}`, result),
+            onClusterGone: (namespace: string, name: string) => forgetLifecycleCluster(redisMetrics, `${namespace}/${name}`),
           }
         : {}),
     });

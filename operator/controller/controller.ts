@@ -61,6 +61,7 @@ export interface ControllerOptions {
   /** The Redis Cluster lifecycle; absent: the operator only applies the Redis StatefulSet. */
   redis?: RedisDriver;
   onRedisStep?: (namespace: string, clusterName: string, result: RedisLifecycleResult) => void;
+  onClusterGone?: (namespace: string, clusterName: string) => void;
 }
 
 function keyOf(namespace: string | undefined, name: string | undefined): string | undefined {
@@ -171,6 +172,7 @@ export class ImGroupController {
       listRedisPods: (namespace, name) => this.podsOf(namespace, name, 'redis'),
       ...(opts.redis ? { redis: opts.redis } : {}),
       ...(opts.onRedisStep ? { onRedisStep: opts.onRedisStep } : {}),
+      ...(opts.onClusterGone ? { onClusterGone: opts.onClusterGone } : {}),
       readCached: (apiVersion, kind, namespace, name) => {
         const inf = cached.get(`${apiVersion}/${kind}`);
         if (!inf?.synced) return undefined;

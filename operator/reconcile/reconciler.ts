@@ -56,6 +56,8 @@ export interface ReconcilerOptions {
   redisDegradedRequeueMs?: number;
   /** Every Redis lifecycle step's result (metrics). */
   onRedisStep?: (namespace: string, clusterName: string, result: RedisLifecycleResult) => void;
+  /** The cluster is gone (metrics of it can go). */
+  onClusterGone?: (namespace: string, clusterName: string) => void;
   /** Attempts of a status write that meets 409 Conflict. Default 5. */
   maxConflictRetries?: number;
   randomBytes?: (size: number) => Uint8Array;
@@ -105,7 +107,11 @@ export class Reconciler {
     try {
       raw = await this.getCluster(namespace, name);
     } catch (err) {
-      if (isNotFound(err)) return report;
+      if (isNotFound(err)) {
+        await this.opts.redis?.forget(`${namespace}/${name}`); // its engine's connections
+        this.opts.onClusterGone?.(namespace, name);
+        return report;
+      }
       report.outcome = { kind: 'transient', error: asError(err) };
       return report;
     }
