@@ -18,8 +18,13 @@ import { LocalRedisPods } from './local-redis-pods.js';
 const log = pino({ level: process.env.LIFECYCLE_LOG ?? 'silent' });
 const healthy = (r: RedisLifecycleResult) => r.state === 'Healthy';
 
+/**
+ * A plain ioredis Cluster client: one command at a time follows MOVED/ASK. (Not auto-pipelined:
+ * ioredis retries a redirected pipeline only when every command in it got the same redirection,
+ * and a pipeline does not learn a node it was MOVED to that it did not know yet.)
+ */
 function clientFor(pods: LocalRedisPods): Cluster {
-  return new Cluster(pods.seeds(), { enableAutoPipelining: true, redisOptions: { connectTimeout: 2000 }, clusterRetryStrategy: (times) => (times > 20 ? null : 200) });
+  return new Cluster(pods.seeds(), { redisOptions: { connectTimeout: 2000 }, clusterRetryStrategy: (times) => (times > 20 ? null : 200) });
 }
 
 /** Every pod's own record, by ordinal. */
