@@ -12,6 +12,7 @@ import { myselfOf, type ClusterNodeRecord } from '../../../operator/redis/cluste
 import type { RedisLifecycleResult } from '../../../operator/redis/lifecycle-types.js';
 import { RedisLifecycle } from '../../../operator/redis/redis-lifecycle.js';
 import { createRedisLifecycleMetrics, recordLifecycleStep } from '../../../operator/redis/redis-lifecycle-metrics.js';
+import { missingKeys, writeKeys } from '../../support/redis-key-traffic.js';
 import { drive } from './lifecycle-driver.js';
 import { LocalRedisPods } from './local-redis-pods.js';
 
@@ -32,29 +33,6 @@ async function roles(admin: RedisClusterAdmin, pods: LocalRedisPods): Promise<Ma
   const out = new Map<number, ClusterNodeRecord>();
   for (const v of pods.views()) out.set(v.ordinal, myselfOf(await admin.nodes(pods.addr(v.ordinal))) as ClusterNodeRecord);
   return out;
-}
-
-async function writeKeys(client: Cluster, prefix: string, count: number): Promise<void> {
-  for (let i = 0; i < count; i += 500) {
-    await Promise.all(Array.from({ length: Math.min(500, count - i) }, (_, j) => client.set(`${prefix}:${i + j}`, `v${i + j}`)));
-  }
-}
-
-/** Keys of `prefix:0 … prefix:count-1` that do not read back as `v<i>` (with the error or value seen). */
-async function missingKeys(client: Cluster, prefix: string, count: number): Promise<string[]> {
-  const missing: string[] = [];
-  for (let i = 0; i < count; i += 500) {
-    const replies = await Promise.all(
-      Array.from({ length: Math.min(500, count - i) }, (_, j) =>
-        client.get(`${prefix}:${i + j}`).then(
-          (v) => (v === `v${i + j}` ? null : `${prefix}:${i + j}=${String(v)}`),
-          (err: Error) => `${prefix}:${i + j}: ${err.message}`,
-        ),
-      ),
-    );
-    for (const r of replies) if (r !== null) missing.push(r);
-  }
-  return missing;
 }
 
 describe('RedisLifecycle bootstrap of 3 masters × 1 replica', () => {
