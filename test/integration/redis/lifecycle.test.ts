@@ -24,8 +24,8 @@ const healthy = (r: RedisLifecycleResult) => r.state === 'Healthy';
  * ioredis retries a redirected pipeline only when every command in it got the same redirection,
  * and a pipeline does not learn a node it was MOVED to that it did not know yet.)
  */
-function clientFor(pods: LocalRedisPods): Cluster {
-  return new Cluster(pods.seeds(), { redisOptions: { connectTimeout: 2000 }, clusterRetryStrategy: (times) => (times > 20 ? null : 200) });
+function clientFor(pods: LocalRedisPods, password?: string): Cluster {
+  return new Cluster(pods.seeds(), { redisOptions: { connectTimeout: 2000, password }, clusterRetryStrategy: (times) => (times > 20 ? null : 200) });
 }
 
 /** Every pod's own record, by ordinal. */
@@ -300,13 +300,15 @@ describe('RedisLifecycle repairs a 3 × 1 cluster', () => {
 
 describe('RedisLifecycle scales 3 → 5 → 3 masters (1 replica each) with 20,000 keys', () => {
   const KEYS = 20_000;
+  // With requirepass, as in the pods: MIGRATE has to authenticate to the target.
+  const password = 'lifecycle-secret';
   let pods: LocalRedisPods;
   let admin: RedisClusterAdmin;
   let lifecycle: RedisLifecycle;
 
   /** A client reading the 20,000 keys and writing/reading keys of its own until stopped; every error it sees is kept. */
   function concurrentClient(): { stop: () => Promise<{ ops: number; errors: string[] }> } {
-    const client = clientFor(pods);
+    const client = clientFor(pods, password);
     const errors: string[] = [];
     let ops = 0;
     let running = true;
@@ -336,11 +338,11 @@ describe('RedisLifecycle scales 3 → 5 → 3 masters (1 replica each) with 20,0
   }
 
   beforeAll(async () => {
-    pods = await LocalRedisPods.create(6);
-    admin = new RedisClusterAdmin({ logger: log });
+    pods = await LocalRedisPods.create(6, { password });
+    admin = new RedisClusterAdmin({ logger: log, password });
     lifecycle = new RedisLifecycle(admin, { log });
     await drive(lifecycle, pods, { masters: 3, replicasPerMaster: 1, until: healthy });
-    const client = clientFor(pods);
+    const client = clientFor(pods, password);
     try {
       await writeKeys(client, 'scale', KEYS);
     } finally {
@@ -363,7 +365,7 @@ describe('RedisLifecycle scales 3 → 5 → 3 masters (1 replica each) with 20,0
     // Half-way, the "operator" restarts: a new engine and admin carry on from what the nodes say.
     const firstHalf = await drive(lifecycle, pods, { ...spec, until: (r) => (r.migration?.slotsRemaining ?? Infinity) < 3000 });
     await admin.close();
-    admin = new RedisClusterAdmin({ logger: log });
+    admin = new RedisClusterAdmin({ logger: log, password });
     lifecycle = new RedisLifecycle(admin, { log });
     const secondHalf = await drive(lifecycle, pods, { ...spec, until: (r) => healthy(r) && pods.count === step.pods });
     const results = [...firstHalf.results, ...secondHalf.results];
@@ -381,7 +383,7 @@ describe('RedisLifecycle scales 3 → 5 → 3 masters (1 replica each) with 20,0
     expect(Math.max(...sizes) - Math.min(...sizes)).toBeLessThanOrEqual(Math.max(1, Math.floor(16384 / step.masters / 100)));
     expect(last.shards.map((s) => s.master)).toEqual(step.keepers);
     for (const v of pods.views()) expect((await admin.clusterInfo(pods.addr(v.ordinal))).knownNodes).toBe(step.pods);
-    const client = clientFor(pods);
+    const client = clientFor(pods, password);
     try {
       expect(await missingKeys(client, 'scale', KEYS)).toEqual([]);
     } finally {
