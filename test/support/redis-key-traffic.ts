@@ -10,8 +10,12 @@ export interface KeyClientOptions {
   /** Seeds (`host:port` or objects). */
   seeds: ReadonlyArray<{ host: string; port: number }>;
   password: string;
-  /** Maps announced `hostname:port` to a reachable address (the node agent's natMap). */
-  natMap: (key: string) => { host: string; port: number } | null;
+  /**
+   * Maps announced `hostname:port` to a reachable address. Avoid it while slots move: ioredis
+   * then retries a MOVED command on a random master (redis/ioredis#1582); make the announced
+   * names resolvable instead (pod-dns-lookup.ts).
+   */
+  natMap?: (key: string) => { host: string; port: number } | null;
   /**
    * ioredis auto-pipelining. Default false: with it, a pipeline that meets MOVED/ASK for one of
    * its keys during a slot migration fails as a whole ("All keys in the pipeline should belong to
@@ -24,7 +28,7 @@ export interface KeyClientOptions {
 
 export function keyClient(o: KeyClientOptions): Cluster {
   const options: ClusterOptions = {
-    natMap: o.natMap,
+    ...(o.natMap ? { natMap: o.natMap } : {}),
     enableAutoPipelining: o.autoPipelining ?? false,
     redisOptions: { password: o.password, connectTimeout: 2000 },
     clusterRetryStrategy: (times) => (times > 20 ? null : 200),

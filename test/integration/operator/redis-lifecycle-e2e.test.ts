@@ -3,7 +3,8 @@
  * and scales a real Redis Cluster of Pod objects. A control plane of its own runs the real
  * StatefulSet controller; a test node agent plays the kubelet (each N-redis pod is a real
  * redis-server on a loopback address of its own, with the arguments the operator put in the pod
- * spec); an ioredis Cluster client reaches the pods through the agent's pod DNS (natMap).
+ * spec); an ioredis Cluster client follows the pod DNS names Redis announces, resolved in this
+ * process from the agent's pod addresses (pod-dns-lookup.ts).
  *
  * The steps run in order on one ImGroupCluster (gate and logic replicas 0: only Redis pods run):
  * bootstrap → 20,000 keys → masters 3 → 5 → 3 under a concurrent client → all Redis processes
@@ -24,6 +25,7 @@ import { countSlots } from '../../../operator/redis/slot-ranges.js';
 import type { TestControlPlane } from '../../support/control-plane.js';
 import { MERGE_PATCH } from '../../support/node-agent/agent-api.js';
 import { NodeAgent, redisRuntime, startStatefulSetControlPlane } from '../../support/node-agent/index.js';
+import { installPodDnsLookup } from '../../support/pod-dns-lookup.js';
 import { createNamespace, installCrd, type KubeClients, kubeClients, quietLogger } from '../../support/operator-fixture.js';
 import { concurrentTraffic, keyClient, missingKeys, type TrafficReport, writeKeys } from '../../support/redis-key-traffic.js';
 
@@ -68,6 +70,7 @@ describe('operator runs the Redis lifecycle on real Redis pods (issue 5 §2)', (
   let operator: RunningOperator | null = null;
   let password = '';
   let admin: RedisClusterAdmin;
+  let restoreLookup: (() => void) | undefined;
 
   // ---------------------------------------------------------------------------------------------
   // Reading the world
@@ -102,7 +105,7 @@ describe('operator runs the Redis lifecycle on real Redis pods (issue 5 §2)', (
   const nodesSeenBy = async (name: string): Promise<ClusterNodeRecord[]> => (await admin.nodes(podAddr(name))).nodes;
   const runningPodNames = () => agent.pods().filter((p) => p.namespace === ns).map((p) => p.name).sort((a, b) => ordinalOf(a) - ordinalOf(b));
   const client = (autoPipelining = false): Cluster =>
-    keyClient({ seeds: runningPodNames().flatMap((n) => (agent.podIP(n, ns) ? [podAddr(n)] : [])), password, natMap: agent.natMap(), autoPipelining });
+    keyClient({ seeds: runningPodNames().flatMap((n) => (agent.podIP(n, ns) ? [podAddr(n)] : [])), password, autoPipelining });
 
   /** A bounded wait whose failure message carries status.redis, the pods and the recent Events. */
   async function waitFor(what: string, probe: () => Promise<boolean>, timeoutMs: number, intervalMs = 200): Promise<void> {
@@ -212,6 +215,7 @@ describe('operator runs the Redis lifecycle on real Redis pods (issue 5 §2)', (
       log: quietLogger(),
     });
     await agent.start();
+    restoreLookup = installPodDnsLookup((host) => agent.resolve(host));
     await startTheOperator('first');
   }, 300_000);
 
@@ -220,6 +224,7 @@ describe('operator runs the Redis lifecycle on real Redis pods (issue 5 §2)', (
     await admin?.close();
     await agent?.stop({ graceMs: 1000 });
     await cp?.stop();
+    restoreLookup?.();
   }, 120_000);
 
   it('bootstraps 3 masters × 1 replica: cluster_state ok, 16384 slots, status, conditions, Events, metric', async () => {
