@@ -6,7 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import calculateSlot from 'cluster-key-slot';
-import { Cluster, type ClusterOptions } from 'ioredis';
+import { Cluster, type ClusterOptions, type Redis } from 'ioredis';
 import type { RedisMetrics } from './redis-metrics.js';
 import { redisErrorKind } from './redis-metrics.js';
 
@@ -136,31 +136,51 @@ export class RedisStore {
     const groups = this.byMaster(commands.map((cmd) => cmd[1]));
     const replies: BatchReply[] = new Array(commands.length);
     await Promise.all(
-      groups.map(async (indexes) => {
-        const pipeline = this.cluster.pipeline();
+      groups.map(async ({ node, indexes }) => {
         const names = new Set<string>();
         for (const i of indexes) {
-          const [command, ...args] = commands[i] as BatchCommand;
-          const name = command.toLowerCase();
+          const name = (commands[i] as BatchCommand)[0].toLowerCase();
           names.add(name);
           this.metrics.commands.inc({ command: name });
-          pipeline.call(name, ...args);
         }
-        this.metrics.roundtrips.inc();
         const started = process.hrtime.bigint();
-        let results: [Error | null, unknown][] | null;
-        try {
-          results = await pipeline.exec();
-        } catch (err) {
-          results = indexes.map(() => [err as Error, null]);
-        }
+        const results = await this.execOn(
+          node,
+          indexes.length,
+          (pipeline) => {
+            for (const i of indexes) {
+              const [command, ...args] = commands[i] as BatchCommand;
+              pipeline.call(command.toLowerCase(), ...args);
+            }
+          },
+          (j) => {
+            const [command, ...args] = commands[indexes[j] as number] as BatchCommand;
+            return this.cluster.call(command.toLowerCase(), ...args);
+          },
+        );
         const seconds = Number(process.hrtime.bigint() - started) / 1e9;
         for (const name of names) this.metrics.duration.observe({ command: name }, seconds);
+        const redirected: number[] = [];
         indexes.forEach((cmdIndex, j) => {
           const reply = results?.[j] ?? [new Error('pipeline returned no reply'), null];
           if (reply[0]) this.metrics.errors.inc({ kind: redisErrorKind(reply[0]) });
           replies[cmdIndex] = [reply[0], reply[1]];
+          if (reply[0] && isRedirect(reply[0])) redirected.push(cmdIndex);
         });
+        // During a slot migration a pipeline cannot follow MOVED/ASK (its replies disagree), but
+        // one command can: send those again one by one (ioredis redirects and waits out TRYAGAIN).
+        await Promise.all(
+          redirected.map(async (cmdIndex) => {
+            const [command, ...args] = commands[cmdIndex] as BatchCommand;
+            this.metrics.roundtrips.inc();
+            try {
+              replies[cmdIndex] = [null, await this.cluster.call(command.toLowerCase(), ...args)];
+            } catch (err) {
+              this.metrics.errors.inc({ kind: redisErrorKind(err) });
+              replies[cmdIndex] = [err as Error, null];
+            }
+          }),
+        );
       }),
     );
     return replies;
@@ -184,51 +204,97 @@ export class RedisStore {
     }
     const replies: BatchReply[] = new Array(calls.length);
     await Promise.all(
-      this.byMaster(calls.map((c) => c.keys[0] ?? '')).map(async (indexes) => {
+      this.byMaster(calls.map((c) => c.keys[0] ?? '')).map(async ({ node, indexes }) => {
         const started = process.hrtime.bigint();
-        const first = await this.execScripts(calls, indexes, false);
+        const first = await this.execScripts(node, calls, indexes, false);
         const retry = indexes.filter((_, j) => first[j]?.[0] && redisErrorKind(first[j]?.[0]) === 'noscript');
-        const second = retry.length > 0 ? await this.execScripts(calls, retry, true) : [];
+        const second = retry.length > 0 ? await this.execScripts(node, calls, retry, true) : [];
         const seconds = Number(process.hrtime.bigint() - started) / 1e9;
         for (const name of new Set(indexes.map((i) => (calls[i] as ScriptCall).script.name))) {
           this.metrics.duration.observe({ command: `script:${name}` }, seconds);
         }
+        const redirected: number[] = [];
         indexes.forEach((callIndex, j) => {
           const r = retry.indexOf(callIndex);
           const reply = (r >= 0 ? second[r] : first[j]) ?? [new Error('pipeline returned no reply'), null];
           if (reply[0]) this.metrics.errors.inc({ kind: redisErrorKind(reply[0]) });
           replies[callIndex] = [reply[0], reply[1]];
+          if (reply[0] && isRedirect(reply[0])) redirected.push(callIndex);
         });
+        // As in `batch`: calls a migration redirected go again one by one, with their source.
+        await Promise.all(
+          redirected.map(async (callIndex) => {
+            const { script, keys, args } = calls[callIndex] as ScriptCall;
+            this.metrics.roundtrips.inc();
+            try {
+              replies[callIndex] = [null, await this.cluster.eval(script.source, keys.length, ...keys, ...args)];
+            } catch (err) {
+              this.metrics.errors.inc({ kind: redisErrorKind(err) });
+              replies[callIndex] = [err as Error, null];
+            }
+          }),
+        );
       }),
     );
     return replies;
   }
 
   /** One pipeline of EVALSHA (or EVAL) calls to one master. */
-  private async execScripts(calls: readonly ScriptCall[], indexes: readonly number[], withSource: boolean): Promise<BatchReply[]> {
-    const pipeline = this.cluster.pipeline();
-    for (const i of indexes) {
+  private execScripts(node: Redis | null, calls: readonly ScriptCall[], indexes: readonly number[], withSource: boolean): Promise<BatchReply[]> {
+    const send = (target: Pick<Redis, 'eval' | 'evalsha'>, i: number) => {
       const { script, keys, args } = calls[i] as ScriptCall;
-      if (withSource) pipeline.eval(script.source, keys.length, ...keys, ...args);
-      else pipeline.evalsha(script.sha, keys.length, ...keys, ...args);
+      return withSource ? target.eval(script.source, keys.length, ...keys, ...args) : target.evalsha(script.sha, keys.length, ...keys, ...args);
+    };
+    return this.execOn(
+      node,
+      indexes.length,
+      (pipeline) => {
+        for (const i of indexes) void send(pipeline as unknown as Redis, i);
+      },
+      (j) => send(this.cluster, indexes[j] as number),
+    );
+  }
+
+  /**
+   * `count` commands as one pipeline on the master's own connection — not a Cluster pipeline:
+   * ioredis re-sends a whole Cluster pipeline to an ASK target when the failed commands agree and
+   * the others were reads, and the target then answers nil for keys that never moved (a wrong
+   * reply, not an error). A node pipeline returns MOVED/ASK as they are; `batch`/`scripts` send
+   * those again one by one through the Cluster. Without a known master (slot map not there yet)
+   * each command goes alone through the Cluster.
+   */
+  private async execOn(node: Redis | null, count: number, fill: (pipeline: ReturnType<Redis['pipeline']>) => void, single: (j: number) => Promise<unknown>): Promise<BatchReply[]> {
+    if (!node) {
+      this.metrics.roundtrips.inc(count);
+      return Promise.all(Array.from({ length: count }, (_, j) => single(j).then((v): BatchReply => [null, v], (err: Error): BatchReply => [err, null])));
     }
+    const pipeline = node.pipeline();
+    fill(pipeline);
     this.metrics.roundtrips.inc();
     try {
-      return ((await pipeline.exec()) ?? []).map(([e, v]) => [e, v] as BatchReply);
+      const results = (await pipeline.exec()) ?? [];
+      return Array.from({ length: count }, (_, j): BatchReply => {
+        const r = results[j];
+        return r ? [r[0], r[1]] : [new Error('pipeline returned no reply'), null];
+      });
     } catch (err) {
-      return indexes.map(() => [err as Error, null]);
+      return Array.from({ length: count }, (): BatchReply => [err as Error, null]);
     }
   }
 
-  /** Indexes of `slotKeys` grouped by the master that owns each key's slot (input order kept). */
-  private byMaster(slotKeys: readonly string[]): number[][] {
-    const groups = new Map<string, number[]>();
+  /** Indexes of `slotKeys` grouped by the master that owns each key's slot (input order kept), with that master's connection. */
+  private byMaster(slotKeys: readonly string[]): Array<{ node: Redis | null; indexes: number[] }> {
+    const masters = new Map<string, Redis>();
+    for (const n of this.cluster.nodes('master')) masters.set(`${n.options.host}:${n.options.port}`, n);
+    const groups = new Map<string, { node: Redis | null; indexes: number[] }>();
     for (const [i, key] of slotKeys.entries()) {
       const slot = calculateSlot(key);
-      const owner = this.cluster.slots[slot]?.join(',') ?? `slot:${slot}`;
-      let list = groups.get(owner);
-      if (!list) groups.set(owner, (list = []));
-      list.push(i);
+      const owner = this.cluster.slots[slot]?.[0];
+      const node = owner === undefined ? null : (masters.get(owner) ?? null);
+      const groupKey = node ? (owner as string) : `slot:${slot}`;
+      let group = groups.get(groupKey);
+      if (!group) groups.set(groupKey, (group = { node, indexes: [] }));
+      group.indexes.push(i);
     }
     return [...groups.values()];
   }
@@ -298,4 +364,15 @@ export class RedisStore {
       this.cluster.disconnect();
     }
   }
+}
+
+/**
+ * A reply a pipeline could not follow but one command can: MOVED/ASK (a slot moved or is
+ * moving), TRYAGAIN (a multi-key command on a slot being migrated), CLUSTERDOWN (a failover in
+ * progress), or ioredis refusing a pipeline whose keys no longer share one node.
+ */
+function isRedirect(err: Error): boolean {
+  const kind = redisErrorKind(err);
+  if (kind === 'moved' || kind === 'ask' || kind === 'tryagain' || kind === 'clusterdown') return true;
+  return /same slots allocation group|should belong to the same slot/i.test(err.message);
 }

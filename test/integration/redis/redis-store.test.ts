@@ -4,7 +4,10 @@ import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createRedisMetrics } from '../../../runtime/redis/redis-metrics.js';
 import { getFreePorts } from '../../support/free-ports.js';
+import calculateSlot from 'cluster-key-slot';
+import { parseAddr } from '../../../operator/redis/redis-addr.js';
 import { createCluster, defineScript, RedisStore, type BatchCommand } from '../../../runtime/redis/redis-store.js';
+import { startRedisCluster, type TestRedisCluster } from '../../support/redis-cluster.js';
 
 const seeds = inject('redisSeeds');
 const run = randomUUID().slice(0, 8);
@@ -194,4 +197,51 @@ describe('RedisStore against a real Redis Cluster', () => {
       await store.close();
     }
   });
+});
+
+describe('RedisStore while a slot is being migrated (a cluster of its own)', () => {
+  let rc: TestRedisCluster;
+  let store: RedisStore;
+
+  beforeAll(async () => {
+    rc = await startRedisCluster({ masters: 3, replicasPerMaster: 0 });
+    const cluster = createCluster({ seeds: rc.seeds, commandTimeoutMs: 5000 });
+    store = new RedisStore(cluster, createRedisMetrics(new Registry()));
+    if (cluster.status !== 'ready') await once(cluster, 'ready');
+  }, 60_000);
+  afterAll(async () => {
+    await store?.close();
+    await rc?.stop();
+  });
+
+  it('batches and script batches still get every reply when half of a slot has moved (ASK), and after it moved (MOVED)', async () => {
+    const keys = Array.from({ length: 40 }, (_, i) => `{mig-${run}}:k${i}`);
+    const slot = calculateSlot(keys[0] as string);
+    expect((await store.batch(keys.map((k, i) => ['set', k, `v${i}`] as const))).every(([e]) => e === null)).toBe(true);
+
+    // The slot's owner and another master, by asking the nodes themselves.
+    const nodes = await Promise.all(rc.seeds.map(async (s) => ({ addr: parseAddr(s), me: await rc.admin.myself(parseAddr(s)) })));
+    const source = nodes.find((n) => n.me.slots.some((r) => r.start <= slot && slot <= r.end));
+    const target = nodes.find((n) => n !== source && n.me.role === 'master');
+    if (!source || !target) throw new Error(`no owner or target for slot ${slot}`);
+    await rc.admin.setSlot(target.addr, slot, 'importing', source.me.id);
+    await rc.admin.setSlot(source.addr, slot, 'migrating', target.me.id);
+    const moved = keys.slice(0, 20);
+    await rc.admin.command(source.addr, 'MIGRATE', target.addr.host, target.addr.port, '', 0, 5000, 'KEYS', ...moved);
+
+    // Half the keys answer ASK inside one pipeline to the source: each reply must still arrive.
+    const during = await store.batch(keys.map((k) => ['get', k] as const));
+    expect(during.map(([e, v]) => e?.message ?? v)).toEqual(keys.map((_, i) => `v${i}`));
+    const writes = await store.batch(keys.map((k, i) => ['set', k, `w${i}`] as const));
+    expect(writes.map(([e, v]) => e?.message ?? v)).toEqual(keys.map(() => 'OK'));
+    const script = defineScript('store_test_get', `-- ${randomUUID()}\nreturn redis.call('GET', KEYS[1])`);
+    const viaScript = await store.scripts(keys.map((k) => ({ script, keys: [k], args: [] })));
+    expect(viaScript.map(([e, v]) => e?.message ?? v)).toEqual(keys.map((_, i) => `w${i}`));
+
+    // Finish the move: the rest of the keys, then the slot belongs to the target everywhere.
+    await rc.admin.command(source.addr, 'MIGRATE', target.addr.host, target.addr.port, '', 0, 5000, 'KEYS', ...keys.slice(20));
+    for (const n of nodes) await rc.admin.setSlot(n.addr, slot, 'node', target.me.id);
+    const after = await store.batch(keys.map((k) => ['get', k] as const));
+    expect(after.map(([e, v]) => e?.message ?? v)).toEqual(keys.map((_, i) => `w${i}`));
+  }, 60_000);
 });
