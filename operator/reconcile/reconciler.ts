@@ -26,7 +26,7 @@ import { AUTH_SECRET_KEYS, authSecretName } from '../desired/auth-secret.js';
 import { REDIS_PORT } from '../desired/ports.js';
 import { setConditions } from './conditions.js';
 import type { RedisDriver } from './redis-driver.js';
-import { redisConditions, redisPendingStatus, redisPodViews, redisStatusOf } from './redis-status.js';
+import { redisConditions, redisPendingStatus, redisPodViews, redisStatusFromStep } from './redis-status.js';
 
 export interface ReconcilerOptions {
   objects: KubernetesObjectApi;
@@ -244,7 +244,7 @@ export class Reconciler {
       inputs.push({ type: 'Ready', status: 'False', reason: `Redis${r.state}`, message: r.conditions.message || `Redis Cluster is ${r.state}` });
       if (r.state === 'Bootstrapping' || r.state === 'Migrating') inputs.push({ type: 'Progressing', status: 'True', reason: `Redis${r.state}`, message: r.conditions.message || `Redis Cluster is ${r.state}` });
     }
-    return { ...status, redis: redisStatusOf(r, redis.readyPods), conditions: setConditions(status.conditions ?? [], inputs, generation, now) };
+    return { ...status, redis: redisStatusFromStep(r, redis.readyPods), conditions: setConditions(status.conditions ?? [], inputs, generation, now) };
   }
 
   private outcomeOf(status: ImGroupClusterStatus, redis: RedisOutcome): ReconcileOutcome {

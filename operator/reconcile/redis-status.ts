@@ -6,6 +6,7 @@
 import type { V1Pod } from '@kubernetes/client-node';
 import type { RedisClusterStatus } from '../api/v1alpha1.js';
 import type { RedisLifecycleResult, RedisPodView } from '../redis/lifecycle-types.js';
+import { redisStatusOf } from '../redis/lifecycle-status.js';
 import type { ConditionInput } from './conditions.js';
 
 /** Status messages are bounded (the schema allows 32 KiB; a status should stay readable). */
@@ -27,18 +28,11 @@ export function redisPodViews(pods: readonly V1Pod[], statefulSetName: string): 
   return views.sort((a, b) => a.ordinal - b.ordinal);
 }
 
-/** `status.redis` from one step. */
-export function redisStatusOf(result: RedisLifecycleResult, readyPods: number): RedisClusterStatus {
-  const m = result.migration;
-  const message = [result.conditions.message, ...result.problems].filter((s) => s.length > 0).join('; ');
-  return {
-    state: result.state,
-    slotsAssigned: result.slotsAssigned,
-    ready: readyPods,
-    shards: result.shards.map((s) => ({ master: s.master, replicas: [...s.replicas], slots: s.slots })),
-    ...(m ? { migration: { source: m.from, target: m.to, slotsPlanned: m.slotsMoved + m.slotsRemaining, slotsMoved: m.slotsMoved } } : {}),
-    ...(message ? { message: message.length > MAX_MESSAGE_CHARS ? `${message.slice(0, MAX_MESSAGE_CHARS - 1)}…` : message } : {}),
-  };
+/** `status.redis` from one step, with the Ready pod count and the problems found. */
+export function redisStatusFromStep(result: RedisLifecycleResult, readyPods: number): RedisClusterStatus {
+  const status = redisStatusOf(result);
+  const message = [status.message ?? '', ...result.problems].filter((x) => x.length > 0).join('; ');
+  return { ...status, ready: readyPods, ...(message ? { message: message.length > MAX_MESSAGE_CHARS ? `${message.slice(0, MAX_MESSAGE_CHARS - 1)}…` : message } : {}) };
 }
 
 /** `status.redis` while the engine could not run (no pods yet, no password, engine error). */
