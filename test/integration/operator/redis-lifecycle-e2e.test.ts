@@ -71,6 +71,8 @@ describe('operator runs the Redis lifecycle on real Redis pods (issue 5 §2)', (
   let password = '';
   let admin: RedisClusterAdmin;
   let restoreLookup: (() => void) | undefined;
+  /** status.redis.message of Degraded samples seen while scaling out to 5 masters. */
+  let scaleOutDegraded: string[] | null = null;
 
   // ---------------------------------------------------------------------------------------------
   // Reading the world
@@ -314,6 +316,7 @@ describe('operator runs the Redis lifecycle on real Redis pods (issue 5 §2)', (
           `states seen ${[...seen.states].join(', ')} (${seen.migrating} Migrating samples, up to ${seen.maxSlotsMoved} slots in one step); ` +
           `concurrent client: ${report.ops} ops, ${report.errorCount} errors${seen.degradedWhy.length > 0 ? `; Degraded because: ${seen.degradedWhy.join(' | ')}` : ''}`,
       );
+      if (step.masters === 5) scaleOutDegraded = seen.degradedWhy;
       expect(report.errors).toEqual([]);
       expect(report.ops).toBeGreaterThan(0);
       expect(seen.states.has('Migrating')).toBe(true);
@@ -332,6 +335,17 @@ describe('operator runs the Redis lifecycle on real Redis pods (issue 5 §2)', (
       c.disconnect();
     }
   }, 420_000);
+
+  // Engine bug (operator/redis/lifecycle-plan.ts planStep, "no pod with ordinal i yet"): while a
+  // scale-out waits for the new pods the operator itself just asked the StatefulSet for, the
+  // engine grades them PodMissing/PodUnreachable → state Degraded and condition Degraded=True, as
+  // if pods had been lost. Issue 5 keeps Degraded for faults; a scale-out in progress is
+  // Migrating/Progressing. `it.fails` keeps the suite green while it is so: when the engine is
+  // fixed this turns red — then make it a plain `it`.
+  it.fails('reports a scale-out that waits for its new pods as Migrating, never Degraded (engine bug, see comment)', () => {
+    expect(scaleOutDegraded).not.toBeNull();
+    expect(scaleOutDegraded).toEqual([]);
+  });
 
   it('comes back Healthy with every key after all Redis processes restarted at once on new addresses', async () => {
     const before = new Map(runningPodNames().map((n) => [n, agent.podIP(n, ns)]));
