@@ -52,13 +52,20 @@ export function planStep(picture: ClusterPicture, input: RedisLifecycleInput, li
   };
   const desired = picture.desiredPods;
   const scalingIn = input.statefulSetReplicas > desired;
+  // A scale-out's new pods (ordinals beyond every node the cluster knows) are awaited, not lost:
+  // while they come up the cluster is progressing, not degraded.
+  const joining = (ordinal: number) => picture.anySlots && ordinal >= picture.nodes.size;
+  const absent = (ordinal: number, reason: 'PodUnreachable' | 'PodMissing', message: string): Problem =>
+    !picture.anySlots || joining(ordinal)
+      ? { level: 'progress', reason: picture.anySlots ? 'WaitingForNewPods' : 'WaitingForPods', message }
+      : { level: 'degraded', reason, message };
   for (const o of picture.observations) {
     if (o.error === null) continue;
-    if (!o.leaving) say({ level: picture.anySlots ? 'degraded' : 'progress', reason: picture.anySlots ? 'PodUnreachable' : 'WaitingForPods', message: `${o.pod.name}: ${o.error}` });
+    if (!o.leaving) say(absent(o.pod.ordinal, 'PodUnreachable', `${o.pod.name}: ${o.error}`));
     else if (scalingIn) say({ level: 'progress', reason: 'WaitingForLeavingPod', message: `${o.pod.name} leaves but does not answer (${o.error}); the scale-in waits for it` });
   }
   for (let i = 0; i < desired; i++) {
-    if (!picture.observations.some((o) => o.pod.ordinal === i)) say({ level: picture.anySlots ? 'degraded' : 'progress', reason: picture.anySlots ? 'PodMissing' : 'WaitingForPods', message: `no pod with ordinal ${i} yet` });
+    if (!picture.observations.some((o) => o.pod.ordinal === i)) say(absent(i, 'PodMissing', `no pod with ordinal ${i} yet`));
   }
 
   if (!picture.anySlots) return { ...planFirstBootstrap(picture, input, say), problems };

@@ -336,13 +336,9 @@ describe('operator runs the Redis lifecycle on real Redis pods (issue 5 §2)', (
     }
   }, 420_000);
 
-  // Engine bug (operator/redis/lifecycle-plan.ts planStep, "no pod with ordinal i yet"): while a
-  // scale-out waits for the new pods the operator itself just asked the StatefulSet for, the
-  // engine grades them PodMissing/PodUnreachable → state Degraded and condition Degraded=True, as
-  // if pods had been lost. Issue 5 keeps Degraded for faults; a scale-out in progress is
-  // Migrating/Progressing. `it.fails` keeps the suite green while it is so: when the engine is
-  // fixed this turns red — then make it a plain `it`.
-  it.fails('reports a scale-out that waits for its new pods as Migrating, never Degraded (engine bug, see comment)', () => {
+  // While a scale-out waits for the pods it asked the StatefulSet for, the cluster is progressing
+  // (Migrating), not Degraded: Degraded is kept for faults (lifecycle-plan.ts, `joining`).
+  it('reports a scale-out that waits for its new pods as progressing, never Degraded', () => {
     expect(scaleOutDegraded).not.toBeNull();
     expect(scaleOutDegraded).toEqual([]);
   });

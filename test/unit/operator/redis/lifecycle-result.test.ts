@@ -46,6 +46,19 @@ describe('lifecycleResult', () => {
     expect(r.requeueAfterMs).toBe(requeue);
   });
 
+  it('a scale-out waiting for its new pods is progressing, not Degraded; a known pod missing is Degraded', () => {
+    // 3 → 5 masters: the StatefulSet asks for 10 pods; ordinals 6–9 are not there (or not answering) yet.
+    const nodes = healthyCluster(3, 1);
+    const waiting = result(nodes, 5, 1, NONE, 10);
+    expect(waiting.conditions.degraded, waiting.problems.join('; ')).toBe(false);
+    expect(waiting.state).not.toBe('Degraded');
+    expect(waiting.problems.join('; ')).toContain('no pod with ordinal 6 yet');
+    const lost = healthyCluster(3, 1).filter((n) => n.ordinal !== 2);
+    const degraded = result(lost, 3, 1);
+    expect(degraded.state).toBe('Degraded');
+    expect(degraded.conditions.reason).toBe('PodMissing');
+  });
+
   it('a failed action makes the step Degraded', () => {
     const r = result(healthyCluster(3, 1), 3, 1, { actions: [{ kind: 'meet', message: 'meet: failed: boom', ok: false }], migration: null, slotsAssignedNow: 0 });
     expect(r.state).toBe('Degraded');
