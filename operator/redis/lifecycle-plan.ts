@@ -158,14 +158,22 @@ function describeCluster(picture: ClusterPicture, input: RedisLifecycleInput, op
     else say({ level: 'degraded', reason: 'ReplicaLinkDown', message: `${o.pod.name} has had no link to its master for ${down} s; it could not take over` });
   }
   for (const m of picture.voters) {
-    if (m.info.state !== 'ok' && isJoined(picture, m)) say({ level: 'degraded', reason: 'ClusterStateFail', message: `${m.pod.name} reports cluster_state:${m.info.state}` });
+    if (m.info.state === 'ok' || !isJoined(picture, m)) continue;
+    // A master that serves nothing yet (a scale-out's new node) reports fail until gossip brings it
+    // the slot map: it serves no request, so that is progress, not a fault.
+    const empty = m.me.role === 'master' && (picture.nodes.get(m.me.id)?.slotCount ?? 0) === 0;
+    if (empty) say({ level: 'progress', reason: 'Joining', message: `${m.pod.name} (no slots yet) reports cluster_state:${m.info.state}` });
+    else say({ level: 'degraded', reason: 'ClusterStateFail', message: `${m.pod.name} reports cluster_state:${m.info.state}` });
   }
   if (!picture.agreed) say({ level: 'degraded', reason: 'SlotMapDisagreement', message: 'the nodes do not agree on the slot map yet' });
   if (picture.slotMap.uncovered.length > 0) say({ level: 'degraded', reason: 'SlotsUncovered', message: `${16384 - picture.slotMap.covered} slots are served by nobody` });
   for (const o of picture.reachable) {
     if (o.leaving || isJoined(picture, o)) continue;
     const memberIds = new Set(picture.members.map((m) => m.me.id));
-    const joining = isFresh(o) || picture.members.includes(o) || o.view.nodes.some((n) => memberIds.has(n.id)) || ops.some((op) => op.kind === 'meet' && op.target.host === o.addr.host && op.target.port === o.addr.port);
+    // Joining: it knows nobody yet, or members, or only pods of this cluster (new pods that met
+    // each other through gossip), or this step meets it. Foreign: it knows nodes that are no pod here.
+    const onlyOurPods = o.view.nodes.every((n) => n.id === o.me.id || picture.podOfId.has(n.id));
+    const joining = isFresh(o) || picture.members.includes(o) || o.view.nodes.some((n) => memberIds.has(n.id)) || onlyOurPods || ops.some((op) => op.kind === 'meet' && op.target.host === o.addr.host && op.target.port === o.addr.port);
     if (joining) say({ level: 'progress', reason: 'Joining', message: `${o.pod.name} is joining the cluster` });
     else say({ level: 'degraded', reason: 'ForeignPod', message: `${o.pod.name} belongs to another cluster (it knows nodes unknown here); it is not merged in` });
   }

@@ -192,7 +192,25 @@ describe('planStep: scaling', () => {
     const nodes = [...healthyCluster(3, 1), ...[6, 7, 8, 9].map((o) => ({ ordinal: o, id: `${o}`, role: 'master' as const, state: o === 6 ? ('fail' as const) : ('ok' as const) }))];
     const p = plan(nodes, 5, 1, 10);
     expect(kinds(p.ops)).not.toContain('migrate');
-    expect(p.problems).toContainEqual(expect.objectContaining({ reason: 'ClusterStateFail' }));
+    // The new node serves nothing yet: progress, not a fault (an established one would be Degraded).
+    expect(p.problems).toContainEqual(expect.objectContaining({ level: 'progress', reason: 'Joining' }));
+    expect(p.problems).not.toContainEqual(expect.objectContaining({ level: 'degraded' }));
+  });
+
+  it('an established master reporting cluster_state:fail is Degraded', () => {
+    const nodes = healthyCluster(3, 1);
+    nodes[1]!.state = 'fail';
+    expect(plan(nodes).problems).toContainEqual(expect.objectContaining({ level: 'degraded', reason: 'ClusterStateFail' }));
+  });
+
+  it('new pods that met only each other are joining; a pod that knows a node no pod has is foreign', () => {
+    const newcomers = (): FakeNode[] => [...healthyCluster(3, 1), { ordinal: 6, id: '6', role: 'master', knows: ['6', '7'] }, { ordinal: 7, id: '7', role: 'master', knows: ['6', '7'] }];
+    const joining = plan(newcomers(), 4, 1, 8);
+    expect(joining.problems).not.toContainEqual(expect.objectContaining({ reason: 'ForeignPod' }));
+    const foreign = newcomers();
+    foreign.push({ ordinal: null, id: '9', fresh: true });
+    foreign[6]!.knows = ['6', '7', '9'];
+    expect(plan(foreign, 4, 1, 8).problems).toContainEqual(expect.objectContaining({ level: 'degraded', reason: 'ForeignPod' }));
   });
 
   it('scale-in: the highest masters are drained, the StatefulSet keeps its pods meanwhile', () => {
