@@ -50,6 +50,8 @@ export interface ClusterPicture {
   slotMap: SlotMap;
   /** Every voter sees the same slot map. */
   agreed: boolean;
+  /** Voters whose slot map differs from `slotMap`. */
+  dissenters: ReachablePod[];
   /** Some pod serves or knows slots (assigned or open), so bootstrapping is out of the question. */
   anySlots: boolean;
   /** Some reachable pod holds keys. */
@@ -130,6 +132,7 @@ export function pictureOf(observations: readonly PodObservation[], desiredPods: 
     podOfId,
     slotMap,
     agreed: bySignature.size <= 1,
+    dissenters: voters.filter((_, i) => (maps[i] as SlotMap).signature !== slotMap.signature),
     anySlots: members.length > 0,
     anyKeys: reachable.some((o) => o.keys > 0),
     openSlots: [...open.values()].sort((a, b) => a.slot - b.slot),

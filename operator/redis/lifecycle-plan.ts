@@ -165,7 +165,14 @@ function describeCluster(picture: ClusterPicture, input: RedisLifecycleInput, op
     if (empty) say({ level: 'progress', reason: 'Joining', message: `${m.pod.name} (no slots yet) reports cluster_state:${m.info.state}` });
     else say({ level: 'degraded', reason: 'ClusterStateFail', message: `${m.pod.name} reports cluster_state:${m.info.state}` });
   }
-  if (!picture.agreed) say({ level: 'degraded', reason: 'SlotMapDisagreement', message: 'the nodes do not agree on the slot map yet' });
+  if (!picture.agreed) {
+    // New empty masters learn the slot map by gossip a moment after they joined: progress. Nodes
+    // that serve slots (or follow a master) and still disagree are a fault.
+    const newcomers = picture.dissenters.every((d) => d.me.role === 'master' && (picture.nodes.get(d.me.id)?.slotCount ?? 0) === 0);
+    const names = picture.dissenters.map((d) => d.pod.name).join(', ');
+    if (newcomers) say({ level: 'progress', reason: 'Joining', message: `${names} ha${picture.dissenters.length === 1 ? 's' : 've'} not learned the slot map yet` });
+    else say({ level: 'degraded', reason: 'SlotMapDisagreement', message: `the nodes do not agree on the slot map yet (${names} differ)` });
+  }
   if (picture.slotMap.uncovered.length > 0) say({ level: 'degraded', reason: 'SlotsUncovered', message: `${16384 - picture.slotMap.covered} slots are served by nobody` });
   for (const o of picture.reachable) {
     if (o.leaving || isJoined(picture, o)) continue;

@@ -203,6 +203,17 @@ describe('planStep: scaling', () => {
     expect(plan(nodes).problems).toContainEqual(expect.objectContaining({ level: 'degraded', reason: 'ClusterStateFail' }));
   });
 
+  it('a new empty master that has not learned the whole slot map is joining; an established node that disagrees is Degraded', () => {
+    // Node 6 joined (everyone knows it) but knows only a and b so far: its slot map lacks c's slots.
+    const joined = [...healthyCluster(3, 1), { ordinal: 6, id: '6', role: 'master' as const, knows: ['6', 'a', 'b'] }];
+    const p = plan(joined, 4, 1, 8);
+    expect(p.problems).toContainEqual(expect.objectContaining({ level: 'progress', reason: 'Joining' }));
+    expect(p.problems).not.toContainEqual(expect.objectContaining({ reason: 'SlotMapDisagreement' }));
+    const split = healthyCluster(3, 1);
+    split[3]!.knows = ['a', 'b', 'd', 'e', 'f'];
+    expect(plan(split).problems).toContainEqual(expect.objectContaining({ level: 'degraded', reason: 'SlotMapDisagreement' }));
+  });
+
   it('new pods that met only each other are joining; a pod that knows a node no pod has is foreign', () => {
     const newcomers = (): FakeNode[] => [...healthyCluster(3, 1), { ordinal: 6, id: '6', role: 'master', knows: ['6', '7'] }, { ordinal: 7, id: '7', role: 'master', knows: ['6', '7'] }];
     const joining = plan(newcomers(), 4, 1, 8);
