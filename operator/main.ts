@@ -20,6 +20,12 @@ import type { RedisLifecycleResult } from './redis/lifecycle-types.js';
 import { createRedisLifecycleMetrics, forgetLifecycleCluster, recordLifecycleStep } from './redis/redis-lifecycle-metrics.js';
 import { OPERATOR_OPTIONS, type OperatorOptions } from './operator-options.js';
 
+/**
+ * Bound on asking one Redis pod during a lifecycle step. A cluster's reconcile (its membership
+ * ConfigMap included) waits for its Redis step, so an unreachable pod must not hold it long.
+ */
+const REDIS_OBSERVE_TIMEOUT_MS = 1500;
+
 const IN_CLUSTER_NAMESPACE_FILE = '/var/run/secrets/kubernetes.io/serviceaccount/namespace';
 
 function podNamespace(): string | undefined {
@@ -59,7 +65,7 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
       ...(options.namespace ? { namespace: options.namespace } : {}),
       ...(redisMetrics
         ? {
-            redis: new RedisDriver(lifecycleEngineFactory(log, { stepBudgetMs: options.redisStepBudgetMs, migrateSlotsPerStep: options.redisSlotsPerStep })),
+            redis: new RedisDriver(lifecycleEngineFactory(log, { stepBudgetMs: options.redisStepBudgetMs, migrateSlotsPerStep: options.redisSlotsPerStep, observeTimeoutMs: REDIS_OBSERVE_TIMEOUT_MS })),
             onRedisStep: (namespace: string, name: string, result: RedisLifecycleResult) => recordLifecycleStep(redisMetrics, `${namespace}/${name}`, result),
             onClusterGone: (namespace: string, name: string) => forgetLifecycleCluster(redisMetrics, `${namespace}/${name}`),
           }
