@@ -16,6 +16,7 @@ import {
   type V1Pod,
 } from '@kubernetes/client-node';
 import pino from 'pino';
+import type { OperatorOptions } from '../../operator/operator-options.js';
 import { imGroupClusterCrd } from '../../operator/api/crd.js';
 import { CRD_NAME } from '../../operator/api/v1alpha1.js';
 import { apiRequest, readKubeconfigAuth } from './control-plane.js';
@@ -120,4 +121,29 @@ export async function setPodReady(k: KubeClients, namespace: string, name: strin
       if ((err as { code?: number }).code !== 409 || attempt > 5) throw err;
     }
   }
+}
+
+/** Options of an in-process `startOperator` for tests: loopback ops port, short Lease, quiet logs. */
+export function operatorTestOptions(kubeconfig: string, namespace: string, identity: string, overrides: Partial<OperatorOptions> = {}): OperatorOptions {
+  return {
+    kubeconfig,
+    namespace,
+    logLevel: process.env.IMGROUP_TEST_LOG_LEVEL ?? 'silent',
+    opsHost: '127.0.0.1',
+    opsPort: 0,
+    identity,
+    leaseName: 'imgroup-operator',
+    leaseNamespace: undefined,
+    leaseDurationMs: 3000,
+    renewDeadlineMs: 2000,
+    retryPeriodMs: 200,
+    workers: 2,
+    resyncMs: 60_000,
+    stallMs: 60_000,
+    requestTimeoutMs: 10_000,
+    redisLifecycle: true,
+    redisStepBudgetMs: 2000,
+    redisSlotsPerStep: 64,
+    ...overrides,
+  };
 }

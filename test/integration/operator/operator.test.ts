@@ -8,39 +8,14 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { GROUP, type ImGroupCluster, PLURAL, VERSION } from '../../../operator/api/v1alpha1.js';
 import { type RunningOperator, startOperator } from '../../../operator/main.js';
-import type { OperatorOptions } from '../../../operator/operator-options.js';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startTestControlPlane, type TestControlPlane } from '../../support/control-plane.js';
 import { TcpProxy } from '../../support/tcp-proxy.js';
-import { createNamespace, eventually, installCrd, type KubeClients, kubeClients } from '../../support/operator-fixture.js';
+import { createNamespace, eventually, installCrd, type KubeClients, kubeClients, operatorTestOptions } from '../../support/operator-fixture.js';
 
 const MINIMAL = { gate: { replicas: 2 }, logic: { replicas: 3 }, redis: { masters: 3, replicasPerMaster: 1 } };
-
-function options(kubeconfig: string, namespace: string, identity: string, overrides: Partial<OperatorOptions> = {}): OperatorOptions {
-  return {
-    kubeconfig,
-    namespace,
-    logLevel: process.env.IMGROUP_TEST_LOG_LEVEL ?? 'silent',
-    opsHost: '127.0.0.1',
-    opsPort: 0,
-    identity,
-    leaseName: 'imgroup-operator',
-    leaseNamespace: undefined,
-    leaseDurationMs: 3000,
-    renewDeadlineMs: 2000,
-    retryPeriodMs: 200,
-    workers: 2,
-    resyncMs: 60_000,
-    stallMs: 60_000,
-    requestTimeoutMs: 10_000,
-    redisLifecycle: true,
-    redisStepBudgetMs: 2000,
-    redisSlotsPerStep: 64,
-    ...overrides,
-  };
-}
 
 async function createCluster(k: KubeClients, ns: string, name: string): Promise<void> {
   await k.custom.createNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: ns, plural: PLURAL, body: { apiVersion: `${GROUP}/${VERSION}`, kind: 'ImGroupCluster', metadata: { name }, spec: MINIMAL } });
@@ -76,8 +51,8 @@ describe('imgroup operator', () => {
 
   it('two replicas: one leader acts, serves ops endpoints, and hands over on a graceful stop', async () => {
     const ns = await createNamespace(k);
-    const a = await startOperator(options(kubeconfig, ns, 'a'));
-    const b = await startOperator(options(kubeconfig, ns, 'b'));
+    const a = await startOperator(operatorTestOptions(kubeconfig, ns, 'a'));
+    const b = await startOperator(operatorTestOptions(kubeconfig, ns, 'b'));
     running.push(a, b);
     await eventually('a leader', async () => a.isLeader() || b.isLeader());
     await new Promise((r) => setTimeout(r, 1000));
@@ -127,7 +102,7 @@ describe('imgroup operator across an API server restart', () => {
     const k = kubeClients(cp.kubeconfigPath);
     await installCrd(k);
     const ns = await createNamespace(k);
-    running = await startOperator(options(cp.kubeconfigPath, ns, 'solo'));
+    running = await startOperator(operatorTestOptions(cp.kubeconfigPath, ns, 'solo'));
     await eventually('leader', async () => running?.isLeader() === true);
     await createCluster(k, ns, 'chat');
     await eventually('StatefulSet chat-logic', async () => (await logicReplicas(k, ns, 'chat')) === 3);
@@ -163,7 +138,7 @@ describe('imgroup operator behind connections that go silent', () => {
     // A long Lease so that slow renewals do not hand leadership around (a new controller would
     // re-list too, and this test must see the watchdog do it); a resync far beyond the test.
     running = await startOperator(
-      options(viaProxy, ns, 'solo', { stallMs: 2000, resyncMs: 3_600_000, requestTimeoutMs: 2000, leaseDurationMs: 60_000, renewDeadlineMs: 45_000, retryPeriodMs: 1000 }),
+      operatorTestOptions(viaProxy, ns, 'solo', { stallMs: 2000, resyncMs: 3_600_000, requestTimeoutMs: 2000, leaseDurationMs: 60_000, renewDeadlineMs: 45_000, retryPeriodMs: 1000 }),
     );
     await eventually('leader', async () => running?.isLeader() === true);
     await createCluster(k, ns, 'chat');

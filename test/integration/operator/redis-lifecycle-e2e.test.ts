@@ -26,7 +26,7 @@ import type { TestControlPlane } from '../../support/control-plane.js';
 import { MERGE_PATCH } from '../../support/node-agent/agent-api.js';
 import { NodeAgent, redisRuntime, startStatefulSetControlPlane } from '../../support/node-agent/index.js';
 import { installPodDnsLookup } from '../../support/pod-dns-lookup.js';
-import { createNamespace, installCrd, type KubeClients, kubeClients, quietLogger } from '../../support/operator-fixture.js';
+import { createNamespace, installCrd, type KubeClients, kubeClients, operatorTestOptions, quietLogger } from '../../support/operator-fixture.js';
 import { concurrentTraffic, keyClient, missingKeys, type TrafficReport, writeKeys } from '../../support/redis-key-traffic.js';
 
 const NAME = 'chat';
@@ -37,26 +37,7 @@ const SLOTS = 16384;
 const REDIS_PORT = 6379;
 
 function operatorOptions(kubeconfig: string, namespace: string, identity: string): OperatorOptions {
-  return {
-    kubeconfig,
-    namespace,
-    logLevel: process.env.IMGROUP_TEST_LOG_LEVEL ?? 'silent',
-    opsHost: '127.0.0.1',
-    opsPort: 0,
-    identity,
-    leaseName: 'imgroup-operator',
-    leaseNamespace: undefined,
-    leaseDurationMs: 3000,
-    renewDeadlineMs: 2000,
-    retryPeriodMs: 200,
-    workers: 2,
-    resyncMs: 60_000,
-    stallMs: 60_000,
-    requestTimeoutMs: 10_000,
-    redisLifecycle: true,
-    redisStepBudgetMs: 2000,
-    redisSlotsPerStep: 512,
-  };
+  return operatorTestOptions(kubeconfig, namespace, identity, { redisSlotsPerStep: 512 });
 }
 
 const isReady = (p: V1Pod) => (p.status?.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True') && !p.metadata?.deletionTimestamp;
