@@ -16,6 +16,7 @@ import { describeApiError, httpStatusOf, loadGateKubeConfig } from '../../../run
 import { MEMBERSHIP_CONFIGMAP_KEY, membershipFromConfigMap } from '../../../runtime/gate/membership-configmap-document.js';
 import { nameFieldSelector, parseConfigMapRef } from '../../../runtime/gate/membership-configmap-ref.js';
 import { buildMembership, MEMBERSHIP_LIMITS, type MembershipDocument, serializeMembership } from '../../../runtime/protocol/membership.js';
+import { ChangeSignal } from '../../support/change-signal.js';
 
 const log = pino({ level: 'silent' });
 
@@ -167,12 +168,12 @@ interface WatchCall {
 class ScriptedApi implements ConfigMapWatchApi {
   lists: Array<{ resolve: (r: ConfigMapListResult) => void; reject: (e: unknown) => void }> = [];
   watches: WatchCall[] = [];
-  private waiters: Array<() => void> = [];
+  private readonly signal = new ChangeSignal();
 
   list(): Promise<ConfigMapListResult> {
     return new Promise((resolve, reject) => {
       this.lists.push({ resolve, reject });
-      this.wake();
+      this.signal.notify();
     });
   }
 
@@ -191,18 +192,13 @@ class ScriptedApi implements ConfigMapWatchApi {
         },
       };
       this.watches.push(call);
-      this.wake();
+      this.signal.notify();
     });
   }
 
-  private wake() {
-    const w = this.waiters;
-    this.waiters = [];
-    for (const f of w) f();
-  }
 
-  async until(cond: () => boolean): Promise<void> {
-    while (!cond()) await new Promise<void>((r) => this.waiters.push(r));
+  until(cond: () => boolean): Promise<void> {
+    return this.signal.until(cond);
   }
 
   async nthList(n: number) {

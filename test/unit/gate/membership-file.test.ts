@@ -5,6 +5,7 @@ import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { MembershipFile } from '../../../runtime/gate/membership-file.js';
 import { buildMembership, type MembershipDocument, serializeMembership } from '../../../runtime/protocol/membership.js';
+import { ChangeSignal } from '../../support/change-signal.js';
 
 const log = pino({ level: 'silent' });
 
@@ -16,22 +17,17 @@ function doc(...ids: string[]): MembershipDocument {
 class Observer {
   docs: MembershipDocument[] = [];
   errors: string[] = [];
-  private waiters: Array<() => void> = [];
+  private readonly signal = new ChangeSignal();
   onChange = (d: MembershipDocument) => {
     this.docs.push(d);
-    this.wake();
+    this.signal.notify();
   };
   onError = (m: string) => {
     this.errors.push(m);
-    this.wake();
+    this.signal.notify();
   };
-  private wake() {
-    const w = this.waiters;
-    this.waiters = [];
-    for (const f of w) f();
-  }
-  async until(cond: () => boolean): Promise<void> {
-    while (!cond()) await new Promise<void>((r) => this.waiters.push(r));
+  until(cond: () => boolean): Promise<void> {
+    return this.signal.until(cond);
   }
 }
 
