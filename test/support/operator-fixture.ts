@@ -20,6 +20,9 @@ import type { OperatorOptions } from '../../operator/operator-options.js';
 import { imGroupClusterCrd } from '../../operator/api/crd.js';
 import { CRD_NAME } from '../../operator/api/v1alpha1.js';
 import { apiRequest, readKubeconfigAuth } from './control-plane.js';
+import { eventually } from './eventually.js';
+
+export { eventually };
 import { APP_NAME, LABEL_COMPONENT, LABEL_INSTANCE, LABEL_NAME } from '../../operator/desired/object-meta.js';
 
 export interface KubeClients {
@@ -50,15 +53,6 @@ export const quietLogger = () => pino({ level: process.env.IMGROUP_TEST_LOG_LEVE
 
 export function uniqueName(prefix: string): string {
   return `${prefix}-${randomBytes(4).toString('hex')}`;
-}
-
-/** Poll `probe` until it returns true; fail with `what` after `timeoutMs`. */
-export async function eventually(what: string, probe: () => Promise<boolean>, timeoutMs = 30_000, intervalMs = 100): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await probe())) {
-    if (Date.now() > deadline) throw new Error(`${what}: not true after ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, intervalMs));
-  }
 }
 
 export async function installCrd(k: KubeClients): Promise<void> {

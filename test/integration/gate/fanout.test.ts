@@ -9,25 +9,15 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { RawClient } from '../../support/raw-client.js';
 import { randomId, startTestGate, type TestGate } from './gate-harness.js';
-import { type Handler, msg, ScriptedLogic } from './scripted-logic.js';
+import { connectReady, loginOk, msg, ScriptedLogic } from './scripted-logic.js';
+import { eventually } from '../../support/eventually.js';
+
+const waitFor = (cond: () => boolean | Promise<boolean>, what: string, timeoutMs = 10_000) => eventually(`waiting for ${what}`, cond, timeoutMs, 20);
 
 const TOKEN = 'test-internal-token';
 
-async function waitFor(cond: () => boolean | Promise<boolean>, what: string, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await cond())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
-const loginOk: Handler = (req) => (req.op === 'login' ? { ok: true, result: { groups: 0, delivered: 0 } } : 'hang');
 
-async function connectReady(g: TestGate, logic: ScriptedLogic, userId: string): Promise<RawClient> {
-  const c = await RawClient.connect(g.wsUrl, await g.token(userId));
-  await logic.until(() => logic.requests('login').some((r) => r.connId === c.frames[0]?.connId));
-  return c;
-}
 
 const seqs = (c: RawClient, groupId: string) => c.messages(groupId).map((m) => m.seq as number);
 const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i);

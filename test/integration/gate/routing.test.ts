@@ -8,27 +8,16 @@ import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vi
 import { HashRing } from '../../../runtime/routing/hash-ring.js';
 import { RawClient } from '../../support/raw-client.js';
 import { randomId, startTestGate, type TestGate } from './gate-harness.js';
-import { type Handler, msg, ScriptedLogic } from './scripted-logic.js';
+import { connectReady, loginOk, msg, ScriptedLogic } from './scripted-logic.js';
+import { eventually } from '../../support/eventually.js';
+
+const waitFor = (cond: () => boolean | Promise<boolean>, what: string, timeoutMs = 10_000) => eventually(`waiting for ${what}`, cond, timeoutMs, 20);
 
 const TOKEN = 'test-internal-token';
 const seeds = () => inject('redisSeeds');
 
-async function waitFor(cond: () => boolean | Promise<boolean>, what: string, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await cond())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
-const loginOk: Handler = (req) => (req.op === 'login' ? { ok: true, result: { groups: 0, delivered: 0 } } : 'hang');
 
-/** Connect and wait until the login request reached logic (and, with loginOk, was answered). */
-async function connectReady(g: TestGate, logic: ScriptedLogic, userId: string): Promise<RawClient> {
-  const c = await RawClient.connect(g.wsUrl, await g.token(userId));
-  await logic.until(() => logic.requests('login').some((r) => r.connId === c.frames[0]?.connId));
-  return c;
-}
 
 async function roundTrip(c: RawClient): Promise<void> {
   const n = c.frames.filter((f) => f.type === 'pong').length;

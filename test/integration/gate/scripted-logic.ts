@@ -7,6 +7,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { WebSocket, WebSocketServer } from 'ws';
+import { RawClient } from '../../support/raw-client.js';
 import type { ChatMessage } from '../../../runtime/protocol/client-frames.js';
 import type { ErrorCode } from '../../../runtime/protocol/errors.js';
 import { type DeliverFrame, decodeGateFrame, GATE_BOOT_HEADER, GATE_HEADER, INTERNAL_PATH, type ReqFrame } from '../../../runtime/protocol/internal-frames.js';
@@ -106,4 +107,14 @@ export class ScriptedLogic {
     for (const ws of this.links) ws.terminate();
     await new Promise<void>((resolve) => this.wss.close(() => resolve()));
   }
+}
+
+/** A logic that answers every login at once (0 groups) and leaves other requests hanging. */
+export const loginOk: Handler = (req) => (req.op === 'login' ? { ok: true, result: { groups: 0, delivered: 0 } } : 'hang');
+
+/** Connect and wait until the login request reached logic (and, with loginOk, was answered). */
+export async function connectReady(g: { wsUrl: string; token(userId: string): Promise<string> }, logic: ScriptedLogic, userId: string): Promise<RawClient> {
+  const c = await RawClient.connect(g.wsUrl, await g.token(userId));
+  await logic.until(() => logic.requests('login').some((r) => r.connId === c.frames[0]?.connId));
+  return c;
 }
