@@ -80,6 +80,9 @@ export class ImGroupController {
   private readonly pods: ResilientInformer<V1Pod>;
   private readonly core: CoreV1Api;
   private readonly podEventAt = new Map<string, number>();
+  /** Membership publishes in flight per cluster key, and keys with events since they began. */
+  private readonly publishing = new Map<string, Promise<void>>();
+  private readonly publishAgain = new Set<string>();
   private readonly workers: Promise<void>[] = [];
   private running = false;
 
@@ -201,6 +204,7 @@ export class ImGroupController {
     this.queue.shutDown();
     await Promise.all(this.informers.map((i) => i.stop()));
     await Promise.all(this.workers.splice(0));
+    await Promise.all(this.publishing.values());
     await this.opts.redis?.close();
   }
 
@@ -211,9 +215,30 @@ export class ImGroupController {
   private onPodEvent(pod: V1Pod): void {
     const key = ownerKey(pod);
     if (!key) return;
-    // Only logic pods change the membership (whose publish latency is measured).
-    if (pod.metadata?.labels?.[LABEL_COMPONENT] === 'logic' && !this.podEventAt.has(key)) this.podEventAt.set(key, performance.now());
+    // Only logic pods change the membership (whose publish latency is measured). It is published
+    // at once, beside the queue: a reconcile of the same cluster may be busy with a Redis step.
+    if (pod.metadata?.labels?.[LABEL_COMPONENT] === 'logic') {
+      if (!this.podEventAt.has(key)) this.podEventAt.set(key, performance.now());
+      this.publishSoon(key);
+    }
     this.enqueue(key);
+  }
+
+  /** One membership publish per cluster at a time; events meanwhile make one more. */
+  private publishSoon(key: string): void {
+    if (this.publishing.has(key)) {
+      this.publishAgain.add(key);
+      return;
+    }
+    const slash = key.indexOf('/');
+    const run = async () => {
+      do {
+        this.publishAgain.delete(key);
+        await this.reconciler.publishMembership(key.slice(0, slash), key.slice(slash + 1));
+      } while (this.publishAgain.has(key) && this.running);
+      this.publishing.delete(key);
+    };
+    this.publishing.set(key, run());
   }
 
   /** The cluster's pods of one component, from the informer once it has listed, else from the API. */
@@ -226,8 +251,11 @@ export class ImGroupController {
   private pendingPodEvent: Map<string, number> = new Map();
 
   private onPublished(key: string): void {
-    const t = this.pendingPodEvent.get(key);
-    if (t !== undefined) this.metrics.membershipPublishLatency.observe((performance.now() - t) / 1000);
+    const t = this.pendingPodEvent.get(key) ?? this.podEventAt.get(key);
+    if (t === undefined) return;
+    this.metrics.membershipPublishLatency.observe((performance.now() - t) / 1000);
+    this.pendingPodEvent.delete(key);
+    this.podEventAt.delete(key);
   }
 
   private async work(): Promise<void> {

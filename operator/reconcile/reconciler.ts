@@ -14,6 +14,7 @@ import { formatFieldErrors, resolveImGroupCluster, type ValidImGroupCluster } fr
 import { desiredAuthSecret, newAuthSecretValues, usesGeneratedAuthSecret } from '../desired/auth-secret.js';
 import { objectNames } from '../desired/cluster-context.js';
 import { type DesiredObject, desiredState } from '../desired/desired-objects.js';
+import { desiredMembershipConfigMap, membershipDocument } from '../desired/membership-configmap.js';
 import { APP_NAME, LABEL_COMPONENT, LABEL_INSTANCE, LABEL_NAME, MANAGER } from '../desired/object-meta.js';
 import { apiStatus, asError, isConflict, isNotFound, isTerminalApiError } from './api-errors.js';
 import { appliedHashOf, hashObject, withAppliedHash } from './applied-hash.js';
@@ -94,6 +95,8 @@ interface RedisOutcome {
 export class Reconciler {
   private readonly opts: ReconcilerOptions;
   private readonly now: () => Date;
+  /** Per cluster: the membership publish in progress (see applyMembership). */
+  private readonly membershipChain = new Map<string, Promise<void>>();
 
   constructor(opts: ReconcilerOptions) {
     this.opts = opts;
@@ -132,15 +135,10 @@ export class Reconciler {
     }
     try {
       const names = objectNames(name);
-      const pods = await this.listLogicPods(namespace, name);
       // The membership ConfigMap first, before the Redis step (which may take a while): gates
       // wait for it, the rest can follow.
-      const early = desiredState(cluster, { logicPods: pods });
-      const membershipObject = early.objects.find((o) => isMembership(o, names.membership));
-      if (membershipObject) {
-        await this.applyIfChanged(membershipObject, report);
-        if (report.applied.includes(`ConfigMap/${names.membership}`)) this.opts.onMembershipPublished?.(namespace, name, early.membership);
-      }
+      await this.applyMembership(cluster, report);
+      const pods = await this.listLogicPods(namespace, name);
       const redis = await this.redisStep(cluster, log);
       const desired = desiredState(cluster, { logicPods: pods, redisReplicas: redis.replicas });
       let gate: V1StatefulSet | undefined;
@@ -171,6 +169,48 @@ export class Reconciler {
       await this.opts.events.record(eventTarget(cluster), 'Warning', 'ReconcileFailed', asError(err).message);
       report.outcome = { kind: 'transient', error: asError(err) };
       return report;
+    }
+  }
+
+  /**
+   * Publish N-membership alone, for a logic pod event, without waiting for a reconcile of the
+   * cluster that may be busy (a Redis step). Never throws; true when it wrote the ConfigMap.
+   */
+  async publishMembership(namespace: string, name: string): Promise<boolean> {
+    try {
+      const resolved = resolveImGroupCluster(await this.getCluster(namespace, name));
+      if (!resolved.ok || resolved.cluster.spec.paused) return false;
+      const report: ReconcileReport = { outcome: { kind: 'done' }, applied: [], statusWritten: false };
+      await this.applyMembership(resolved.cluster, report);
+      return report.applied.length > 0;
+    } catch (err) {
+      if (!isNotFound(err)) this.opts.log.debug({ err, cluster: `${namespace}/${name}` }, 'membership publish failed; the reconcile will');
+      return false;
+    }
+  }
+
+  /**
+   * Compute N-membership from the logic pods and apply it if it changed, one at a time per
+   * cluster: the reconcile and the pod-event path both publish, and whichever runs later computes
+   * from the newer pod cache, so an older member list never overwrites a newer one.
+   */
+  private async applyMembership(cluster: ValidImGroupCluster, report: ReconcileReport): Promise<void> {
+    const { namespace, name } = cluster.metadata;
+    const key = `${namespace}/${name}`;
+    const previous = this.membershipChain.get(key) ?? Promise.resolve();
+    const run = previous.then(async () => {
+      const pods = await this.listLogicPods(namespace, name);
+      const doc = membershipDocument(cluster, pods);
+      const before = report.applied.length;
+      await this.applyIfChanged(desiredMembershipConfigMap(cluster, doc), report);
+      if (report.applied.length > before) this.opts.onMembershipPublished?.(namespace, name, doc);
+    });
+    const settled = run.catch(() => undefined);
+    this.membershipChain.set(key, settled);
+    try {
+      await run;
+    } finally {
+      if (this.membershipChain.get(key) === settled) this.membershipChain.delete(key);
     }
   }
 

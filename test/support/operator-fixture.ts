@@ -84,6 +84,17 @@ export async function createNamespace(k: KubeClients, prefix = 'op'): Promise<st
 }
 
 /** A logic Pod as the StatefulSet N-logic would create it (no kubelet runs: it stays Pending). */
+/** A Redis Pod object of the cluster as the StatefulSet would name it (nothing runs it). */
+export async function createRedisPod(k: KubeClients, namespace: string, cluster: string, ordinal: number): Promise<V1Pod> {
+  return k.core.createNamespacedPod({
+    namespace,
+    body: {
+      metadata: { name: `${cluster}-redis-${ordinal}`, labels: { [LABEL_NAME]: APP_NAME, [LABEL_INSTANCE]: cluster, [LABEL_COMPONENT]: 'redis' } },
+      spec: { automountServiceAccountToken: false, containers: [{ name: 'redis', image: 'redis:7.2' }] },
+    },
+  });
+}
+
 /** A logic Pod object as the StatefulSet would create it; `internalPort` is the container port `internal` it declares. */
 export async function createLogicPod(k: KubeClients, namespace: string, cluster: string, ordinal: number, internalPort?: number): Promise<V1Pod> {
   const ports = internalPort === undefined ? {} : { ports: [{ name: 'internal', containerPort: internalPort, protocol: 'TCP' }] };
