@@ -18,8 +18,9 @@ import { startGate } from './gate-node.js';
 const SHUTDOWN_LIMIT_MS = 10_000;
 
 /**
- * Run a gate until SIGTERM or SIGINT. Invalid options print their message and exit with code 2;
- * a failure to start exits with code 1.
+ * Run a gate until SIGTERM or SIGINT. Invalid options (also those found unusable at start, such
+ * as a kubeconfig that cannot be loaded) print their message and exit with code 2; any other
+ * failure to start exits with code 1.
  */
 export async function runGate(argv: readonly string[], env: Readonly<Record<string, string | undefined>>): Promise<void> {
   let resolved: ResolvedGateOptions;
@@ -44,9 +45,13 @@ export async function runGate(argv: readonly string[], env: Readonly<Record<stri
   try {
     gate = await startGate(options, { log, registry, store });
   } catch (err) {
-    log.fatal({ err }, 'gate failed to start');
+    // A setting found unusable only at start (e.g. a kubeconfig that cannot be loaded) is still a
+    // configuration error: exit 2 with its message, as for invalid options.
+    const config = err instanceof ConfigError;
+    if (config) process.stderr.write(`imgroup gate: ${err.message}\n`);
+    log.fatal({ err }, config ? 'gate configuration is unusable' : 'gate failed to start');
     await store.close();
-    process.exit(1);
+    process.exit(config ? 2 : 1);
   }
   const ops = await startOpsServer({ host: options.opsHost, port: options.opsPort, registry, readiness: gate.readiness }).catch(async (err: Error) => {
     log.fatal({ err }, 'ops port failed to start');
