@@ -10,7 +10,6 @@
  * source's watchdog covers.
  */
 import { CoreV1Api, type KubeConfig, Watch } from '@kubernetes/client-node';
-import { ConfigError } from '../config/options.js';
 import { type DeadlineKubeConfig, loadKubeConfig } from '../kube/kube-config.js';
 import { type ConfigMapRef, nameFieldSelector } from './membership-configmap-ref.js';
 
@@ -45,22 +44,11 @@ export interface KubeConfigMapApiOptions {
  * ConfigError naming the setting when neither yields an API server.
  */
 export function loadGateKubeConfig(path: string | undefined, requestTimeoutMs: number): DeadlineKubeConfig {
-  let kc: DeadlineKubeConfig;
-  try {
-    kc = loadKubeConfig({ kubeconfig: path, requestTimeoutMs });
-  } catch (err) {
-    if (path === undefined) throw err;
-    throw new ConfigError(`IMGROUP_KUBECONFIG (or --kubeconfig): ${path} cannot be loaded: ${(err as Error).message}`);
-  }
-  const server = kc.getCurrentCluster()?.server;
-  if (!server || !URL.canParse(server) || server.includes('undefined')) {
-    throw new ConfigError(
-      path === undefined
-        ? 'IMGROUP_MEMBERSHIP_CONFIGMAP is set but this process is not in a pod (KUBERNETES_SERVICE_HOST/PORT are unset): set IMGROUP_KUBECONFIG (or --kubeconfig), or use IMGROUP_MEMBERSHIP_FILE'
-        : `IMGROUP_KUBECONFIG (or --kubeconfig): ${path} names no usable API server in its current context`,
-    );
-  }
-  return kc;
+  return loadKubeConfig({
+    kubeconfig: path,
+    requestTimeoutMs,
+    outsidePodHint: 'IMGROUP_MEMBERSHIP_CONFIGMAP needs the API: set IMGROUP_KUBECONFIG (or --kubeconfig), or use IMGROUP_MEMBERSHIP_FILE',
+  });
 }
 
 export class KubeConfigMapApi implements ConfigMapWatchApi {

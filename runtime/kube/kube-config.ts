@@ -6,6 +6,7 @@
  * the informer watchdog looks after those.
  */
 import { KubeConfig } from '@kubernetes/client-node';
+import { ConfigError } from '../config/options.js';
 
 type SecurityContext = Parameters<KubeConfig['applySecurityAuthentication']>[0];
 
@@ -25,11 +26,30 @@ export interface KubeConfigOptions {
   /** Path of a kubeconfig file; absent: the in-cluster ServiceAccount configuration. */
   kubeconfig?: string | undefined;
   requestTimeoutMs: number;
+  /** What to tell a user who runs this outside a pod without a kubeconfig. */
+  outsidePodHint?: string;
 }
 
+/**
+ * The KubeConfig, or a ConfigError naming the setting: a kubeconfig file that cannot be loaded or
+ * names no usable API server, or no kubeconfig outside a pod (KUBERNETES_SERVICE_HOST/PORT unset).
+ */
 export function loadKubeConfig(o: KubeConfigOptions): DeadlineKubeConfig {
   const kc = new DeadlineKubeConfig(o.requestTimeoutMs);
-  if (o.kubeconfig) kc.loadFromFile(o.kubeconfig);
-  else kc.loadFromCluster();
+  try {
+    if (o.kubeconfig) kc.loadFromFile(o.kubeconfig);
+    else kc.loadFromCluster();
+  } catch (err) {
+    if (!o.kubeconfig) throw err;
+    throw new ConfigError(`IMGROUP_KUBECONFIG (or --kubeconfig): ${o.kubeconfig} cannot be loaded: ${(err as Error).message}`);
+  }
+  const server = kc.getCurrentCluster()?.server;
+  if (!server || !URL.canParse(server) || server.includes('undefined')) {
+    throw new ConfigError(
+      o.kubeconfig
+        ? `IMGROUP_KUBECONFIG (or --kubeconfig): ${o.kubeconfig} names no usable API server in its current context`
+        : `this process is not in a pod (KUBERNETES_SERVICE_HOST/PORT are unset): ${o.outsidePodHint ?? 'set IMGROUP_KUBECONFIG (or --kubeconfig)'}`,
+    );
+  }
   return kc;
 }

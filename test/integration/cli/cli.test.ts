@@ -35,6 +35,7 @@ describe('imgroup token', () => {
     [['logic', '--no-such-flag'], {}, /unknown flag --no-such-flag/],
     [['gate', '--mode', 'production'], {}, /must be set in production mode/],
     [['gate', '--membership-configmap', 'ns/cm', '--kubeconfig', '/nonexistent/kubeconfig', '--redis-seeds', '127.0.0.1:1', '--port', '0', '--ops-port', '0'], {}, /IMGROUP_KUBECONFIG.*cannot be loaded/],
+    [['operator', '--kubeconfig', '/nonexistent/kubeconfig', '--ops-port', '0'], {}, /IMGROUP_KUBECONFIG.*cannot be loaded/],
   ])('%j exits 2 naming the problem', (args, env, message) => {
     const r = run(args, env as Record<string, string>);
     expect(r.status).toBe(2);
