@@ -89,6 +89,15 @@ describe('operator runs the Redis lifecycle on real Redis pods (issue 5 §2)', (
   const runningPodNames = () => agent.pods().filter((p) => p.namespace === ns).map((p) => p.name).sort((a, b) => ordinalOf(a) - ordinalOf(b));
   const client = (autoPipelining = false): Cluster =>
     keyClient({ seeds: runningPodNames().flatMap((n) => (agent.podIP(n, ns) ? [podAddr(n)] : [])), password, autoPipelining });
+  /** Every key written at the start is readable with its value, through a fresh client. */
+  const expectEveryKey = async (): Promise<void> => {
+    const c = client();
+    try {
+      expect(await missingKeys(c, PREFIX, KEYS)).toEqual([]);
+    } finally {
+      c.disconnect();
+    }
+  };
 
   /** A bounded wait whose failure message carries status.redis, the pods and the recent Events. */
   async function waitFor(what: string, probe: () => Promise<boolean>, timeoutMs: number, intervalMs = 200): Promise<void> {
@@ -344,12 +353,7 @@ describe('operator runs the Redis lifecycle on real Redis pods (issue 5 §2)', (
     }, 120_000);
     console.log(`restart of all 6 Redis processes on new addresses: Healthy again after ${((Date.now() - startedAt) / 1000).toFixed(1)} s`);
     expect(metricValue(await metrics(), 'imgroup_operator_redis_repairs_total{kind="meet"}')).toBeGreaterThan(repairsBefore);
-    const c = client();
-    try {
-      expect(await missingKeys(c, PREFIX, KEYS)).toEqual([]);
-    } finally {
-      c.disconnect();
-    }
+    await expectEveryKey();
   }, 240_000);
 
   it('a master down: its replica takes over, the operator reports Degraded, then Healthy with the old master back as a replica', async () => {
@@ -380,12 +384,7 @@ describe('operator runs the Redis lifecycle on real Redis pods (issue 5 §2)', (
     const me = (await nodesSeenBy(victim)).find((n) => n.flags.has('myself'));
     expect(me?.role).toBe('replica');
     expect((await status()).conditions?.find((c) => c.type === 'Degraded')?.status).not.toBe('True');
-    const c = client();
-    try {
-      expect(await missingKeys(c, PREFIX, KEYS)).toEqual([]);
-    } finally {
-      c.disconnect();
-    }
+    await expectEveryKey();
   }, 240_000);
 
   it('an operator restarted in the middle of a migration (3 → 4 masters) resumes and finishes without losing keys', async () => {
