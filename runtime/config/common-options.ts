@@ -14,6 +14,8 @@ export const COMMON_OPTIONS: readonly OptionSpec[] = [
   { key: 'internalToken', env: 'IMGROUP_INTERNAL_TOKEN', flag: 'internal-token', kind: 'secret', requiredInProduction: true, doc: 'Shared secret that authenticates gate↔logic connections.' },
   { key: 'heartbeatMs', env: 'IMGROUP_HEARTBEAT_MS', flag: 'heartbeat-ms', kind: 'int', default: 15_000, min: 200, max: 600_000, doc: 'Heartbeat interval: client pings, gate liveness in Redis (a dead gate’s users are offline within 2 intervals), internal link pings.' },
   { key: 'opsHost', env: 'IMGROUP_OPS_HOST', flag: 'ops-host', kind: 'string', default: '0.0.0.0', doc: 'Listen address of the ops port (/healthz, /readyz, /metrics).' },
+  { key: 'handshakeTimeoutMs', env: 'IMGROUP_HANDSHAKE_TIMEOUT_MS', flag: 'handshake-timeout-ms', kind: 'int', default: 5000, min: 100, max: 600_000, doc: 'A TCP connection to any port of the process (client, internal, ops) that has not sent a complete HTTP request or WebSocket upgrade within this many ms of connecting is closed (each costs a file descriptor).' },
+  { key: 'refusalLogIntervalMs', env: 'IMGROUP_REFUSAL_LOG_INTERVAL_MS', flag: 'refusal-log-interval-ms', kind: 'int', default: 10_000, min: 0, max: 3_600_000, doc: 'Refused connections and requests (bad tokens, unfinished handshakes, per-user limit) are counted in metrics and logged at most once per kind per this many ms, with the number not logged since; 0 logs each one.' },
 ];
 
 /** Development fallback for IMGROUP_INTERNAL_TOKEN (never accepted in production mode). */
@@ -31,6 +33,8 @@ export interface CommonOptions {
   internalToken: string;
   heartbeatMs: number;
   opsHost: string;
+  handshakeTimeoutMs: number;
+  refusalLogIntervalMs: number;
 }
 
 /**
@@ -67,5 +71,7 @@ export function resolveCommonOptions(raw: RawOptions, hostname: string, warnings
     internalToken: secretOrDevDefault(raw.internalToken, DEV_INTERNAL_TOKEN, 'IMGROUP_INTERNAL_TOKEN', mode, warnings),
     heartbeatMs: raw.heartbeatMs as number,
     opsHost: raw.opsHost as string,
+    handshakeTimeoutMs: raw.handshakeTimeoutMs as number,
+    refusalLogIntervalMs: raw.refusalLogIntervalMs as number,
   };
 }

@@ -12,6 +12,7 @@ import { ErrorCode, ProtocolError } from '../protocol/errors.js';
 import { ID_RULE, isValidId } from '../protocol/ids.js';
 import type { PresenceReader } from '../presence/presence.js';
 import type { Logger } from '../ops/logger.js';
+import type { ThrottledLog } from '../ops/throttled-log.js';
 import type { GateMetrics } from './gate-metrics.js';
 import { TokenBucket } from './rate-limiter.js';
 import type { Router } from './router.js';
@@ -61,6 +62,8 @@ export class AdminApi {
     private readonly presence: PresenceReader,
     private readonly metrics: GateMetrics,
     log: Logger,
+    /** Refused requests (401) are logged here, a few lines however many there are. */
+    private readonly refusals: ThrottledLog,
   ) {
     this.tokenDigest = digest(opts.adminToken);
     this.bucket = new TokenBucket({ ratePerSec: opts.adminRatePerSec, burst: opts.adminRatePerSec }, Date.now());
@@ -84,12 +87,14 @@ export class AdminApi {
     }
     if (!this.authorized(req.headers.authorization)) {
       res.setHeader('www-authenticate', 'Bearer');
+      this.refusals.event('admin_unauthorized', { route: route.name, remote: req.socket.remoteAddress }, 'admin request refused with HTTP 401');
       this.error(res, route.name, ErrorCode.UNAUTHORIZED, 'send Authorization: Bearer <IMGROUP_ADMIN_TOKEN>');
       return;
     }
     const method = req.method ?? 'GET';
     if (!route.methods.includes(method)) {
-      this.send(res, route.name, 405, { error: { code: ErrorCode.NOT_FOUND, message: `${method} is not allowed here; use ${route.methods.join(' or ')}` } }, { allow: route.methods.join(', ') });
+      res.setHeader('allow', route.methods.join(', '));
+      this.error(res, route.name, ErrorCode.METHOD_NOT_ALLOWED, `${method} is not allowed here; use ${route.methods.join(' or ')}`);
       return;
     }
     const id = decodeSegment(route.id);
@@ -204,11 +209,11 @@ export class AdminApi {
     this.send(res, route, e.status, e.body);
   }
 
-  private send(res: ServerResponse, route: string, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  private send(res: ServerResponse, route: string, status: number, body: unknown): void {
     this.metrics.adminRequests.inc({ route, status: String(status) });
     if (res.headersSent || res.writableEnded) return;
     const text = JSON.stringify(body);
-    res.writeHead(status, { ...headers, 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) }).end(text);
+    res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) }).end(text);
   }
 }
 

@@ -27,7 +27,10 @@ export interface ConnectionCounters {
 /** Shared by every connection of a gate. */
 export interface ConnectionContext {
   frameLimits: FrameLimits;
+  /** `send` and `sync` frames (each costs logic and Redis work). */
   rate: TokenBucketLimits;
+  /** `ack` and `ping` frames: a bucket of their own, so that acking what arrives never starves sends. */
+  controlRate: TokenBucketLimits;
   badFrames: WindowLimits;
   order: DeliveryOrderLimits;
   sendBufferBytes: number;
@@ -63,6 +66,7 @@ export class ClientConnection implements OrderSink, Flushable {
   /** When the gate started closing this connection (0 = open). */
   private closingSinceMs = 0;
   private readonly bucket: TokenBucket;
+  private readonly controlBucket: TokenBucket;
   private badFrames: WindowCounter | null = null;
 
   constructor(
@@ -76,6 +80,7 @@ export class ClientConnection implements OrderSink, Flushable {
   ) {
     this.lastSeenMs = nowMs;
     this.bucket = new TokenBucket(ctx.rate, nowMs);
+    this.controlBucket = new TokenBucket(ctx.controlRate, nowMs);
     this.order = new ConnectionOrder(ctx.order);
     this.socket = rawSocketOf(ws);
   }
@@ -110,9 +115,13 @@ export class ClientConnection implements OrderSink, Flushable {
       return;
     }
     const frame = decoded.frame;
-    if (!this.bucket.take(nowMs)) {
-      const id = frame.type === 'send' || frame.type === 'sync' ? frame.id : null;
-      this.sendError(id, ErrorCode.RATE_LIMITED, `more than ${this.ctx.rate.ratePerSec} frames per second: frame dropped, slow down and resend`);
+    if (frame.type === 'ack' || frame.type === 'ping') {
+      if (!this.controlBucket.take(nowMs)) {
+        this.sendError(null, ErrorCode.RATE_LIMITED, `more than ${this.ctx.controlRate.ratePerSec} ack and ping frames per second: ${frame.type} dropped (a later cumulative ack covers a dropped one)`);
+        return;
+      }
+    } else if (!this.bucket.take(nowMs)) {
+      this.sendError(frame.id, ErrorCode.RATE_LIMITED, `more than ${this.ctx.rate.ratePerSec} send and sync frames per second: frame dropped, slow down and resend`);
       return;
     }
     this.ctx.counters.frameReceived(frame.type);

@@ -37,11 +37,14 @@ export const GATE_ONLY_OPTIONS: readonly OptionSpec[] = [
   { key: 'maxBodyBytes', env: 'IMGROUP_MAX_BODY_BYTES', flag: 'max-body-bytes', kind: 'int', default: 16 * KiB, min: 1, max: 16 * MiB, doc: 'Largest message body in bytes (client `send` and admin post); must be below the frame limit.' },
   { key: 'maxSyncLimit', env: 'IMGROUP_MAX_SYNC_LIMIT', flag: 'max-sync-limit', kind: 'int', default: 1000, min: 1, max: 100_000, doc: 'Largest `limit` a client `sync` may ask for.' },
   { key: 'defaultSyncLimit', env: 'IMGROUP_DEFAULT_SYNC_LIMIT', flag: 'default-sync-limit', kind: 'int', default: 100, min: 1, max: 100_000, doc: '`limit` of a client `sync` that names none; at most the max sync limit.' },
-  { key: 'ratePerSec', env: 'IMGROUP_RATE_PER_SEC', flag: 'rate-per-sec', kind: 'int', default: 50, min: 1, max: 1_000_000, doc: 'Client frames per second per connection (token bucket refill; `ping` counts).' },
-  { key: 'rateBurst', env: 'IMGROUP_RATE_BURST', flag: 'rate-burst', kind: 'int', default: 100, min: 1, max: 1_000_000, doc: 'Token bucket size per connection: frames a client may send at once.' },
+  { key: 'ratePerSec', env: 'IMGROUP_RATE_PER_SEC', flag: 'rate-per-sec', kind: 'int', default: 50, min: 1, max: 1_000_000, doc: 'Client `send` and `sync` frames per second per connection (token bucket refill); beyond it they get RATE_LIMITED. `ack` and `ping` have their own bucket.' },
+  { key: 'rateBurst', env: 'IMGROUP_RATE_BURST', flag: 'rate-burst', kind: 'int', default: 100, min: 1, max: 1_000_000, doc: 'Token bucket size per connection: `send` and `sync` frames a client may send at once.' },
+  { key: 'controlRatePerSec', env: 'IMGROUP_CONTROL_RATE_PER_SEC', flag: 'control-rate-per-sec', kind: 'int', default: 200, min: 1, max: 1_000_000, doc: 'Client `ack` and `ping` frames per second per connection, in a bucket of their own so that acking never starves sends; beyond it they are dropped and answered RATE_LIMITED (a later cumulative ack covers a dropped one).' },
+  { key: 'controlRateBurst', env: 'IMGROUP_CONTROL_RATE_BURST', flag: 'control-rate-burst', kind: 'int', default: 400, min: 1, max: 1_000_000, doc: 'Token bucket size per connection for `ack` and `ping` frames.' },
   { key: 'maxBadFrames', env: 'IMGROUP_MAX_BAD_FRAMES', flag: 'max-bad-frames', kind: 'int', default: 10, min: 1, max: 1_000_000, doc: 'Invalid frames answered with error frames per window; the next one closes the connection (4500).' },
   { key: 'badFrameWindowMs', env: 'IMGROUP_BAD_FRAME_WINDOW_MS', flag: 'bad-frame-window-ms', kind: 'int', default: 60_000, min: 1000, max: 3_600_000, doc: 'Window of the invalid-frame count, in ms.' },
   { key: 'maxConnections', env: 'IMGROUP_MAX_CONNECTIONS', flag: 'max-connections', kind: 'int', default: 100_000, min: 1, max: 10_000_000, doc: 'Client connections this gate holds at most; further handshakes get HTTP 503.' },
+  { key: 'maxConnectionsPerUser', env: 'IMGROUP_MAX_CONNECTIONS_PER_USER', flag: 'max-connections-per-user', kind: 'int', default: 100, min: 1, max: 1_000_000, doc: 'Connections (devices) one user may hold on this gate; the next one is closed with 4502 right after the handshake. Per gate: with N gates behind a load balancer a user may hold up to N times this.' },
   { key: 'sendBufferBytes', env: 'IMGROUP_SEND_BUFFER_BYTES', flag: 'send-buffer-bytes', kind: 'int', default: 4 * MiB, min: 16 * KiB, max: 1024 * MiB, doc: 'Unsent bytes a connection may accumulate before it is closed as a slow consumer (4001).' },
   { key: 'requestTimeoutMs', env: 'IMGROUP_REQUEST_TIMEOUT_MS', flag: 'request-timeout-ms', kind: 'int', default: 5000, min: 100, max: 120_000, doc: 'A request to logic (including retries on a new owner) without answer after this long fails with UNAVAILABLE.' },
   { key: 'maxPendingRequests', env: 'IMGROUP_MAX_PENDING_REQUESTS', flag: 'max-pending-requests', kind: 'int', default: 10_000, min: 1, max: 1_000_000, doc: 'Requests in flight per logic link; beyond it requests fail with UNAVAILABLE.' },
@@ -83,9 +86,12 @@ export interface GateOptions extends CommonOptions {
   defaultSyncLimit: number;
   ratePerSec: number;
   rateBurst: number;
+  controlRatePerSec: number;
+  controlRateBurst: number;
   maxBadFrames: number;
   badFrameWindowMs: number;
   maxConnections: number;
+  maxConnectionsPerUser: number;
   sendBufferBytes: number;
   requestTimeoutMs: number;
   maxPendingRequests: number;

@@ -48,6 +48,13 @@ export class ConnectionRegistry<C extends RegisteredConnection> {
     return this.byConn.get(connId);
   }
 
+  /** How many connections the user holds on this gate. */
+  countForUser(userId: string): number {
+    const entry = this.byUser.get(userId);
+    if (entry === undefined) return 0;
+    return Array.isArray(entry) ? entry.length : 1;
+  }
+
   /** The user's connections on this gate; calls `fn` for each, returns how many. */
   forUser(userId: string, fn: (conn: C) => void): number {
     const entry = this.byUser.get(userId);

@@ -16,6 +16,10 @@ export interface GateMetrics {
   connectionsOpened: Counter;
   connectionsClosed: Counter<'code'>;
   authFailures: Counter<'reason'>;
+  /** TCP connections closed because no complete request arrived within the handshake timeout. */
+  handshakeTimeouts: Counter;
+  /** Connections closed with 4502: the user already held the per-user maximum on this gate. */
+  userLimitCloses: Counter;
   framesReceived: Counter<'type'>;
   frameErrors: Counter<'code'>;
   deliveries: Counter<'path'>;
@@ -59,6 +63,16 @@ export function createGateMetrics(registry: Registry): GateMetrics {
       name: 'imgroup_gate_auth_failures_total',
       help: 'WebSocket handshakes refused with HTTP 401, by reason (missing, invalid, expired).',
       labelNames: ['reason'],
+      registers,
+    }),
+    handshakeTimeouts: new Counter({
+      name: 'imgroup_gate_handshake_timeouts_total',
+      help: 'TCP connections to the client port closed because they sent no complete request (WebSocket upgrade or admin request) within IMGROUP_HANDSHAKE_TIMEOUT_MS.',
+      registers,
+    }),
+    userLimitCloses: new Counter({
+      name: 'imgroup_gate_user_limit_closes_total',
+      help: 'Authenticated connections closed with 4502 because their user already held IMGROUP_MAX_CONNECTIONS_PER_USER connections on this gate.',
       registers,
     }),
     framesReceived: new Counter({ name: 'imgroup_gate_frames_received_total', help: 'Valid client frames received, by type.', labelNames: ['type'], registers }),

@@ -9,6 +9,7 @@ import type { WebSocket } from 'ws';
 import { CloseCode } from '../protocol/errors.js';
 import type { Logger } from '../ops/logger.js';
 import type { ReadinessCheck } from '../ops/ops-server.js';
+import { ThrottledLog } from '../ops/throttled-log.js';
 import { RedisPresenceReader, RedisPresenceWriter } from '../presence/presence-redis.js';
 import type { RedisStore } from '../redis/redis-store.js';
 import { AdminApi } from './admin-api.js';
@@ -85,6 +86,7 @@ export async function startGate(options: GateOptions, deps: GateDeps): Promise<G
   void register();
 
   const connections = new ConnectionRegistry<ClientConnection>();
+  const refusals = new ThrottledLog(base.child({ component: 'refusals' }), options.refusalLogIntervalMs);
   const router = new Router(
     {
       gateName: options.name,
@@ -137,6 +139,12 @@ export async function startGate(options: GateOptions, deps: GateDeps): Promise<G
       ws.close(CloseCode.GOING_AWAY);
       return;
     }
+    if (connections.countForUser(auth.userId) >= options.maxConnectionsPerUser) {
+      metrics.userLimitCloses.inc();
+      refusals.event('user_limit', { userId: auth.userId, max: options.maxConnectionsPerUser }, 'connection closed with 4502: the user holds the maximum of connections on this gate');
+      ws.close(CloseCode.TOO_MANY_CONNECTIONS, `at most ${options.maxConnectionsPerUser} connections per user`);
+      return;
+    }
     const conn = new ClientConnection(ws, auth.userId, randomBytes(12).toString('base64url'), auth.expMs, ctx, Date.now());
     connections.add(conn);
     metrics.connections.set(connections.size);
@@ -185,16 +193,18 @@ export async function startGate(options: GateOptions, deps: GateDeps): Promise<G
     presenceReader,
     metrics,
     base,
+    refusals,
   );
 
   let server: GateServer | null = null;
   try {
     server = await startGateServer(
-      { host: options.host, port: options.port, hardFrameBytes: HARD_FRAME_FACTOR * options.maxFrameBytes },
+      { host: options.host, port: options.port, hardFrameBytes: HARD_FRAME_FACTOR * options.maxFrameBytes, handshakeTimeoutMs: options.handshakeTimeoutMs },
       {
         verifier: new TokenVerifier(options.jwtSecret),
         metrics,
         log: base,
+        refusals,
         refuseReason: () => {
           if (shuttingDown) return 'gate is shutting down; connect to another gate';
           if (connections.size + (server?.handshakes ?? 0) >= options.maxConnections) return `gate holds its maximum of ${options.maxConnections} connections`;
@@ -235,6 +245,7 @@ export async function startGate(options: GateOptions, deps: GateDeps): Promise<G
       await withDeadline(presence.unregister(devices), options.redisCommandTimeoutMs, 'presence unregister').catch((err: Error) => log.warn({ err: err.message }, 'presence unregister failed'));
       router.close();
       gateServer.destroy();
+      refusals.close();
       await stopped;
       log.info({ devices: devices.length }, 'gate closed');
     })();
@@ -279,6 +290,7 @@ function connectionContext(options: GateOptions, metrics: GateMetrics, log: Logg
   return {
     frameLimits: { maxFrameBytes: options.maxFrameBytes, maxBodyBytes: options.maxBodyBytes, maxSyncLimit: options.maxSyncLimit },
     rate: { ratePerSec: options.ratePerSec, burst: options.rateBurst },
+    controlRate: { ratePerSec: options.controlRatePerSec, burst: options.controlRateBurst },
     badFrames: { max: options.maxBadFrames, windowMs: options.badFrameWindowMs },
     order: {
       maxGapFill: options.maxGapFill,

@@ -1,8 +1,9 @@
 /**
  * The client port: HTTP server for the admin API and the WebSocket upgrade of `GET /v1/ws`.
  * The handshake is a flat series of guards, each refusing with its own HTTP status before any
- * WebSocket exists: unknown path 404, gate shutting down or full 503, token missing, invalid or
- * expired 401. Frames over the hard cap (`maxPayload`) make ws close the socket with 1009.
+ * WebSocket exists: no complete request within the handshake timeout → closed, unknown path 404,
+ * gate shutting down or full 503, token missing, invalid or expired 401. Frames over the hard cap
+ * (`maxPayload`) make ws close the socket with 1009, text that is not UTF-8 with 1007.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse, STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
@@ -10,7 +11,9 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import type { Logger } from '../ops/logger.js';
 import { type AuthResult, extractToken, type TokenVerifier } from './auth.js';
 import type { GateMetrics } from './gate-metrics.js';
+import { enforceHandshakeDeadline } from '../ops/handshake-deadline.js';
 import { listen } from '../ops/listen.js';
+import type { ThrottledLog } from '../ops/throttled-log.js';
 
 export const CLIENT_WS_PATH = '/v1/ws';
 
@@ -19,12 +22,16 @@ export interface GateServerOptions {
   port: number;
   /** Hard frame cap handed to ws (`maxPayload`). */
   hardFrameBytes: number;
+  /** A connection without a complete request (upgrade or admin) this long after connecting is closed. */
+  handshakeTimeoutMs: number;
 }
 
 export interface GateServerDeps {
   verifier: TokenVerifier;
   metrics: GateMetrics;
   log: Logger;
+  /** Refused handshakes are logged here: a flood of them costs a few lines, not one each. */
+  refusals: ThrottledLog;
   /** null when a new connection may be accepted, else why not (answered with 503). */
   refuseReason(): string | null;
   onConnection(ws: WebSocket, auth: Extract<AuthResult, { ok: true }>): void;
@@ -78,6 +85,11 @@ export async function startGateServer(opts: GateServerOptions, deps: GateServerD
     deps.onRequest(req, res);
   });
 
+  enforceHandshakeDeadline(server, opts.handshakeTimeoutMs, () => {
+    deps.metrics.handshakeTimeouts.inc();
+    deps.refusals.event('handshake_timeout', { timeoutMs: opts.handshakeTimeoutMs }, 'client port: connection closed without a complete request within the handshake timeout');
+  });
+
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     socket.on('error', ignoreSocketError);
     const path = (req.url ?? '/').split('?')[0];
@@ -96,6 +108,7 @@ export async function startGateServer(opts: GateServerOptions, deps: GateServerD
         handshakes--;
         if (!auth.ok) {
           deps.metrics.authFailures.inc({ reason: auth.reason });
+          deps.refusals.event(`auth_${auth.reason}`, { reason: auth.reason, remote: req.socket.remoteAddress }, 'client handshake refused with HTTP 401');
           refuse(socket, 401, auth.message, { 'WWW-Authenticate': 'Bearer' });
           return;
         }

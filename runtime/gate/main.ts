@@ -53,7 +53,7 @@ export async function runGate(argv: readonly string[], env: Readonly<Record<stri
     await store.close();
     process.exit(config ? 2 : 1);
   }
-  const ops = await startOpsServer({ host: options.opsHost, port: options.opsPort, registry, readiness: gate.readiness }).catch(async (err: Error) => {
+  const ops = await startOpsServer({ host: options.opsHost, port: options.opsPort, registry, readiness: gate.readiness, handshakeTimeoutMs: options.handshakeTimeoutMs }).catch(async (err: Error) => {
     log.fatal({ err }, 'ops port failed to start');
     await gate.close();
     await store.close();

@@ -3,8 +3,12 @@
  * upgrade on INTERNAL_PATH. The upgrade is checked by a flat series of guards, each answered
  * with its own HTTP status and no socket opened:
  *
- *   wrong path → 404; shutting down → 503; bad or missing `Authorization: Bearer <internal
- *   token>` (compared in constant time) → 401; missing or malformed gate headers → 401.
+ *   no complete request within the handshake timeout → closed; wrong path → 404; shutting down
+ *   → 503; bad or missing `Authorization: Bearer <internal token>` (compared in constant time) →
+ *   401; missing or malformed gate headers → 401.
+ *
+ * Every refusal is counted (`imgroup_logic_internal_refused_total{reason}`) and logged through a
+ * ThrottledLog: anyone who reaches the port can repeat them at will.
  *
  * Accepted links are kept alive with WebSocket pings every heartbeat; a link that did not answer
  * the previous ping (and sent nothing since) is terminated. Frames larger than maxPayloadBytes
@@ -17,7 +21,10 @@ import type { Logger } from 'pino';
 import { type WebSocket, WebSocketServer } from 'ws';
 import { GATE_BOOT_HEADER, GATE_HEADER, INTERNAL_PATH, isValidNodeName } from '../protocol/internal-frames.js';
 import { GateLink, type GateLinks } from './gate-links.js';
+import { enforceHandshakeDeadline } from '../ops/handshake-deadline.js';
 import { listen } from '../ops/listen.js';
+import type { ThrottledLog } from '../ops/throttled-log.js';
+import type { LogicMetrics } from './logic-metrics.js';
 
 
 export interface InternalServerOptions {
@@ -27,8 +34,13 @@ export interface InternalServerOptions {
   maxPayloadBytes: number;
   linkMaxBufferedBytes: number;
   heartbeatMs: number;
+  /** A connection without a complete upgrade request this long after connecting is closed. */
+  handshakeTimeoutMs: number;
   links: GateLinks;
   log: Logger;
+  /** Refused upgrades and handshake timeouts are logged here, a few lines however many there are. */
+  refusals: ThrottledLog;
+  metrics: Pick<LogicMetrics, 'internalRefused' | 'handshakeTimeouts'>;
   onText(link: GateLink, text: string): void;
   onBinary(link: GateLink): void;
 }
@@ -41,20 +53,24 @@ export interface InternalServer {
   close(code: number, reason: string): Promise<void>;
 }
 
+/** Why an upgrade was refused: the `reason` label of imgroup_logic_internal_refused_total. */
+export const REFUSAL_KINDS = ['not_found', 'shutting_down', 'missing_token', 'wrong_token', 'bad_gate_headers'] as const;
+export type RefusalKind = (typeof REFUSAL_KINDS)[number];
+
 /** The decision on one upgrade request (pure; exported for tests). */
-export type UpgradeVerdict = { ok: true; gate: string; boot: string } | { ok: false; status: number; reason: string };
+export type UpgradeVerdict = { ok: true; gate: string; boot: string } | { ok: false; status: number; kind: RefusalKind; reason: string };
 
 export function checkUpgrade(req: Pick<IncomingMessage, 'url' | 'headers'>, tokenDigest: Buffer, accepting: boolean): UpgradeVerdict {
   const path = (req.url ?? '/').split('?')[0];
-  if (path !== INTERNAL_PATH) return { ok: false, status: 404, reason: `no such endpoint; gates connect to ${INTERNAL_PATH}` };
-  if (!accepting) return { ok: false, status: 503, reason: 'logic node is shutting down' };
+  if (path !== INTERNAL_PATH) return { ok: false, status: 404, kind: 'not_found', reason: `no such endpoint; gates connect to ${INTERNAL_PATH}` };
+  if (!accepting) return { ok: false, status: 503, kind: 'shutting_down', reason: 'logic node is shutting down' };
   const auth = req.headers.authorization;
-  if (typeof auth !== 'string' || !auth.startsWith('Bearer ')) return { ok: false, status: 401, reason: 'missing Authorization: Bearer <internal token>' };
-  if (!timingSafeEqual(digest(auth.slice('Bearer '.length)), tokenDigest)) return { ok: false, status: 401, reason: 'wrong internal token' };
+  if (typeof auth !== 'string' || !auth.startsWith('Bearer ')) return { ok: false, status: 401, kind: 'missing_token', reason: 'missing Authorization: Bearer <internal token>' };
+  if (!timingSafeEqual(digest(auth.slice('Bearer '.length)), tokenDigest)) return { ok: false, status: 401, kind: 'wrong_token', reason: 'wrong internal token' };
   const gate = req.headers[GATE_HEADER];
   const boot = req.headers[GATE_BOOT_HEADER];
-  if (typeof gate !== 'string' || !isValidNodeName(gate)) return { ok: false, status: 401, reason: `missing or malformed ${GATE_HEADER} header` };
-  if (typeof boot !== 'string' || !isValidNodeName(boot)) return { ok: false, status: 401, reason: `missing or malformed ${GATE_BOOT_HEADER} header` };
+  if (typeof gate !== 'string' || !isValidNodeName(gate)) return { ok: false, status: 401, kind: 'bad_gate_headers', reason: `missing or malformed ${GATE_HEADER} header` };
+  if (typeof boot !== 'string' || !isValidNodeName(boot)) return { ok: false, status: 401, kind: 'bad_gate_headers', reason: `missing or malformed ${GATE_BOOT_HEADER} header` };
   return { ok: true, gate, boot };
 }
 
@@ -74,11 +90,18 @@ export async function startInternalServer(opts: InternalServerOptions): Promise<
     res.writeHead(426, { 'content-type': 'text/plain', upgrade: 'websocket', connection: 'close' }).end(`gates open a WebSocket on ${INTERNAL_PATH}\n`);
   });
 
+  for (const kind of REFUSAL_KINDS) opts.metrics.internalRefused.inc({ reason: kind }, 0);
+  enforceHandshakeDeadline(server, opts.handshakeTimeoutMs, () => {
+    opts.metrics.handshakeTimeouts.inc();
+    opts.refusals.event('handshake_timeout', { timeoutMs: opts.handshakeTimeoutMs }, 'internal port: connection closed without a complete upgrade request within the handshake timeout');
+  });
+
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     socket.on('error', () => socket.destroy());
     const verdict = checkUpgrade(req, tokenDigest, accepting);
     if (!verdict.ok) {
-      log.warn({ status: verdict.status, reason: verdict.reason, remote: req.socket.remoteAddress }, 'internal link refused');
+      opts.metrics.internalRefused.inc({ reason: verdict.kind });
+      opts.refusals.event(verdict.kind, { status: verdict.status, reason: verdict.reason, remote: req.socket.remoteAddress }, 'internal link refused');
       refuse(socket, verdict.status, verdict.reason);
       return;
     }

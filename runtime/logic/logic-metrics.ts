@@ -18,6 +18,10 @@ export interface LogicMetrics {
   gateLinks: Gauge;
   /** Malformed frames from gates. */
   internalFrameErrors: Counter;
+  /** Upgrades to /v1/internal refused, by reason (see REFUSAL_KINDS in internal-server.ts). */
+  internalRefused: Counter<'reason'>;
+  /** TCP connections to the internal port closed because no complete upgrade request came within the handshake timeout. */
+  handshakeTimeouts: Counter;
   /** Requests by op and outcome code (ok or an error code). */
   requests: Counter<'op' | 'code'>;
   /** Users that a gate reported it had no connection for (stale presence). */
@@ -77,6 +81,17 @@ export function createLogicMetrics(registry: Registry): LogicMetrics {
     internalFrameErrors: new Counter({
       name: 'imgroup_logic_internal_frame_errors_total',
       help: 'Malformed frames received from gates.',
+      registers,
+    }),
+    internalRefused: new Counter({
+      name: 'imgroup_logic_internal_refused_total',
+      help: 'Connections to /v1/internal refused before a link existed, by reason: not_found, shutting_down, missing_token, wrong_token, bad_gate_headers.',
+      labelNames: ['reason'],
+      registers,
+    }),
+    handshakeTimeouts: new Counter({
+      name: 'imgroup_logic_handshake_timeouts_total',
+      help: 'TCP connections to the internal port closed because they sent no complete upgrade request within IMGROUP_HANDSHAKE_TIMEOUT_MS.',
       registers,
     }),
     requests: new Counter({

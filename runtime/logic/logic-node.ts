@@ -6,6 +6,7 @@
  */
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
+import { ThrottledLog } from '../ops/throttled-log.js';
 import { RedisPresenceReader } from '../presence/presence-redis.js';
 import { createRedisMetrics } from '../redis/redis-metrics.js';
 import { createCluster, RedisStore } from '../redis/redis-store.js';
@@ -109,6 +110,7 @@ export async function startLogic(options: LogicOptions, deps: LogicDeps): Promis
     maxInFlightPerLink: options.maxInFlightPerLink,
     requestTimeoutMs: options.requestTimeoutMs,
   });
+  const refusals = new ThrottledLog(log.child({ component: 'refusals' }), options.refusalLogIntervalMs);
   let internal;
   try {
     internal = await startInternalServer({
@@ -118,8 +120,11 @@ export async function startLogic(options: LogicOptions, deps: LogicDeps): Promis
       maxPayloadBytes: options.maxPayloadBytes,
       linkMaxBufferedBytes: options.linkMaxBufferedBytes,
       heartbeatMs: options.heartbeatMs,
+      handshakeTimeoutMs: options.handshakeTimeoutMs,
       links,
       log: log.child({ component: 'internal-server' }),
+      refusals,
+      metrics,
       onText: (link, text) => handler.handle(link, text),
       onBinary: (link) => handler.handleBinary(link),
     });
@@ -153,6 +158,7 @@ export async function startLogic(options: LogicOptions, deps: LogicDeps): Promis
     await fanout.idle(Math.max(0, deadline - Date.now()));
     await invalidation?.close();
     await server.close(SHUTDOWN_CLOSE, 'logic node shutting down');
+    refusals.close();
     // After the links are closed no ack can arrive any more: everything acked is written now.
     cursors.stop();
     await cursors.flush().catch((err: unknown) => log.warn({ err }, 'cursor flush failed'));

@@ -40,6 +40,7 @@ export async function runLogic(argv: readonly string[], env: Readonly<Record<str
     host: options.opsHost,
     port: options.opsPort,
     registry,
+    handshakeTimeoutMs: options.handshakeTimeoutMs,
     readiness: [
       { name: 'internal-endpoint', check: () => (node ? null : 'not listening yet') },
       { name: 'redis', check: async () => ((await store.ping()) ? null : 'Redis Cluster does not answer') },

@@ -1,10 +1,15 @@
 /**
  * The ops port of every process: `/healthz` (the process is alive), `/readyz` (it can do its job)
- * and `/metrics` (Prometheus text format from the process's own registry).
+ * and `/metrics` (Prometheus text format from the process's own registry). A connection without
+ * a complete request within `handshakeTimeoutMs` is closed, as on the other ports.
  */
 import { createServer, type Server } from 'node:http';
 import type { Registry } from 'prom-client';
+import { enforceHandshakeDeadline } from './handshake-deadline.js';
 import { listen } from './listen.js';
+
+/** The handshake timeout of ops ports whose process has no setting for it (the operator). */
+export const DEFAULT_OPS_HANDSHAKE_TIMEOUT_MS = 5000;
 
 export interface ReadinessCheck {
   name: string;
@@ -23,6 +28,8 @@ export async function startOpsServer(opts: {
   port: number;
   registry: Registry;
   readiness: readonly ReadinessCheck[];
+  /** Default DEFAULT_OPS_HANDSHAKE_TIMEOUT_MS. */
+  handshakeTimeoutMs?: number;
 }): Promise<OpsServer> {
   const server = createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0];
@@ -53,6 +60,8 @@ export async function startOpsServer(opts: {
     }
     res.writeHead(404, { 'content-type': 'text/plain' }).end('not found: try /healthz, /readyz or /metrics\n');
   });
+  // Timeouts here are not counted: the ops port is not client-facing; the process's own port counts them.
+  enforceHandshakeDeadline(server, opts.handshakeTimeoutMs ?? DEFAULT_OPS_HANDSHAKE_TIMEOUT_MS, () => undefined);
   const port = await listen(server, opts.port, opts.host);
   return {
     server,

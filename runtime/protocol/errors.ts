@@ -24,6 +24,8 @@ export const ErrorCode = {
   UNAUTHORIZED: 'UNAUTHORIZED',
   /** Admin API: no such route. */
   NOT_FOUND: 'NOT_FOUND',
+  /** Admin API: the route exists but not with this HTTP method; the `Allow` header lists those it takes. */
+  METHOD_NOT_ALLOWED: 'METHOD_NOT_ALLOWED',
   /** A group would exceed the configured maximum number of members. */
   GROUP_FULL: 'GROUP_FULL',
 } as const;
@@ -52,6 +54,7 @@ export const HTTP_STATUS: Readonly<Record<ErrorCode, number>> = {
   INTERNAL: 500,
   UNAUTHORIZED: 401,
   NOT_FOUND: 404,
+  METHOD_NOT_ALLOWED: 405,
   GROUP_FULL: 409,
 };
 
@@ -69,7 +72,8 @@ export class ProtocolError extends Error {
 /**
  * WebSocket close codes used by the gate.
  *
- * - 1000/1001 are the standard ones: 1001 means "this gate is going away, reconnect (to any gate)".
+ * - 1000–1015 are the standard ones: 1001 means "this gate is going away, reconnect (to any
+ *   gate)"; 1007 and 1009 are sent by the WebSocket layer itself for a frame it cannot accept.
  * - 4000–4499: the client should reconnect (with backoff).
  * - 4500–4999: the client must not reconnect with the same credentials; fix the cause first.
  */
@@ -78,6 +82,8 @@ export const CloseCode = {
   NORMAL: 1000,
   /** The gate is shutting down (SIGTERM) or restarting: reconnect, with jittered backoff. */
   GOING_AWAY: 1001,
+  /** A text frame was not valid UTF-8; the ws library closes with this. A client bug: fix the encoding. */
+  INVALID_PAYLOAD: 1007,
   /** A WebSocket frame exceeded the hard frame limit; the ws library closes with this. */
   MESSAGE_TOO_BIG: 1009,
   /** The client did not answer heartbeats in time. Reconnect. */
@@ -90,6 +96,11 @@ export const CloseCode = {
   TOO_MANY_BAD_FRAMES: 4500,
   /** The token expired while connected. Terminal for this token: get a new one, then reconnect. */
   TOKEN_EXPIRED: 4501,
+  /**
+   * The user already holds the gate's maximum of connections (IMGROUP_MAX_CONNECTIONS_PER_USER).
+   * Terminal: reconnecting would be refused again; close another device of the user first.
+   */
+  TOO_MANY_CONNECTIONS: 4502,
 } as const;
 
 export type CloseCode = (typeof CloseCode)[keyof typeof CloseCode];
