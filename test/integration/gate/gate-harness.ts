@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pino } from 'pino';
+import { type Logger, pino } from 'pino';
 import { Registry } from 'prom-client';
 import { signToken } from '../../../runtime/auth/token-signer.js';
 import { type GateOptions, resolveGateOptions } from '../../../runtime/gate/config.js';
@@ -32,7 +32,12 @@ export interface TestGate {
 
 export const randomId = (prefix: string) => `${prefix}-${randomBytes(6).toString('hex')}`;
 
-export async function startTestGate(seeds: readonly string[], env: Record<string, string> = {}, members: readonly MembershipMember[] = []): Promise<TestGate> {
+export async function startTestGate(
+  seeds: readonly string[],
+  env: Record<string, string> = {},
+  members: readonly MembershipMember[] = [],
+  opts: { /** The gate's root logger (default: silent, or GATE_TEST_LOG's level). */ log?: Logger } = {},
+): Promise<TestGate> {
   const dir = mkdtempSync(join(tmpdir(), 'imgroup-gate-'));
   const membershipFile = join(dir, 'membership.json');
   const writeMembership = (list: readonly MembershipMember[]) => {
@@ -60,7 +65,7 @@ export async function startTestGate(seeds: readonly string[], env: Record<string
   const cluster = createCluster({ seeds, commandTimeoutMs: 2000 });
   cluster.on('error', () => undefined);
   const store = new RedisStore(cluster, createRedisMetrics(registry));
-  const log = pino({ level: process.env.GATE_TEST_LOG ?? 'silent' });
+  const log = opts.log ?? pino({ level: process.env.GATE_TEST_LOG ?? 'silent' });
   const gate = await startGate(options, { log, registry, store });
   const httpUrl = `http://127.0.0.1:${gate.port}`;
   return {

@@ -3,7 +3,7 @@
  * plus a RedisStore of its own for the test to inspect and to write presence with.
  */
 import { randomBytes } from 'node:crypto';
-import { pino } from 'pino';
+import { type Logger, pino } from 'pino';
 import { Registry } from 'prom-client';
 import { resolveLogicOptions, type LogicOptions } from '../../../runtime/logic/config.js';
 import { type LogicNode, startLogic } from '../../../runtime/logic/logic-node.js';
@@ -26,7 +26,11 @@ export interface TestLogic {
   close(): Promise<void>;
 }
 
-export async function startTestLogic(redisSeeds: readonly string[], env: Record<string, string> = {}): Promise<TestLogic> {
+export async function startTestLogic(
+  redisSeeds: readonly string[],
+  env: Record<string, string> = {},
+  opts: { /** The node's root logger (default: silent, or IMGROUP_TEST_LOG_LEVEL's level). */ log?: Logger } = {},
+): Promise<TestLogic> {
   const token = randomBytes(16).toString('hex');
   const { options } = resolveLogicOptions([], {
     IMGROUP_REDIS_SEEDS: redisSeeds.join(','),
@@ -39,7 +43,7 @@ export async function startTestLogic(redisSeeds: readonly string[], env: Record<
     ...env,
   });
   const registry = new Registry();
-  const log = pino({ level: process.env.IMGROUP_TEST_LOG_LEVEL ?? 'silent' });
+  const log = opts.log ?? pino({ level: process.env.IMGROUP_TEST_LOG_LEVEL ?? 'silent' });
   const node = await startLogic(options, { log, registry });
   const store = new RedisStore(createCluster({ seeds: redisSeeds, commandTimeoutMs: 5000 }), createRedisMetrics(new Registry()));
   store.cluster.on('error', () => undefined);
