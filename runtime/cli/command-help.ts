@@ -5,17 +5,18 @@
  */
 import { BENCH_OPTIONS } from '../bench/bench-options.js';
 import type { OptionSpec } from '../config/options.js';
+import { childSettingsHelp } from '../dev/child-settings.js';
 import { DEV_OPTIONS } from '../dev/dev-options.js';
 import { GATE_OPTIONS } from '../gate/config.js';
 import { LOGIC_OPTIONS } from '../logic/config.js';
 import { OPERATOR_OPTIONS } from '../../operator/operator-options.js';
 import { TOKEN_OPTIONS } from './token-command.js';
 
-const COMMANDS: Readonly<Record<string, { usage: string; specs: readonly OptionSpec[] }>> = {
+const COMMANDS: Readonly<Record<string, { usage: string; specs: readonly OptionSpec[]; notes?: () => string }>> = {
   gate: { usage: 'imgroup gate [flags]', specs: GATE_OPTIONS },
   logic: { usage: 'imgroup logic [flags]', specs: LOGIC_OPTIONS },
   operator: { usage: 'imgroup operator [flags]', specs: OPERATOR_OPTIONS },
-  dev: { usage: 'imgroup dev [flags]', specs: DEV_OPTIONS },
+  dev: { usage: 'imgroup dev [flags]', specs: DEV_OPTIONS, notes: childSettingsHelp },
   bench: { usage: 'imgroup bench [flags]', specs: BENCH_OPTIONS },
   token: { usage: 'imgroup token <userId> [flags]', specs: TOKEN_OPTIONS },
 };
@@ -30,6 +31,7 @@ export function commandHelp(command: string): string | null {
     lines.push(`  --${s.flag}${value}   (${s.env})`);
     lines.push(`      ${s.doc}${describeValue(s)}`);
   }
+  if (c.notes) lines.push('', c.notes());
   return `${lines.join('\n')}\n`;
 }
 

@@ -1,12 +1,15 @@
 /** `imgroup dev`: start the local cluster, print how to use it, stop everything on Ctrl-C. */
 import { resolveOptions } from '../config/options.js';
+import { childSettings } from './child-settings.js';
 import { DEV_OPTIONS } from './dev-options.js';
 import { devBanner, type DevClusterOptions, startDevCluster } from './dev-cluster.js';
 
 export async function runDev(argv: readonly string[], env: Readonly<Record<string, string | undefined>>): Promise<void> {
   const { options } = resolveOptions(DEV_OPTIONS, argv, env);
-  const opts = options as unknown as DevClusterOptions;
+  const passed = childSettings(env);
+  const opts: DevClusterOptions = { ...(options as unknown as DevClusterOptions), extraEnv: passed.env };
   const say = (line: string) => process.stdout.write(`${line}\n`);
+  if (passed.shown.length > 0) say(`passing to every gate and logic node: ${passed.shown.join(' ')}`);
   const cluster = await startDevCluster(opts, env, say);
   let stopping = false;
   const shutdown = async (signal: string) => {
