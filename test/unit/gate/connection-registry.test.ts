@@ -47,4 +47,16 @@ describe('ConnectionRegistry', () => {
     expect(r.remove(conn('u', 'same'))).toBe(false);
     expect(r.byId('same')).toBe(first);
   });
+
+  it('counts the connections of each user as they come and go', () => {
+    const r = new ConnectionRegistry<{ userId: string; connId: string }>();
+    const cs = [conn('u', 'a'), conn('u', 'b'), conn('v', 'c')];
+    expect(r.countForUser('u')).toBe(0);
+    for (const c of cs) r.add(c);
+    expect([r.countForUser('u'), r.countForUser('v'), r.countForUser('w')]).toEqual([2, 1, 0]);
+    r.remove(cs[0]!);
+    expect(r.countForUser('u')).toBe(1);
+    r.remove(cs[1]!);
+    expect(r.countForUser('u')).toBe(0);
+  });
 });
