@@ -147,8 +147,11 @@ function describeCluster(picture: ClusterPicture, input: RedisLifecycleInput, op
     }
     if (!node.failing) continue;
     if (node.slotCount > 0) {
+      // Its replicas can take over; one that already promoted itself (it says it serves the slots,
+      // the others have not heard yet) has taken over: a failover under way, not slots lost.
       const heirs = [...picture.nodes.values()].filter((n) => n.record.masterId === id && !n.failing && (n.pod?.me.role ?? n.record.role) === 'replica');
-      if (heirs.length > 0) say({ level: 'degraded', reason: 'MasterDown', message: `master ${name} is down; its replica takes over` });
+      const tookOver = picture.reachable.some((o) => o.me.id !== id && o.me.role === 'master' && o.me.slots.some((r) => node.slots.some((s) => r.start <= s.end && s.start <= r.end)));
+      if (heirs.length > 0 || tookOver) say({ level: 'degraded', reason: 'MasterDown', message: `master ${name} is down; its replica takes over` });
       else say({ level: 'failed', reason: 'SlotsDown', message: `master ${name} is down and has no replica to take over its ${node.slotCount} slots` });
     } else if (!ops.some((o) => o.kind === 'forget' && o.id === id)) {
       say({ level: 'degraded', reason: 'NodeDown', message: `${name} is down` });

@@ -165,6 +165,16 @@ describe('planStep: roles', () => {
     expect(kinds(p.ops)).toEqual([]);
   });
 
+  it('reports Degraded, not Failed, in the moment its replica has promoted itself and the others have not heard yet', () => {
+    const nodes = healthyCluster(3, 1); // redis-5 (f) follows redis-0 (a)
+    nodes[0]!.down = true;
+    nodes[0]!.flaggedAs = ['fail'];
+    nodes[5] = { ...nodes[5]!, role: 'master', master: undefined, slots: '0-5461', seenAs: { role: 'replica', master: 'a' } };
+    const p = plan(nodes);
+    expect(p.problems).not.toContainEqual(expect.objectContaining({ level: 'failed' }));
+    expect(p.problems).toContainEqual(expect.objectContaining({ level: 'degraded', reason: 'MasterDown' }));
+  });
+
   it('reports Failed (SlotsDown) when a master is down with no replica to take over', () => {
     const nodes = healthyCluster(3, 0);
     nodes[0]!.down = true;
