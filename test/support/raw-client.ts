@@ -96,11 +96,18 @@ export class RawClient {
     return this.messages(groupId);
   }
 
-  async waitClose(timeoutMs = 10_000): Promise<{ code: number; reason: string }> {
+  async waitClose(timeoutMs = 30_000): Promise<{ code: number; reason: string }> {
     const deadline = Date.now() + timeoutMs;
     while (!this.closed) {
-      if (Date.now() > deadline) throw new Error('connection did not close');
-      await new Promise((r) => setTimeout(r, 20));
+      const left = deadline - Date.now();
+      if (left <= 0) throw new Error(`connection did not close within ${timeoutMs} ms; last frames: ${JSON.stringify(this.frames.slice(-5))}`);
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, left);
+        this.waiters.push(() => {
+          clearTimeout(t);
+          resolve();
+        });
+      });
     }
     return this.closed;
   }
