@@ -7,6 +7,7 @@ import { createConnection } from 'node:net';
 import { jwtVerify } from 'jose';
 import { describe, expect, it } from 'vitest';
 import { imgroupBinPath } from '../../../runtime/dev/imgroup-process.js';
+import { eventually } from '../../support/eventually.js';
 import { getFreePortRange } from '../../support/free-ports.js';
 import { RawClient } from '../../support/raw-client.js';
 
@@ -70,12 +71,10 @@ describe('imgroup dev', () => {
     child.stdout.on('data', (d) => (out += String(d)));
     child.stderr.on('data', (d) => (out += String(d)));
     try {
-      const deadline = Date.now() + 90_000;
-      while (!out.includes('Ctrl-C stops every process')) {
+      await eventually('imgroup dev ready', () => {
         if (child.exitCode !== null) throw new Error(`imgroup dev exited early:\n${out}`);
-        if (Date.now() > deadline) throw new Error(`imgroup dev not ready:\n${out}`);
-        await new Promise((r) => setTimeout(r, 100));
-      }
+        return out.includes('Ctrl-C stops every process');
+      }, { timeoutMs: 90_000, explain: () => out });
       const secret = /IMGROUP_JWT_SECRET=(\S+)/.exec(out)?.[1];
       const admin = /IMGROUP_ADMIN_TOKEN=(\S+)/.exec(out)?.[1];
       const dataDir = /membership file: (\S+)\/membership\.json/.exec(out)?.[1];
