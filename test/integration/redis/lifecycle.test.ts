@@ -12,6 +12,7 @@ import { myselfOf, type ClusterNodeRecord } from '../../../operator/redis/cluste
 import type { RedisLifecycleResult } from '../../../operator/redis/lifecycle-types.js';
 import { RedisLifecycle } from '../../../operator/redis/redis-lifecycle.js';
 import { createRedisLifecycleMetrics, recordLifecycleStep } from '../../../operator/redis/redis-lifecycle-metrics.js';
+import { eventually } from '../../support/eventually.js';
 import { missingKeys, writeKeys } from '../../support/redis-key-traffic.js';
 import { drive } from './lifecycle-driver.js';
 import { LocalRedisPods } from './local-redis-pods.js';
@@ -85,7 +86,7 @@ function keyInSlot(slot: number, prefix = 'k'): string {
 async function writeWithoutCoverage(admin: RedisClusterAdmin, addr: { host: string; port: number }, key: string, value: string): Promise<void> {
   await admin.command(addr, 'config', 'set', 'cluster-require-full-coverage', 'no');
   // The node turns its cluster state ok on its next cron tick (after its rejoin delay).
-  await expect.poll(() => admin.command(addr, 'set', key, value).then(() => true, () => false), { timeout: 10_000, interval: 100 }).toBe(true);
+  await eventually(`SET ${key} accepted`, () => admin.command(addr, 'set', key, value).then(() => true, () => false));
   await admin.command(addr, 'config', 'set', 'cluster-require-full-coverage', 'yes');
 }
 
@@ -148,7 +149,7 @@ describe('RedisLifecycle never bootstraps over slots or keys', () => {
     stranger = await LocalRedisPods.create(1);
     await admin.command(stranger.addr(0), 'cluster', 'addslotsrange', 0, 100);
     await admin.meet(pods.addr(0), { ...stranger.addr(0), busPort: (myselfOf(await admin.nodes(stranger.addr(0))) as ClusterNodeRecord).busPort });
-    await expect.poll(async () => (await admin.nodes(pods!.addr(0))).nodes.filter((n) => n.slots.length > 0).length, { timeout: 10_000 }).toBe(1);
+    await eventually('redis-0 knows the stranger’s slots', async () => (await admin.nodes(pods!.addr(0))).nodes.filter((n) => n.slots.length > 0).length === 1);
     const lifecycle = new RedisLifecycle(admin, { log });
     for (let i = 0; i < 3; i++) {
       const r = await lifecycle.step(input());
@@ -262,7 +263,7 @@ describe('RedisLifecycle repairs a 3 × 1 cluster', () => {
     try {
       const id = (myselfOf(await admin.nodes(stranger.addr(0))) as ClusterNodeRecord).id;
       await admin.meet(pods.addr(0), { ...stranger.addr(0), busPort: (myselfOf(await admin.nodes(stranger.addr(0))) as ClusterNodeRecord).busPort });
-      await expect.poll(async () => (await knownIds()).has(id), { timeout: 10_000 }).toBe(true);
+      await eventually('the cluster knows the stranger', async () => (await knownIds()).has(id));
       await stranger.kill(0);
       const { results } = await until(healthy);
       expect(results.flatMap((r) => r.actions).some((a) => a.kind === 'forget' && a.ok && a.message.includes(id.slice(0, 8)))).toBe(true);
