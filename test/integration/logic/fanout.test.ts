@@ -158,7 +158,8 @@ describe('sweep', () => {
       await presence.register();
       await presence.connect(bob, 'bob-conn');
       await sender.call({ op: 'send', userId: alice, groupId: g, clientId: 'm1', body: 'x' });
-      await eventually('imgroup_logic_fanout_skipped_total reaches 1', async () => (await sweeper.metric('imgroup_logic_fanout_skipped_total', { reason: 'no_link' })) === 1);
+      // Fan-out left it to the sweep (and the sweep's own ticks may count the unlinked gate again).
+      await eventually('imgroup_logic_fanout_skipped_total at least 1', async () => (await sweeper.metric('imgroup_logic_fanout_skipped_total', { reason: 'no_link' })) >= 1);
       const late = await sweeper.driver({ gate: gateName, boot: 'b1' });
       const frame = await late.next((f) => f.t === 'deliver' && f.groupId === g);
       expect(frame).toMatchObject({ path: 'sweep', users: [bob], msgs: [{ seq: 1, body: 'x' }] });
