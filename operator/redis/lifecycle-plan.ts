@@ -16,13 +16,15 @@
  * on the slot map, no slot is open, every slot owner is a pod and none is failing.
  */
 import { planBootstrap } from './bootstrap-plan.js';
-import { isFresh, isJoined, nameOf, type ClusterPicture } from './cluster-picture.js';
+import type { ClusterNodeRecord } from './cluster-nodes.js';
+import { isFresh, isJoined, nameOf, sameAddr, type ClusterPicture } from './cluster-picture.js';
 import type { LifecycleOp } from './lifecycle-ops.js';
 import type { Problem } from './lifecycle-problems.js';
 import type { RedisLifecycleInput } from './lifecycle-types.js';
 import { planForgets, planMeets } from './membership-repair.js';
 import { planOpenSlotFixes } from './open-slot-repair.js';
 import type { ReachablePod } from './pod-observation.js';
+import type { Addr } from './redis-addr.js';
 import { planDepartures, planFailovers, planRoles } from './role-repair.js';
 import { planSlots } from './slot-plan.js';
 
@@ -52,20 +54,22 @@ export function planStep(picture: ClusterPicture, input: RedisLifecycleInput, li
   };
   const desired = picture.desiredPods;
   const scalingIn = input.statefulSetReplicas > desired;
-  // A scale-out's new pods (ordinals beyond every node the cluster knows) are awaited, not lost:
-  // while they come up the cluster is progressing, not degraded.
-  const joining = (ordinal: number) => picture.anySlots && ordinal >= picture.nodes.size;
-  const absent = (ordinal: number, reason: 'PodUnreachable' | 'PodMissing', message: string): Problem =>
-    !picture.anySlots || joining(ordinal)
+  // A scale-out's new pods (ordinals beyond every node the cluster has placed: serving slots or
+  // following a master) are awaited, not lost: while they come up, or when one that was already
+  // met is slow to answer, the cluster is progressing, not degraded.
+  const placed = [...picture.nodes.values()].filter((n) => n.slotCount > 0 || n.record.slots.length > 0 || n.record.masterId !== null || n.record.role === 'replica');
+  const joining = (ordinal: number, addr: Addr | null) => picture.anySlots && ordinal >= placed.length && !placed.some((n) => addr !== null && sameAddr(n.record, addr));
+  const absent = (ordinal: number, addr: Addr | null, reason: 'PodUnreachable' | 'PodMissing', message: string): Problem =>
+    !picture.anySlots || joining(ordinal, addr)
       ? { level: 'progress', reason: picture.anySlots ? 'WaitingForNewPods' : 'WaitingForPods', message }
       : { level: 'degraded', reason, message };
   for (const o of picture.observations) {
     if (o.error === null) continue;
-    if (!o.leaving) say(absent(o.pod.ordinal, 'PodUnreachable', `${o.pod.name}: ${o.error}`));
+    if (!o.leaving) say(absent(o.pod.ordinal, o.addr, 'PodUnreachable', `${o.pod.name}: ${o.error}`));
     else if (scalingIn) say({ level: 'progress', reason: 'WaitingForLeavingPod', message: `${o.pod.name} leaves but does not answer (${o.error}); the scale-in waits for it` });
   }
   for (let i = 0; i < desired; i++) {
-    if (!picture.observations.some((o) => o.pod.ordinal === i)) say(absent(i, 'PodMissing', `no pod with ordinal ${i} yet`));
+    if (!picture.observations.some((o) => o.pod.ordinal === i)) say(absent(i, null, 'PodMissing', `no pod with ordinal ${i} yet`));
   }
 
   if (!picture.anySlots) return { ...planFirstBootstrap(picture, input, say), problems };
@@ -143,8 +147,11 @@ function describeCluster(picture: ClusterPicture, input: RedisLifecycleInput, op
     }
     if (!node.failing) continue;
     if (node.slotCount > 0) {
+      // Its replicas can take over; one that already promoted itself (it says it serves the slots,
+      // the others have not heard yet) has taken over: a failover under way, not slots lost.
       const heirs = [...picture.nodes.values()].filter((n) => n.record.masterId === id && !n.failing && (n.pod?.me.role ?? n.record.role) === 'replica');
-      if (heirs.length > 0) say({ level: 'degraded', reason: 'MasterDown', message: `master ${name} is down; its replica takes over` });
+      const tookOver = picture.reachable.some((o) => o.me.id !== id && o.me.role === 'master' && o.me.slots.some((r) => node.slots.some((s) => r.start <= s.end && s.start <= r.end)));
+      if (heirs.length > 0 || tookOver) say({ level: 'degraded', reason: 'MasterDown', message: `master ${name} is down; its replica takes over` });
       else say({ level: 'failed', reason: 'SlotsDown', message: `master ${name} is down and has no replica to take over its ${node.slotCount} slots` });
     } else if (!ops.some((o) => o.kind === 'forget' && o.id === id)) {
       say({ level: 'degraded', reason: 'NodeDown', message: `${name} is down` });
@@ -179,8 +186,7 @@ function describeCluster(picture: ClusterPicture, input: RedisLifecycleInput, op
     const memberIds = new Set(picture.members.map((m) => m.me.id));
     // Joining: it knows nobody yet, or members, or only pods of this cluster (new pods that met
     // each other through gossip), or this step meets it. Foreign: it knows nodes that are no pod here.
-    const onlyOurPods = o.view.nodes.every((n) => n.id === o.me.id || picture.podOfId.has(n.id));
-    const joining = isFresh(o) || picture.members.includes(o) || o.view.nodes.some((n) => memberIds.has(n.id)) || onlyOurPods || ops.some((op) => op.kind === 'meet' && op.target.host === o.addr.host && op.target.port === o.addr.port);
+    const joining = isFresh(o) || picture.members.includes(o) || o.view.nodes.some((n) => memberIds.has(n.id)) || knowsOnlyOurPods(picture, o) || ops.some((op) => op.kind === 'meet' && op.target.host === o.addr.host && op.target.port === o.addr.port);
     if (joining) say({ level: 'progress', reason: 'Joining', message: `${o.pod.name} is joining the cluster` });
     else say({ level: 'degraded', reason: 'ForeignPod', message: `${o.pod.name} belongs to another cluster (it knows nodes unknown here); it is not merged in` });
   }
@@ -191,6 +197,19 @@ function describeCluster(picture: ClusterPicture, input: RedisLifecycleInput, op
       say({ level: 'degraded', reason: 'MissingReplicas', message: `master ${nameOf(picture, id)} has no replica` });
     }
   }
+}
+
+/**
+ * Every node `o` knows is a pod of this cluster: one that answered (by node id), or one at the
+ * address of a pod of the StatefulSet that serves nothing in `o`'s view. The second covers the
+ * scale-out's races: a new pod that does not answer this step (too slow, restarting) but that the
+ * others already met, and a handshake in flight (Redis lists it under a random node id at the
+ * peer's address).
+ */
+function knowsOnlyOurPods(picture: ClusterPicture, o: ReachablePod): boolean {
+  const podAddrs = picture.observations.flatMap((x) => (x.addr ? [x.addr] : []));
+  const empty = (n: ClusterNodeRecord) => n.slots.length === 0 && n.migrating.length === 0 && n.importing.length === 0;
+  return o.view.nodes.every((n) => n.id === o.me.id || picture.podOfId.has(n.id) || (empty(n) && podAddrs.some((a) => sameAddr(a, n))));
 }
 
 /** The StatefulSet's replicas now: lowered only once every leaving pod is reset and forgotten. */

@@ -7,6 +7,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LocalProcess } from '../../runtime/dev/local-process.js';
+import { eventually } from './eventually.js';
 import { getFreePorts } from './free-ports.js';
 
 export interface ScrapeJob {
@@ -81,23 +82,20 @@ export class PrometheusServer {
   }
 
   private async waitReady(timeoutMs: number): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
+    await eventually('Prometheus ready', async () => {
       if (this.proc.spawnError) {
         const hint = (this.proc.spawnError as NodeJS.ErrnoException).code === 'ENOENT' ? ' (install the Debian package "prometheus"; make deps does)' : '';
         throw new Error(`Prometheus could not be started: ${this.proc.spawnError.message}${hint}`);
       }
       if (!this.proc.running) throw new Error(`Prometheus exited (${JSON.stringify(this.proc.exit)}) before it was ready; its log ends:\n${this.proc.logTail(20)}`);
       try {
-        const res = await fetch(`${this.url}/-/ready`, { signal: AbortSignal.timeout(1000) });
-        if (res.ok) return;
+        return (await fetch(`${this.url}/-/ready`, { signal: AbortSignal.timeout(1000) })).ok;
       } catch {
-        // not listening yet
+        return false; // not listening yet
       }
-      if (Date.now() > deadline) throw new Error(`Prometheus was not ready within ${timeoutMs} ms; its log ends:\n${this.proc.logTail(20)}`);
-      await new Promise((r) => setTimeout(r, 100));
-    }
+    }, { timeoutMs, explain: () => `its log ends:\n${this.proc.logTail(20)}` });
   }
+
 
   /** An instant query through `/api/v1/query`; throws with Prometheus's own error text. */
   async query(expr: string): Promise<PromQueryData> {
@@ -128,13 +126,12 @@ export class PrometheusServer {
 
   /** Poll until `check` holds (checked every 250 ms), or fail with `what` and the log tail. */
   async waitFor(what: string, check: () => Promise<boolean>, timeoutMs = 30_000): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    while (!(await check())) {
+    await eventually(what, async () => {
       if (!this.proc.running) throw new Error(`Prometheus exited while waiting for ${what}; its log ends:\n${this.proc.logTail(20)}`);
-      if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}; Prometheus log ends:\n${this.proc.logTail(10)}`);
-      await new Promise((r) => setTimeout(r, 250));
-    }
+      return check();
+    }, { timeoutMs, intervalMs: 250, explain: () => `Prometheus log ends:\n${this.proc.logTail(10)}` });
   }
+
 
   logTail(lines = 20): string {
     return this.proc.logTail(lines);

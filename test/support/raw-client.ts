@@ -53,7 +53,7 @@ export class RawClient {
   }
 
   /** The first received frame matching `pred` (already received or future), within `timeoutMs`. */
-  async next(pred: (f: Frame) => boolean, timeoutMs = 10_000): Promise<Frame> {
+  async next(pred: (f: Frame) => boolean, timeoutMs = 30_000): Promise<Frame> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const found = this.frames.find(pred);
@@ -72,7 +72,7 @@ export class RawClient {
   }
 
   /** Send a request frame with an `id` and wait for the frame answering it (by id). */
-  async request(frame: Frame, timeoutMs = 10_000): Promise<Frame> {
+  async request(frame: Frame, timeoutMs = 30_000): Promise<Frame> {
     const id = frame.id as string;
     this.send(frame);
     return this.next((f) => f.id === id && (f.type === 'sent' || f.type === 'sync.result' || f.type === 'error'), timeoutMs);
@@ -84,7 +84,7 @@ export class RawClient {
   }
 
   /** Wait until at least `count` msg frames of `groupId` have arrived. */
-  async waitMessages(groupId: string, count: number, timeoutMs = 10_000): Promise<Frame[]> {
+  async waitMessages(groupId: string, count: number, timeoutMs = 30_000): Promise<Frame[]> {
     const deadline = Date.now() + timeoutMs;
     while (this.messages(groupId).length < count) {
       const left = deadline - Date.now();
@@ -96,11 +96,18 @@ export class RawClient {
     return this.messages(groupId);
   }
 
-  async waitClose(timeoutMs = 10_000): Promise<{ code: number; reason: string }> {
+  async waitClose(timeoutMs = 30_000): Promise<{ code: number; reason: string }> {
     const deadline = Date.now() + timeoutMs;
     while (!this.closed) {
-      if (Date.now() > deadline) throw new Error('connection did not close');
-      await new Promise((r) => setTimeout(r, 20));
+      const left = deadline - Date.now();
+      if (left <= 0) throw new Error(`connection did not close within ${timeoutMs} ms; last frames: ${JSON.stringify(this.frames.slice(-5))}`);
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, left);
+        this.waiters.push(() => {
+          clearTimeout(t);
+          resolve();
+        });
+      });
     }
     return this.closed;
   }

@@ -11,7 +11,7 @@ import { randomId, startTestGate, type TestGate } from './gate-harness.js';
 import { connectReady, loginOk, msg, ScriptedLogic } from './scripted-logic.js';
 import { eventually } from '../../support/eventually.js';
 
-const waitFor = (cond: () => boolean | Promise<boolean>, what: string, timeoutMs = 10_000) => eventually(`waiting for ${what}`, cond, timeoutMs, 20);
+const waitFor = (cond: () => boolean | Promise<boolean>, what: string) => eventually(`waiting for ${what}`, cond, { intervalMs: 20 });
 
 const TOKEN = 'test-internal-token';
 const seeds = () => inject('redisSeeds');

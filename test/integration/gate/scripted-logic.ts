@@ -87,7 +87,7 @@ export class ScriptedLogic {
   }
 
   /** Wait until `cond` holds (re-checked on every received frame or handshake; bounded by `timeoutMs`). */
-  async until(cond: () => boolean, timeoutMs = 10_000): Promise<void> {
+  async until(cond: () => boolean, timeoutMs = 30_000): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     while (!cond()) {
       const left = deadline - Date.now();

@@ -73,7 +73,7 @@ export class GateDriver {
   }
 
   /** Send a request and wait for its `res`; rejects with LinkClosed when the link closes first. */
-  async request(req: InternalRequest, timeoutMs = 10_000): Promise<ResFrame> {
+  async request(req: InternalRequest, timeoutMs = 30_000): Promise<ResFrame> {
     const rid = this.nextRid++;
     this.ws.send(JSON.stringify({ t: 'req', rid, ...req }));
     const res = await this.until(() => this.frames.find((f) => f.t === 'res' && f.rid === rid) ?? (this.closed ? 'closed' : undefined), timeoutMs, `no res for rid ${rid}`);
@@ -93,12 +93,12 @@ export class GateDriver {
   }
 
   /** The first received frame matching `pred` (already received or future). */
-  async next(pred: (f: LogicToGateFrame) => boolean, timeoutMs = 10_000): Promise<LogicToGateFrame> {
+  async next(pred: (f: LogicToGateFrame) => boolean, timeoutMs = 30_000): Promise<LogicToGateFrame> {
     return this.until(() => this.frames.find(pred), timeoutMs, 'no matching frame');
   }
 
   /** Wait until `check` returns a value other than undefined/false. */
-  async until<T>(check: () => T | undefined | false, timeoutMs = 10_000, what = 'condition not met'): Promise<T> {
+  async until<T>(check: () => T | undefined | false, timeoutMs = 30_000, what = 'condition not met'): Promise<T> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const v = check();
@@ -115,7 +115,7 @@ export class GateDriver {
     }
   }
 
-  async waitClose(timeoutMs = 10_000): Promise<{ code: number; reason: string }> {
+  async waitClose(timeoutMs = 30_000): Promise<{ code: number; reason: string }> {
     return this.until(() => this.closed ?? undefined, timeoutMs, 'link not closed');
   }
 

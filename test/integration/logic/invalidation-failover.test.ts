@@ -10,6 +10,7 @@ import type { DeliverFrame, ResFrame } from '../../../runtime/protocol/internal-
 import { startRedisCluster, type TestRedisCluster } from '../../support/redis-cluster.js';
 import type { GateDriver } from './gate-driver.js';
 import { startTestLogic, uid } from './logic-fixture.js';
+import { eventually } from '../../support/eventually.js';
 
 const CHANNELS = 64;
 let cluster: TestRedisCluster;
@@ -17,7 +18,7 @@ let cluster: TestRedisCluster;
 beforeAll(async () => {
   cluster = await startRedisCluster({ masters: 3, replicasPerMaster: 1 });
   // A replica can take over only once it has synchronised with its master.
-  await until('replicas in sync', async () => {
+  await eventually('replicas in sync', async () => {
     const replies = await Promise.all(cluster.seeds.slice(3).map((seed) => cluster.admin.command(addrOf(seed), 'info', 'replication')));
     return replies.every((r) => String(r).includes('master_link_status:up'));
   });
@@ -26,25 +27,14 @@ afterAll(async () => {
   await cluster?.stop();
 });
 
-async function until(what: string, check: () => Promise<boolean> | boolean, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
 /** Retry while Redis is failing over (UNAVAILABLE; sends are idempotent by client id). */
 async function retry<T>(what: string, fn: () => Promise<T>, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      return await fn();
-    } catch (err) {
-      if (Date.now() > deadline) throw new Error(`${what}: ${(err as Error).message}`);
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
+  let done: { value: T } | null = null;
+  await eventually(what, async () => {
+    done = { value: await fn() };
+    return true;
+  }, { timeoutMs, retryErrors: true });
+  return (done as unknown as { value: T }).value;
 }
 
 function addrOf(seed: string): { host: string; port: number } {
@@ -75,7 +65,7 @@ describe('invalidation across a failover', () => {
         const c = logic.node.invalidationChannels();
         return c.subscribed === c.expected;
       };
-      await until('subscribed', allSubscribed);
+      await eventually('subscribed', allSubscribed);
       const send = async (seq: number) => {
         await retry(`send ${seq}`, async () => {
           const res: ResFrame = await gate.request({ op: 'send', userId: alice, groupId: g, clientId: `m${seq}`, body: `${seq}` });
@@ -94,14 +84,14 @@ describe('invalidation across a failover', () => {
       const resubscribed = await logic.metric('imgroup_logic_session_cache_invalidations_total', { source: 'resubscribe' });
       await cluster.nodes[index]?.kill();
 
-      await until('resubscribed after the failover', async () => allSubscribed() && (await logic.metric('imgroup_logic_session_cache_invalidations_total', { source: 'resubscribe' })) > resubscribed, 60_000);
+      await eventually('resubscribed after the failover', async () => allSubscribed() && (await logic.metric('imgroup_logic_session_cache_invalidations_total', { source: 'resubscribe' })) > resubscribed, 60_000);
 
       // bob's entry was dropped: the next message reads presence again and caches bob as offline ...
       expect(await send(2)).toEqual([carol]);
       // ... and the notice of his connect, published on the new master, reaches the cache.
       const notices = await logic.metric('imgroup_logic_session_cache_invalidations_total', { kind: 'presence', source: 'notice' });
       await retry('connect bob', () => presence.connect(bob, 'bob-1'));
-      await until('notice applied', async () => (await logic.metric('imgroup_logic_session_cache_invalidations_total', { kind: 'presence', source: 'notice' })) > notices);
+      await eventually('notice applied', async () => (await logic.metric('imgroup_logic_session_cache_invalidations_total', { kind: 'presence', source: 'notice' })) > notices);
       expect(await send(3)).toEqual([bob, carol].sort());
     } finally {
       await logic.close();

@@ -8,6 +8,7 @@ import { keys } from '../../../runtime/redis/keys.js';
 import type { DeliverFrame } from '../../../runtime/protocol/internal-frames.js';
 import type { GateDriver } from './gate-driver.js';
 import { startTestLogic, type TestLogic, uid } from './logic-fixture.js';
+import { eventually } from '../../support/eventually.js';
 
 let logic: TestLogic;
 let gate: GateDriver;
@@ -88,7 +89,7 @@ describe('login replay', () => {
     for (const master of logic.store.cluster.nodes('master')) await master.script('LOAD', REPLAY_SCRIPT.source);
     const fresh = await startTestLogic(inject('redisSeeds'));
     try {
-      await waitUntil(() => {
+      await eventually('invalidation channels subscribed', () => {
         const c = fresh.node.invalidationChannels();
         return c.subscribed === c.expected;
       });
@@ -135,27 +136,10 @@ describe('ack', () => {
 });
 
 async function waitForCursor(userId: string, groupId: string, seq: number): Promise<void> {
-  const deadline = Date.now() + 10_000;
-  for (;;) {
-    const cursor = Number(await logic.store.call('hget', keys.groupCursors(groupId), userId));
-    if (cursor === seq) return;
-    if (Date.now() > deadline) throw new Error(`cursor of ${userId} in ${groupId} is ${cursor}, not ${seq}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
+  await eventually(`cursor of ${userId} in ${groupId} at ${seq}`, async () => Number(await logic.store.call('hget', keys.groupCursors(groupId), userId)) === seq);
 }
 
 async function waitForMetric(name: string, labels: Record<string, string>, atLeast: number): Promise<void> {
-  const deadline = Date.now() + 10_000;
-  while ((await logic.metric(name, labels)) < atLeast) {
-    if (Date.now() > deadline) throw new Error(`${name} stayed below ${atLeast}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
+  await eventually(`${name} ${JSON.stringify(labels)} at least ${atLeast}`, async () => (await logic.metric(name, labels)) >= atLeast);
 }
 
-async function waitUntil(check: () => boolean, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}

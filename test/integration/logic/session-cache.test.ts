@@ -19,6 +19,7 @@ import { createRedisMetrics } from '../../../runtime/redis/redis-metrics.js';
 import { createCluster, RedisStore } from '../../../runtime/redis/redis-store.js';
 import type { GateDriver } from './gate-driver.js';
 import { startTestLogic, type TestLogic, uid } from './logic-fixture.js';
+import { eventually } from '../../support/eventually.js';
 
 const seeds = inject('redisSeeds');
 const open: TestLogic[] = [];
@@ -35,18 +36,10 @@ async function logicNode(env: Record<string, string> = {}): Promise<TestLogic> {
 
 /** Wait until every invalidation channel is subscribed (a no-op when invalidation is off). */
 async function subscribed(logic: TestLogic): Promise<void> {
-  await until('invalidation channels subscribed', async () => {
+  await eventually('invalidation channels subscribed', async () => {
     const c = logic.node.invalidationChannels();
     return c.subscribed === c.expected;
   });
-}
-
-async function until(what: string, check: () => Promise<boolean> | boolean, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
 }
 
 /** The users a gate was asked to deliver `seq` of `groupId` to (online path). */
@@ -105,7 +98,7 @@ async function costOfOneMessage(env: Record<string, string>): Promise<Cost> {
       expect(usersGiven(gate, g, seq)).toEqual(want);
     }
     online.forEach((u, i) => gates[i % 2]!.notify({ t: 'ack', userId: u, groupId: g, seq }));
-    await until('acks taken', async () => (await logic.metric('imgroup_logic_acks_total', { result: 'applied' })) === acked + online.length);
+    await eventually('acks taken', async () => (await logic.metric('imgroup_logic_acks_total', { result: 'applied' })) === acked + online.length);
     await logic.node.flushCursors();
   };
   await round(1);
@@ -156,10 +149,10 @@ describe('freshness', () => {
     expect(await send(1)).toEqual([carol]);
     const notices = await logic.metric('imgroup_logic_session_cache_invalidations_total', { kind: 'presence', source: 'notice' });
     await presence.connect(bob, 'bob-1');
-    await until('the connect notice reached the cache', async () => (await logic.metric('imgroup_logic_session_cache_invalidations_total', { kind: 'presence', source: 'notice' })) > notices, 5000);
+    await eventually('the connect notice reached the cache', async () => (await logic.metric('imgroup_logic_session_cache_invalidations_total', { kind: 'presence', source: 'notice' })) > notices);
     expect(await send(2)).toEqual([bob, carol].sort());
     await presence.disconnect(bob, 'bob-1');
-    await until('the disconnect notice reached the cache', async () => (await logic.metric('imgroup_logic_session_cache_invalidations_total', { kind: 'presence', source: 'notice' })) > notices + 1, 5000);
+    await eventually('the disconnect notice reached the cache', async () => (await logic.metric('imgroup_logic_session_cache_invalidations_total', { kind: 'presence', source: 'notice' })) > notices + 1);
     expect(await send(3)).toEqual([carol]);
     expect(await logic.metric('imgroup_redis_commands_total', { command: 'hgetall' })).toBe(3);
   });
@@ -195,7 +188,7 @@ describe('freshness', () => {
     // The group is handled by `owner` for a while (a routing change): dave joins there.
     const adminGate = await owner.driver();
     await adminGate.call({ op: 'members.update', groupId: g, add: [dave], remove: [] });
-    await until('the member-list notice reached the other node', async () => (await other.metric('imgroup_logic_session_cache_invalidations_total', { kind: 'members', source: 'notice' })) > drops, 5000);
+    await eventually('the member-list notice reached the other node', async () => (await other.metric('imgroup_logic_session_cache_invalidations_total', { kind: 'members', source: 'notice' })) > drops);
     await gate.call({ op: 'send', userId: alice, groupId: g, clientId: 'm2', body: '2' });
     await gate.until(() => usersGiven(gate, g, 2).length === 2);
     expect(usersGiven(gate, g, 2)).toEqual([alice, dave].sort());
@@ -219,7 +212,7 @@ describe('self-correction', () => {
     await gateB.until(() => usersGiven(gateB, g, 1).includes(bob));
     // Gate B no longer holds bob's connection (its disconnect never reached Redis): it says so.
     gateB.notify({ t: 'missed', groupId: g, users: [bob] });
-    await until('the miss was applied', async () => (await logic.metric('imgroup_logic_session_cache_invalidations_total', { source: 'missed' })) === 1);
+    await eventually('the miss was applied', async () => (await logic.metric('imgroup_logic_session_cache_invalidations_total', { source: 'missed' })) === 1);
     expect(await logic.metric('imgroup_logic_missed_users_total')).toBe(1);
     for (const seq of [2, 3]) {
       await gateA.call({ op: 'send', userId: alice, groupId: g, clientId: `m${seq}`, body: `${seq}` });
@@ -240,7 +233,7 @@ describe('bounds', () => {
     const g = uid('g');
     await gate.call({ op: 'members.update', groupId: g, add: members, remove: [] });
     await gate.call({ op: 'send', userId: members[0] as string, groupId: g, clientId: 'm1', body: '1' });
-    await until('fan-out done', async () => (await fanoutBatches(logic)) === 1);
+    await eventually('fan-out done', async () => (await fanoutBatches(logic)) === 1);
     // 1 member list + 30 presence entries into 10 places: 21 evicted.
     expect(await logic.metric('imgroup_logic_session_cache_evictions_total')).toBe(21);
     expect(await logic.metric('imgroup_logic_session_cache_entries')).toBe(10);
@@ -298,7 +291,7 @@ describe('coalesced cursor writes', () => {
     gate.notify({ t: 'ack', userId: members[2], groupId: groups[0], seq: 2 }); // backwards
     gate.notify({ t: 'ack', userId: eve, groupId: groups[0], seq: 3 }); // not a member
     sent += 3;
-    await until('acks taken', async () => (await logic.metric('imgroup_logic_acks_total', { result: 'applied' })) === acked + sent);
+    await eventually('acks taken', async () => (await logic.metric('imgroup_logic_acks_total', { result: 'applied' })) === acked + sent);
     const calls = await logic.metric('imgroup_redis_commands_total', { command: 'script:cursor_write' });
     await logic.node.flushCursors();
     expect((await logic.metric('imgroup_redis_commands_total', { command: 'script:cursor_write' })) - calls).toBe(2);
@@ -311,7 +304,7 @@ describe('coalesced cursor writes', () => {
     // and so does what it acked but was not written yet.
     gate.notify({ t: 'ack', userId: members[3]!, groupId: groups[0]!, seq: 1 });
     gate.notify({ t: 'ack', userId: members[4]!, groupId: groups[1]!, seq: 5 });
-    await until('acks taken', async () => (await logic.metric('imgroup_logic_acks_total', { result: 'applied' })) === acked + sent + 2);
+    await eventually('acks taken', async () => (await logic.metric('imgroup_logic_acks_total', { result: 'applied' })) === acked + sent + 2);
     await gate.call({ op: 'members.update', groupId: groups[0]!, add: [], remove: [members[5] as string] });
     expect(await logic.store.call('hexists', keys.groupCursors(groups[0] as string), members[5]!)).toBe(0);
     await gate.call({ op: 'members.update', groupId: groups[1]!, add: [], remove: [members[4] as string] });

@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { closeCodeLabel } from '../../../runtime/gate/gate-metrics.js';
 import { CLIENT_FRAME_TYPES } from '../../../runtime/protocol/client-frames.js';
 import { ErrorCode } from '../../../runtime/protocol/errors.js';
+import { eventually } from '../../support/eventually.js';
 import { labelNamesOf, labelValues, type MetricFamily, parseExposition, sampleSum } from '../../support/exposition.js';
 import { promtoolCheckMetrics } from '../../support/promtool.js';
 import { RawClient } from '../../support/raw-client.js';
@@ -53,12 +54,12 @@ describe('gate connection gauges', () => {
     expect(sampleSum(families.get('imgroup_gate_users'))).toBe(2);
     clients[0]!.close();
     await clients[0]!.waitClose();
-    await expect.poll(async () => sampleSum(parseExposition(await sys.metrics(sys.gates[0]!)).get('imgroup_gate_connections')), { timeout: 5000 }).toBe(2);
+    await eventually('imgroup_gate_connections at 2', async () => sampleSum(parseExposition(await sys.metrics(sys.gates[0]!)).get('imgroup_gate_connections')) === 2);
     const after = parseExposition(await sys.metrics(sys.gates[0]!));
     expect(sampleSum(after.get('imgroup_gate_users'))).toBe(2);
     for (const c of clients.slice(1)) c.close();
     await Promise.all(clients.map((c) => c.waitClose()));
-    await expect.poll(async () => sampleSum(parseExposition(await sys.metrics(sys.gates[0]!)).get('imgroup_gate_users')), { timeout: 5000 }).toBe(0);
+    await eventually('imgroup_gate_users at 0', async () => sampleSum(parseExposition(await sys.metrics(sys.gates[0]!)).get('imgroup_gate_users')) === 0);
   });
 });
 

@@ -23,6 +23,7 @@ import { RedisClusterAdmin } from '../../../operator/redis/cluster-admin.js';
 import type { ClusterNodeRecord } from '../../../operator/redis/cluster-nodes.js';
 import { countSlots } from '../../../operator/redis/slot-ranges.js';
 import type { TestControlPlane } from '../../support/control-plane.js';
+import { eventually } from '../../support/eventually.js';
 import { MERGE_PATCH } from '../../support/node-agent/agent-api.js';
 import { NodeAgent, redisRuntime, startStatefulSetControlPlane } from '../../support/node-agent/index.js';
 import { installPodDnsLookup } from '../../support/pod-dns-lookup.js';
@@ -99,30 +100,21 @@ describe('operator runs the Redis lifecycle on real Redis pods (issue 5 §2)', (
     }
   };
 
-  /** A bounded wait whose failure message carries status.redis, the pods and the recent Events. */
-  async function waitFor(what: string, probe: () => Promise<boolean>, timeoutMs: number, intervalMs = 200): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    let lastError = '';
-    for (;;) {
-      try {
-        if (await probe()) return;
-      } catch (err) {
-        lastError = (err as Error).message;
-      }
-      if (Date.now() > deadline) break;
-      await new Promise((r) => setTimeout(r, intervalMs));
-    }
+  /** What the operator and the cluster show, for a failed wait's message. */
+  const explainState = async (): Promise<string> => {
     const s = await status().catch((err: Error) => ({ error: err.message }));
     const pods = (await redisPods().catch(() => [])).map((p) => `${p.metadata?.name} ${p.status?.podIP ?? '-'} ${isReady(p) ? 'Ready' : 'NotReady'}`);
     const recent = (await events().catch(() => [])).slice(-12).map((e) => `${e.type} ${e.reason}: ${e.message}`);
-    throw new Error(
-      `${what}: not true after ${timeoutMs} ms${lastError ? ` (last error: ${lastError})` : ''}\n` +
-        `status.redis: ${JSON.stringify((s as ImGroupClusterStatus).redis ?? s)}\n` +
-        `conditions: ${JSON.stringify((s as ImGroupClusterStatus).conditions ?? [])}\n` +
-        `StatefulSet replicas: ${await stsReplicas().catch(() => '?')}; pods: ${pods.join(', ')}\n` +
-        `recent Events:\n  ${recent.join('\n  ')}`,
+    return (
+      `status.redis: ${JSON.stringify((s as ImGroupClusterStatus).redis ?? s)}\n` +
+      `conditions: ${JSON.stringify((s as ImGroupClusterStatus).conditions ?? [])}\n` +
+      `StatefulSet replicas: ${await stsReplicas().catch(() => '?')}; pods: ${pods.join(', ')}\n` +
+      `recent Events:\n  ${recent.join('\n  ')}`
     );
-  }
+  };
+  /** Wait for a state of the cluster (API reads that race a pod's restart are retried); a failure carries status.redis, the pods and the recent Events. */
+  const waitFor = (what: string, probe: () => Promise<boolean>, timeoutMs: number, intervalMs = 200): Promise<void> =>
+    eventually(what, probe, { timeoutMs, intervalMs, retryErrors: true, explain: explainState });
 
   const evenWithin = (masters: number) => Math.max(1, Math.floor(SLOTS / masters / 100));
   /** Healthy with `masters` shards of one replica each, spread even, `pods` pods running and Ready. */

@@ -7,6 +7,7 @@ import { DEFAULT_PRESENCE_CHANNELS } from '../../../runtime/presence/presence-ch
 import { keys } from '../../../runtime/redis/keys.js';
 import { createRedisMetrics } from '../../../runtime/redis/redis-metrics.js';
 import { createCluster, RedisStore } from '../../../runtime/redis/redis-store.js';
+import { eventually } from '../../support/eventually.js';
 
 const seeds = inject('redisSeeds');
 const MASTERS = 3;
@@ -78,14 +79,15 @@ describe('Redis presence', () => {
 
   it('stops counting the users of a gate whose liveness key expired, without deleting them', async () => {
     const gate = id('gate-dies');
-    const w = writer(gate, randomUUID(), 300);
+    // A liveness TTL short enough to wait out, long enough that the first lookup sees it alive on a busy machine.
+    const w = writer(gate, randomUUID(), 2000);
     await w.register();
     const user = id('user');
     await w.connect(user, 'c1');
     expect((await freshReader().lookup([user])).devices.has(user)).toBe(true);
 
-    // No heartbeat: the key expires after 300 ms.
-    await expect.poll(() => store.call<number>('exists', keys.gateAlive(gate)), { timeout: 5000, interval: 50 }).toBe(0);
+    // No heartbeat: the key expires after its TTL.
+    await eventually('the gate’s liveness key expired', async () => (await store.call<number>('exists', keys.gateAlive(gate))) === 0, { intervalMs: 50 });
     expect((await freshReader().lookup([user])).devices.has(user)).toBe(false);
     // The gate may only be late with its heartbeat: its devices stay until it is back or restarted.
     expect(await store.call('hget', keys.userPresence(user), 'c1')).not.toBeNull();
@@ -109,8 +111,8 @@ describe('Redis presence', () => {
     const seen = await freshReader().lookup([user, user2]);
     expect(seen.devices.get(user)).toEqual([{ gate, boot: 'boot-2', connId: 'new-1' }]);
     expect(seen.devices.has(user2)).toBe(false);
-    await expect.poll(() => store.call<string[]>('hkeys', keys.userPresence(user)), { timeout: 5000, interval: 50 }).toEqual(['new-1']);
-    await expect.poll(() => store.call<number>('exists', keys.userPresence(user2)), { timeout: 5000, interval: 50 }).toBe(0);
+    await eventually('the earlier incarnation’s devices of user deleted', async () => JSON.stringify(await store.call<string[]>('hkeys', keys.userPresence(user))) === '["new-1"]', { intervalMs: 50 });
+    await eventually('the earlier incarnation’s devices of user2 deleted', async () => (await store.call<number>('exists', keys.userPresence(user2))) === 0, { intervalMs: 50 });
   });
 
   it('looks up 1,000 users in at most one round trip per master for devices plus one per master for gates', async () => {

@@ -9,6 +9,7 @@ import { RedisClusterAdmin } from '../../../operator/redis/cluster-admin.js';
 import { myselfOf } from '../../../operator/redis/cluster-nodes.js';
 import { slotMapOf } from '../../../operator/redis/slot-map.js';
 import { RedisServerProcess } from '../../../runtime/dev/redis-server-process.js';
+import { eventually } from '../../support/eventually.js';
 import { getFreePorts } from '../../support/free-ports.js';
 import { startRedisCluster, type TestRedisCluster } from '../../support/redis-cluster.js';
 
@@ -166,7 +167,7 @@ describe('RedisClusterAdmin.formCluster refusals', () => {
     try {
       const b = addrOf(full);
       await admin.command(b, 'cluster', 'addslots', calculateSlot('k'));
-      await expect.poll(() => admin.command(b, 'set', 'k', 'v').catch((e: Error) => e.message), { timeout: 5000 }).toBe('OK');
+      await eventually('SET k accepted', async () => (await admin.command(b, 'set', 'k', 'v').catch((e: Error) => e.message)) === 'OK');
       await admin.command(b, 'cluster', 'delslots', calculateSlot('k'));
       expect(await admin.dbSize(b)).toBe(1);
       const err = await admin.formCluster({ masters: [addrOf(nodes[0] as RedisServerProcess), b], timeoutMs: 5000 }).catch((e: unknown) => e);
@@ -182,7 +183,7 @@ describe('RedisClusterAdmin.formCluster refusals', () => {
     try {
       const [a, b, c] = nodes.map(addrOf) as [ReturnType<typeof addrOf>, ReturnType<typeof addrOf>, ReturnType<typeof addrOf>];
       await admin.meet(c, { ...addrOf(d as RedisServerProcess), busPort: d!.addr.busPort });
-      await expect.poll(async () => (await admin.nodes(c)).nodes.filter((n) => !n.flags.has('handshake')).length, { timeout: 10_000 }).toBe(2);
+      await eventually('the foreign node met', async () => (await admin.nodes(c)).nodes.filter((n) => !n.flags.has('handshake')).length === 2);
       const err = await admin.formCluster({ masters: [a, b, c], timeoutMs: 5000 }).catch((e: unknown) => e);
       expect((err as ClusterAdminError).code).toBe('FOREIGN_NODES');
       expect((err as Error).message).toContain(`:${d!.addr.port}`);

@@ -6,12 +6,13 @@ import { Cluster } from 'ioredis';
 import calculateSlot from 'cluster-key-slot';
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { RedisClusterAdmin } from '../../../operator/redis/cluster-admin.js';
 import { myselfOf, type ClusterNodeRecord } from '../../../operator/redis/cluster-nodes.js';
 import type { RedisLifecycleResult } from '../../../operator/redis/lifecycle-types.js';
 import { RedisLifecycle } from '../../../operator/redis/redis-lifecycle.js';
 import { createRedisLifecycleMetrics, recordLifecycleStep } from '../../../operator/redis/redis-lifecycle-metrics.js';
+import { eventually } from '../../support/eventually.js';
 import { missingKeys, writeKeys } from '../../support/redis-key-traffic.js';
 import { drive } from './lifecycle-driver.js';
 import { LocalRedisPods } from './local-redis-pods.js';
@@ -85,7 +86,7 @@ function keyInSlot(slot: number, prefix = 'k'): string {
 async function writeWithoutCoverage(admin: RedisClusterAdmin, addr: { host: string; port: number }, key: string, value: string): Promise<void> {
   await admin.command(addr, 'config', 'set', 'cluster-require-full-coverage', 'no');
   // The node turns its cluster state ok on its next cron tick (after its rejoin delay).
-  await expect.poll(() => admin.command(addr, 'set', key, value).then(() => true, () => false), { timeout: 10_000, interval: 100 }).toBe(true);
+  await eventually(`SET ${key} accepted`, () => admin.command(addr, 'set', key, value).then(() => true, () => false));
   await admin.command(addr, 'config', 'set', 'cluster-require-full-coverage', 'yes');
 }
 
@@ -148,7 +149,7 @@ describe('RedisLifecycle never bootstraps over slots or keys', () => {
     stranger = await LocalRedisPods.create(1);
     await admin.command(stranger.addr(0), 'cluster', 'addslotsrange', 0, 100);
     await admin.meet(pods.addr(0), { ...stranger.addr(0), busPort: (myselfOf(await admin.nodes(stranger.addr(0))) as ClusterNodeRecord).busPort });
-    await expect.poll(async () => (await admin.nodes(pods!.addr(0))).nodes.filter((n) => n.slots.length > 0).length, { timeout: 10_000 }).toBe(1);
+    await eventually('redis-0 knows the stranger’s slots', async () => (await admin.nodes(pods!.addr(0))).nodes.filter((n) => n.slots.length > 0).length === 1);
     const lifecycle = new RedisLifecycle(admin, { log });
     for (let i = 0; i < 3; i++) {
       const r = await lifecycle.step(input());
@@ -167,8 +168,10 @@ describe('RedisLifecycle repairs a 3 × 1 cluster', () => {
   let admin: RedisClusterAdmin;
   let lifecycle: RedisLifecycle;
   const spec = { masters: 3, replicasPerMaster: 1 };
-  const KEYS = 2000;
-  const until = (what: (r: RedisLifecycleResult) => boolean, o: { timeoutMs?: number } = {}) => drive(lifecycle, pods, { ...spec, until: what, ...o });
+  const KEYS = 500;
+  // Generous bounds for a busy machine: they only decide how long a broken case takes to fail.
+  const CASE_MS = 240_000;
+  const until = (what: (r: RedisLifecycleResult) => boolean, o: { timeoutMs?: number } = {}) => drive(lifecycle, pods, { ...spec, until: what, maxSteps: 2000, timeoutMs: 180_000, ...o });
   const knownIds = async () => {
     const ids = new Set<string>();
     for (const v of pods.views()) {
@@ -185,45 +188,60 @@ describe('RedisLifecycle repairs a 3 × 1 cluster', () => {
       c.disconnect();
     }
   };
+  /** Keys of this case only, written now; the returned check lists the ones not readable. */
+  const ownKeys = async (prefix: string): Promise<() => Promise<string[]>> => {
+    await withClient((c) => writeKeys(c, prefix, KEYS));
+    return () => withClient((c) => missingKeys(c, prefix, KEYS));
+  };
 
   beforeAll(async () => {
     pods = await LocalRedisPods.create(6);
     admin = new RedisClusterAdmin({ logger: log });
+  });
+  // Each case starts from a healthy cluster with every pod running, whatever the case before it
+  // left behind (a pod still down when it failed half-way).
+  beforeEach(async () => {
+    for (const v of pods.views()) if (!v.ready) await pods.restart(v.ordinal);
     lifecycle = new RedisLifecycle(admin, { log });
     await until(healthy);
-    await withClient((c) => writeKeys(c, 'repair', KEYS));
-  });
+  }, CASE_MS);
   afterAll(async () => {
     await admin?.close();
     await pods?.stop();
   });
 
   it('comes back healthy with every key after all pods restarted at once on new addresses and ports', async () => {
+    const missing = await ownKeys('restart-all');
     const before = await roles(admin, pods);
     await pods.restartAll({ newAddress: true });
     const { results } = await until(healthy);
     expect(results.flatMap((r) => r.actions).filter((a) => a.kind === 'meet').length).toBeGreaterThan(0);
     const after = await roles(admin, pods);
     for (const [ordinal, me] of after) expect(me.id).toBe(before.get(ordinal)?.id);
-    expect(await withClient((c) => missingKeys(c, 'repair', KEYS))).toEqual([]);
-  });
+    expect(await missing()).toEqual([]);
+  }, CASE_MS);
 
-  it('reports Degraded while a killed master’s replica takes over, and Healthy once the old master is back as a replica', async () => {
+  it('reports Degraded while a killed master’s replica takes over (never Healthy), and Healthy once the old master is back as a replica', async () => {
+    const missing = await ownKeys('killed-master');
     const start = await until(healthy);
     const master = start.last.shards[0] as { master: string; replicas: string[] };
     const ordinal = Number(master.master.replace('redis-', ''));
     const heir = master.replicas[0] as string;
     await pods.kill(ordinal);
+    // Durable while the pod stays down: Degraded (it does not answer) with the heir serving its
+    // slots. Steps on the way may grade the failover differently; none may call it Healthy.
     const degraded = await until((r) => r.state === 'Degraded' && r.shards.some((s) => s.master === heir));
-    expect(degraded.results.every((r) => r.state === 'Degraded')).toBe(true);
+    expect(degraded.results.filter((r) => r.state === 'Healthy')).toEqual([]);
+    expect(degraded.last.problems).toContainEqual(expect.stringContaining(`${master.master}: does not answer`));
     await pods.restart(ordinal);
     const back = await until(healthy);
     expect(back.last.shards.find((s) => s.master === heir)?.replicas).toEqual([master.master]);
     expect((await roles(admin, pods)).get(ordinal)?.role).toBe('replica');
-    expect(await withClient((c) => missingKeys(c, 'repair', KEYS))).toEqual([]);
-  });
+    expect(await missing()).toEqual([]);
+  }, CASE_MS);
 
   it('attaches a pod whose volume was lost (a new node) as replica of the master that replaced it, and forgets its old node', async () => {
+    const missing = await ownKeys('lost-volume');
     const start = await until(healthy);
     const master = start.last.shards[1] as { master: string; replicas: string[] };
     const ordinal = Number(master.master.replace('redis-', ''));
@@ -237,15 +255,15 @@ describe('RedisLifecycle repairs a 3 × 1 cluster', () => {
     expect(last.shards.find((s) => s.master === master.replicas[0])?.replicas).toEqual([master.master]);
     expect((await roles(admin, pods)).get(ordinal)?.id).not.toBe(oldId);
     expect(await knownIds()).not.toContain(oldId);
-    expect(await withClient((c) => missingKeys(c, 'repair', KEYS))).toEqual([]);
-  });
+    expect(await missing()).toEqual([]);
+  }, CASE_MS);
 
   it('forgets, on every node, a node that is gone and that no pod is', async () => {
     const stranger = await LocalRedisPods.create(1);
     try {
       const id = (myselfOf(await admin.nodes(stranger.addr(0))) as ClusterNodeRecord).id;
       await admin.meet(pods.addr(0), { ...stranger.addr(0), busPort: (myselfOf(await admin.nodes(stranger.addr(0))) as ClusterNodeRecord).busPort });
-      await expect.poll(async () => (await knownIds()).has(id), { timeout: 10_000 }).toBe(true);
+      await eventually('the cluster knows the stranger', async () => (await knownIds()).has(id));
       await stranger.kill(0);
       const { results } = await until(healthy);
       expect(results.flatMap((r) => r.actions).some((a) => a.kind === 'forget' && a.ok && a.message.includes(id.slice(0, 8)))).toBe(true);
@@ -253,14 +271,15 @@ describe('RedisLifecycle repairs a 3 × 1 cluster', () => {
     } finally {
       await stranger.stop();
     }
-  });
+  }, CASE_MS);
 
   type Interruption = 'importing only' | 'migrating only' | 'both marks, no key moved' | 'half the keys moved' | 'every key moved, only the target told';
   it.each<Interruption>(['importing only', 'migrating only', 'both marks, no key moved', 'half the keys moved', 'every key moved, only the target told'])(
     'finishes a migration interrupted with %s, every key readable',
     async (how) => {
-      const start = await until(healthy);
       const tag = `mig-${how.replace(/\W+/g, '-')}`;
+      const missing = await ownKeys(tag);
+      const start = await until(healthy);
       const keys = Array.from({ length: 60 }, (_, i) => `{${tag}}:${i}`);
       const slot = calculateSlot(keys[0] as string);
       await withClient(async (c) => {
@@ -293,8 +312,9 @@ describe('RedisLifecycle repairs a 3 × 1 cluster', () => {
       await withClient(async (c) => {
         for (const k of keys) expect(await c.get(k)).toBe(`value of ${k}`);
       });
-      expect(await withClient((c) => missingKeys(c, 'repair', KEYS))).toEqual([]);
+      expect(await missing()).toEqual([]);
     },
+    CASE_MS,
   );
 });
 
@@ -389,5 +409,5 @@ describe('RedisLifecycle scales 3 → 5 → 3 masters (1 replica each) with 20,0
     } finally {
       client.disconnect();
     }
-  });
+  }, 900_000);
 });

@@ -10,6 +10,7 @@ import { ImgroupClient } from '../../../runtime/client/index.js';
 import type { ChatMessage } from '../../../runtime/protocol/client-frames.js';
 import { keys } from '../../../runtime/redis/keys.js';
 import { TestSystem } from '../../support/system.js';
+import { eventually } from '../../support/eventually.js';
 
 const uid = (p: string) => `${p}-${randomBytes(4).toString('hex')}`;
 let sys: TestSystem;
@@ -36,14 +37,6 @@ function client(userId: string, gate: number): { c: ImgroupClient; received: Cha
   return { c, received, closes };
 }
 
-async function until(what: string, cond: () => boolean | Promise<boolean>, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await cond())) {
-    if (Date.now() > deadline) throw new Error(`timed out: ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
 describe('imgroup/client against a real cluster', () => {
   it('sends and receives in order, each once, and its acks move the member’s cursor', async () => {
     const [g, alice, bob] = [uid('g'), uid('alice'), uid('bob')];
@@ -53,10 +46,10 @@ describe('imgroup/client against a real cluster', () => {
     await Promise.all([a.c.connect(), b.c.connect()]);
     const results = await Promise.all(Array.from({ length: 20 }, (_, i) => a.c.send(g, `m${i}`)));
     expect(results.map((r) => r.seq).sort((x, y) => x - y)).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
-    await until('bob has 20 messages', () => b.received.length >= 20);
+    await eventually('bob has 20 messages', () => b.received.length >= 20);
     expect(b.received.map((m) => m.seq)).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
-    await until('bob’s cursor reaches 20', async () => Number(await redis.hget(keys.groupCursors(g), bob)) === 20);
-    await until('alice’s cursor reaches 20', async () => Number(await redis.hget(keys.groupCursors(g), alice)) === 20);
+    await eventually('bob’s cursor reaches 20', async () => Number(await redis.hget(keys.groupCursors(g), bob)) === 20);
+    await eventually('alice’s cursor reaches 20', async () => Number(await redis.hget(keys.groupCursors(g), alice)) === 20);
   });
 
   it('reconnects after its gate restarts and gets what was sent meanwhile, in order, once', async () => {
@@ -66,13 +59,13 @@ describe('imgroup/client against a real cluster', () => {
     const b = client(bob, 1);
     await Promise.all([a.c.connect(), b.c.connect()]);
     await a.c.send(g, 'before');
-    await until('bob has the first message', () => b.received.length === 1);
+    await eventually('bob has the first message', () => b.received.length === 1);
 
     const restart = sys.restartGate(sys.gates[1]!);
-    await until('bob saw the gate go away', () => b.closes.includes(1001));
+    await eventually('bob saw the gate go away', () => b.closes.includes(1001));
     for (let i = 0; i < 5; i++) await a.c.send(g, `while restarting ${i}`);
     await restart;
-    await until('bob has all 6 messages', () => b.received.length >= 6);
+    await eventually('bob has all 6 messages', () => b.received.length >= 6);
     expect(b.received.map((m) => [m.seq, m.body])).toEqual([
       [1, 'before'],
       [2, 'while restarting 0'],
@@ -82,7 +75,7 @@ describe('imgroup/client against a real cluster', () => {
       [6, 'while restarting 4'],
     ]);
     await a.c.send(g, 'after');
-    await until('bob has the 7th message', () => b.received.length >= 7);
+    await eventually('bob has the 7th message', () => b.received.length >= 7);
     expect(b.received.map((m) => m.seq)).toEqual([1, 2, 3, 4, 5, 6, 7]);
   });
 });

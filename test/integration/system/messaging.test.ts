@@ -9,6 +9,7 @@ import { RawClient } from '../../support/raw-client.js';
 import { TestSystem } from '../../support/system.js';
 import { Cluster } from 'ioredis';
 import { keys } from '../../../runtime/redis/keys.js';
+import { eventually } from '../../support/eventually.js';
 
 const uid = (p: string) => `${p}-${randomBytes(4).toString('hex')}`;
 let sys: TestSystem;
@@ -145,13 +146,7 @@ describe('group messaging across two gates', () => {
 
 async function waitForCursor(userId: string, groupId: string, seq: number): Promise<void> {
   // The ack is fire-and-forget; wait until logic has stored the cursor in Redis.
-  const deadline = Date.now() + 10_000;
-  for (;;) {
-    const cursor = Number(await redis.hget(keys.groupCursors(groupId), userId));
-    if (cursor >= seq) return;
-    if (Date.now() > deadline) throw new Error(`cursor of ${userId} in ${groupId} is ${cursor}, not ${seq}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
+  await eventually(`cursor of ${userId} in ${groupId} at ${seq}`, async () => Number(await redis.hget(keys.groupCursors(groupId), userId)) >= seq);
 }
 
 describe('presence through the admin API', () => {
@@ -175,13 +170,8 @@ describe('presence through the admin API', () => {
     a1.close();
     await a0.waitClose();
     await a1.waitClose();
-    const deadline = Date.now() + 5000;
-    let after = await sys.admin('GET', `/v1/users/${alice}/presence`);
-    while (after.body.online && Date.now() < deadline) {
-      await new Promise((r) => setTimeout(r, 50));
-      after = await sys.admin('GET', `/v1/users/${alice}/presence`);
-    }
-    expect(after.body).toEqual({ userId: alice, online: false, devices: [] });
+    await eventually('alice offline after both devices disconnected', async () => !(await sys.admin('GET', `/v1/users/${alice}/presence`)).body.online);
+    expect((await sys.admin('GET', `/v1/users/${alice}/presence`)).body).toEqual({ userId: alice, online: false, devices: [] });
   });
 });
 

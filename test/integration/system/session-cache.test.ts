@@ -13,6 +13,7 @@ import { metricValue, TestSystem } from '../../support/system.js';
 import { Cluster } from 'ioredis';
 import { allChannels, DEFAULT_PRESENCE_CHANNELS } from '../../../runtime/presence/presence-channels.js';
 import { keys } from '../../../runtime/redis/keys.js';
+import { eventually } from '../../support/eventually.js';
 
 const uid = (p: string) => `${p}-${randomBytes(4).toString('hex')}`;
 let sys: TestSystem;
@@ -53,27 +54,19 @@ function subscribedChannels(): number {
   return n;
 }
 
-async function until(what: string, check: () => Promise<boolean>, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
 describe('session cache with real gates', () => {
   it('brings the next message to a member who connected after the cache was filled, through the gate’s notice', async () => {
     const [g, alice, bob, carol] = [uid('g'), uid('alice'), uid('bob'), uid('carol')];
     await sys.addMembers(g, [alice, bob, carol]);
     const a = await connect(alice, 0);
     const c = await connect(carol, 1);
-    await until('invalidation channels subscribed', async () => subscribedChannels() === allChannels(DEFAULT_PRESENCE_CHANNELS).length);
+    await eventually('invalidation channels subscribed', async () => subscribedChannels() === allChannels(DEFAULT_PRESENCE_CHANNELS).length);
     expect(await a.request({ type: 'send', id: 'm1', groupId: g, body: 'one' })).toMatchObject({ type: 'sent', seq: 1 });
     await c.waitMessages(g, 1);
     const notices = await logicMetric('imgroup_logic_session_cache_invalidations_total', { kind: 'presence', source: 'notice' });
     const b = await connect(bob, 1);
     expect((await b.waitMessages(g, 1)).map((m) => m.seq)).toEqual([1]); // login replay
-    await until('bob’s connect notice applied', async () => (await logicMetric('imgroup_logic_session_cache_invalidations_total', { kind: 'presence', source: 'notice' })) > notices);
+    await eventually('bob’s connect notice applied', async () => (await logicMetric('imgroup_logic_session_cache_invalidations_total', { kind: 'presence', source: 'notice' })) > notices);
     // Nothing was dropped for a resubscription: the notice alone updated the cached (offline) entry.
     expect(await logicMetric('imgroup_logic_session_cache_invalidations_total', { source: 'resubscribe' })).toBe(0);
     expect(await a.request({ type: 'send', id: 'm2', groupId: g, body: 'two' })).toMatchObject({ type: 'sent', seq: 2 });
@@ -92,7 +85,7 @@ describe('session cache with real gates', () => {
         await c.waitMessages(g, seq);
         c.send({ type: 'ack', groupId: g, seq });
       }
-      await until('cursors written', async () => {
+      await eventually('cursors written', async () => {
         const cursors = await redis.hmget(keys.groupCursors(g), ...members.slice(0, 10));
         return cursors.every((v) => v === String(seq));
       });

@@ -12,6 +12,7 @@ import {
   ImgroupClient,
 } from '../../../runtime/client/index.js';
 import { type PeerConnection, ScriptedPeer } from './scripted-peer.js';
+import type { EventuallyOptions } from '../../support/eventually.js';
 
 export interface Observed {
   client: ImgroupClient;
@@ -78,8 +79,7 @@ export function useClientFixture(): ClientFixture {
   return fixture;
 }
 
-export async function eventually(check: () => boolean): Promise<void> {
-  while (!check()) await new Promise((r) => setTimeout(r, 2));
-}
+/** For eventually() on the client's in-process state: it changes within milliseconds, so look often (bounded below the unit test timeout, so the failure names the wait). */
+export const SOON: EventuallyOptions = { intervalMs: 2, timeoutMs: 15_000 };
 
 export const seqs = (o: Observed): number[] => o.messages.map((m) => m.seq);

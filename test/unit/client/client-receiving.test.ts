@@ -4,7 +4,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { ClientError, ProtocolError } from '../../../runtime/client/index.js';
-import { eventually, seqs, useClientFixture } from './client-fixture.js';
+import { eventually } from '../../support/eventually.js';
+import { seqs, SOON, useClientFixture } from './client-fixture.js';
 import type { Frame } from './scripted-peer.js';
 
 const fixture = useClientFixture();
@@ -58,7 +59,7 @@ describe('connecting', () => {
     const second = await fixture.peer.connection(1);
     expect(o.closes[0]).toMatchObject({ code: 4000, willReconnect: true });
     second.welcome();
-    await eventually(() => o.client.state === 'open');
+    await eventually('o.client.state === open', () => o.client.state === 'open', SOON);
   });
 
   it('reports a failing token function and retries with a fresh token', async () => {
@@ -84,7 +85,7 @@ describe('connecting', () => {
     conn.ws.send('{not json');
     conn.send({ type: 'msg', groupId: 'g', seq: -1, from: 'x', body: 'y', ts: 1 });
     conn.msg('g', 1);
-    await eventually(() => o.messages.length === 1);
+    await eventually('o.messages.length === 1', () => o.messages.length === 1, SOON);
     expect(o.errors.map((e) => (e as ClientError).code)).toEqual(['BAD_SERVER_FRAME', 'BAD_SERVER_FRAME']);
     expect(o.client.state).toBe('open');
   });
@@ -96,9 +97,9 @@ describe('receiving', () => {
     const conn = await open(o);
     for (const s of [1, 2, 2, 1, 3, 3, 2]) conn.msg('g', s);
     conn.msg('other', 7);
-    await eventually(() => o.messages.length === 4);
+    await eventually('o.messages.length === 4', () => o.messages.length === 4, SOON);
     conn.msg('g', 4);
-    await eventually(() => o.messages.length === 5);
+    await eventually('o.messages.length === 5', () => o.messages.length === 5, SOON);
     expect(o.messages.map((m) => `${m.groupId}:${m.seq}`)).toEqual(['g:1', 'g:2', 'g:3', 'other:7', 'g:4']);
     expect(o.client.lastSeq('g')).toBe(4);
   });
@@ -108,7 +109,7 @@ describe('receiving', () => {
     o.client.setLastSeq('g', 10);
     const conn = await open(o);
     for (const s of [9, 10, 11]) conn.msg('g', s);
-    await eventually(() => o.messages.length === 1);
+    await eventually('o.messages.length === 1', () => o.messages.length === 1, SOON);
     expect(seqs(o)).toEqual([11]);
   });
 
@@ -128,7 +129,7 @@ describe('receiving', () => {
       messages: [2, 3].map((seq) => ({ type: 'msg', groupId: 'g', seq, from: 'bob', body: `m${seq}`, ts: seq })),
       more: true,
     });
-    await eventually(() => o.messages.length === 5);
+    await eventually('o.messages.length === 5', () => o.messages.length === 5, SOON);
     expect(seqs(o)).toEqual([1, 2, 3, 4, 5]);
     expect(conn.framesOf('sync')).toHaveLength(1);
   });
@@ -155,7 +156,7 @@ describe('receiving', () => {
     const p3 = await conn.nextFrame('sync');
     expect(p3).toMatchObject({ afterSeq: 4, limit: 1 });
     answer(p3, 5, 5);
-    await eventually(() => o.messages.length === 6);
+    await eventually('o.messages.length === 6', () => o.messages.length === 6, SOON);
     expect(seqs(o)).toEqual([1, 2, 3, 4, 5, 6]);
   });
 
@@ -172,7 +173,7 @@ describe('receiving', () => {
       messages: [{ type: 'msg', groupId: 'g', seq: 3, from: 'b', body: '', ts: 1 }, { type: 'msg', groupId: 'g', seq: 4, from: 'b', body: '', ts: 1 }],
       more: true,
     });
-    await eventually(() => o.messages.length === 3);
+    await eventually('o.messages.length === 3', () => o.messages.length === 3, SOON);
     expect(seqs(o)).toEqual([3, 4, 5]);
   });
 
@@ -184,12 +185,12 @@ describe('receiving', () => {
     conn.msg('g', 3);
     const sync = await conn.nextFrame('sync');
     conn.send({ type: 'error', id: sync.id, code: 'NOT_MEMBER', message: 'not a member' });
-    await eventually(() => o.messages.length === 3);
+    await eventually('o.messages.length === 3', () => o.messages.length === 3, SOON);
     expect(seqs(o)).toEqual([1, 3, 4]);
     expect(o.errors).toHaveLength(1);
     expect((o.errors[0] as ProtocolError).code).toBe('NOT_MEMBER');
     conn.msg('g', 5);
-    await eventually(() => o.messages.length === 4);
+    await eventually('o.messages.length === 4', () => o.messages.length === 4, SOON);
     expect(conn.framesOf('sync')).toHaveLength(1);
   });
 
@@ -198,7 +199,7 @@ describe('receiving', () => {
     const conn = await open(o);
     for (const s of [1, 2, 3]) conn.msg('g', s);
     conn.msg('h', 9);
-    await eventually(() => o.messages.length === 4);
+    await eventually('o.messages.length === 4', () => o.messages.length === 4, SOON);
     expect(conn.framesOf('ack')).toEqual([]);
     o.client.close(); // writes waiting acks first
     await conn.closed;
@@ -214,7 +215,7 @@ describe('receiving', () => {
     const conn = await open(o);
     for (const s of [3, 4, 5]) conn.msg('g', s);
     conn.msg('h', 1);
-    await eventually(() => o.messages.length === 1);
+    await eventually('o.messages.length === 1', () => o.messages.length === 1, SOON);
     o.client.close();
     await conn.closed;
     expect(o.messages.map((m) => m.groupId)).toEqual(['h']);

@@ -4,7 +4,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import { ClientError, ProtocolError } from '../../../runtime/client/index.js';
-import { eventually, seqs, useClientFixture } from './client-fixture.js';
+import { eventually } from '../../support/eventually.js';
+import { seqs, SOON, useClientFixture } from './client-fixture.js';
 
 const fixture = useClientFixture();
 const makeClient = fixture.makeClient;
@@ -29,7 +30,7 @@ describe('sending', () => {
     void o.client.send('g', 'a').catch(() => {});
     void o.client.send('g', 'b').catch(() => {});
     void o.client.send('g', 'c', { id: 'app-id-1' }).catch(() => {});
-    await eventually(() => conn.framesOf('send').length === 3);
+    await eventually('conn.framesOf(send).length === 3', () => conn.framesOf('send').length === 3, SOON);
     const ids = conn.framesOf('send').map((f) => f.id);
     expect(new Set(ids).size).toBe(3);
     expect(ids[2]).toBe('app-id-1');
@@ -164,7 +165,7 @@ describe('reconnecting', () => {
       messages: [1, 2].map((seq) => ({ type: 'msg', groupId: 'g', seq, from: 'b', body: '', ts: 1 })),
       more: true,
     });
-    await eventually(() => o.messages.length === 3);
+    await eventually('o.messages.length === 3', () => o.messages.length === 3, SOON);
     expect(seqs(o)).toEqual([1, 2, 3]);
   });
 
@@ -202,7 +203,7 @@ describe('reconnecting', () => {
     await fixture.peer.stop();
     const o = makeClient({ url });
     const connected = o.client.connect();
-    await eventually(() => o.closes.length >= 2);
+    await eventually('o.closes.length >= 2', () => o.closes.length >= 2, SOON);
     expect(o.closes.every((c) => c.willReconnect && c.code === 1006)).toBe(true);
     o.client.close();
     await expect(connected).rejects.toMatchObject({ code: 'CLOSED' });

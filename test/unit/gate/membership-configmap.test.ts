@@ -6,7 +6,7 @@
  * exercised in test/integration/operator/gate-membership-configmap.test.ts.
  */
 import { pino } from 'pino';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { MEMBERSHIP_KEY } from '../../../operator/desired/runtime-env.js';
 import { ConfigError } from '../../../runtime/config/options.js';
 import { GATE_OPTIONS, resolveGateOptions } from '../../../runtime/gate/config.js';
@@ -212,9 +212,15 @@ class ScriptedApi implements ConfigMapWatchApi {
   }
 }
 
+/** A clock the test moves (the source's watchdog, retries and Date.now); setImmediate stays real for the scripted API. */
+const CLOCK_ONLY: Parameters<typeof vi.useFakeTimers>[0] = { toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'Date'] };
+
 describe('MembershipConfigMap (scripted API)', () => {
   let source: MembershipConfigMap | null = null;
-  afterEach(() => source?.stop());
+  afterEach(() => {
+    source?.stop();
+    vi.useRealTimers();
+  });
 
   function make(api: ScriptedApi, stallMs = 60_000) {
     const seen = { docs: [] as MembershipDocument[], errors: [] as string[] };
@@ -318,18 +324,22 @@ describe('MembershipConfigMap (scripted API)', () => {
   });
 
   it('restarts a watch that shows no sign of life (never answered, or silent) from the last resourceVersion', async () => {
+    vi.useFakeTimers(CLOCK_ONLY);
     const api = new ScriptedApi();
     make(api, 200);
     const started = source!.start();
     (await api.nthList(1)).resolve({ resourceVersion: '10', items: [cm(doc('a'), '9')] });
     await started;
     const w1 = await api.nthWatch(1); // never answers
+    await vi.advanceTimersByTimeAsync(500);
     const w2 = await api.nthWatch(2);
     expect(w2.resourceVersion).toBe('10');
     await w1.answer(); // a late answer of an abandoned watch is closed at once, its events ignored
     expect(w1.stopped).toBe(true);
     await w2.answer();
     w2.emit('BOOKMARK', { metadata: { resourceVersion: '12' } });
+    expect(api.watches).toHaveLength(2);
+    await vi.advanceTimersByTimeAsync(500);
     const w3 = await api.nthWatch(3); // silent after the bookmark
     expect(w2.stopped).toBe(true);
     expect(w3.resourceVersion).toBe('12');
@@ -337,6 +347,7 @@ describe('MembershipConfigMap (scripted API)', () => {
   });
 
   it('takes BOOKMARK events as heartbeats: a watch that gets them is not restarted', async () => {
+    vi.useFakeTimers(CLOCK_ONLY);
     const api = new ScriptedApi();
     make(api, 1000);
     const started = source!.start();
@@ -345,11 +356,12 @@ describe('MembershipConfigMap (scripted API)', () => {
     const w1 = await api.nthWatch(1);
     await w1.answer();
     for (let i = 0; i < 20; i++) {
-      await new Promise((r) => setTimeout(r, 100));
+      await vi.advanceTimersByTimeAsync(100);
       w1.emit('BOOKMARK', { metadata: { resourceVersion: String(11 + i) } });
     }
     expect(api.watches).toHaveLength(1); // 2 s of bookmarks, stall bound 1 s
     expect(w1.stopped).toBe(false);
+    await vi.advanceTimersByTimeAsync(2000);
     const w2 = await api.nthWatch(2); // bookmarks stop → restarted from the last one
     expect(w2.resourceVersion).toBe('30');
   });
@@ -380,6 +392,7 @@ describe('MembershipConfigMap (scripted API)', () => {
   });
 
   it('survives a throwing onChange and stops cleanly', async () => {
+    vi.useFakeTimers(CLOCK_ONLY);
     const api = new ScriptedApi();
     source = new MembershipConfigMap({
       ref: { namespace: 'ns', name: 'chat-membership' },
@@ -399,7 +412,7 @@ describe('MembershipConfigMap (scripted API)', () => {
     source.stop();
     expect(w1.stopped).toBe(true);
     w1.done(null);
-    await new Promise((r) => setTimeout(r, 20));
+    await vi.advanceTimersByTimeAsync(120_000); // longer than any retry or stall bound
     expect(api.watches).toHaveLength(1);
   });
 });

@@ -35,12 +35,15 @@ export interface FakeNode {
   linkUp?: boolean;
   /** Its cluster_state (default ok). */
   state?: 'ok' | 'fail';
+  /** How the other nodes still see it when that differs from its own line (gossip not arrived yet). */
+  seenAs?: Pick<FakeNode, 'role' | 'master' | 'slots'>;
 }
 
 export const idOf = (tag: string): string => tag.repeat(40).slice(0, 40);
 const hostOf = (n: FakeNode) => `10.0.0.${(n.ordinal ?? 90) + 10}`;
 
-function line(n: FakeNode, self: boolean): string {
+function line(own: FakeNode, self: boolean): string {
+  const n = self || !own.seenAs ? own : { ...own, master: undefined, slots: undefined, ...own.seenAs };
   const addr = n.knownAt && !self ? n.knownAt : `${hostOf(n)}:6379`;
   const flags = [self ? 'myself' : '', n.role === 'replica' ? 'slave' : 'master', ...(self ? [] : (n.flaggedAs ?? []))].filter(Boolean).join(',');
   return `${idOf(n.id)} ${addr}@16379 ${flags} ${n.master ? idOf(n.master) : '-'} 0 0 1 connected ${n.slots ?? ''}`.trim();
