@@ -64,6 +64,8 @@ export class ClientConnection implements OrderSink, Flushable {
   private closingSinceMs = 0;
   private readonly bucket: TokenBucket;
   private badFrames: WindowCounter | null = null;
+  /** Client `sync` requests sent to logic and not yet answered (bounded by ClientRequests). */
+  syncsInFlight = 0;
 
   constructor(
     readonly ws: WebSocket,
