@@ -62,7 +62,10 @@ export class ReadBudget {
       this.counters.admitted('immediate');
       return Promise.resolve(this.lease(bytes));
     }
-    if (signal?.aborted) return Promise.reject(this.refusal());
+    if (signal?.aborted) {
+      this.counters.refused();
+      return Promise.reject(this.refusal());
+    }
     return new Promise<Lease>((resolve, reject) => {
       const onAbort = () => settle(false);
       const timer = setTimeout(() => settle(false), this.opts.waitMs);
