@@ -43,7 +43,7 @@ export const LOGIC_OWN_OPTIONS: readonly OptionSpec[] = [
   { key: 'cursorFlushMs', env: 'IMGROUP_CURSOR_FLUSH_MS', flag: 'cursor-flush-ms', kind: 'int', default: 1000, min: 0, max: MINUTE_MS, doc: 'Acks are coalesced in memory and written once per group per interval (a crash loses at most this much cursor progress: re-deliveries, never losses); 0 writes every ack at once.' },
   { key: 'cursorPendingMax', env: 'IMGROUP_CURSOR_PENDING_MAX', flag: 'cursor-pending-max', kind: 'int', default: 100_000, min: 1, max: 10_000_000, doc: 'Coalesced cursors (group, member) held in memory; reaching it writes them at once.' },
   { key: 'logReadMaxBytes', env: 'IMGROUP_LOGIC_LOG_READ_MAX_BYTES', flag: 'log-read-max-bytes', kind: 'int', default: 16 * MiB, min: 64 * 1024, max: 4096 * MiB, doc: 'Bytes of group-log reads (sync pages, login replay, sweep) this node has in flight to Redis at once; a read that does not fit waits. It bounds the reply buffers this node can make a Redis node hold: at most logic nodes × this.' },
-  { key: 'logReadWaitMs', env: 'IMGROUP_LOGIC_LOG_READ_WAIT_MS', flag: 'log-read-wait-ms', kind: 'int', default: 2000, min: 0, max: 10 * MINUTE_MS, doc: 'How long a log read waits for room within IMGROUP_LOGIC_LOG_READ_MAX_BYTES; then its request is answered UNAVAILABLE (retryable). Must be shorter than the request timeout.' },
+  { key: 'logReadWaitMs', env: 'IMGROUP_LOGIC_LOG_READ_WAIT_MS', flag: 'log-read-wait-ms', kind: 'int', default: 2000, min: 0, max: 10 * MINUTE_MS, doc: 'How long a log read waits for room within IMGROUP_LOGIC_LOG_READ_MAX_BYTES; then its request is answered UNAVAILABLE (retryable). A request deadline (IMGROUP_LOGIC_REQUEST_TIMEOUT_MS) that comes first ends the wait the same way.' },
   { key: 'maxInFlightPerLink', env: 'IMGROUP_LOGIC_MAX_IN_FLIGHT', flag: 'max-in-flight', kind: 'int', default: 1000, min: 1, max: 1_000_000, doc: 'Requests of one gate link being worked on at once; more are answered UNAVAILABLE.' },
   { key: 'maxPayloadBytes', env: 'IMGROUP_LOGIC_MAX_PAYLOAD_BYTES', flag: 'max-payload-bytes', kind: 'int', default: 16 * 1024 * 1024, min: 64 * 1024, max: 256 * 1024 * 1024, doc: 'Largest frame a gate may send on its internal link; a larger one closes the link (1009).' },
   { key: 'linkMaxBufferedBytes', env: 'IMGROUP_LOGIC_LINK_MAX_BUFFERED_BYTES', flag: 'link-max-buffered-bytes', kind: 'int', default: 64 * 1024 * 1024, min: 1024 * 1024, max: 1024 * 1024 * 1024, doc: 'Unsent bytes queued on one gate link; beyond it online and sweep deliveries to that gate are skipped (left to later sweeps, replay and sync) until it drains. Responses are always sent.' },
@@ -133,9 +133,6 @@ export function rejectContradictions(o: LogicOptions): void {
     if (bytes > o.logReadMaxBytes) {
       throw new ConfigError(`${name} (${bytes}) is larger than IMGROUP_LOGIC_LOG_READ_MAX_BYTES (${o.logReadMaxBytes}); one read could never fit the node's read budget`);
     }
-  }
-  if (o.logReadWaitMs >= o.requestTimeoutMs) {
-    throw new ConfigError(`IMGROUP_LOGIC_LOG_READ_WAIT_MS (${o.logReadWaitMs}) is not shorter than IMGROUP_LOGIC_REQUEST_TIMEOUT_MS (${o.requestTimeoutMs}); a request would time out before its log read is refused`);
   }
   if (o.fanoutQueueMax > o.fanoutMaxPending) {
     throw new ConfigError(`IMGROUP_FANOUT_QUEUE_MAX (${o.fanoutQueueMax}) is larger than IMGROUP_FANOUT_MAX_PENDING (${o.fanoutMaxPending}); one group cannot hold more than all groups together`);

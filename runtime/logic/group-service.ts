@@ -66,9 +66,10 @@ export class GroupService {
   /**
    * One page of the group log after `afterSeq`: at most `limit` (cut to maxSyncLimit) messages
    * and at most syncPageBytes bytes (one message more only when that message alone is larger),
-   * `more` when the log goes on.
+   * `more` when the log goes on. Once `signal` is aborted (the request's deadline passed) it
+   * stops waiting for the node's read budget.
    */
-  async sync(req: SyncRequest): Promise<SyncResult> {
+  async sync(req: SyncRequest, signal?: AbortSignal): Promise<SyncResult> {
     requireId('userId', req.userId);
     requireId('groupId', req.groupId);
     if (req.limit < 1) throw new ProtocolError(ErrorCode.BAD_FRAME, 'sync "limit" must be at least 1');
@@ -77,7 +78,7 @@ export class GroupService {
     const known = this.deps.memberCache.knownMember(req.groupId, req.userId);
     const { results } = await this.deps.reader.read(
       [{ groupId: req.groupId, memberCheck: known ? null : req.userId, afterSeq: req.afterSeq, maxCount: limit }],
-      { budgetBytes: this.deps.syncPageBytes, oversize: true, path: 'sync' },
+      { budgetBytes: this.deps.syncPageBytes, oversize: true, path: 'sync', signal },
     );
     const page = results[0];
     if (!page?.member) throw notMember(req.userId, req.groupId);
