@@ -80,6 +80,8 @@ export class GroupService {
       [{ groupId: req.groupId, memberCheck: known ? null : req.userId, afterSeq: req.afterSeq, maxCount: limit }],
       { budgetBytes: this.deps.syncPageBytes, oversize: true, path: 'sync', signal },
     );
+    // A read cut short by the deadline has no truthful page (the gate was answered UNAVAILABLE).
+    if (signal?.aborted) throw new ProtocolError(ErrorCode.UNAVAILABLE, 'sync ran past its deadline; retry');
     const page = results[0];
     if (!page?.member) throw notMember(req.userId, req.groupId);
     return { messages: page.messages, more: page.more };
