@@ -68,6 +68,8 @@ export class ClientConnection implements OrderSink, Flushable {
   private readonly bucket: TokenBucket;
   private readonly controlBucket: TokenBucket;
   private badFrames: WindowCounter | null = null;
+  /** Client `sync` requests sent to logic and not yet answered (bounded by ClientRequests). */
+  syncsInFlight = 0;
 
   constructor(
     readonly ws: WebSocket,

@@ -2,7 +2,9 @@
  * What each valid client frame does: `send` and `sync` become internal requests routed by group
  * id and are answered with `sent` / `sync.result` (or an error frame with logic's code, or
  * UNAVAILABLE); `ack` becomes a fire-and-forget notice to the group's owner; `ping` is answered
- * with `pong` here.
+ * with `pong` here. A connection has at most maxSyncsPerConnection syncs in flight; one more is
+ * answered RATE_LIMITED (each page is up to the logic's IMGROUP_SYNC_PAGE_BYTES, so this bounds
+ * both what one connection makes Redis read at once and what it can pile into its send buffer).
  */
 import { type ClientFrame, msgFrame, type SendFrame, type SyncFrame } from '../protocol/client-frames.js';
 import { ErrorCode, ProtocolError } from '../protocol/errors.js';
@@ -12,6 +14,7 @@ import type { Router } from './router.js';
 
 export interface ClientRequestsOptions {
   defaultSyncLimit: number;
+  maxSyncsPerConnection: number;
 }
 
 export class ClientRequests {
@@ -54,6 +57,12 @@ export class ClientRequests {
   }
 
   private async sync(conn: ClientConnection, frame: SyncFrame): Promise<void> {
+    const max = this.opts.maxSyncsPerConnection;
+    if (conn.syncsInFlight >= max) {
+      conn.sendError(frame.id, ErrorCode.RATE_LIMITED, `${max} syncs are already in flight on this connection: wait for a sync.result before sending the next sync`);
+      return;
+    }
+    conn.syncsInFlight++;
     try {
       const r = await this.router.request(frame.groupId, {
         op: 'sync',
@@ -65,6 +74,8 @@ export class ClientRequests {
       conn.sendFrame({ type: 'sync.result', id: frame.id, groupId: frame.groupId, messages: r.messages.map(msgFrame), more: r.more });
     } catch (err) {
       this.fail(conn, frame.id, err);
+    } finally {
+      conn.syncsInFlight--;
     }
   }
 

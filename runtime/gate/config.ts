@@ -37,6 +37,7 @@ export const GATE_ONLY_OPTIONS: readonly OptionSpec[] = [
   { key: 'maxBodyBytes', env: 'IMGROUP_MAX_BODY_BYTES', flag: 'max-body-bytes', kind: 'int', default: 16 * KiB, min: 1, max: 16 * MiB, doc: 'Largest message body in bytes (client `send` and admin post); must be below the frame limit.' },
   { key: 'maxSyncLimit', env: 'IMGROUP_MAX_SYNC_LIMIT', flag: 'max-sync-limit', kind: 'int', default: 1000, min: 1, max: 100_000, doc: 'Largest `limit` a client `sync` may ask for.' },
   { key: 'defaultSyncLimit', env: 'IMGROUP_DEFAULT_SYNC_LIMIT', flag: 'default-sync-limit', kind: 'int', default: 100, min: 1, max: 100_000, doc: '`limit` of a client `sync` that names none; at most the max sync limit.' },
+  { key: 'maxSyncsPerConnection', env: 'IMGROUP_MAX_SYNCS_PER_CONNECTION', flag: 'max-syncs-per-connection', kind: 'int', default: 2, min: 1, max: 1000, doc: 'Client `sync` requests in flight per connection; one more gets RATE_LIMITED. Each page is at most the logic nodes’ IMGROUP_SYNC_PAGE_BYTES, so keep this × that below the send buffer.' },
   { key: 'ratePerSec', env: 'IMGROUP_RATE_PER_SEC', flag: 'rate-per-sec', kind: 'int', default: 50, min: 1, max: 1_000_000, doc: 'Client `send` and `sync` frames per second per connection (token bucket refill); beyond it they get RATE_LIMITED. `ack` and `ping` have their own bucket.' },
   { key: 'rateBurst', env: 'IMGROUP_RATE_BURST', flag: 'rate-burst', kind: 'int', default: 100, min: 1, max: 1_000_000, doc: 'Token bucket size per connection: `send` and `sync` frames a client may send at once.' },
   { key: 'controlRatePerSec', env: 'IMGROUP_CONTROL_RATE_PER_SEC', flag: 'control-rate-per-sec', kind: 'int', default: 200, min: 1, max: 1_000_000, doc: 'Client `ack` and `ping` frames per second per connection, in a bucket of their own so that acking never starves sends; beyond it they are dropped and answered RATE_LIMITED (a later cumulative ack covers a dropped one).' },
@@ -84,6 +85,7 @@ export interface GateOptions extends CommonOptions {
   maxBodyBytes: number;
   maxSyncLimit: number;
   defaultSyncLimit: number;
+  maxSyncsPerConnection: number;
   ratePerSec: number;
   rateBurst: number;
   controlRatePerSec: number;

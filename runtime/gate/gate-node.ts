@@ -101,7 +101,7 @@ export async function startGate(options: GateOptions, deps: GateDeps): Promise<G
     { log: base, metrics, onDeliver: (link, frame) => delivery.onDeliver(link, frame) },
   );
   const delivery: Delivery = new Delivery(connections, router, metrics, { gapFillTimeoutMs: options.gapFillTimeoutMs }, base);
-  const requests = new ClientRequests(router, { defaultSyncLimit: options.defaultSyncLimit }, base.child({ component: 'client-requests' }));
+  const requests = new ClientRequests(router, { defaultSyncLimit: options.defaultSyncLimit, maxSyncsPerConnection: options.maxSyncsPerConnection }, base.child({ component: 'client-requests' }));
   const ctx = connectionContext(options, metrics, base, requests, delivery);
 
   let membership: MembershipSource;

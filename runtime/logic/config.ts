@@ -24,14 +24,17 @@ export const LOGIC_OWN_OPTIONS: readonly OptionSpec[] = [
   { key: 'deliverBatchMax', env: 'IMGROUP_DELIVER_BATCH_MAX', flag: 'deliver-batch-max', kind: 'int', default: 200, min: 1, max: 10_000, doc: 'At most this many messages in one deliver frame (fan-out, login replay, sweep).' },
   { key: 'fanoutQueueMax', env: 'IMGROUP_FANOUT_QUEUE_MAX', flag: 'fanout-queue-max', kind: 'int', default: 1000, min: 1, max: 1_000_000, doc: 'Stored messages waiting for fan-out per group; beyond it online delivery is skipped (the sweep, login replay and sync still deliver).' },
   { key: 'fanoutMaxPending', env: 'IMGROUP_FANOUT_MAX_PENDING', flag: 'fanout-max-pending', kind: 'int', default: 100_000, min: 1, max: 10_000_000, doc: 'Stored messages waiting for fan-out over all groups of this node.' },
+  { key: 'replayMaxBytes', env: 'IMGROUP_REPLAY_MAX_BYTES', flag: 'replay-max-bytes', kind: 'int', default: 1 * MiB, min: 1024, max: 256 * MiB, doc: 'At login, at most this many bytes of messages are read and pushed over all groups (one message more only when that message alone is larger); the client syncs the rest. Keep it below the gates’ IMGROUP_SEND_BUFFER_BYTES.' },
   { key: 'loginGroupsPerBatch', env: 'IMGROUP_LOGIN_GROUPS_PER_BATCH', flag: 'login-groups-per-batch', kind: 'int', default: 200, min: 1, max: 100_000, doc: 'Login replay reads the logs of this many groups per pipelined batch.' },
   { key: 'maxSyncLimit', env: 'IMGROUP_LOGIC_MAX_SYNC_LIMIT', flag: 'max-sync-limit', kind: 'int', default: 1000, min: 1, max: 100_000, doc: 'Largest page a sync request gets; larger limits are cut to it (with more=true).' },
+  { key: 'syncPageBytes', env: 'IMGROUP_SYNC_PAGE_BYTES', flag: 'sync-page-bytes', kind: 'int', default: 1 * MiB, min: 1024, max: 64 * MiB, doc: 'Largest page a sync request gets, in bytes of messages (about their JSON size; one message more only when that message alone is larger): beyond it the page ends with more=true, and Redis is asked for no more. Also the most the sweep reads per group.' },
   { key: 'sweepIntervalMs', env: 'IMGROUP_SWEEP_INTERVAL_MS', flag: 'sweep-interval-ms', kind: 'int', default: 10_000, min: 0, max: DAY_MS, doc: 'How often online members that lag behind recently active groups get their backlog pushed again; 0 disables the sweep.' },
   { key: 'sweepGraceMs', env: 'IMGROUP_SWEEP_GRACE_MS', flag: 'sweep-grace-ms', kind: 'int', default: 30_000, min: 0, max: DAY_MS, doc: 'The sweep pushes only messages older than this (younger ones are still on their way or not acknowledged yet).' },
   { key: 'sweepHorizonMs', env: 'IMGROUP_SWEEP_HORIZON_MS', flag: 'sweep-horizon-ms', kind: 'int', default: 10 * MINUTE_MS, min: 1000, max: 30 * DAY_MS, doc: 'A group stays in the sweep set this long after its last message through this node.' },
   { key: 'sweepMaxGroups', env: 'IMGROUP_SWEEP_MAX_GROUPS', flag: 'sweep-max-groups', kind: 'int', default: 10_000, min: 1, max: 10_000_000, doc: 'Size of the set of recently active groups the sweep looks at (least recent dropped first).' },
   { key: 'sweepGroupsPerTick', env: 'IMGROUP_SWEEP_GROUPS_PER_TICK', flag: 'sweep-groups-per-tick', kind: 'int', default: 200, min: 1, max: 1_000_000, doc: 'Groups examined per sweep tick (the rest on the next ticks, round robin).' },
   { key: 'sweepMaxMessagesPerTick', env: 'IMGROUP_SWEEP_MAX_MESSAGES_PER_TICK', flag: 'sweep-max-messages-per-tick', kind: 'int', default: 5000, min: 1, max: 10_000_000, doc: 'Messages read from group logs per sweep tick.' },
+  { key: 'sweepMaxBytesPerTick', env: 'IMGROUP_SWEEP_MAX_BYTES_PER_TICK', flag: 'sweep-max-bytes-per-tick', kind: 'int', default: 4 * MiB, min: 1024, max: 1024 * MiB, doc: 'Bytes of messages read from group logs per sweep tick.' },
   { key: 'sessionTtlMs', env: 'IMGROUP_SESSION_TTL_MS', flag: 'session-ttl-ms', kind: 'int', default: 30_000, min: 0, max: DAY_MS, doc: 'How long cached member lists and presence are used after they were read from Redis (with invalidation on, the fallback when a change notice is lost); 0 disables the session cache: every message reads members and presence from Redis.' },
   { key: 'sessionCacheMaxEntries', env: 'IMGROUP_SESSION_CACHE_MAX_ENTRIES', flag: 'session-cache-max-entries', kind: 'int', default: 1_000_000, min: 1, max: 100_000_000, doc: 'Session cache entries (one per group member list, one per user presence); the least recently used are evicted beyond it.' },
   { key: 'sessionCacheMaxBytes', env: 'IMGROUP_SESSION_CACHE_MAX_BYTES', flag: 'session-cache-max-bytes', kind: 'int', default: 256 * MiB, min: 1 * MiB, max: 64 * 1024 * MiB, doc: 'Approximate memory of the session cache in bytes; the least recently used entries are evicted beyond it.' },
@@ -39,6 +42,8 @@ export const LOGIC_OWN_OPTIONS: readonly OptionSpec[] = [
   PRESENCE_CHANNELS_OPTION,
   { key: 'cursorFlushMs', env: 'IMGROUP_CURSOR_FLUSH_MS', flag: 'cursor-flush-ms', kind: 'int', default: 1000, min: 0, max: MINUTE_MS, doc: 'Acks are coalesced in memory and written once per group per interval (a crash loses at most this much cursor progress: re-deliveries, never losses); 0 writes every ack at once.' },
   { key: 'cursorPendingMax', env: 'IMGROUP_CURSOR_PENDING_MAX', flag: 'cursor-pending-max', kind: 'int', default: 100_000, min: 1, max: 10_000_000, doc: 'Coalesced cursors (group, member) held in memory; reaching it writes them at once.' },
+  { key: 'logReadMaxBytes', env: 'IMGROUP_LOGIC_LOG_READ_MAX_BYTES', flag: 'log-read-max-bytes', kind: 'int', default: 16 * MiB, min: 64 * 1024, max: 4096 * MiB, doc: 'Bytes of group-log reads (sync pages, login replay, sweep) this node has in flight to Redis at once; a read that does not fit waits. It bounds the reply buffers this node can make a Redis node hold: at most logic nodes × this.' },
+  { key: 'logReadWaitMs', env: 'IMGROUP_LOGIC_LOG_READ_WAIT_MS', flag: 'log-read-wait-ms', kind: 'int', default: 2000, min: 0, max: 10 * MINUTE_MS, doc: 'How long a log read waits for room within IMGROUP_LOGIC_LOG_READ_MAX_BYTES; then its request is answered UNAVAILABLE (retryable). A request deadline (IMGROUP_LOGIC_REQUEST_TIMEOUT_MS) that comes first ends the wait the same way.' },
   { key: 'maxInFlightPerLink', env: 'IMGROUP_LOGIC_MAX_IN_FLIGHT', flag: 'max-in-flight', kind: 'int', default: 1000, min: 1, max: 1_000_000, doc: 'Requests of one gate link being worked on at once; more are answered UNAVAILABLE.' },
   { key: 'maxPayloadBytes', env: 'IMGROUP_LOGIC_MAX_PAYLOAD_BYTES', flag: 'max-payload-bytes', kind: 'int', default: 16 * 1024 * 1024, min: 64 * 1024, max: 256 * 1024 * 1024, doc: 'Largest frame a gate may send on its internal link; a larger one closes the link (1009).' },
   { key: 'linkMaxBufferedBytes', env: 'IMGROUP_LOGIC_LINK_MAX_BUFFERED_BYTES', flag: 'link-max-buffered-bytes', kind: 'int', default: 64 * 1024 * 1024, min: 1024 * 1024, max: 1024 * 1024 * 1024, doc: 'Unsent bytes queued on one gate link; beyond it online and sweep deliveries to that gate are skipped (left to later sweeps, replay and sync) until it drains. Responses are always sent.' },
@@ -61,14 +66,17 @@ export interface LogicOptions extends CommonOptions {
   deliverBatchMax: number;
   fanoutQueueMax: number;
   fanoutMaxPending: number;
+  replayMaxBytes: number;
   loginGroupsPerBatch: number;
   maxSyncLimit: number;
+  syncPageBytes: number;
   sweepIntervalMs: number;
   sweepGraceMs: number;
   sweepHorizonMs: number;
   sweepMaxGroups: number;
   sweepGroupsPerTick: number;
   sweepMaxMessagesPerTick: number;
+  sweepMaxBytesPerTick: number;
   sessionTtlMs: number;
   sessionCacheMaxEntries: number;
   sessionCacheMaxBytes: number;
@@ -76,6 +84,8 @@ export interface LogicOptions extends CommonOptions {
   presenceChannels: number;
   cursorFlushMs: number;
   cursorPendingMax: number;
+  logReadMaxBytes: number;
+  logReadWaitMs: number;
   maxInFlightPerLink: number;
   maxPayloadBytes: number;
   linkMaxBufferedBytes: number;
@@ -118,6 +128,11 @@ export function rejectContradictions(o: LogicOptions): void {
     throw new ConfigError(
       `IMGROUP_LOGIC_REQUEST_TIMEOUT_MS (${o.requestTimeoutMs}) is shorter than IMGROUP_REDIS_COMMAND_TIMEOUT_MS (${o.redisCommandTimeoutMs}); a request must be allowed at least one Redis command`,
     );
+  }
+  for (const [name, bytes] of [['IMGROUP_SYNC_PAGE_BYTES', o.syncPageBytes], ['IMGROUP_REPLAY_MAX_BYTES', o.replayMaxBytes]] as const) {
+    if (bytes > o.logReadMaxBytes) {
+      throw new ConfigError(`${name} (${bytes}) is larger than IMGROUP_LOGIC_LOG_READ_MAX_BYTES (${o.logReadMaxBytes}); one read could never fit the node's read budget`);
+    }
   }
   if (o.fanoutQueueMax > o.fanoutMaxPending) {
     throw new ConfigError(`IMGROUP_FANOUT_QUEUE_MAX (${o.fanoutQueueMax}) is larger than IMGROUP_FANOUT_MAX_PENDING (${o.fanoutMaxPending}); one group cannot hold more than all groups together`);

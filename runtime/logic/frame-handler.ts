@@ -146,7 +146,7 @@ export class FrameHandler {
       case 'post':
         return service.post(frame);
       case 'sync':
-        return service.sync(frame);
+        return service.sync(frame, signal);
       case 'members.update':
         return service.updateMembers(frame);
       case 'members.get':

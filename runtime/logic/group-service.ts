@@ -17,23 +17,22 @@ import type {
   SyncRequest,
   SyncResult,
 } from '../protocol/internal-frames.js';
-import { keys } from '../redis/keys.js';
-import type { RedisStore } from '../redis/redis-store.js';
-import { valueOf } from './batch-replies.js';
 import type { CursorWriter } from './cursor-writer.js';
 import type { Fanout } from './fanout.js';
 import type { GroupMembers } from './group-members.js';
 import type { LogicMetrics } from './logic-metrics.js';
 import type { MemberCache } from './member-cache.js';
-import { type AppendInput, type MessageLog, parseEntries, rangeCommand } from './message-log.js';
+import type { LogReader } from './log-reader.js';
+import type { AppendInput, MessageLog } from './message-log.js';
 import type { Sweep } from './sweep.js';
 
 /** Prefix of the idempotency "user" of admin posts; `|` is outside the id alphabet, so it never names a user. */
 export const POST_IDEMPOTENCY_PREFIX = 'post|';
 
 export interface GroupServiceDeps {
-  store: RedisStore;
   log: MessageLog;
+  /** Sync pages, byte-bounded and within the node's read budget. */
+  reader: LogReader;
   members: GroupMembers;
   /** Cached member lists: the membership check of sync; dropped (and announced) on a change. */
   memberCache: MemberCache;
@@ -44,6 +43,7 @@ export interface GroupServiceDeps {
   metrics: LogicMetrics;
   logger: Logger;
   maxSyncLimit: number;
+  syncPageBytes: number;
 }
 
 export class GroupService {
@@ -63,19 +63,28 @@ export class GroupService {
     return this.append({ groupId: req.groupId, from: req.from, body: req.body, idemUser: `${POST_IDEMPOTENCY_PREFIX}${req.from}`, clientId: req.clientId, memberCheck: null });
   }
 
-  async sync(req: SyncRequest): Promise<SyncResult> {
+  /**
+   * One page of the group log after `afterSeq`: at most `limit` (cut to maxSyncLimit) messages
+   * and at most syncPageBytes bytes (one message more only when that message alone is larger),
+   * `more` when the log goes on. Once `signal` is aborted (the request's deadline passed) it
+   * stops waiting for the node's read budget.
+   */
+  async sync(req: SyncRequest, signal?: AbortSignal): Promise<SyncResult> {
     requireId('userId', req.userId);
     requireId('groupId', req.groupId);
     if (req.limit < 1) throw new ProtocolError(ErrorCode.BAD_FRAME, 'sync "limit" must be at least 1');
     const limit = Math.min(req.limit, this.deps.maxSyncLimit);
-    const range = rangeCommand(req.groupId, req.afterSeq, limit + 1);
-    // A cached member list that names the user answers the membership check; otherwise Redis does.
+    // A cached member list that names the user answers the membership check; otherwise the page script does.
     const known = this.deps.memberCache.knownMember(req.groupId, req.userId);
-    const commands = known ? [] : [['sismember', keys.groupMembers(req.groupId), req.userId] as const];
-    const replies = await this.deps.store.batch(range ? [...commands, range] : commands);
-    if (!known && valueOf(replies[0]) !== 1) throw notMember(req.userId, req.groupId);
-    const messages = range ? parseEntries(req.groupId, valueOf(replies[known ? 0 : 1])) : [];
-    return { messages: messages.slice(0, limit), more: messages.length > limit };
+    const { results } = await this.deps.reader.read(
+      [{ groupId: req.groupId, memberCheck: known ? null : req.userId, afterSeq: req.afterSeq, maxCount: limit }],
+      { budgetBytes: this.deps.syncPageBytes, oversize: true, path: 'sync', signal },
+    );
+    // A read cut short by the deadline has no truthful page (the gate was answered UNAVAILABLE).
+    if (signal?.aborted) throw new ProtocolError(ErrorCode.UNAVAILABLE, 'sync ran past its deadline; retry');
+    const page = results[0];
+    if (!page?.member) throw notMember(req.userId, req.groupId);
+    return { messages: page.messages, more: page.more };
   }
 
   async updateMembers(req: MembersUpdateRequest): Promise<MembersUpdateResult> {

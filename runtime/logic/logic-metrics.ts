@@ -43,11 +43,19 @@ export interface LogicMetrics {
   offlineBacklog: Gauge;
   /** Time from accepting a send or post to: stored (append done), delivered (handed to the gates of online members). */
   messageDuration: Histogram<'stage'>;
+  /** Bytes of group-log pages received from Redis, by path (sync, replay, sweep). */
+  logReadBytes: Counter<'path'>;
+  /** Log reads by how the node's read budget admitted them: immediate, waited, refused (answered UNAVAILABLE). */
+  logReadAdmissions: Counter<'result'>;
+  /** Bytes of log reads in flight to Redis (read from `logReadSource` at scrape time). */
+  logReadBytesInFlight: Gauge;
+  logReadSource: { inFlight: (() => number) | null };
 }
 
 export function createLogicMetrics(registry: Registry): LogicMetrics {
   const registers = [registry];
   const source: LogicMetrics['sessionCacheSource'] = { entries: null };
+  const readSource: LogicMetrics['logReadSource'] = { inFlight: null };
   const metrics: LogicMetrics = {
     messages: new Counter({
       name: 'imgroup_logic_messages_total',
@@ -158,6 +166,27 @@ export function createLogicMetrics(registry: Registry): LogicMetrics {
       buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
       registers,
     }),
+    logReadBytes: new Counter({
+      name: 'imgroup_logic_log_read_bytes_total',
+      help: 'Bytes of group-log pages read from Redis (as the page script counts them), by path: sync, replay (login), sweep.',
+      labelNames: ['path'],
+      registers,
+    }),
+    logReadAdmissions: new Counter({
+      name: 'imgroup_logic_log_read_admissions_total',
+      help: 'Log reads (one per pass of a sync, login replay or sweep) by how the IMGROUP_LOGIC_LOG_READ_MAX_BYTES budget admitted them: immediate, waited, refused (the request was answered UNAVAILABLE).',
+      labelNames: ['result'],
+      registers,
+    }),
+    logReadBytesInFlight: new Gauge({
+      name: 'imgroup_logic_log_read_bytes_in_flight',
+      help: 'Bytes of group-log reads reserved and not yet answered by Redis (at most IMGROUP_LOGIC_LOG_READ_MAX_BYTES).',
+      registers,
+      collect() {
+        this.set(readSource.inFlight ? readSource.inFlight() : 0);
+      },
+    }),
+    logReadSource: readSource,
   };
   zeroKnownLabels(metrics);
   return metrics;
@@ -176,4 +205,6 @@ function zeroKnownLabels(m: LogicMetrics): void {
   for (const source of ['notice', 'missed', 'resubscribe']) m.sessionCacheInvalidations.inc({ kind: 'presence', source }, 0);
   for (const source of ['notice', 'resubscribe', 'local']) m.sessionCacheInvalidations.inc({ kind: 'members', source }, 0);
   for (const stage of ['stored', 'delivered']) m.messageDuration.zero({ stage });
+  for (const path of ['sync', 'replay', 'sweep']) m.logReadBytes.inc({ path }, 0);
+  for (const result of ['immediate', 'waited', 'refused']) m.logReadAdmissions.inc({ result }, 0);
 }

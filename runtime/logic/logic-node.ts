@@ -21,10 +21,12 @@ import { GroupMembers } from './group-members.js';
 import { GroupService } from './group-service.js';
 import { startInternalServer } from './internal-server.js';
 import { createLogicMetrics } from './logic-metrics.js';
+import { LogReader } from './log-reader.js';
 import { MessageLog } from './message-log.js';
 import { MemberCache } from './member-cache.js';
 import { OfflineReplay } from './offline-replay.js';
 import { PresenceCache } from './presence-cache.js';
+import { ReadBudget } from './read-budget.js';
 import { SessionCache } from './session-cache.js';
 import { SessionInvalidation } from './session-invalidation.js';
 import { Sweep } from './sweep.js';
@@ -86,11 +88,20 @@ export async function startLogic(options: LogicOptions, deps: LogicDeps): Promis
       : null;
   const cursors: CursorWriter =
     options.cursorFlushMs > 0 ? new CoalescingCursorWriter(store, metrics, log.child({ component: 'cursors' }), options) : new RedisCursorWriter(store);
+  const readBudget = new ReadBudget(
+    { maxBytes: options.logReadMaxBytes, waitMs: options.logReadWaitMs },
+    {
+      admitted: (how) => metrics.logReadAdmissions.inc({ result: how }),
+      refused: () => metrics.logReadAdmissions.inc({ result: 'refused' }),
+    },
+  );
+  metrics.logReadSource.inFlight = () => readBudget.inFlight;
+  const reader = new LogReader(store, readBudget, { bytesRead: (path, bytes) => metrics.logReadBytes.inc({ path }, bytes) });
   const fanout = new Fanout(memberCache, presence, delivery, metrics, log.child({ component: 'fanout' }), options);
-  const sweep = new Sweep({ store, members: memberCache, presence, cursors, delivery, metrics, log: log.child({ component: 'sweep' }) }, options);
+  const sweep = new Sweep({ store, reader, members: memberCache, presence, cursors, delivery, metrics, log: log.child({ component: 'sweep' }) }, options);
   const service = new GroupService({
-    store,
     log: new MessageLog(store, options),
+    reader,
     members: new GroupMembers(store, options.maxMembersPerGroup),
     memberCache,
     cursors,
@@ -99,10 +110,11 @@ export async function startLogic(options: LogicOptions, deps: LogicDeps): Promis
     metrics,
     logger: log.child({ component: 'groups' }),
     maxSyncLimit: options.maxSyncLimit,
+    syncPageBytes: options.syncPageBytes,
   });
   const handler = new FrameHandler({
     service,
-    replay: new OfflineReplay(store, delivery, options),
+    replay: new OfflineReplay(store, reader, delivery, options),
     cursors,
     presence,
     metrics,

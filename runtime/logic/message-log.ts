@@ -10,7 +10,7 @@
  */
 import type { ChatMessage } from '../protocol/client-frames.js';
 import { keys, seqOfStreamId } from '../redis/keys.js';
-import { type BatchCommand, defineScript, type RedisStore } from '../redis/redis-store.js';
+import { defineScript, type RedisStore } from '../redis/redis-store.js';
 
 /** At most this many of the oldest entries are inspected per append for time-based trimming. */
 export const TRIM_SCAN_MAX = 64;
@@ -95,16 +95,6 @@ export class MessageLog {
     );
     return parseAppendReply(g, input, reply);
   }
-
-  /** Messages with seq > afterSeq, oldest first, at most `limit`, plus whether more exist. */
-  async range(groupId: string, afterSeq: number, limit: number): Promise<{ messages: ChatMessage[]; more: boolean }> {
-    const command = rangeCommand(groupId, afterSeq, limit + 1);
-    if (!command) return { messages: [], more: false };
-    const [, key, ...args] = command;
-    const reply = await this.store.call<unknown>('xrange', key, ...args);
-    const messages = parseEntries(groupId, reply);
-    return { messages: messages.slice(0, limit), more: messages.length > limit };
-  }
 }
 
 export function parseAppendReply(groupId: string, input: AppendInput, reply: unknown): AppendOutcome {
@@ -132,15 +122,6 @@ export function parseAppendReply(groupId: string, input: AppendInput, reply: unk
 
 function isPositiveSafe(n: unknown): n is number {
   return typeof n === 'number' && Number.isSafeInteger(n) && n > 0;
-}
-
-/**
- * The XRANGE reading up to `count` entries with seq > afterSeq, as a batch command; null when
- * nothing can follow afterSeq.
- */
-export function rangeCommand(groupId: string, afterSeq: number, count: number): BatchCommand | null {
-  if (!Number.isSafeInteger(afterSeq) || afterSeq < 0 || afterSeq >= Number.MAX_SAFE_INTEGER || count < 1) return null;
-  return ['xrange', keys.groupLog(groupId), `${afterSeq + 1}-0`, '+', 'COUNT', count];
 }
 
 /**

@@ -1,10 +1,12 @@
 /**
  * Login replay: when a connection opens, push it what its user has not acknowledged. One command
- * reads the user's groups; then, per chunk of groups, one script call per group, pipelined (one
- * round trip per master), re-checks membership, reads the member's cursor (group side,
- * `im:{g:G}:cursors`) and the log past it, at most replayLimit messages per group. They go to the one connection as `deliver` frames
- * (`conns:[connId]`, path `offline`), oldest first per group, at most deliverBatchMax per frame,
- * all before the `res`. What lies beyond the limit the client pulls with `sync`.
+ * reads the user's groups; then, per chunk of groups, the log reader reads each group's log past
+ * the member's cursor (group side, `im:{g:G}:cursors`) with a membership re-check, one page
+ * script per group, pipelined (one round trip per master and pass): at most replayLimit messages
+ * per group and replayMaxBytes bytes for the whole login, within the node's read budget. They go
+ * to the one connection as `deliver` frames (`conns:[connId]`, path `offline`), oldest first per
+ * group, at most deliverBatchMax per frame, all before the `res`. What lies beyond the limits the
+ * client pulls with `sync` (or the sweep pushes).
  *
  * A login that ran past its request deadline stops pushing (the gate has been answered
  * UNAVAILABLE and will retry or let the client sync).
@@ -14,24 +16,15 @@
  */
 import type { LoginResult } from '../protocol/internal-frames.js';
 import { keys } from '../redis/keys.js';
-import { defineScript, type RedisStore, type ScriptCall } from '../redis/redis-store.js';
-import { stringsOf, valueOf } from './batch-replies.js';
+import type { RedisStore } from '../redis/redis-store.js';
+import { stringsOf } from './batch-replies.js';
 import type { GateDelivery } from './gate-delivery.js';
 import type { GateLink } from './gate-links.js';
-import { parseEntries } from './message-log.js';
-
-// KEYS: members, cursors, log. ARGV: userId, limit. nil when not a member, else the XRANGE reply.
-const REPLAY_SOURCE = `
-if redis.call('SISMEMBER', KEYS[1], ARGV[1]) == 0 then return false end
-local cursor = tonumber(redis.call('HGET', KEYS[2], ARGV[1]) or '0') or 0
-if cursor < 0 then cursor = 0 end
-return redis.call('XRANGE', KEYS[3], string.format('%d-0', cursor + 1), '+', 'COUNT', ARGV[2])
-`;
-
-export const REPLAY_SCRIPT = defineScript('replay_range', REPLAY_SOURCE);
+import type { LogReader } from './log-reader.js';
 
 export interface ReplayOptions {
   replayLimit: number;
+  replayMaxBytes: number;
   deliverBatchMax: number;
   loginGroupsPerBatch: number;
 }
@@ -39,6 +32,7 @@ export interface ReplayOptions {
 export class OfflineReplay {
   constructor(
     private readonly store: RedisStore,
+    private readonly reader: LogReader,
     private readonly delivery: GateDelivery,
     private readonly opts: ReplayOptions,
   ) {}
@@ -48,22 +42,18 @@ export class OfflineReplay {
     const groups = stringsOf(await this.store.call<unknown>('smembers', keys.userGroups(userId))).sort();
     let replayed = 0;
     let delivered = 0;
-    for (let i = 0; i < groups.length; i += this.opts.loginGroupsPerBatch) {
+    let bytesLeft = this.opts.replayMaxBytes;
+    for (let i = 0; i < groups.length && bytesLeft > 0; i += this.opts.loginGroupsPerBatch) {
       if (signal?.aborted) break;
       const chunk = groups.slice(i, i + this.opts.loginGroupsPerBatch);
-      const calls = chunk.map(
-        (groupId): ScriptCall => ({
-          script: REPLAY_SCRIPT,
-          keys: [keys.groupMembers(groupId), keys.groupCursors(groupId), keys.groupLog(groupId)],
-          args: [userId, this.opts.replayLimit],
-        }),
+      const { results, bytes } = await this.reader.read(
+        chunk.map((groupId) => ({ groupId, memberCheck: userId, afterSeq: null, maxCount: this.opts.replayLimit })),
+        { budgetBytes: bytesLeft, oversize: bytesLeft === this.opts.replayMaxBytes, path: 'replay', signal },
       );
-      const replies = await this.store.scripts(calls);
+      bytesLeft -= bytes;
       for (const [at, groupId] of chunk.entries()) {
         if (signal?.aborted) break;
-        const reply = valueOf(replies[at]);
-        if (!Array.isArray(reply)) continue;
-        const msgs = parseEntries(groupId, reply);
+        const msgs = results[at]?.messages ?? [];
         if (msgs.length === 0) continue;
         const sent = await this.delivery.toConnection(link, connId, groupId, msgs, this.opts.deliverBatchMax, 'offline');
         if (sent === 0) return { groups: replayed, delivered };

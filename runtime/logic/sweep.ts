@@ -4,23 +4,27 @@
  * handled recently it finds online members whose cursor is behind the group's head and pushes
  * them the messages past their cursor that are older than the grace period (younger ones may
  * still be on their way or not yet acknowledged). Gates drop duplicates per connection, so
- * pushing the same message again is harmless. Every tick is bounded in groups and messages.
+ * pushing the same message again is harmless. Every tick is bounded in groups, messages and
+ * bytes read (IMGROUP_SWEEP_MAX_BYTES_PER_TICK; at most IMGROUP_SYNC_PAGE_BYTES per group).
  */
 import type { Logger } from 'pino';
 import type { Device, PresenceReader } from '../presence/presence.js';
 import { keys } from '../redis/keys.js';
-import type { BatchCommand, RedisStore } from '../redis/redis-store.js';
+import { ProtocolError } from '../protocol/errors.js';
+import type { RedisStore } from '../redis/redis-store.js';
 import type { CursorWriter } from './cursor-writer.js';
 import { parseCursorHash } from './cursors.js';
 import type { GateDelivery } from './gate-delivery.js';
-import { throwFirst, toCount, valueOf } from './batch-replies.js';
+import { toCount, valueOf } from './batch-replies.js';
+import type { LogRead, LogReader } from './log-reader.js';
 import type { LogicMetrics } from './logic-metrics.js';
 import type { MemberCache } from './member-cache.js';
-import { parseEntries, rangeCommand } from './message-log.js';
 import { RecentGroups } from './recent-groups.js';
 
 export interface SweepDeps {
   store: RedisStore;
+  /** Reads the logs past the cursors, byte-bounded and within the node's read budget. */
+  reader: LogReader;
   members: MemberCache;
   presence: PresenceReader;
   /** For acks held back in memory: a member's cursor is the larger of Redis' and the writer's. */
@@ -38,6 +42,9 @@ export interface SweepOptions {
   sweepMaxGroups: number;
   sweepGroupsPerTick: number;
   sweepMaxMessagesPerTick: number;
+  sweepMaxBytesPerTick: number;
+  /** Bytes read for one group at most (in one or a few passes). */
+  syncPageBytes: number;
   deliverBatchMax: number;
   /** A member's backlog is counted up to this many messages (no more are retained). */
   logCap: number;
@@ -45,6 +52,7 @@ export interface SweepOptions {
 
 interface GroupSweep {
   read: number;
+  bytes: number;
   pushed: number;
   /** Messages the group's members have not acknowledged. */
   backlog: number;
@@ -99,16 +107,23 @@ export class Sweep {
     const now = this.now();
     const groups = this.groups.next(this.opts.sweepGroupsPerTick, now - this.opts.sweepHorizonMs);
     let budget = this.opts.sweepMaxMessagesPerTick;
+    let bytesLeft = this.opts.sweepMaxBytesPerTick;
     let pushed = 0;
     let backlog = 0;
     for (const groupId of groups) {
-      if (budget <= 0) break;
+      if (budget <= 0 || bytesLeft <= 0) break;
       try {
-        const r = await this.sweepGroup(groupId, now, budget);
+        const r = await this.sweepGroup(groupId, now, budget, Math.min(bytesLeft, this.opts.syncPageBytes));
         budget -= r.read;
+        bytesLeft -= r.bytes;
         pushed += r.pushed;
         backlog += r.backlog;
       } catch (err) {
+        if (err instanceof ProtocolError) {
+          // The node's read budget is taken (by syncs and logins): the rest waits for a later tick.
+          this.log.debug({ err: err.message, groupId }, 'sweep tick cut short');
+          break;
+        }
         this.log.warn({ err, groupId }, 'sweep of a group failed; retried on a later tick');
       }
     }
@@ -117,7 +132,7 @@ export class Sweep {
     return pushed;
   }
 
-  private async sweepGroup(groupId: string, now: number, budget: number): Promise<GroupSweep> {
+  private async sweepGroup(groupId: string, now: number, budget: number, bytesBudget: number): Promise<GroupSweep> {
     const [seqReply, cursorsReply] = await this.deps.store.batch([
       ['get', keys.groupSeq(groupId)],
       ['hgetall', keys.groupCursors(groupId)],
@@ -142,23 +157,23 @@ export class Sweep {
       users.push(userId);
     }
     if (behind.size === 0) return this.done(groupId, backlog);
-    const plan: Array<{ cursor: number; users: string[]; command: BatchCommand }> = [];
+    const plan: Array<{ users: string[]; read: LogRead }> = [];
     let left = budget;
     for (const cursor of [...behind.keys()].sort((a, b) => a - b)) {
       if (left <= 0) break;
       const count = Math.min(this.opts.deliverBatchMax, left, head - cursor);
-      const command = rangeCommand(groupId, cursor, count);
-      if (!command) continue;
-      plan.push({ cursor, users: behind.get(cursor) as string[], command });
+      plan.push({ users: behind.get(cursor) as string[], read: { groupId, memberCheck: null, afterSeq: cursor, maxCount: count } });
       left -= count;
     }
-    const logs = await this.deps.store.batch(plan.map((p) => p.command));
-    throwFirst(logs);
+    const { results, bytes } = await this.deps.reader.read(
+      plan.map((p) => p.read),
+      { budgetBytes: bytesBudget, oversize: true, path: 'sweep' },
+    );
     const cutoff = now - this.opts.sweepGraceMs;
     let read = 0;
     let pushed = 0;
     plan.forEach((p, i) => {
-      const entries = parseEntries(groupId, logs[i]?.[1]);
+      const entries = results[i]?.messages ?? [];
       read += entries.length;
       const old = entries.filter((m) => m.ts <= cutoff);
       if (old.length === 0) return;
@@ -166,12 +181,12 @@ export class Sweep {
       for (const u of p.users) subset.set(u, devices.get(u) as Device[]);
       pushed += this.deps.delivery.toUsers(groupId, old, subset, 'sweep') * old.length;
     });
-    return { read: Math.max(read, 1), pushed, backlog };
+    return { read: Math.max(read, 1), bytes, pushed, backlog };
   }
 
   /** Nobody online is behind: the group leaves the sweep set until its next message. */
   private done(groupId: string, backlog: number): GroupSweep {
     this.groups.forget(groupId);
-    return { read: 0, pushed: 0, backlog };
+    return { read: 0, bytes: 0, pushed: 0, backlog };
   }
 }

@@ -3,7 +3,7 @@
  * chunking, membership re-check) and acks that only move the cursor forward.
  */
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { REPLAY_SCRIPT } from '../../../runtime/logic/offline-replay.js';
+import { PAGE_SCRIPT } from '../../../runtime/logic/log-page.js';
 import { keys } from '../../../runtime/redis/keys.js';
 import type { DeliverFrame } from '../../../runtime/protocol/internal-frames.js';
 import type { GateDriver } from './gate-driver.js';
@@ -86,7 +86,7 @@ describe('login replay', () => {
     // Every master knows the script already (a master that does not answers NOSCRIPT once, which
     // costs one more round trip to it), and the node has subscribed its invalidation channels:
     // from then on its Redis counters are the login's alone.
-    for (const master of logic.store.cluster.nodes('master')) await master.script('LOAD', REPLAY_SCRIPT.source);
+    for (const master of logic.store.cluster.nodes('master')) await master.script('LOAD', PAGE_SCRIPT.source);
     const fresh = await startTestLogic(inject('redisSeeds'));
     try {
       await eventually('invalidation channels subscribed', () => {
@@ -100,7 +100,7 @@ describe('login replay', () => {
       expect(masters).toBeGreaterThan(0);
       expect((await fresh.metric('imgroup_redis_roundtrips_total')) - before).toBeLessThanOrEqual(1 + masters);
       expect(await fresh.metric('imgroup_redis_commands_total', { command: 'smembers' })).toBe(1);
-      expect(await fresh.metric('imgroup_redis_commands_total', { command: 'script:replay_range' })).toBe(6);
+      expect(await fresh.metric('imgroup_redis_commands_total', { command: 'script:log_page' })).toBe(6);
     } finally {
       await fresh.close();
     }

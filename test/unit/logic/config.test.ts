@@ -53,11 +53,29 @@ describe('resolveLogicOptions', () => {
     ['a tiny session cache byte bound', { IMGROUP_SESSION_CACHE_MAX_BYTES: '1000' }, /IMGROUP_SESSION_CACHE_MAX_BYTES.*minimum/],
     ['a non-boolean invalidation switch', { IMGROUP_SESSION_INVALIDATION: 'maybe' }, /IMGROUP_SESSION_INVALIDATION/],
     ['a cursor flush interval over a minute', { IMGROUP_CURSOR_FLUSH_MS: '60001' }, /IMGROUP_CURSOR_FLUSH_MS.*maximum/],
+    ['a sync page below 1 KiB', { IMGROUP_SYNC_PAGE_BYTES: '1023' }, /IMGROUP_SYNC_PAGE_BYTES.*minimum/],
+    ['a replay byte bound above 256 MiB', { IMGROUP_REPLAY_MAX_BYTES: String(256 * 1024 * 1024 + 1) }, /IMGROUP_REPLAY_MAX_BYTES.*maximum/],
+    ['a sweep without bytes per tick', { IMGROUP_SWEEP_MAX_BYTES_PER_TICK: '0' }, /IMGROUP_SWEEP_MAX_BYTES_PER_TICK.*minimum/],
+    ['a node read budget below 64 KiB', { IMGROUP_LOGIC_LOG_READ_MAX_BYTES: '65535' }, /IMGROUP_LOGIC_LOG_READ_MAX_BYTES.*minimum/],
+    ['a sync page larger than the node read budget', { IMGROUP_SYNC_PAGE_BYTES: '2097152', IMGROUP_LOGIC_LOG_READ_MAX_BYTES: '1048576' }, /IMGROUP_SYNC_PAGE_BYTES \(2097152\).*IMGROUP_LOGIC_LOG_READ_MAX_BYTES/],
+    ['a replay larger than the node read budget', { IMGROUP_REPLAY_MAX_BYTES: '2097152', IMGROUP_LOGIC_LOG_READ_MAX_BYTES: '1048576' }, /IMGROUP_REPLAY_MAX_BYTES \(2097152\).*IMGROUP_LOGIC_LOG_READ_MAX_BYTES/],
+    ['a read wait over ten minutes', { IMGROUP_LOGIC_LOG_READ_WAIT_MS: '600001' }, /IMGROUP_LOGIC_LOG_READ_WAIT_MS.*maximum/],
   ])('rejects %s, naming the setting', (_name, env, message) => {
     const { '--argv': flag, ...rest } = env as Record<string, string>;
     const argv = flag ? [flag, '1'] : [];
     expect(() => resolveLogicOptions(argv, { ...token, ...rest })).toThrow(ConfigError);
     expect(() => resolveLogicOptions(argv, { ...token, ...rest })).toThrow(message);
+  });
+
+  it('has the documented byte bounds of log reads', () => {
+    const { options } = resolveLogicOptions([], token);
+    expect(options).toMatchObject({
+      syncPageBytes: 1024 * 1024,
+      replayMaxBytes: 1024 * 1024,
+      sweepMaxBytesPerTick: 4 * 1024 * 1024,
+      logReadMaxBytes: 16 * 1024 * 1024,
+      logReadWaitMs: 2000,
+    });
   });
 
   it('has the documented session cache and cursor defaults, and switches', () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseCursorHash } from '../../../runtime/logic/cursors.js';
-import { type AppendInput, parseAppendReply, parseEntries, rangeCommand } from '../../../runtime/logic/message-log.js';
+import { type AppendInput, parseAppendReply, parseEntries } from '../../../runtime/logic/message-log.js';
 
 const input: AppendInput = { groupId: 'g', from: 'alice', body: 'hi', idemUser: 'alice', clientId: 'c', memberCheck: 'alice' };
 
@@ -40,19 +40,6 @@ describe('parseEntries', () => {
       { groupId: 'g', seq: 2, from: 'bob', body: '', ts: 1001 },
     ]);
     expect(parseEntries('g', null)).toEqual([]);
-  });
-});
-
-describe('rangeCommand', () => {
-  it('reads from the entry after afterSeq', () => {
-    expect(rangeCommand('g', 0, 5)).toEqual(['xrange', 'im:{g:g}:log', '1-0', '+', 'COUNT', 5]);
-    expect(rangeCommand('g', 41, 2)).toEqual(['xrange', 'im:{g:g}:log', '42-0', '+', 'COUNT', 2]);
-  });
-
-  it('reads nothing past the largest seq or for a count below 1', () => {
-    expect(rangeCommand('g', Number.MAX_SAFE_INTEGER, 5)).toBeNull();
-    expect(rangeCommand('g', -1, 5)).toBeNull();
-    expect(rangeCommand('g', 3, 0)).toBeNull();
   });
 });
 
