@@ -26,6 +26,8 @@ import { OfflineReplay } from './offline-replay.js';
 import { PresenceCache } from './presence-cache.js';
 import { SessionCache } from './session-cache.js';
 import { SessionInvalidation } from './session-invalidation.js';
+import { StorageHealth } from './storage-health.js';
+import { StorageRetry } from './storage-retry.js';
 import { Sweep } from './sweep.js';
 
 /** How often the invalidation subscriptions are compared with the cluster's slot map. */
@@ -99,11 +101,14 @@ export async function startLogic(options: LogicOptions, deps: LogicDeps): Promis
     logger: log.child({ component: 'groups' }),
     maxSyncLimit: options.maxSyncLimit,
   });
+  const health = new StorageHealth(log.child({ component: 'storage' }), metrics);
   const handler = new FrameHandler({
     service,
     replay: new OfflineReplay(store, delivery, options),
     cursors,
     presence,
+    retry: new StorageRetry({ store, health, metrics }, options),
+    health,
     metrics,
     log: log.child({ component: 'frames' }),
     maxInFlightPerLink: options.maxInFlightPerLink,

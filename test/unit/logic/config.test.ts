@@ -18,6 +18,7 @@ describe('resolveLogicOptions', () => {
       logCap: 10_000,
       logRetentionMs: 7 * 24 * 3600 * 1000,
       idempotencyMs: 600_000,
+      storageRetryMs: 3000,
       internalToken: 'a-real-secret',
     });
     expect(warnings).toEqual([]);
@@ -53,6 +54,7 @@ describe('resolveLogicOptions', () => {
     ['a tiny session cache byte bound', { IMGROUP_SESSION_CACHE_MAX_BYTES: '1000' }, /IMGROUP_SESSION_CACHE_MAX_BYTES.*minimum/],
     ['a non-boolean invalidation switch', { IMGROUP_SESSION_INVALIDATION: 'maybe' }, /IMGROUP_SESSION_INVALIDATION/],
     ['a cursor flush interval over a minute', { IMGROUP_CURSOR_FLUSH_MS: '60001' }, /IMGROUP_CURSOR_FLUSH_MS.*maximum/],
+    ['a negative storage retry bound', { IMGROUP_LOGIC_STORAGE_RETRY_MS: '-1' }, /IMGROUP_LOGIC_STORAGE_RETRY_MS.*minimum/],
   ])('rejects %s, naming the setting', (_name, env, message) => {
     const { '--argv': flag, ...rest } = env as Record<string, string>;
     const argv = flag ? [flag, '1'] : [];
