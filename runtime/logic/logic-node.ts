@@ -87,8 +87,9 @@ export async function startLogic(options: LogicOptions, deps: LogicDeps): Promis
       : null;
   const cursors: CursorWriter =
     options.cursorFlushMs > 0 ? new CoalescingCursorWriter(store, metrics, log.child({ component: 'cursors' }), options) : new RedisCursorWriter(store);
-  const fanout = new Fanout(memberCache, presence, delivery, metrics, log.child({ component: 'fanout' }), options);
-  const sweep = new Sweep({ store, members: memberCache, presence, cursors, delivery, metrics, log: log.child({ component: 'sweep' }) }, options);
+  const health = new StorageHealth(log.child({ component: 'storage' }), metrics);
+  const fanout = new Fanout(memberCache, presence, delivery, metrics, log.child({ component: 'fanout' }), options, health);
+  const sweep = new Sweep({ store, members: memberCache, presence, cursors, delivery, metrics, log: log.child({ component: 'sweep' }), health }, options);
   const service = new GroupService({
     store,
     log: new MessageLog(store, options),
@@ -101,7 +102,6 @@ export async function startLogic(options: LogicOptions, deps: LogicDeps): Promis
     logger: log.child({ component: 'groups' }),
     maxSyncLimit: options.maxSyncLimit,
   });
-  const health = new StorageHealth(log.child({ component: 'storage' }), metrics);
   const handler = new FrameHandler({
     service,
     replay: new OfflineReplay(store, delivery, options),

@@ -9,6 +9,7 @@
 import type { Logger } from 'pino';
 import type { Device, PresenceReader } from '../presence/presence.js';
 import { keys } from '../redis/keys.js';
+import { isRetryableRedisError } from '../redis/redis-errors.js';
 import type { BatchCommand, RedisStore } from '../redis/redis-store.js';
 import type { CursorWriter } from './cursor-writer.js';
 import { parseCursorHash } from './cursors.js';
@@ -18,6 +19,7 @@ import type { LogicMetrics } from './logic-metrics.js';
 import type { MemberCache } from './member-cache.js';
 import { parseEntries, rangeCommand } from './message-log.js';
 import { RecentGroups } from './recent-groups.js';
+import type { StorageHealth } from './storage-health.js';
 
 export interface SweepDeps {
   store: RedisStore;
@@ -28,6 +30,8 @@ export interface SweepDeps {
   delivery: GateDelivery;
   metrics: LogicMetrics;
   log: Logger;
+  /** Told about transient Redis failures (a failover is logged there, once). */
+  health: Pick<StorageHealth, 'failed'>;
 }
 
 export interface SweepOptions {
@@ -109,7 +113,8 @@ export class Sweep {
         pushed += r.pushed;
         backlog += r.backlog;
       } catch (err) {
-        this.log.warn({ err, groupId }, 'sweep of a group failed; retried on a later tick');
+        if (isRetryableRedisError(err)) this.deps.health.failed(err, 'sweep');
+        else this.log.warn({ err, groupId }, 'sweep of a group failed; retried on a later tick');
       }
     }
     this.deps.metrics.offlineBacklog.set(backlog);
