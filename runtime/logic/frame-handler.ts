@@ -14,13 +14,13 @@ import {
   type MissedNotice,
   type ReqFrame,
 } from '../protocol/internal-frames.js';
+import { isRetryableRedisError } from '../redis/redis-errors.js';
 import type { CursorWriter } from './cursor-writer.js';
 import type { GateLink } from './gate-links.js';
 import type { GroupService } from './group-service.js';
 import type { LogicMetrics } from './logic-metrics.js';
 import type { OfflineReplay } from './offline-replay.js';
 import type { PresenceCache } from './presence-cache.js';
-import { isRetryableRedisError } from '../redis/redis-errors.js';
 import { type Failure, failureOf, RequestTimeoutError } from './request-failure.js';
 import type { StorageHealth } from './storage-health.js';
 import type { StorageRetry } from './storage-retry.js';
