@@ -2,7 +2,8 @@
  * Everything a gate sends on its link, handled here: requests (answered by exactly one `res`),
  * acks, missed notices, and malformed frames (counted, logged, answered BAD_FRAME when they carry
  * a rid, never fatal). Work per link is bounded (maxInFlightPerLink) and every request has a
- * deadline after which it is answered UNAVAILABLE (a late result is then dropped).
+ * deadline after which it is answered UNAVAILABLE (a late result is then dropped). A request that
+ * meets a transient Redis failure (a failover) is run again within its bound (StorageRetry).
  */
 import type { Logger } from 'pino';
 import { ErrorCode, ProtocolError } from '../protocol/errors.js';

@@ -73,15 +73,12 @@ const CONNECTION_MESSAGE =
 
 /** Low-cardinality kind of a Redis error, for the errors metric and for retry decisions. */
 export function redisErrorKind(err: unknown): RedisErrorKind {
-  let msg = err instanceof Error ? err.message : String(err);
-  if (msg.startsWith(TOO_MANY_REDIRECTIONS)) {
-    // ioredis only counts redirections, CLUSTERDOWN, TRYAGAIN and lost connections against its
-    // budget: the kind is that of the last one (`ReplyError: MOVED …` → moved).
-    const last = kindOfMessage(msg.slice(TOO_MANY_REDIRECTIONS.length).replace(/^\w*Error: /, ''));
-    return TRANSIENT_KINDS.has(last) ? last : 'moved';
-  }
-  msg = msg.trimStart();
-  return kindOfMessage(msg);
+  const msg = err instanceof Error ? err.message : String(err);
+  if (!msg.startsWith(TOO_MANY_REDIRECTIONS)) return kindOfMessage(msg);
+  // ioredis only spends its budget on redirections, CLUSTERDOWN, TRYAGAIN and lost connections:
+  // the kind is that of the last one (`ReplyError: MOVED …` → moved).
+  const last = kindOfMessage(msg.slice(TOO_MANY_REDIRECTIONS.length).replace(/^\w*Error: /, ''));
+  return TRANSIENT_KINDS.has(last) ? last : 'moved';
 }
 
 function kindOfMessage(msg: string): RedisErrorKind {
