@@ -48,6 +48,16 @@ export const LOGIC_OWN_OPTIONS: readonly OptionSpec[] = [
   { key: 'maxPayloadBytes', env: 'IMGROUP_LOGIC_MAX_PAYLOAD_BYTES', flag: 'max-payload-bytes', kind: 'int', default: 16 * 1024 * 1024, min: 64 * 1024, max: 256 * 1024 * 1024, doc: 'Largest frame a gate may send on its internal link; a larger one closes the link (1009).' },
   { key: 'linkMaxBufferedBytes', env: 'IMGROUP_LOGIC_LINK_MAX_BUFFERED_BYTES', flag: 'link-max-buffered-bytes', kind: 'int', default: 64 * 1024 * 1024, min: 1024 * 1024, max: 1024 * 1024 * 1024, doc: 'Unsent bytes queued on one gate link; beyond it online and sweep deliveries to that gate are skipped (left to later sweeps, replay and sync) until it drains. Responses are always sent.' },
   { key: 'requestTimeoutMs', env: 'IMGROUP_LOGIC_REQUEST_TIMEOUT_MS', flag: 'request-timeout-ms', kind: 'int', default: 10_000, min: 100, max: 10 * MINUTE_MS, doc: 'A request not finished after this long is answered UNAVAILABLE (the gate may retry it; sends are idempotent).' },
+  {
+    key: 'storageRetryMs',
+    env: 'IMGROUP_LOGIC_STORAGE_RETRY_MS',
+    flag: 'storage-retry-ms',
+    kind: 'int',
+    default: 3000,
+    min: 0,
+    max: 10 * MINUTE_MS,
+    doc: 'A request that meets a transient Redis failure (failover, slot migration, timeout) is tried again, with backoff from 50 ms up to 1 s and a slot map refresh, for up to this long in ms, then answered UNAVAILABLE; never past IMGROUP_LOGIC_REQUEST_TIMEOUT_MS. 0: answer UNAVAILABLE at once. Keep it below the gates’ IMGROUP_REQUEST_TIMEOUT_MS, after which a gate stops waiting.',
+  },
   { key: 'shutdownTimeoutMs', env: 'IMGROUP_LOGIC_SHUTDOWN_TIMEOUT_MS', flag: 'shutdown-timeout-ms', kind: 'int', default: 10_000, min: 0, max: 10 * MINUTE_MS, doc: 'On SIGTERM, wait at most this long for in-flight requests and fan-out before closing links.' },
 ];
 
@@ -90,6 +100,7 @@ export interface LogicOptions extends CommonOptions {
   maxPayloadBytes: number;
   linkMaxBufferedBytes: number;
   requestTimeoutMs: number;
+  storageRetryMs: number;
   shutdownTimeoutMs: number;
 }
 

@@ -11,9 +11,11 @@
 import type { Logger } from 'pino';
 import type { ChatMessage } from '../protocol/client-frames.js';
 import type { PresenceReader } from '../presence/presence.js';
+import { isRetryableRedisError } from '../redis/redis-errors.js';
 import type { GateDelivery } from './gate-delivery.js';
 import type { LogicMetrics } from './logic-metrics.js';
 import type { MemberCache } from './member-cache.js';
+import type { StorageHealth } from './storage-health.js';
 
 export interface FanoutOptions {
   deliverBatchMax: number;
@@ -45,6 +47,8 @@ export class Fanout {
     private readonly metrics: LogicMetrics,
     private readonly log: Logger,
     private readonly opts: FanoutOptions,
+    /** Told about transient Redis failures (a failover is logged there, once). */
+    private readonly health: Pick<StorageHealth, 'failed'>,
   ) {}
 
   /**
@@ -93,7 +97,8 @@ export class Fanout {
         await this.deliverBatch(groupId, batch);
       } catch (err) {
         this.metrics.fanoutSkipped.inc({ reason: 'error' }, batch.length);
-        this.log.warn({ err, groupId, firstSeq: batch[0]?.msg.seq, count: batch.length }, 'fan-out failed; messages left to sweep and replay');
+        if (isRetryableRedisError(err)) this.health.failed(err, 'fanout');
+        else this.log.warn({ err, groupId, firstSeq: batch[0]?.msg.seq, count: batch.length }, 'fan-out failed; messages left to sweep and replay');
       }
     }
     q.running = false;

@@ -2,7 +2,8 @@
  * Everything a gate sends on its link, handled here: requests (answered by exactly one `res`),
  * acks, missed notices, and malformed frames (counted, logged, answered BAD_FRAME when they carry
  * a rid, never fatal). Work per link is bounded (maxInFlightPerLink) and every request has a
- * deadline after which it is answered UNAVAILABLE (a late result is then dropped).
+ * deadline after which it is answered UNAVAILABLE (a late result is then dropped). A request that
+ * meets a transient Redis failure (a failover) is run again within its bound (StorageRetry).
  */
 import type { Logger } from 'pino';
 import { ErrorCode, ProtocolError } from '../protocol/errors.js';
@@ -14,6 +15,7 @@ import {
   type MissedNotice,
   type ReqFrame,
 } from '../protocol/internal-frames.js';
+import { isRetryableRedisError } from '../redis/redis-errors.js';
 import type { CursorWriter } from './cursor-writer.js';
 import type { GateLink } from './gate-links.js';
 import type { GroupService } from './group-service.js';
@@ -21,8 +23,10 @@ import type { LogicMetrics } from './logic-metrics.js';
 import type { OfflineReplay } from './offline-replay.js';
 import type { PresenceCache } from './presence-cache.js';
 import { type Failure, failureOf, RequestTimeoutError } from './request-failure.js';
+import type { StorageHealth } from './storage-health.js';
+import type { StorageRetry } from './storage-retry.js';
 
-/** Warnings about Redis failures are logged at most this often (each is counted in metrics). */
+/** Warnings about other Redis failures are logged at most this often (each is counted in metrics). */
 const WARN_EVERY_MS = 10_000;
 
 export interface FrameHandlerDeps {
@@ -31,6 +35,10 @@ export interface FrameHandlerDeps {
   cursors: CursorWriter;
   /** Told about `missed` users (self-correction of the session cache). */
   presence: Pick<PresenceCache, 'dropMissed'>;
+  /** Runs each request again on transient Redis failures, within its bound and the deadline. */
+  retry: StorageRetry;
+  /** Told about transient Redis failures of acks (a failover is logged there, once). */
+  health: StorageHealth;
   metrics: LogicMetrics;
   log: Logger;
   maxInFlightPerLink: number;
@@ -111,12 +119,14 @@ export class FrameHandler {
     link.inFlight++;
     let answered = false;
     const abort = new AbortController();
+    const deadline = { atMs: Date.now() + this.deps.requestTimeoutMs, signal: abort.signal };
     const timer = setTimeout(() => {
       answered = true;
       abort.abort();
       this.reply(link, rid, op, failureOf(new RequestTimeoutError(this.deps.requestTimeoutMs)));
     }, this.deps.requestTimeoutMs);
-    const done = this.run(link, frame, abort.signal)
+    const done = this.deps.retry
+      .run(op, () => this.run(link, frame, abort.signal), deadline)
       .then(
         (result) => {
           if (answered) return;
@@ -168,7 +178,8 @@ export class FrameHandler {
       this.deps.log.error({ err, gate: link.gate, op }, 'request failed');
       return;
     }
-    if (failure.code !== ErrorCode.UNAVAILABLE) return;
+    // A failover is logged once by StorageHealth, not once per request.
+    if (failure.code !== ErrorCode.UNAVAILABLE || isRetryableRedisError(err)) return;
     const now = Date.now();
     if (now - this.lastWarnMs < WARN_EVERY_MS) return;
     this.lastWarnMs = now;
@@ -185,6 +196,10 @@ export class FrameHandler {
       () => this.deps.metrics.acks.inc({ result: 'applied' }),
       (err: unknown) => {
         this.deps.metrics.acks.inc({ result: 'error' });
+        if (isRetryableRedisError(err)) {
+          this.deps.health.failed(err, 'ack');
+          return;
+        }
         const now = Date.now();
         if (now - this.lastWarnMs < WARN_EVERY_MS) return;
         this.lastWarnMs = now;

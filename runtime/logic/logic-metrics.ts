@@ -4,7 +4,12 @@
  */
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 
+
 export type DeliveryPath = 'online' | 'offline' | 'sweep';
+
+/** Where a transient Redis failure was seen (the `source` label of imgroup_logic_storage_failures_total). */
+export const STORAGE_FAILURE_SOURCES = ['request', 'ack', 'fanout', 'sweep'] as const;
+export type StorageFailureSource = (typeof STORAGE_FAILURE_SOURCES)[number];
 
 export interface LogicMetrics {
   /** Send/post outcomes: stored, duplicate, not_member, error. */
@@ -50,6 +55,12 @@ export interface LogicMetrics {
   /** Bytes of log reads in flight to Redis (read from `logReadSource` at scrape time). */
   logReadBytesInFlight: Gauge;
   logReadSource: { inFlight: (() => number) | null };
+  /** Request attempts run again after a transient Redis failure (failover, migration, timeout), by op. */
+  storageRetries: Counter<'op'>;
+  /** Transient Redis failures seen, by source (request attempt, ack, fanout, sweep): counted, not logged. */
+  storageFailures: Counter<'source'>;
+  /** Outages (periods of transient Redis failures), each logged once when it starts and once when it ends. */
+  storageOutages: Counter;
 }
 
 export function createLogicMetrics(registry: Registry): LogicMetrics {
@@ -187,6 +198,23 @@ export function createLogicMetrics(registry: Registry): LogicMetrics {
       },
     }),
     logReadSource: readSource,
+    storageRetries: new Counter({
+      name: 'imgroup_logic_storage_retries_total',
+      help: 'Request attempts run again after a transient Redis failure (failover, slot migration, timeout), by op; requests still failing after IMGROUP_LOGIC_STORAGE_RETRY_MS are answered UNAVAILABLE.',
+      labelNames: ['op'],
+      registers,
+    }),
+    storageFailures: new Counter({
+      name: 'imgroup_logic_storage_failures_total',
+      help: 'Transient Redis failures (failover, slot migration, timeout) seen by this node, by source: request (one per failed attempt), ack, fanout, sweep. Counted here instead of logged one by one.',
+      labelNames: ['source'],
+      registers,
+    }),
+    storageOutages: new Counter({
+      name: 'imgroup_logic_storage_outages_total',
+      help: 'Periods of transient Redis failures, each logged once at warn when it starts and once at info when requests succeed again.',
+      registers,
+    }),
   };
   zeroKnownLabels(metrics);
   return metrics;
@@ -207,4 +235,5 @@ function zeroKnownLabels(m: LogicMetrics): void {
   for (const stage of ['stored', 'delivered']) m.messageDuration.zero({ stage });
   for (const path of ['sync', 'replay', 'sweep']) m.logReadBytes.inc({ path }, 0);
   for (const result of ['immediate', 'waited', 'refused']) m.logReadAdmissions.inc({ result }, 0);
+  for (const source of STORAGE_FAILURE_SOURCES) m.storageFailures.inc({ source }, 0);
 }

@@ -29,6 +29,8 @@ import { PresenceCache } from './presence-cache.js';
 import { ReadBudget } from './read-budget.js';
 import { SessionCache } from './session-cache.js';
 import { SessionInvalidation } from './session-invalidation.js';
+import { StorageHealth } from './storage-health.js';
+import { StorageRetry } from './storage-retry.js';
 import { Sweep } from './sweep.js';
 
 /** How often the invalidation subscriptions are compared with the cluster's slot map. */
@@ -97,8 +99,9 @@ export async function startLogic(options: LogicOptions, deps: LogicDeps): Promis
   );
   metrics.logReadSource.inFlight = () => readBudget.inFlight;
   const reader = new LogReader(store, readBudget, { bytesRead: (path, bytes) => metrics.logReadBytes.inc({ path }, bytes) });
-  const fanout = new Fanout(memberCache, presence, delivery, metrics, log.child({ component: 'fanout' }), options);
-  const sweep = new Sweep({ store, reader, members: memberCache, presence, cursors, delivery, metrics, log: log.child({ component: 'sweep' }) }, options);
+  const health = new StorageHealth(log.child({ component: 'storage' }), metrics);
+  const fanout = new Fanout(memberCache, presence, delivery, metrics, log.child({ component: 'fanout' }), options, health);
+  const sweep = new Sweep({ store, reader, members: memberCache, presence, cursors, delivery, metrics, log: log.child({ component: 'sweep' }), health }, options);
   const service = new GroupService({
     log: new MessageLog(store, options),
     reader,
@@ -117,6 +120,8 @@ export async function startLogic(options: LogicOptions, deps: LogicDeps): Promis
     replay: new OfflineReplay(store, reader, delivery, options),
     cursors,
     presence,
+    retry: new StorageRetry({ store, health, metrics }, options),
+    health,
     metrics,
     log: log.child({ component: 'frames' }),
     maxInFlightPerLink: options.maxInFlightPerLink,

@@ -11,6 +11,7 @@ import type { Logger } from 'pino';
 import type { Device, PresenceReader } from '../presence/presence.js';
 import { keys } from '../redis/keys.js';
 import { ProtocolError } from '../protocol/errors.js';
+import { isRetryableRedisError } from '../redis/redis-errors.js';
 import type { RedisStore } from '../redis/redis-store.js';
 import type { CursorWriter } from './cursor-writer.js';
 import { parseCursorHash } from './cursors.js';
@@ -20,6 +21,7 @@ import type { LogRead, LogReader } from './log-reader.js';
 import type { LogicMetrics } from './logic-metrics.js';
 import type { MemberCache } from './member-cache.js';
 import { RecentGroups } from './recent-groups.js';
+import type { StorageHealth } from './storage-health.js';
 
 export interface SweepDeps {
   store: RedisStore;
@@ -32,6 +34,8 @@ export interface SweepDeps {
   delivery: GateDelivery;
   metrics: LogicMetrics;
   log: Logger;
+  /** Told about transient Redis failures (a failover is logged there, once). */
+  health: Pick<StorageHealth, 'failed'>;
 }
 
 export interface SweepOptions {
@@ -124,7 +128,8 @@ export class Sweep {
           this.log.debug({ err: err.message, groupId }, 'sweep tick cut short');
           break;
         }
-        this.log.warn({ err, groupId }, 'sweep of a group failed; retried on a later tick');
+        if (isRetryableRedisError(err)) this.deps.health.failed(err, 'sweep');
+        else this.log.warn({ err, groupId }, 'sweep of a group failed; retried on a later tick');
       }
     }
     this.deps.metrics.offlineBacklog.set(backlog);

@@ -1,4 +1,5 @@
 import { Counter, Histogram, type Registry } from 'prom-client';
+import { REDIS_ERROR_KINDS } from './redis-errors.js';
 
 /** Redis load as the process itself sees it: every command it sends, counted where it is sent. */
 export interface RedisMetrics {
@@ -7,10 +8,6 @@ export interface RedisMetrics {
   roundtrips: Counter;
   errors: Counter<'kind'>;
 }
-
-/** The closed set of `kind` label values of `imgroup_redis_errors_total`. */
-export const REDIS_ERROR_KINDS = ['timeout', 'connection', 'moved', 'ask', 'tryagain', 'clusterdown', 'noscript', 'reply'] as const;
-export type RedisErrorKind = (typeof REDIS_ERROR_KINDS)[number];
 
 export function createRedisMetrics(registry: Registry): RedisMetrics {
   const metrics: RedisMetrics = {
@@ -34,7 +31,7 @@ export function createRedisMetrics(registry: Registry): RedisMetrics {
     }),
     errors: new Counter({
       name: 'imgroup_redis_errors_total',
-      help: 'Failed Redis commands, by kind (timeout, connection, moved, ask, tryagain, clusterdown, noscript, reply).',
+      help: 'Failed Redis commands, by kind (timeout, connection, moved, ask, tryagain, clusterdown, loading, readonly, masterdown, busy, noscript, reply; see redis-errors.ts).',
       labelNames: ['kind'],
       registers: [registry],
     }),
@@ -42,17 +39,4 @@ export function createRedisMetrics(registry: Registry): RedisMetrics {
   // Every kind starts at 0, so an error rate reads 0 (not "no data") until the first error.
   for (const kind of REDIS_ERROR_KINDS) metrics.errors.inc({ kind }, 0);
   return metrics;
-}
-
-/** Low-cardinality kind of a Redis error, for the errors metric and for retry decisions. */
-export function redisErrorKind(err: unknown): RedisErrorKind {
-  const msg = err instanceof Error ? err.message : String(err);
-  if (/timed? ?out/i.test(msg)) return 'timeout';
-  if (msg.startsWith('MOVED')) return 'moved';
-  if (msg.startsWith('ASK')) return 'ask';
-  if (msg.startsWith('TRYAGAIN')) return 'tryagain';
-  if (msg.startsWith('CLUSTERDOWN')) return 'clusterdown';
-  if (msg.startsWith('NOSCRIPT')) return 'noscript';
-  if (/connect|closed|ECONN|EPIPE|not ready|Failed to refresh slots|None of startup nodes|max retries per request|isn't writeable/i.test(msg)) return 'connection';
-  return 'reply';
 }

@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import calculateSlot from 'cluster-key-slot';
 import { Cluster, type ClusterOptions, type Redis } from 'ioredis';
 import type { RedisMetrics } from './redis-metrics.js';
-import { redisErrorKind } from './redis-metrics.js';
+import { redisErrorKind } from './redis-errors.js';
 
 export type RedisArg = string | number | Buffer;
 
@@ -339,6 +339,19 @@ export class RedisStore {
   /** Count an error seen on a connection of its own. */
   countExternalError(err: unknown): void {
     this.metrics.errors.inc({ kind: redisErrorKind(err) });
+  }
+
+  /**
+   * Ask the cluster for its slot map again (after a failover or a migration), without waiting:
+   * concurrent calls share one refresh (ioredis runs at most one at a time, and refreshes on its
+   * own after MOVED and CLUSTERDOWN too, so — like those — it is not counted as a command); a
+   * failed refresh counts as an error and is otherwise ignored (the next one tries again).
+   */
+  refreshSlots(): void {
+    if (this.cluster.status !== 'ready') return;
+    this.cluster.refreshSlotsCache((err) => {
+      if (err) this.metrics.errors.inc({ kind: redisErrorKind(err) });
+    });
   }
 
   /** Number of distinct masters currently owning slots (0 before the slot map is known). */

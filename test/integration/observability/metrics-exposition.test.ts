@@ -94,6 +94,10 @@ describe('the /metrics of every process under load', () => {
       ['imgroup_logic_presence_age_seconds', 'histogram', []],
       ['imgroup_logic_offline_backlog_messages', 'gauge', []],
       ['imgroup_logic_message_duration_seconds', 'histogram', ['stage']],
+      ['imgroup_logic_storage_failures_total', 'counter', ['source']],
+      // Labelled by op; no samples until a request is retried, so only its family is checked here.
+      ['imgroup_logic_storage_retries_total', 'counter', []],
+      ['imgroup_logic_storage_outages_total', 'counter', []],
     ],
     every: [
       ['imgroup_redis_commands_total', 'counter', ['command']],
@@ -172,7 +176,8 @@ describe('the /metrics of every process under load', () => {
       ['imgroup_logic_session_cache_requests_total', 'result', ['hit', 'miss', 'stale']],
       ['imgroup_logic_message_duration_seconds', 'stage', ['stored', 'delivered']],
       ['imgroup_gate_deliveries_total', 'path', ['online', 'offline', 'sweep', 'gapfill']],
-      ['imgroup_redis_errors_total', 'kind', ['timeout', 'connection', 'moved', 'ask', 'tryagain', 'clusterdown', 'noscript', 'reply']],
+      ['imgroup_logic_storage_failures_total', 'source', ['request', 'ack', 'fanout', 'sweep']],
+      ['imgroup_redis_errors_total', 'kind', ['timeout', 'connection', 'moved', 'ask', 'tryagain', 'clusterdown', 'loading', 'readonly', 'masterdown', 'busy', 'noscript', 'reply']],
     ];
     for (const s of scrapes) {
       for (const [name, label, allowed] of closedSets) {

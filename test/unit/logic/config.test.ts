@@ -18,6 +18,7 @@ describe('resolveLogicOptions', () => {
       logCap: 10_000,
       logRetentionMs: 7 * 24 * 3600 * 1000,
       idempotencyMs: 600_000,
+      storageRetryMs: 3000,
       internalToken: 'a-real-secret',
     });
     expect(warnings).toEqual([]);
@@ -60,6 +61,7 @@ describe('resolveLogicOptions', () => {
     ['a sync page larger than the node read budget', { IMGROUP_SYNC_PAGE_BYTES: '2097152', IMGROUP_LOGIC_LOG_READ_MAX_BYTES: '1048576' }, /IMGROUP_SYNC_PAGE_BYTES \(2097152\).*IMGROUP_LOGIC_LOG_READ_MAX_BYTES/],
     ['a replay larger than the node read budget', { IMGROUP_REPLAY_MAX_BYTES: '2097152', IMGROUP_LOGIC_LOG_READ_MAX_BYTES: '1048576' }, /IMGROUP_REPLAY_MAX_BYTES \(2097152\).*IMGROUP_LOGIC_LOG_READ_MAX_BYTES/],
     ['a read wait over ten minutes', { IMGROUP_LOGIC_LOG_READ_WAIT_MS: '600001' }, /IMGROUP_LOGIC_LOG_READ_WAIT_MS.*maximum/],
+    ['a negative storage retry bound', { IMGROUP_LOGIC_STORAGE_RETRY_MS: '-1' }, /IMGROUP_LOGIC_STORAGE_RETRY_MS.*minimum/],
   ])('rejects %s, naming the setting', (_name, env, message) => {
     const { '--argv': flag, ...rest } = env as Record<string, string>;
     const argv = flag ? [flag, '1'] : [];
