@@ -178,8 +178,9 @@ export class FrameHandler {
       this.deps.log.error({ err, gate: link.gate, op }, 'request failed');
       return;
     }
-    // A failover is logged once by StorageHealth, not once per request.
-    if (failure.code !== ErrorCode.UNAVAILABLE || isRetryableRedisError(err)) return;
+    // A failover is logged once by StorageHealth, not once per request; a refusal of our own (the
+    // node's log-read budget) is counted in imgroup_logic_log_read_admissions_total, not logged.
+    if (failure.code !== ErrorCode.UNAVAILABLE || err instanceof ProtocolError || isRetryableRedisError(err)) return;
     const now = Date.now();
     if (now - this.lastWarnMs < WARN_EVERY_MS) return;
     this.lastWarnMs = now;
