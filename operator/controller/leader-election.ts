@@ -23,7 +23,7 @@ import { isConflict, isNotFound } from '../reconcile/api-errors.js';
  * A Lease's times are metav1.MicroTime, which the API server parses with exactly six fractional
  * digits; the typed client writes Dates with toISOString (three). This Date writes six.
  */
-class MicroTime extends Date {
+export class MicroTime extends Date {
   override toISOString(): string {
     return super.toISOString().replace(/\.(\d{3})Z$/, '.$1000Z');
   }
