@@ -21,8 +21,17 @@ export class FencedKubeConfig extends DeadlineKubeConfig {
 
   override async applySecurityAuthentication(context: SecurityContext): Promise<void> {
     this.signal.throwIfAborted();
-    await super.applySecurityAuthentication(context);
-    const own = context.getSignal();
-    context.setSignal(own ? AbortSignal.any([own, this.signal]) : this.signal);
+    // Our own deadline, not AbortSignal.timeout inside AbortSignal.any: Node may collect a timeout
+    // signal that only a composite refers to, and the request would then never time out
+    // (nodejs/node#57736; seen here as a reconcile hung on a silent connection). The timer holds
+    // its controller until it fires, so this deadline cannot be collected early.
+    let own = context.getSignal();
+    if (!own) {
+      const deadline = new AbortController();
+      setTimeout(() => deadline.abort(new DOMException(`no answer within ${this.requestTimeoutMs} ms`, 'TimeoutError')), this.requestTimeoutMs).unref();
+      own = deadline.signal;
+    }
+    context.setSignal(AbortSignal.any([own, this.signal]));
+    await super.applySecurityAuthentication(context); // keeps the signal set here
   }
 }
