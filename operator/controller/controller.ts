@@ -203,6 +203,7 @@ export class ImGroupController {
 
   /** Stop: no new work; wait for the reconciles and publishes in flight, then close. */
   async stop(): Promise<void> {
+    if (!this.running && !this.stopped) return; // never started
     this.shutDown(false);
     await this.stopped;
   }

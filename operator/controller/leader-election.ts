@@ -71,6 +71,8 @@ export class LeaderElector {
   private renewDeadline: NodeJS.Timeout | undefined;
   /** The Lease record last read or written, and when (local clock) it was first seen so. */
   private observed: { record: string; atMs: number } | undefined;
+  /** The acquire or renew attempt in flight, if any. */
+  private attempt: Promise<void> | undefined;
   private readonly nowMs: () => number;
 
   constructor(private readonly opts: LeaderElectionOptions) {
@@ -85,24 +87,32 @@ export class LeaderElector {
   start(): void {
     if (this.lost) return;
     this.stopped = false;
-    void this.tick();
+    this.attempt = this.tick();
   }
 
-  /** Stop campaigning; when leading, release the Lease. */
+  /**
+   * Stop campaigning; when leading, release the Lease. Waits for an attempt in flight first (its
+   * write would otherwise race the release's and win with a fresh renewTime).
+   */
   async release(): Promise<void> {
     this.stopped = true;
     this.clearTimers();
-    if (!this.leading) return;
-    this.leading = false;
-    try {
-      const lease = await this.read();
-      if (lease?.spec?.holderIdentity === this.opts.identity) {
+    await this.attempt;
+    if (this.lost) return; // not ours any more: write nothing
+    this.leading = false; // (an attempt that just took it, before it said so, is released too)
+    for (let tries = 1; ; tries++) {
+      try {
+        const lease = await this.read();
+        if (lease?.spec?.holderIdentity !== this.opts.identity) return;
         lease.spec = { ...lease.spec, holderIdentity: undefined, leaseDurationSeconds: 1, renewTime: new MicroTime() };
         delete lease.spec.holderIdentity;
         await this.opts.coordination.replaceNamespacedLease({ namespace: this.opts.namespace, name: this.opts.name, body: lease });
+        return;
+      } catch (err) {
+        if (isConflict(err) && tries < 3) continue;
+        this.opts.log.warn({ err }, 'lease not released');
+        return;
       }
-    } catch (err) {
-      this.opts.log.warn({ err }, 'lease not released');
     }
   }
 
@@ -158,7 +168,7 @@ export class LeaderElector {
       this.lose('another holder', attempt.otherHolder);
       return;
     }
-    this.timer = setTimeout(() => void this.tick(), this.opts.retryPeriodMs ?? 2_000);
+    this.timer = setTimeout(() => (this.attempt = this.tick()), this.opts.retryPeriodMs ?? 2_000);
     this.timer.unref();
   }
 

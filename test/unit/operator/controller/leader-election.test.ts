@@ -21,7 +21,12 @@ class ApiError extends Error {
 class LeaseStore {
   lease: V1Lease | undefined;
   private rv = 0;
-  mode: 'ok' | 'fail' | 'hang' = 'ok';
+  mode: 'ok' | 'fail' | 'hang' | 'slow' = 'ok';
+  /** In mode `slow`, calls wait until `proceed()`, which lets them all go in order. */
+  private waiting: (() => void)[] = [];
+  proceed(): void {
+    for (const go of this.waiting.splice(0)) go();
+  }
   calls = 0;
 
   readonly api = {
@@ -56,6 +61,7 @@ class LeaseStore {
     this.calls++;
     if (this.mode === 'fail') throw new Error('connect ECONNREFUSED');
     if (this.mode === 'hang') await new Promise(() => {});
+    if (this.mode === 'slow') await new Promise<void>((resolve) => this.waiting.push(resolve));
   }
 }
 
@@ -180,6 +186,21 @@ describe('LeaderElector', () => {
     const calls = store.calls;
     await vi.advanceTimersByTimeAsync(60_000);
     expect(store.calls).toBe(calls);
+  });
+
+  it('release waits for a renewal in flight, so that the renewal does not undo the release', async () => {
+    const store = new LeaseStore();
+    const { e } = elector(store, 'me');
+    e.start();
+    await vi.advanceTimersByTimeAsync(0);
+    store.mode = 'slow';
+    await vi.advanceTimersByTimeAsync(2_000); // a renewal starts and waits on its read
+    const released = e.release();
+    store.mode = 'ok';
+    store.proceed();
+    await released;
+    expect(store.lease?.spec?.holderIdentity).toBeUndefined();
+    expect(e.isLeader).toBe(false);
   });
 
   it('release gives the Lease up (no holder) so that a standby takes it at once', async () => {
