@@ -2,6 +2,8 @@
  * `imgroup operator`: resolve the options, connect (kubeconfig file or in-cluster), serve the ops
  * port, campaign for the leader Lease and run the controller only while leading; on SIGTERM/SIGINT
  * stop the controller, release the Lease (a standby takes over at once) and close the ops port.
+ * A leader that loses its Lease halts the controller at once (its API requests are fenced off, see
+ * controller/leadership-fence.ts) and the process exits 1, so that Kubernetes restarts it clean.
  */
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
@@ -14,6 +16,7 @@ import { collectProcessMetrics } from '../runtime/ops/process-metrics.js';
 import { ImGroupController } from './controller/controller.js';
 import { createControllerMetrics } from './controller/controller-metrics.js';
 import { LeaderElector } from './controller/leader-election.js';
+import { FencedKubeConfig } from './controller/leadership-fence.js';
 import { loadKubeConfig } from '../runtime/kube/kube-config.js';
 import { lifecycleEngineFactory, RedisDriver } from './reconcile/redis-driver.js';
 import type { RedisLifecycleResult } from './redis/lifecycle-types.js';
@@ -39,6 +42,8 @@ function podNamespace(): string | undefined {
 export interface RunningOperator {
   opsPort: number;
   isLeader: () => boolean;
+  /** Resolves when this replica lost the leader Lease: it acts no more and its process is to exit 1. */
+  leadershipLost: Promise<void>;
   stop: () => Promise<void>;
 }
 
@@ -53,9 +58,14 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
   collectProcessMetrics(registry);
   const metrics = createControllerMetrics(registry);
   const redisMetrics = options.redisLifecycle ? createRedisLifecycleMetrics(registry) : null;
+  /** Aborted when the Lease is lost: the controller's API requests stop at once. */
+  const fence = new AbortController();
+  const controllerKc = new FencedKubeConfig(kc, fence.signal);
+  let onLost = () => {};
+  const leadershipLost = new Promise<void>((resolve) => (onLost = resolve));
   const makeController = () =>
     new ImGroupController({
-      kc,
+      kc: controllerKc,
       log,
       registry,
       metrics,
@@ -85,16 +95,17 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
     onStartedLeading: () => {
       metrics.isLeader.set(1);
       transition = transition.then(async () => {
+        if (fence.signal.aborted) return;
         controller = makeController();
         await controller.start();
       });
     },
     onStoppedLeading: () => {
+      // Not queued behind a start in progress: stop acting now, in this tick.
       metrics.isLeader.set(0);
-      transition = transition.then(async () => {
-        await controller?.stop();
-        controller = null;
-      });
+      fence.abort(new Error('the leader Lease is lost'));
+      controller?.halt();
+      onLost();
     },
   });
   const ops = await startOpsServer({
@@ -111,6 +122,7 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
   return {
     opsPort: ops.port,
     isLeader: () => elector.isLeader,
+    leadershipLost,
     stop: async () => {
       await transition;
       await controller?.stop();
@@ -125,6 +137,9 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
 export async function runOperator(argv: string[], env: NodeJS.ProcessEnv): Promise<void> {
   const { options } = resolveOptions(OPERATOR_OPTIONS, argv, env);
   const running = await startOperator(options as unknown as OperatorOptions);
+  // As controller-runtime's manager: a lost Lease ends the process (non-zero), without a graceful
+  // shutdown, and Kubernetes starts it again as a clean standby.
+  void running.leadershipLost.then(() => process.exit(1));
   await new Promise<void>((resolve) => {
     let stopping = false;
     const stop = () => {

@@ -85,6 +85,8 @@ export class ImGroupController {
   private readonly publishAgain = new Set<string>();
   private readonly workers: Promise<void>[] = [];
   private running = false;
+  /** Set once stopping or halted: this controller never starts again. */
+  private stopped: Promise<void> | undefined;
 
   constructor(private readonly opts: ControllerOptions) {
     const { kc, log } = opts;
@@ -192,20 +194,41 @@ export class ImGroupController {
   }
 
   async start(): Promise<void> {
-    if (this.running) return;
+    if (this.running || this.stopped) return;
     this.running = true;
     await Promise.all(this.informers.map((i) => i.start()));
+    if (!this.running) return; // halted while the informers listed
     for (let i = 0; i < (this.opts.workers ?? 2); i++) this.workers.push(this.work());
   }
 
+  /** Stop: no new work; wait for the reconciles and publishes in flight, then close. */
   async stop(): Promise<void> {
-    if (!this.running) return;
+    if (!this.running && !this.stopped) return; // never started
+    this.shutDown(false);
+    await this.stopped;
+  }
+
+  /**
+   * Stop acting now (the leader Lease is lost): no key is handed out and no membership published
+   * again, and Redis connections close at once (a Redis step in flight fails). Returns without
+   * waiting; the reconciles in flight are not finished but cut off, their API requests failing on
+   * the leadership fence (leadership-fence.ts). `stop()` afterwards waits for the rest to settle.
+   */
+  halt(): void {
+    this.shutDown(true);
+  }
+
+  private shutDown(halt: boolean): void {
+    if (this.stopped) return;
     this.running = false;
     this.queue.shutDown();
-    await Promise.all(this.informers.map((i) => i.stop()));
-    await Promise.all(this.workers.splice(0));
-    await Promise.all(this.publishing.values());
-    await this.opts.redis?.close();
+    const redisClosed = halt ? this.opts.redis?.close() : undefined;
+    this.stopped = (async () => {
+      await Promise.all(this.informers.map((i) => i.stop()));
+      await Promise.all(this.workers.splice(0));
+      await Promise.all(this.publishing.values());
+      await (redisClosed ?? this.opts.redis?.close());
+    })();
   }
 
   private enqueue(key: string | undefined): void {
@@ -214,7 +237,7 @@ export class ImGroupController {
 
   private onPodEvent(pod: V1Pod): void {
     const key = ownerKey(pod);
-    if (!key) return;
+    if (!key || !this.running) return;
     // Only logic pods change the membership (whose publish latency is measured). It is published
     // at once, beside the queue: a reconcile of the same cluster may be busy with a Redis step.
     if (pod.metadata?.labels?.[LABEL_COMPONENT] === 'logic') {
@@ -261,7 +284,7 @@ export class ImGroupController {
   private async work(): Promise<void> {
     for (;;) {
       const key = await this.queue.get();
-      if (key === undefined) return;
+      if (key === undefined || !this.running) return;
       const slash = key.indexOf('/');
       const namespace = key.slice(0, slash);
       const name = key.slice(slash + 1);

@@ -59,6 +59,10 @@ export class ResilientInformer<T extends KubernetesObject> {
   async start(): Promise<void> {
     this.stopped = false;
     await this.startOnce();
+    if (this.stopped) {
+      await this.informer.stop(); // stopped while listing (a leader that lost its Lease)
+      return;
+    }
     const resyncMs = this.opts.resyncMs ?? 300_000;
     const stallMs = this.opts.stallMs ?? 600_000;
     const resync = setInterval(() => void this.restart('resync'), resyncMs);

@@ -1,7 +1,8 @@
 /**
  * A de-duplicating, rate-limited work queue (client-go's workqueue): a key is queued at most once;
  * a key being processed is not handed out again until `done`, and a key added meanwhile is
- * queued once it is done. `addRateLimited` delays by an exponential per-key backoff
+ * queued once it is done. `addAfter` delays an add (the earliest pending one of a key wins);
+ * `addRateLimited` delays by an exponential per-key backoff
  * (baseDelayMs × 2^failures, capped at maxDelayMs) until `forget`. Bounded: beyond `maxDepth`
  * queued keys `add` refuses (returns false) and the periodic resync brings the key back.
  */
@@ -23,7 +24,8 @@ export class WorkQueue {
   private readonly processing = new Set<string>();
   private readonly dirty = new Set<string>();
   private readonly failures = new Map<string, number>();
-  private readonly timers = new Map<string, NodeJS.Timeout>();
+  /** Pending delayed adds: one per key, the earliest. */
+  private readonly timers = new Map<string, { timer: NodeJS.Timeout; dueMs: number }>();
   private readonly waiters: ((key: string | undefined) => void)[] = [];
   private shuttingDown = false;
   private readonly baseDelayMs: number;
@@ -61,20 +63,29 @@ export class WorkQueue {
     return true;
   }
 
-  /** Add after `delayMs` (an earlier pending delayed add of the key wins). */
+  /**
+   * Add after `delayMs`. A key has at most one pending delayed add, and the earliest wins (as in
+   * client-go's delaying queue): a retry due in 5 ms replaces a requeue due in 30 s, while a later
+   * add of a key already due sooner changes nothing.
+   */
   addAfter(key: string, delayMs: number): void {
     if (this.shuttingDown) return;
     if (delayMs <= 0) {
       this.add(key);
       return;
     }
-    if (this.timers.has(key)) return;
-    const t = setTimeout(() => {
+    const dueMs = performance.now() + delayMs;
+    const pending = this.timers.get(key);
+    if (pending) {
+      if (pending.dueMs <= dueMs) return;
+      clearTimeout(pending.timer);
+    }
+    const timer = setTimeout(() => {
       this.timers.delete(key);
       this.add(key);
     }, delayMs);
-    t.unref();
-    this.timers.set(key, t);
+    timer.unref();
+    this.timers.set(key, { timer, dueMs });
   }
 
   /** Add after the key's next backoff delay. */
@@ -114,7 +125,7 @@ export class WorkQueue {
 
   shutDown(): void {
     this.shuttingDown = true;
-    for (const t of this.timers.values()) clearTimeout(t);
+    for (const { timer } of this.timers.values()) clearTimeout(timer);
     this.timers.clear();
     for (const w of this.waiters.splice(0)) w(undefined);
   }

@@ -128,7 +128,12 @@ export async function setPodReady(k: KubeClients, namespace: string, name: strin
   }
 }
 
-/** Options of an in-process `startOperator` for tests: loopback ops port, short Lease, quiet logs. */
+/**
+ * Options of an in-process `startOperator` for tests: loopback ops port, quiet logs, and the
+ * default Lease timing (15 s, renew deadline 10 s) with frequent retries. A leader that misses its
+ * renew deadline stops for good (as `imgroup operator`, which then exits), so the deadline must
+ * survive a busy machine; handovers in tests go through a graceful stop, which releases the Lease.
+ */
 export function operatorTestOptions(kubeconfig: string, namespace: string, identity: string, overrides: Partial<OperatorOptions> = {}): OperatorOptions {
   return {
     kubeconfig,
@@ -139,9 +144,9 @@ export function operatorTestOptions(kubeconfig: string, namespace: string, ident
     identity,
     leaseName: 'imgroup-operator',
     leaseNamespace: undefined,
-    leaseDurationMs: 3000,
-    renewDeadlineMs: 2000,
-    retryPeriodMs: 200,
+    leaseDurationMs: 15_000,
+    renewDeadlineMs: 10_000,
+    retryPeriodMs: 500,
     workers: 2,
     resyncMs: 60_000,
     stallMs: 60_000,

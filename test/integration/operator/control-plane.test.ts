@@ -5,7 +5,6 @@
  * run. Also: an API server restart keeps the data, and `cluster-up`'s CLI is idempotent.
  */
 import { execFile } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -21,23 +20,12 @@ import {
   readKubeconfigAuth,
   startTestControlPlane,
 } from '../../support/control-plane.js';
+import { eventually } from '../../support/eventually.js';
 import { getFreePorts } from '../../support/free-ports.js';
+import { uniqueName } from '../../support/operator-fixture.js';
 
 const execFileAsync = promisify(execFile);
 const K8S_VERSION = readVersions().K8S_VERSION;
-
-function uniqueName(prefix: string): string {
-  return `${prefix}-${randomBytes(4).toString('hex')}`;
-}
-
-/** Poll `probe` until it returns true; fail with `what` and the last value after `timeoutMs`. */
-async function eventually(what: string, probe: () => Promise<boolean>, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await probe())) {
-    if (Date.now() > deadline) throw new Error(`${what}: not true after ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
 
 function expectStatus(res: ApiResponse, status: number): void {
   expect(res.status, JSON.stringify(res.body)).toBe(status);

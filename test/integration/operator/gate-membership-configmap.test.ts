@@ -300,15 +300,27 @@ describe('a real gate reading its membership from the ConfigMap through the API'
     expect(forbidden).toEqual(Object.fromEntries(Object.keys(forbidden).map((key) => [key, 403])));
   });
 
+  /** Make `doc` the gate's current membership (each test starts from the state it names). */
+  async function startFrom(doc: MembershipDocument, links: number): Promise<void> {
+    await writeMembership(doc);
+    await waitApplied(doc.version, 0);
+    await waitLinksUp(links);
+  }
+
   it('applies the first version at start and routes by it', async () => {
     const first = docOf(logic(0), logic(1));
-    await waitApplied(first.version, 0);
-    await waitLinksUp(2);
+    // The version written before the gate started is the first it applied, whatever ran since.
+    const firstApplied = () => appliedAt(first.version, 0);
+    await eventually('the gate logged the first version', async () => firstApplied() !== undefined);
+    const otherVersions = [docOf(logic(0), logic(1), logic(2)), docOf(logic(1), logic(2)), docOf(logic(0), logic(2))].map((d) => appliedAt(d.version, 0));
+    for (const at of otherVersions) if (at !== undefined) expect(at).toBeGreaterThanOrEqual(firstApplied() as number);
+    await startFrom(first, 2);
     const g = await groupOwnedBy(sys, 'logic-1', ['logic-0', 'logic-1'], [aliceId]);
     expect(await storingLogic(sys, alice, g, 'first')).toBe('logic-1');
   });
 
   it('follows an added and a removed logic member, routing to the new set, the client connection open throughout', async () => {
+    await startFrom(docOf(logic(0), logic(1)), 2);
     const opened = await gateMetric('imgroup_gate_connections_opened_total');
     await changeTo('add logic-2', docOf(logic(0), logic(1), logic(2)));
     await waitLinksUp(3);
@@ -335,6 +347,7 @@ describe('a real gate reading its membership from the ConfigMap through the API'
 
   it('keeps the current membership on an invalid document, a missing key and a deleted ConfigMap, counting each', async () => {
     const current = docOf(logic(0), logic(1), logic(2));
+    await startFrom(current, 3);
     const g = await groupOwnedBy(sys, 'logic-2', ['logic-0', 'logic-1', 'logic-2'], [aliceId]);
     const errors = async () => gateMetric('imgroup_gate_membership_errors_total');
     const before = await errors();
@@ -356,6 +369,7 @@ describe('a real gate reading its membership from the ConfigMap through the API'
   });
 
   it('restarts a watch whose connection froze (watchdog) and then sees the next change', async () => {
+    await startFrom(docOf(logic(1), logic(2)), 2);
     const stallsBefore = gateLogCount('membership watch silent for too long');
     await eventually('the gate watching through the proxy', async () => proxy.connections > 0, 10_000, 10);
     expect(proxy.freeze()).toBeGreaterThan(0);
@@ -367,8 +381,9 @@ describe('a real gate reading its membership from the ConfigMap through the API'
   });
 
   it('keeps serving while the API server is unreachable and catches up when it is back', async () => {
-    const errorsBefore = await gateMetric('imgroup_gate_membership_errors_total');
     const current = docOf(logic(0), logic(2));
+    await startFrom(current, 2);
+    const errorsBefore = await gateMetric('imgroup_gate_membership_errors_total');
     proxy.refuse();
     await eventually('the lost API connection counted', async () => (await gateMetric('imgroup_gate_membership_errors_total')) > errorsBefore, 30_000, 50);
 

@@ -362,7 +362,9 @@ describe('node agent on the real API server', () => {
 
   it('leaves pods the selector does not match alone', async () => {
     await k.core.createNamespacedPod({ namespace: ns, body: { metadata: { name: 'unmatched' }, spec: redisPodSpec({ args: ['--port', '6379'] }) } });
-    await new Promise((r) => setTimeout(r, 1500));
+    // A matching pod created after it: once the agent runs that one, it has seen the unmatched one.
+    await createPod('matched-after', redisPodSpec({ args: ['--port', '6379', '--bind', '$(POD_IP)', '--save', ''] }));
+    await waitReady('matched-after');
     const pod = await readPod('unmatched');
     expect(pod?.spec?.nodeName).toBeUndefined();
     expect(agent.pod('unmatched')).toBeNull();
@@ -454,10 +456,19 @@ describe('node agent on the real API server', () => {
 
   it('holdDown keeps a pod down (not Ready, no restart) until bringUp, here on a new address', async () => {
     await createPod('outage', redisPodSpec({ args: ['--port', '6379', '--bind', '$(POD_IP)', '--save', ''] }));
+    await createPod('outage-control', redisPodSpec({ args: ['--port', '6379', '--bind', '$(POD_IP)', '--save', ''] }));
     const before = await waitReady('outage');
+    await waitReady('outage-control');
     await agent.holdDown('outage', { graceMs: 0 });
+    await agent.kill('outage-control', 'SIGKILL');
     await eventually('not Ready', async () => !isReady(await readPod('outage')));
-    await new Promise((r) => setTimeout(r, 1000));
+    // The control pod, killed at the same time and not held, is restarted: the held one would have been by now.
+    await eventually('the control pod restarted and Ready', async () => {
+      const p = await readPod('outage-control');
+      return isReady(p) && p?.status?.containerStatuses?.[0]?.restartCount === 1;
+    }, 30_000);
+    expect(isReady(await readPod('outage'))).toBe(false);
+    expect((await readPod('outage'))?.status?.containerStatuses?.[0]?.restartCount).toBe(0);
     expect(agent.pod('outage')?.containers[0]?.running).toBe(false);
     await expect(redisAt(before.status?.podIP ?? '')).rejects.toThrow();
     await agent.bringUp('outage', { newAddress: true });

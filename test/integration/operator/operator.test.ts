@@ -1,12 +1,14 @@
 /**
  * `startOperator` (what `imgroup operator` runs) against the real API server: two replicas → one
  * leader that reconciles; /healthz, /readyz and /metrics on the ops port; the leader's graceful
- * stop hands the Lease to the other, which then acts. On a control plane of its own: the API
+ * stop hands the Lease to the other, which then acts; a leader whose Lease another holder took
+ * stops acting at once (`imgroup operator` then exits 1). On a control plane of its own: the API
  * server restarts and the operator reconnects and converges. Behind a proxy whose connections go
  * silent: the informer watchdog re-lists and the operator still acts on what changed meanwhile.
  */
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { GROUP, type ImGroupCluster, PLURAL, VERSION } from '../../../operator/api/v1alpha1.js';
+import { MicroTime } from '../../../operator/controller/leader-election.js';
 import { type RunningOperator, startOperator } from '../../../operator/main.js';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -34,6 +36,22 @@ async function logicReplicas(k: KubeClients, ns: string, name: string): Promise<
   }
 }
 
+/** The sum of a metric's samples (all label sets) on an operator's /metrics. */
+async function metricSum(op: RunningOperator, name: string, labels = ''): Promise<number> {
+  const text = await (await fetch(`http://127.0.0.1:${op.opsPort}/metrics`)).text();
+  let sum = 0;
+  for (const line of text.split('\n')) {
+    const m = /^([a-z_]+)(\{[^}]*\})? (\S+)$/.exec(line);
+    if (m?.[1] === name && (m[2] ?? '').includes(labels)) sum += Number(m[3]);
+  }
+  return sum;
+}
+
+async function leaseOf(k: KubeClients, ns: string): Promise<{ holder: string | undefined; resourceVersion: string | undefined }> {
+  const lease = await k.coordination.readNamespacedLease({ namespace: ns, name: 'imgroup-operator' });
+  return { holder: lease.spec?.holderIdentity, resourceVersion: lease.metadata?.resourceVersion };
+}
+
 describe('imgroup operator', () => {
   let k: KubeClients;
   let kubeconfig: string;
@@ -55,9 +73,15 @@ describe('imgroup operator', () => {
     const b = await startOperator(operatorTestOptions(kubeconfig, ns, 'b'));
     running.push(a, b);
     await eventually('a leader', async () => a.isLeader() || b.isLeader());
-    await new Promise((r) => setTimeout(r, 1000));
-    expect([a.isLeader(), b.isLeader()].filter(Boolean)).toHaveLength(1);
+    // Both campaign meanwhile: exactly one leads while the leader renews the Lease 5 times.
+    const versions = new Set<string | undefined>();
+    await eventually('5 renewals with one leader', async () => {
+      expect([a.isLeader(), b.isLeader()].filter(Boolean)).toHaveLength(1);
+      versions.add((await leaseOf(k, ns)).resourceVersion);
+      return versions.size > 5;
+    });
     const [leader, standby] = a.isLeader() ? [a, b] : [b, a];
+    expect((await leaseOf(k, ns)).holder).toBe(a.isLeader() ? 'a' : 'b');
 
     await createCluster(k, ns, 'chat');
     await eventually('StatefulSet chat-logic', async () => (await logicReplicas(k, ns, 'chat')) === 3);
@@ -83,6 +107,39 @@ describe('imgroup operator', () => {
     await scaleLogic(k, ns, 'chat', 4);
     await eventually('the new leader scales', async () => (await logicReplicas(k, ns, 'chat')) === 4);
   });
+
+  it('a leader whose Lease another holder took stops acting at once; the new holder acts', async () => {
+    const ns = await createNamespace(k);
+    const a = await startOperator(operatorTestOptions(kubeconfig, ns, 'a'));
+    running.push(a);
+    let aLost = false;
+    void a.leadershipLost.then(() => (aLost = true));
+    await eventually('a leads', async () => a.isLeader());
+    await createCluster(k, ns, 'chat');
+    await eventually('StatefulSet chat-logic', async () => (await logicReplicas(k, ns, 'chat')) === 3);
+    const b = await startOperator(operatorTestOptions(kubeconfig, ns, 'b'));
+    running.push(b);
+
+    // Another writer hands the Lease to b, as if a's renewals had not reached the API server in time.
+    const lease = await k.coordination.readNamespacedLease({ namespace: ns, name: 'imgroup-operator' });
+    const now = new MicroTime();
+    lease.spec = { ...lease.spec, holderIdentity: 'b', acquireTime: now, renewTime: now, leaseTransitions: (lease.spec?.leaseTransitions ?? 0) + 1 };
+    await k.coordination.replaceNamespacedLease({ namespace: ns, name: 'imgroup-operator', body: lease });
+
+    await eventually('a gave up leadership (imgroup operator would exit 1)', async () => aLost);
+    expect(a.isLeader()).toBe(false);
+    expect(await metricSum(a, 'imgroup_operator_leader')).toBe(0);
+    const aDone = async () => (await metricSum(a, 'controller_runtime_reconcile_total', 'result="success"')) + (await metricSum(a, 'controller_runtime_reconcile_total', 'result="requeue_after"'));
+    const aDoneAtLoss = await aDone();
+
+    await eventually('b leads', async () => b.isLeader());
+    await scaleLogic(k, ns, 'chat', 4);
+    await eventually('b scales', async () => (await logicReplicas(k, ns, 'chat')) === 4);
+    expect(await aDone()).toBe(aDoneAtLoss);
+    expect(await metricSum(b, 'controller_runtime_reconcile_total')).toBeGreaterThan(0);
+    expect((await leaseOf(k, ns)).holder).toBe('b');
+    expect(a.isLeader()).toBe(false); // and it never campaigns again
+  });
 });
 
 describe('imgroup operator across an API server restart', () => {
@@ -102,13 +159,18 @@ describe('imgroup operator across an API server restart', () => {
     const k = kubeClients(cp.kubeconfigPath);
     await installCrd(k);
     const ns = await createNamespace(k);
-    running = await startOperator(operatorTestOptions(cp.kubeconfigPath, ns, 'solo'));
-    await eventually('leader', async () => running?.isLeader() === true);
+    // A renew deadline longer than the restart: a leader that misses it stops for good (and
+    // `imgroup operator` exits to be restarted), which is not what this test is about.
+    running = await startOperator(operatorTestOptions(cp.kubeconfigPath, ns, 'solo', { leaseDurationMs: 120_000, renewDeadlineMs: 90_000, retryPeriodMs: 1000 }));
+    const op = running;
+    await eventually('leader', async () => op.isLeader());
     await createCluster(k, ns, 'chat');
     await eventually('StatefulSet chat-logic', async () => (await logicReplicas(k, ns, 'chat')) === 3);
+    const errorRestarts = () => metricSum(op, 'imgroup_operator_informer_restarts_total', 'reason="error"');
+    const before = await errorRestarts();
 
     await cp.stopApiServer();
-    await new Promise((r) => setTimeout(r, 1000));
+    await eventually('the operator saw the API server go', async () => (await errorRestarts()) > before);
     await cp.startApiServer();
     await scaleLogic(k, ns, 'chat', 5);
     await eventually('converged after the restart', async () => (await logicReplicas(k, ns, 'chat')) === 5, 60_000, 250);

@@ -48,6 +48,54 @@ describe('WorkQueue', () => {
     }
   });
 
+  it('addAfter: the earliest pending delayed add of a key wins (a 30 s requeue does not swallow a 5 ms retry)', async () => {
+    vi.useFakeTimers();
+    try {
+      const q = new WorkQueue();
+      q.addAfter('a', 30_000);
+      q.addAfter('a', 5);
+      vi.advanceTimersByTime(5);
+      expect(q.depth).toBe(1);
+      expect(await q.get()).toBe('a');
+      q.done('a');
+      // The later timer is gone with it: nothing comes back at 30 s.
+      vi.advanceTimersByTime(30_000);
+      expect(q.depth).toBe(0);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it('addAfter: a later delayed add of a key already due sooner changes nothing', () => {
+    vi.useFakeTimers();
+    try {
+      const q = new WorkQueue();
+      q.addAfter('a', 5);
+      q.addAfter('a', 30_000);
+      vi.advanceTimersByTime(5);
+      expect(q.depth).toBe(1);
+      vi.advanceTimersByTime(30_000);
+      expect(q.depth).toBe(1);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it('addRateLimited after an error is not held back by a pending long requeueAfter', async () => {
+    vi.useFakeTimers();
+    try {
+      const q = new WorkQueue({ baseDelayMs: 5 });
+      q.add('a');
+      q.done((await q.get()) ?? '');
+      q.addAfter('a', 30_000); // a reconcile that waits for replicas
+      q.addRateLimited('a'); // then an error on the next event
+      vi.advanceTimersByTime(5);
+      expect(q.depth).toBe(1);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
   it('refuses beyond maxDepth and hands waiters undefined on shutdown', async () => {
     const q = new WorkQueue({ maxDepth: 1 });
     expect(q.add('a')).toBe(true);
