@@ -79,7 +79,16 @@ export function assessClusterHealth(observations: readonly NodeObservation[], ex
     const me = obs?.view ? myselfOf(obs.view) : undefined;
     const masterId = idOf.get(formatAddr(master));
     if (!me || !masterId) continue; // already reported above
-    if (me.role !== 'replica' || me.masterId !== masterId) say(replica, `is ${me.role} of ${me.masterId ?? 'nobody'}, expected replica of ${formatAddr(master)}`);
+    if (me.role !== 'replica' || me.masterId !== masterId) {
+      say(replica, `is ${me.role} of ${me.masterId ?? 'nobody'}, expected replica of ${formatAddr(master)}`);
+      continue;
+    }
+    // Every other node must have heard it too (gossip): until then its view still counts the
+    // replica as an empty master, and a failover there would find no replica to promote.
+    for (const o of observations) {
+      const seen = o.view?.nodes.find((n) => n.id === me.id);
+      if (seen && (seen.role !== 'replica' || seen.masterId !== masterId)) say(o.addr, `still sees ${formatAddr(replica)} as ${seen.role}, expected replica of ${formatAddr(master)}`);
+    }
   }
 
   const first = observations.find((o) => o.view)?.view;

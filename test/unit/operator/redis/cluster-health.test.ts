@@ -38,6 +38,7 @@ describe('assessClusterHealth', () => {
     ['a slot is open', () => [obs(a, INFO_OK, lines('A', { slots: `0-16383 [5->-${B}]` })), obs(b, INFO_OK, lines('B'))], {}, /open slots/],
     ['a node knows too few nodes', () => [obs(a, INFO_OK, lines('A')), obs(b, INFO_OK, lines('B'))], { knownNodes: 3 }, /knows 2 nodes, expected 3/],
     ['a replica follows nobody', () => [obs(a, INFO_OK, lines('A')), obs(b, INFO_OK, lines('B', { bFlags: 'master' }).replace(` ${A} 0 0 1`, ' - 0 0 1'))], { replicaOf: [{ replica: b, master: a }] }, /is master of nobody, expected replica of 10.0.0.1:7000/],
+    ['another node has not heard yet that the replica follows its master', () => [obs(a, INFO_OK, lines('A', { bFlags: 'master' }).replace(` ${A} 0 0 1`, ' - 0 0 1')), obs(b, INFO_OK, lines('B'))], { replicaOf: [{ replica: b, master: a }] }, /10.0.0.1:7000: still sees 10.0.0.2:7000 as master, expected replica of 10.0.0.1:7000/],
     ['a master lacks replicas', () => [obs(a, INFO_OK, lines('A')), obs(b, INFO_OK, lines('B'))], { minReplicasPerMaster: 2 }, /has 1 replicas, expected at least 2/],
     ['a reply has a malformed line', () => [obs(a, INFO_OK, `${lines('A')}\nbroken line`), obs(b, INFO_OK, lines('B'))], {}, /malformed/],
     ['no node is given', () => [], {}, /no nodes/],
