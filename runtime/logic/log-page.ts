@@ -13,8 +13,9 @@
  * entry needs (the caller decides whether to pay it: see log-reader.ts).
  *
  * Sizes are counted as `ENTRY_OVERHEAD_BYTES` + the lengths of the entry id and of every field
- * name and value: about the size of the entry in the RESP reply, and about the size of its JSON
- * `msg` frame for bodies that need no escaping.
+ * name and value as JSON writes them (a control character as 6 bytes, a quote or backslash as 2):
+ * at least the size of the entry in the RESP reply, and about the size of its JSON `msg` frame —
+ * so a page of bodies made of characters that need escaping still fits the client's send buffer.
  */
 import type { ChatMessage } from '../protocol/client-frames.js';
 import { keys } from '../redis/keys.js';
@@ -46,6 +47,13 @@ local maxBytes = tonumber(ARGV[4])
 local overhead = tonumber(ARGV[5])
 local stepMax = tonumber(ARGV[6])
 local firstStep = tonumber(ARGV[7])
+-- A value's bytes in the JSON frame the client gets: a control character becomes \\u00XX (6
+-- bytes), a quote or backslash gets a backslash (2).
+local function weight(v)
+  local _, ctrl = string.gsub(v, '%c', '')
+  local _, esc = string.gsub(v, '["\\\\]', '')
+  return #v + 5 * ctrl + esc
+end
 local out = {'ok', 0, 0, 0, after}
 local used, n = 0, 0
 while true do
@@ -58,7 +66,7 @@ while true do
   for _, e in ipairs(entries) do
     if n >= maxCount then out[2] = 1; out[4] = used; return out end
     local size = overhead + #e[1]
-    for _, v in ipairs(e[2]) do size = size + #v end
+    for _, v in ipairs(e[2]) do size = size + weight(v) end
     if used + size > maxBytes then out[2] = 1; out[3] = size; out[4] = used; return out end
     used = used + size
     n = n + 1

@@ -71,6 +71,25 @@ describe('sync pages', () => {
     expect(read).toBeLessThanOrEqual(pages * PAGE_BYTES);
   });
 
+  it('count bodies as JSON writes them: control characters, quotes and backslashes weigh their escapes', async () => {
+    const alice = uid('alice');
+    const g = await group([alice], 0, 0);
+    // 8 KiB stored, about 44 KiB as JSON: a page counting stored bytes would carry 7 of them (300 KiB of frame).
+    const body = '\u0001'.repeat(6 * KiB) + '"\\'.repeat(KiB);
+    for (let i = 0; i < 6; i++) await gate.call({ op: 'send', userId: alice, groupId: g, clientId: `esc${i}`, body });
+    const seqs: number[] = [];
+    let afterSeq = 0;
+    for (;;) {
+      const page = await gate.call({ op: 'sync', userId: alice, groupId: g, afterSeq, limit: 1000 });
+      const frameBytes = page.messages.reduce((sum: number, m: ChatMessage) => sum + Buffer.byteLength(JSON.stringify({ type: 'msg', ...m })), 0);
+      if (page.messages.length > 1) expect(frameBytes).toBeLessThanOrEqual(PAGE_BYTES);
+      seqs.push(...page.messages.map((m: ChatMessage) => m.seq));
+      afterSeq = page.messages.at(-1).seq;
+      if (!page.more) break;
+    }
+    expect(seqs).toEqual([1, 2, 3, 4, 5, 6]);
+  });
+
   it('bring a message larger than a page alone, so paging goes on', async () => {
     const alice = uid('alice');
     const g = await group([alice], 0, 0);
