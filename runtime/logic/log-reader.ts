@@ -2,7 +2,9 @@
  * Reading group logs within a byte budget: sync pages, login replay and the sweep all read
  * through here. A call reads several logs (one per group or cursor) within one budget, in passes;
  * each pass is one pipelined batch of page scripts (one round trip per master) that first
- * reserves its bytes from the node's ReadBudget and releases them when the replies are in.
+ * reserves its bytes from the node's ReadBudget and releases them when the replies are in (after
+ * a command timeout: once the connection has answered a later PING, since Redis may still be
+ * holding the late reply).
  *
  * The budget is shared out by `planShares`: a read whose next entry's size is known (from the
  * previous pass) gets exactly that much first, the others split the rest evenly. A read that got
@@ -12,7 +14,8 @@
  * that paging always progresses; such an entry is bounded by the gates' IMGROUP_MAX_BODY_BYTES.
  */
 import type { ChatMessage } from '../protocol/client-frames.js';
-import type { RedisStore } from '../redis/redis-store.js';
+import { redisErrorKind } from '../redis/redis-errors.js';
+import type { BatchReply, RedisStore } from '../redis/redis-store.js';
 import { valueOf } from './batch-replies.js';
 import { type PageRequest, pageCall, parsePage } from './log-page.js';
 import type { ReadBudget } from './read-budget.js';
@@ -101,11 +104,18 @@ export class LogReader {
         picked.reduce((sum, p) => sum + p.req.maxBytes, 0),
         call.signal,
       );
-      let replies;
+      const calls = picked.map((p) => pageCall(p.req));
+      let replies: BatchReply[] | undefined;
       try {
-        replies = await this.store.scripts(picked.map((p) => pageCall(p.req)));
+        replies = await this.store.scripts(calls);
       } finally {
-        lease.release();
+        // A page that timed out may still be in Redis's reply buffer, or on its way: its bytes
+        // stay reserved until the connection has moved past it.
+        if (replies?.some(([err]) => err !== null && redisErrorKind(err) === 'timeout')) {
+          void this.store.drained(calls.map((c) => c.keys[0] ?? '')).then(() => lease.release());
+        } else {
+          lease.release();
+        }
       }
       let passBytes = 0;
       picked.forEach(({ s, req }, i) => {

@@ -239,6 +239,28 @@ export class RedisStore {
     return replies;
   }
 
+  /**
+   * Resolves once each master that owns one of `slotKeys` has answered a PING sent now — so every
+   * reply sent before it on that connection has been read — or its connection is no longer ready
+   * (then those replies are gone with it). After a command timeout Redis may still hold, and be
+   * sending, the reply that timed out: a caller that accounts for reply bytes waits for this
+   * before it counts them gone. A PING that times out too is sent again. Never rejects.
+   */
+  async drained(slotKeys: readonly string[]): Promise<void> {
+    await Promise.all(
+      this.byMaster(slotKeys).map(async ({ node }) => {
+        while (node && node.status === 'ready') {
+          try {
+            await node.ping();
+            return;
+          } catch (err) {
+            if (redisErrorKind(err) !== 'timeout') return;
+          }
+        }
+      }),
+    );
+  }
+
   /** One pipeline of EVALSHA (or EVAL) calls to one master. */
   private execScripts(node: Redis | null, calls: readonly ScriptCall[], indexes: readonly number[], withSource: boolean): Promise<BatchReply[]> {
     const send = (target: Pick<Redis, 'eval' | 'evalsha'>, i: number) => {
