@@ -5,6 +5,7 @@
  * business) while slots move, counting operations and every error that surfaced.
  */
 import { Cluster, type ClusterOptions } from 'ioredis';
+import { eventually } from './eventually.js';
 
 export interface KeyClientOptions {
   /** Seeds (`host:port` or objects). */
@@ -44,6 +45,19 @@ export async function writeKeys(client: Cluster, prefix: string, count: number):
   for (let i = 0; i < count; i += 500) {
     await Promise.all(Array.from({ length: Math.min(500, count - i) }, (_, j) => client.set(`${prefix}:${i + j}`, `v${i + j}`)));
   }
+}
+
+/**
+ * Wait until every master's replicas have acknowledged what this client wrote to it so far
+ * (`WAIT 1` on the client's own connection to each master). Replication is asynchronous: a key
+ * written just before its master is killed can be lost with it unless the replica has it.
+ */
+export async function replicated(client: Cluster): Promise<void> {
+  await Promise.all(
+    client.nodes('master').map((node) =>
+      eventually(`writes to ${node.options.host}:${node.options.port} acknowledged by a replica`, async () => Number(await node.call('wait', '1', '1000')) >= 1),
+    ),
+  );
 }
 
 /** Keys of `prefix:0 … prefix:count-1` that do not read back as `v<i>` (with the value or error seen). */

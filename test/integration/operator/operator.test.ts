@@ -121,10 +121,19 @@ describe('imgroup operator', () => {
     running.push(b);
 
     // Another writer hands the Lease to b, as if a's renewals had not reached the API server in time.
-    const lease = await k.coordination.readNamespacedLease({ namespace: ns, name: 'imgroup-operator' });
-    const now = new MicroTime();
-    lease.spec = { ...lease.spec, holderIdentity: 'b', acquireTime: now, renewTime: now, leaseTransitions: (lease.spec?.leaseTransitions ?? 0) + 1 };
-    await k.coordination.replaceNamespacedLease({ namespace: ns, name: 'imgroup-operator', body: lease });
+    // A renewal by a between the read and the write makes it a conflict (409): read again.
+    await eventually('the Lease handed to b', async () => {
+      const lease = await k.coordination.readNamespacedLease({ namespace: ns, name: 'imgroup-operator' });
+      const now = new MicroTime();
+      lease.spec = { ...lease.spec, holderIdentity: 'b', acquireTime: now, renewTime: now, leaseTransitions: (lease.spec?.leaseTransitions ?? 0) + 1 };
+      try {
+        await k.coordination.replaceNamespacedLease({ namespace: ns, name: 'imgroup-operator', body: lease });
+        return true;
+      } catch (err) {
+        if ((err as { code?: number }).code === 409) return false;
+        throw err;
+      }
+    });
 
     await eventually('a gave up leadership (imgroup operator would exit 1)', async () => aLost);
     expect(a.isLeader()).toBe(false);

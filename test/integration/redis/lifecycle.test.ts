@@ -13,7 +13,7 @@ import type { RedisLifecycleResult } from '../../../operator/redis/lifecycle-typ
 import { RedisLifecycle } from '../../../operator/redis/redis-lifecycle.js';
 import { createRedisLifecycleMetrics, recordLifecycleStep } from '../../../operator/redis/redis-lifecycle-metrics.js';
 import { eventually } from '../../support/eventually.js';
-import { missingKeys, writeKeys } from '../../support/redis-key-traffic.js';
+import { missingKeys, replicated, writeKeys } from '../../support/redis-key-traffic.js';
 import { drive } from './lifecycle-driver.js';
 import { LocalRedisPods } from './local-redis-pods.js';
 
@@ -190,7 +190,12 @@ describe('RedisLifecycle repairs a 3 × 1 cluster', () => {
   };
   /** Keys of this case only, written now; the returned check lists the ones not readable. */
   const ownKeys = async (prefix: string): Promise<() => Promise<string[]>> => {
-    await withClient((c) => writeKeys(c, prefix, KEYS));
+    // Acknowledged by the replicas too: the cases kill masters, and what they check is the
+    // lifecycle, not asynchronous replication (a key written just before the kill may be lost).
+    await withClient(async (c) => {
+      await writeKeys(c, prefix, KEYS);
+      await replicated(c);
+    });
     return () => withClient((c) => missingKeys(c, prefix, KEYS));
   };
 
