@@ -10,7 +10,7 @@
 #      (a Pod template that would violate `restricted`, a deprecated API, an unknown field).
 # The monitoring.coreos.com CRDs (ServiceMonitor, PodMonitor, PrometheusRule) come from the test
 # fixture test/fixtures/crds/monitoring.coreos.com-v1.yaml, applied only to a cluster that has
-# none (a cluster with the Prometheus Operator's own keeps them).
+# none (a cluster with the Prometheus Operator's own keeps them), and removed again at the end.
 #
 #   hack/helm/lint.sh [--chart DIR] [--cases FILE] [--kubeconfig FILE] [--namespace-prefix NAME]
 #                     [--rendered-dir DIR] [--no-dry-run]
@@ -63,10 +63,14 @@ kubectl=$("$repo/hack/k8s/build.sh")/kubectl
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/imgroup-helm-lint.XXXXXX")
 created_namespaces=()
+installed_fixture_crds=false
 stop_cluster=false
 cleanup() {
   if [[ ${#created_namespaces[@]} -gt 0 ]]; then
     "$kubectl" --kubeconfig "$kubeconfig" delete namespace --wait=false --ignore-not-found "${created_namespaces[@]}" >/dev/null 2>&1 || true
+  fi
+  if $installed_fixture_crds && ! $stop_cluster; then   # leave a cluster we did not start as we found it
+    "$kubectl" --kubeconfig "$kubeconfig" delete --timeout=60s --ignore-not-found -f "$monitoring_crds" >/dev/null 2>&1 || true
   fi
   if $stop_cluster; then "$repo/hack/k8s/cluster-down.sh" >/dev/null 2>&1 || true; fi
   rm -rf "$work"
@@ -93,6 +97,7 @@ if $dry_run; then
   done
   if [[ ${#missing[@]} -eq 3 ]]; then
     log "no monitoring.coreos.com CRDs on the API server: applying the test fixture $(basename "$monitoring_crds")"
+    installed_fixture_crds=true
     k apply --server-side --field-manager=imgroup-helm-lint -f "$monitoring_crds" >/dev/null
     k wait --for=condition=Established --timeout=60s "${missing[@]/#/crd/}" >/dev/null
   elif [[ ${#missing[@]} -gt 0 ]]; then
