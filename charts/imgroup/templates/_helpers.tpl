@@ -1,7 +1,5 @@
 {{/*
 Names and labels shared by every template of the chart.
-(The chart-monitoring branch's minimal copy of the definitions its templates use, identical to the
-chart-core branch's _helpers.tpl, which is the one to keep when the branches merge.)
 */}}
 
 {{/* The chart name, or nameOverride. */}}
@@ -24,6 +22,11 @@ chart name, else <release>-<chart>. At most 52 characters, so that suffixes keep
 {{- printf "%s-%s" .Release.Name $name | trunc 52 | trimSuffix "-" }}
 {{- end }}
 {{- end }}
+{{- end }}
+
+{{/* Name of the operator's Deployment, ClusterRole/Role, bindings and leader Lease. */}}
+{{- define "imgroup.operatorName" -}}
+{{- printf "%s-operator" (include "imgroup.fullname" .) }}
 {{- end }}
 
 {{/* Chart name and version, as in the helm.sh/chart label. */}}
@@ -53,4 +56,25 @@ app.kubernetes.io/component: operator
 {{- define "imgroup.operatorLabels" -}}
 {{ include "imgroup.labels" . }}
 app.kubernetes.io/component: operator
+{{- end }}
+
+{{/* The operator's ServiceAccount. */}}
+{{- define "imgroup.serviceAccountName" -}}
+{{- if .Values.serviceAccount.create }}
+{{- default (include "imgroup.operatorName" .) .Values.serviceAccount.name }}
+{{- else }}
+{{- required "serviceAccount.name is required when serviceAccount.create is false" .Values.serviceAccount.name }}
+{{- end }}
+{{- end }}
+
+{{/*
+The runtime image: repository@digest when image.digest is set, else repository:tag with the tag
+defaulting to the chart's appVersion. The operator runs it and passes it to gate and logic pods.
+*/}}
+{{- define "imgroup.image" -}}
+{{- if .Values.image.digest }}
+{{- printf "%s@%s" .Values.image.repository .Values.image.digest }}
+{{- else }}
+{{- printf "%s:%s" .Values.image.repository (.Values.image.tag | default .Chart.AppVersion) }}
+{{- end }}
 {{- end }}
