@@ -1,8 +1,10 @@
 /**
  * The operator's metrics, on an injected Registry: controller-runtime's reconcile and workqueue
- * names (label `controller` = imgroupcluster) and the membership publish latency.
+ * names (label `controller` = imgroupcluster), the membership publish latency, and the
+ * conditions of every ImGroupCluster (so that alerts can see a cluster Degraded).
  */
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import { CONDITION_TYPES, type Condition } from '../api/v1alpha1.js';
 
 export const CONTROLLER_NAME = 'imgroupcluster';
 
@@ -16,6 +18,7 @@ export interface ControllerMetrics {
   membershipPublishLatency: Histogram<string>;
   isLeader: Gauge<string>;
   informerRestarts: Counter<'resource' | 'reason'>;
+  clusterCondition: Gauge<'cluster' | 'condition'>;
 }
 
 export function createControllerMetrics(registry: Registry): ControllerMetrics {
@@ -45,5 +48,29 @@ export function createControllerMetrics(registry: Registry): ControllerMetrics {
       labelNames: ['resource', 'reason'],
       registers: [registry],
     }),
+    clusterCondition: new Gauge({
+      name: 'imgroup_operator_cluster_condition',
+      help: 'Conditions of each ImGroupCluster as the leader last computed them: 1 while True, 0 while False or Unknown; cluster = <namespace>/<name>, condition = Ready, Progressing, Degraded, MembershipPublished, ClusterFormed or SlotsAssigned.',
+      labelNames: ['cluster', 'condition'],
+      registers: [registry],
+    }),
   };
+}
+
+/**
+ * Set the condition gauges of one cluster (`<namespace>/<name>`) from the status the reconcile
+ * computed. Only the operator's own condition types are exported (a closed label set); a type the
+ * status no longer has is dropped.
+ */
+export function recordClusterConditions(m: ControllerMetrics, cluster: string, conditions: readonly Condition[]): void {
+  for (const type of CONDITION_TYPES) {
+    const c = conditions.find((x) => x.type === type);
+    if (c) m.clusterCondition.set({ cluster, condition: type }, c.status === 'True' ? 1 : 0);
+    else m.clusterCondition.remove({ cluster, condition: type });
+  }
+}
+
+/** Drop the condition gauges of an ImGroupCluster that was deleted. */
+export function forgetClusterConditions(m: ControllerMetrics, cluster: string): void {
+  for (const type of CONDITION_TYPES) m.clusterCondition.remove({ cluster, condition: type });
 }

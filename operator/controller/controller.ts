@@ -31,7 +31,7 @@ import { APP_NAME, LABEL_COMPONENT, LABEL_INSTANCE, LABEL_MANAGED_BY, LABEL_NAME
 import { createEventRecorder } from '../reconcile/event-recorder.js';
 import { outcomeLabel } from '../reconcile/outcome.js';
 import { Reconciler } from '../reconcile/reconciler.js';
-import { CONTROLLER_NAME, type ControllerMetrics, createControllerMetrics } from './controller-metrics.js';
+import { CONTROLLER_NAME, type ControllerMetrics, createControllerMetrics, forgetClusterConditions, recordClusterConditions } from './controller-metrics.js';
 import { INFORMER_RESTART_REASONS, ResilientInformer } from './resilient-informer.js';
 import type { RedisDriver } from '../reconcile/redis-driver.js';
 import type { RuntimeDefaults } from '../desired/runtime-pod.js';
@@ -181,7 +181,11 @@ export class ImGroupController {
       listRedisPods: (namespace, name) => this.podsOf(namespace, name, 'redis'),
       ...(opts.redis ? { redis: opts.redis } : {}),
       ...(opts.onRedisStep ? { onRedisStep: opts.onRedisStep } : {}),
-      ...(opts.onClusterGone ? { onClusterGone: opts.onClusterGone } : {}),
+      onClusterGone: (namespace, name) => {
+        forgetClusterConditions(this.metrics, `${namespace}/${name}`);
+        opts.onClusterGone?.(namespace, name);
+      },
+      onStatus: (namespace, name, status) => recordClusterConditions(this.metrics, `${namespace}/${name}`, status.conditions ?? []),
       readCached: (apiVersion, kind, namespace, name) => {
         const inf = cached.get(`${apiVersion}/${kind}`);
         if (!inf?.synced) return undefined;

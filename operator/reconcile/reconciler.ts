@@ -62,6 +62,8 @@ export interface ReconcilerOptions {
   onRedisStep?: (namespace: string, clusterName: string, result: RedisLifecycleResult) => void;
   /** The cluster is gone (metrics of it can go). */
   onClusterGone?: (namespace: string, clusterName: string) => void;
+  /** Every status a reconcile computed, written or not (metrics of its conditions). */
+  onStatus?: (namespace: string, clusterName: string, status: ImGroupClusterStatus) => void;
   /** Attempts of a status write that meets 409 Conflict. Default 5. */
   maxConflictRetries?: number;
   randomBytes?: (size: number) => Uint8Array;
@@ -368,6 +370,7 @@ export class Reconciler {
 
   /** Replace the status when it differs; 409 → re-read and retry (bounded). */
   private async writeStatus(cluster: ImGroupCluster, status: ImGroupClusterStatus, report: ReconcileReport): Promise<void> {
+    this.opts.onStatus?.(cluster.metadata.namespace ?? '', cluster.metadata.name ?? '', status);
     const max = this.opts.maxConflictRetries ?? 5;
     let current = cluster;
     let next = status;

@@ -2,12 +2,14 @@
  * The Grafana dashboard against the real thing: real gate and logic processes under a short
  * load, scraped every second by a real Prometheus (Debian package `prometheus`) on loopback.
  * Every metric name the dashboard uses is one the processes export, every exported imgroup metric
- * is shown or listed as deliberately not shown, and every panel query, evaluated by Prometheus
+ * is shown or listed as deliberately not shown, every gate and logic series the chart's alert rules
+ * select is exported by the processes of that job, and every panel query, evaluated by Prometheus
  * through its HTTP API, returns data.
  */
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { concreteQuery, dashboardMetricNames, loadDashboard, loadNotShown, panelQueries, variableExpressions } from '../../support/dashboard.js';
 import { familyOfSeries, type MetricFamily, parseExposition } from '../../support/exposition.js';
+import { alertRules, jobsOf, selectorsIn, SYNTHETIC_SERIES } from '../../support/alert-rules.js';
 import { PrometheusServer } from '../../support/prometheus-server.js';
 import { SystemLoad } from '../../support/system-load.js';
 import { TestSystem } from '../../support/system.js';
@@ -27,6 +29,8 @@ let load: SystemLoad | undefined;
 let prom: PrometheusServer | undefined;
 /** Every family exported by any of the processes, merged by name. */
 const exported = new Map<string, MetricFamily>();
+/** The families of the gates and of the logic nodes, by the job name the chart's PodMonitors give them. */
+const exportedByJob = new Map<'imgroup-gate' | 'imgroup-logic', Map<string, MetricFamily>>();
 
 beforeAll(async () => {
   // A session cache that holds the steady load (2 member lists + 6 users per node) but not the
@@ -50,8 +54,15 @@ beforeAll(async () => {
     const counts = await p.vector('count_over_time(imgroup_logic_messages_total{result="stored"}[1m])');
     return counts.some((s) => Number(s.value[1]) >= MIN_SAMPLES);
   });
-  for (const node of [...sys.gates, ...sys.logic]) {
-    for (const [name, family] of parseExposition(await sys.metrics(node))) if (!exported.has(name)) exported.set(name, family);
+  for (const [job, nodes] of [['imgroup-gate', sys.gates], ['imgroup-logic', sys.logic]] as const) {
+    const families = new Map<string, MetricFamily>();
+    exportedByJob.set(job, families);
+    for (const node of nodes) {
+      for (const [name, family] of parseExposition(await sys.metrics(node))) {
+        if (!exported.has(name)) exported.set(name, family);
+        if (!families.has(name)) families.set(name, family);
+      }
+    }
   }
 });
 
@@ -108,6 +119,25 @@ describe('the dashboard and the metrics the processes really export', () => {
 
   it('lists as not shown only metrics that are exported', () => {
     expect(notShown.map((e) => e.metric).filter((m) => !exported.has(m))).toEqual([]);
+  });
+});
+
+describe('the alert rules and the metrics the processes really export', () => {
+  it('select only gate and logic series that the processes of the selected job export', () => {
+    const selectors = alertRules().flatMap((r) => selectorsIn(r.expr).map((s) => ({ alert: r.alert, s })));
+    const problems: string[] = [];
+    let checked = 0;
+    for (const { alert, s } of selectors) {
+      if (SYNTHETIC_SERIES.has(s.metric)) continue;
+      for (const job of jobsOf(s)) {
+        const families = exportedByJob.get(job as 'imgroup-gate' | 'imgroup-logic');
+        if (!families) continue; // the operator's: test/integration/operator/operator.test.ts
+        checked++;
+        if (!familyOfSeries(s.metric, families)) problems.push(`${alert}: ${job} does not export ${s.metric}`);
+      }
+    }
+    expect(problems).toEqual([]);
+    expect(checked).toBeGreaterThan(10);
   });
 });
 

@@ -15,6 +15,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startTestControlPlane, type TestControlPlane } from '../../support/control-plane.js';
 import { TcpProxy } from '../../support/tcp-proxy.js';
+import { alertRules, jobsOf, selectorsIn, SYNTHETIC_SERIES } from '../../support/alert-rules.js';
+import { familyOfSeries, parseExposition } from '../../support/exposition.js';
 import { createNamespace, eventually, installCrd, type KubeClients, kubeClients, operatorTestOptions } from '../../support/operator-fixture.js';
 
 const MINIMAL = { gate: { replicas: 2 }, logic: { replicas: 3 }, redis: { masters: 3, replicasPerMaster: 1 } };
@@ -100,6 +102,17 @@ describe('imgroup operator', () => {
       expect(metrics, name).toContain(name);
     }
     expect(metrics).toMatch(/imgroup_operator_leader 1/);
+    // What the alert rules read (charts/imgroup/alerts): the cluster's conditions, and every
+    // operator series an alert selects, on a real operator's /metrics.
+    let withConditions = '';
+    await eventually('the condition gauges of chat', async () => {
+      withConditions = await (await fetch(`${base}/metrics`)).text();
+      return withConditions.includes(`imgroup_operator_cluster_condition{cluster="${ns}/chat",condition="Degraded"} 0`);
+    });
+    const families = parseExposition(withConditions);
+    const unread = alertRules().flatMap((r) => selectorsIn(r.expr)).filter((s) => jobsOf(s).includes('imgroup-operator') && !SYNTHETIC_SERIES.has(s.metric));
+    expect(unread.length).toBeGreaterThan(0);
+    expect(unread.filter((s) => !familyOfSeries(s.metric, families)).map((s) => s.metric)).toEqual([]);
 
     await leader.stop();
     running.splice(running.indexOf(leader), 1);
