@@ -11,66 +11,14 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { RbacAuthorizationV1Api, type V1Deployment, type V1Pod, type V1PolicyRule } from '@kubernetes/client-node';
+import type { V1Pod } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { GROUP, PLURAL, VERSION } from '../../operator/api/v1alpha1.js';
 import { DEFAULT_SERVICE_ACCOUNT_DIR } from '../../runtime/kube/kube-config.js';
 import { acceptedWriters, serviceAccountUser } from '../support/e2e/audit-log.js';
+import { installOperatorByHand, OPERATOR_LEASE as LEASE, OPERATOR_SA as SA } from '../support/e2e/reference-install.js';
 import { NodeAgent, imgroupRuntime, redisRuntime } from '../support/node-agent/index.js';
 import { eventually, installCrd, type KubeClients, kubeClients, uniqueName } from '../support/operator-fixture.js';
-
-const SA = 'imgroup-operator';
-const LEASE = 'imgroup-operator';
-const IMAGE = 'ghcr.io/imgroup/imgroup:0.1.0';
-
-/** What the operator does to the API (operator/controller, reconcile, leader-election). */
-const CLUSTER_RULES: V1PolicyRule[] = [
-  { apiGroups: [GROUP], resources: [PLURAL], verbs: ['get', 'list', 'watch'] },
-  { apiGroups: [GROUP], resources: [`${PLURAL}/status`], verbs: ['get', 'update', 'patch'] },
-  { apiGroups: [GROUP], resources: [`${PLURAL}/finalizers`], verbs: ['update'] },
-  { apiGroups: ['apps'], resources: ['statefulsets'], verbs: ['get', 'list', 'watch', 'create', 'update', 'patch', 'delete'] },
-  { apiGroups: [''], resources: ['services', 'configmaps', 'serviceaccounts', 'secrets'], verbs: ['get', 'list', 'watch', 'create', 'update', 'patch', 'delete'] },
-  { apiGroups: [''], resources: ['pods'], verbs: ['get', 'list', 'watch'] },
-  { apiGroups: [''], resources: ['events'], verbs: ['create', 'patch'] },
-  { apiGroups: ['policy'], resources: ['poddisruptionbudgets'], verbs: ['get', 'list', 'watch', 'create', 'update', 'patch', 'delete'] },
-  { apiGroups: ['rbac.authorization.k8s.io'], resources: ['roles', 'rolebindings'], verbs: ['get', 'list', 'watch', 'create', 'update', 'patch', 'delete'] },
-];
-const LEASE_RULES: V1PolicyRule[] = [{ apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['get', 'create', 'update'] }];
-
-const RESTRICTED_CONTAINER = { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } };
-
-function operatorDeployment(namespace: string): V1Deployment {
-  const labels = { 'app.kubernetes.io/name': 'imgroup-operator' };
-  return {
-    metadata: { name: 'imgroup-operator', namespace, labels },
-    spec: {
-      replicas: 1,
-      selector: { matchLabels: labels },
-      template: {
-        metadata: { labels },
-        spec: {
-          serviceAccountName: SA,
-          securityContext: { runAsNonRoot: true, runAsUser: 65532, runAsGroup: 65532, seccompProfile: { type: 'RuntimeDefault' } },
-          containers: [
-            {
-              name: 'operator',
-              image: IMAGE,
-              args: ['operator'],
-              env: [
-                { name: 'IMGROUP_OPERATOR_IDENTITY', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
-                { name: 'IMGROUP_LOG_LEVEL', value: 'info' },
-              ],
-              ports: [{ name: 'ops', containerPort: 9090 }],
-              readinessProbe: { httpGet: { path: '/readyz', port: 'ops' }, periodSeconds: 2 },
-              livenessProbe: { httpGet: { path: '/healthz', port: 'ops' }, periodSeconds: 10 },
-              securityContext: RESTRICTED_CONTAINER,
-            },
-          ],
-        },
-      },
-    },
-  };
-}
 
 const isReady = (p: V1Pod) => (p.status?.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True');
 
@@ -90,10 +38,9 @@ function jwtClaims(token: string): Record<string, unknown> {
 
 describe('the operator as a pod of a Deployment, in-cluster, with its ServiceAccount only', () => {
   let k: KubeClients;
-  let rbac: RbacAuthorizationV1Api;
   let agent: NodeAgent;
   let ns: string;
-  let clusterRole: string;
+  let uninstall: (() => Promise<void>) | null = null;
   let pod: V1Pod;
 
   const operatorPods = async (): Promise<V1Pod[]> =>
@@ -107,27 +54,17 @@ describe('the operator as a pod of a Deployment, in-cluster, with its ServiceAcc
 
   beforeAll(async () => {
     k = kubeClients(inject('kubeconfig'));
-    rbac = k.kc.makeApiClient(RbacAuthorizationV1Api);
     agent = new NodeAgent({ kubeconfig: inject('kubeconfig'), runtimes: [redisRuntime(), imgroupRuntime()], probePeriodCapMs: 1000 });
     await agent.start();
     await installCrd(k);
     ns = uniqueName('e2e-op');
     await k.core.createNamespace({ body: { metadata: { name: ns, labels: { 'pod-security.kubernetes.io/enforce': 'restricted', 'pod-security.kubernetes.io/enforce-version': 'latest' } } } });
-    clusterRole = `${ns}-operator`;
-    await k.core.createNamespacedServiceAccount({ namespace: ns, body: { metadata: { name: SA } } });
-    await rbac.createClusterRole({ body: { metadata: { name: clusterRole }, rules: CLUSTER_RULES } });
-    await rbac.createClusterRoleBinding({ body: { metadata: { name: clusterRole }, roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: clusterRole }, subjects: [{ kind: 'ServiceAccount', name: SA, namespace: ns }] } });
-    await rbac.createNamespacedRole({ namespace: ns, body: { metadata: { name: 'imgroup-operator-leader' }, rules: LEASE_RULES } });
-    await rbac.createNamespacedRoleBinding({ namespace: ns, body: { metadata: { name: 'imgroup-operator-leader' }, roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'imgroup-operator-leader' }, subjects: [{ kind: 'ServiceAccount', name: SA, namespace: ns }] } });
-    await k.apps.createNamespacedDeployment({ namespace: ns, body: operatorDeployment(ns) });
+    uninstall = await installOperatorByHand(k, ns);
   }, 120_000);
 
   afterAll(async () => {
     if (ns) await k.core.deleteNamespace({ name: ns }).catch(() => undefined);
-    if (clusterRole) {
-      await rbac.deleteClusterRoleBinding({ name: clusterRole }).catch(() => undefined);
-      await rbac.deleteClusterRole({ name: clusterRole }).catch(() => undefined);
-    }
+    await uninstall?.();
     await agent?.stop();
   }, 60_000);
 
@@ -147,7 +84,8 @@ describe('the operator as a pod of a Deployment, in-cluster, with its ServiceAcc
     const name = pod.metadata?.name as string;
     // The ServiceAccount admission plugin's volume: token (TokenRequest), kube-root-ca.crt, the namespace.
     const volume = (pod.spec?.volumes ?? []).find((v) => v.name.startsWith('kube-api-access-'));
-    expect(volume?.projected?.sources?.map((s) => Object.keys(s)[0])).toEqual(['serviceAccountToken', 'configMap', 'downwardAPI']);
+    const kinds = (volume?.projected?.sources ?? []).map((s) => (s.serviceAccountToken ? 'serviceAccountToken' : s.configMap ? `configMap ${s.configMap.name}` : s.downwardAPI ? 'downwardAPI' : 'other'));
+    expect(kinds).toEqual(['serviceAccountToken', 'configMap kube-root-ca.crt', 'downwardAPI']);
     expect(pod.spec?.containers[0]?.volumeMounts).toContainEqual(expect.objectContaining({ name: volume?.name, mountPath: DEFAULT_SERVICE_ACCOUNT_DIR }));
 
     const running = agent.pod(name, ns);
