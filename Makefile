@@ -75,10 +75,13 @@ cluster-down:
 clean:
 	rm -rf dist node_modules
 
-# Regenerate the configuration table in README.md from the option specs.
+# Regenerate the configuration table in README.md from the option specs, and the Helm values table
+# from charts/imgroup/values.yaml (its `# --` comments) and values.schema.json.
 docs: build
 	node --input-type=module -e "import { readFileSync, writeFileSync } from 'node:fs'; import { configReference, spliceReadme } from './dist/runtime/cli/config-reference.js'; writeFileSync('README.md', spliceReadme(readFileSync('README.md', 'utf8'), configReference()));"
+	node --input-type=module -e "import { readFileSync, writeFileSync } from 'node:fs'; import { spliceReadme } from './dist/runtime/cli/config-reference.js'; import { VALUES_END, VALUES_START, valuesReference } from './dist/runtime/cli/values-reference.js'; const table = valuesReference(readFileSync('charts/imgroup/values.yaml', 'utf8'), JSON.parse(readFileSync('charts/imgroup/values.schema.json', 'utf8'))); writeFileSync('README.md', spliceReadme(readFileSync('README.md', 'utf8'), table, { start: VALUES_START, end: VALUES_END }));"
 
-# Regenerate the ImGroupCluster CRD (charts/imgroup/crds/) from its TypeScript schema in operator/api/.
+# Regenerate the ImGroupCluster CRD (charts/imgroup/files/crds/, wrapped by templates/crds.yaml) from
+# its TypeScript schema in operator/api/.
 crds: build
 	node --input-type=module -e "import { mkdirSync, writeFileSync } from 'node:fs'; import { dirname } from 'node:path'; import { CRD_PATH, renderCrdYaml } from './dist/operator/api/crd-yaml.js'; mkdirSync(dirname(CRD_PATH), { recursive: true }); writeFileSync(CRD_PATH, renderCrdYaml());"

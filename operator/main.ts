@@ -59,6 +59,7 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
       registry,
       metrics,
       workers: options.workers,
+      runtime: { defaultImage: options.defaultImage },
       resyncMs: options.resyncMs,
       stallMs: options.stallMs,
       ...(options.namespace ? { namespace: options.namespace } : {}),

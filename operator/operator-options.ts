@@ -3,6 +3,7 @@
  * (runtime/config/options.ts); the README table is generated from them (`make docs`).
  */
 import { LOG_LEVELS } from '../runtime/ops/logger.js';
+import { DEFAULT_IMAGE } from './api/spec-schema.js';
 import type { OptionSpec } from '../runtime/config/options.js';
 
 export const OPERATOR_OPTIONS: readonly OptionSpec[] = [
@@ -21,6 +22,7 @@ export const OPERATOR_OPTIONS: readonly OptionSpec[] = [
   { key: 'workers', env: 'IMGROUP_OPERATOR_WORKERS', flag: 'workers', kind: 'int', default: 2, min: 1, max: 64, doc: 'ImGroupClusters reconciled concurrently.' },
   { key: 'resyncMs', env: 'IMGROUP_OPERATOR_RESYNC_MS', flag: 'resync-ms', kind: 'int', default: 300_000, min: 1_000, max: 86_400_000, doc: 'Every informer re-lists this often (client-node watches can stall silently) and every cluster is reconciled again.' },
   { key: 'stallMs', env: 'IMGROUP_OPERATOR_WATCH_STALL_MS', flag: 'watch-stall-ms', kind: 'int', default: 600_000, min: 1_000, max: 86_400_000, doc: 'Watchdog: an informer without any event for this long is restarted.' },
+  { key: 'defaultImage', env: 'IMGROUP_OPERATOR_DEFAULT_IMAGE', flag: 'default-image', kind: 'string', default: DEFAULT_IMAGE, doc: 'Runtime image of the gate and logic pods of an ImGroupCluster without `spec.image` (the Helm chart sets its image values here; changing it rolls those pods).' },
   { key: 'redisLifecycle', env: 'IMGROUP_OPERATOR_REDIS_LIFECYCLE', flag: 'redis-lifecycle', kind: 'bool', default: true, doc: 'Form, repair and scale the Redis Cluster inside N-redis (false: only apply its StatefulSet; for a Redis managed elsewhere).' },
   { key: 'redisStepBudgetMs', env: 'IMGROUP_OPERATOR_REDIS_STEP_BUDGET_MS', flag: 'redis-step-budget-ms', kind: 'int', default: 2000, min: 100, max: 600_000, doc: 'No new slot move starts after this long into one reconcile (a migration goes on in the next; membership updates of the same cluster wait for a step).' },
   { key: 'redisSlotsPerStep', env: 'IMGROUP_OPERATOR_REDIS_SLOTS_PER_STEP', flag: 'redis-slots-per-step', kind: 'int', default: 64, min: 1, max: 16_384, doc: 'Hash slots moved per reconcile at most while scaling Redis masters out or in.' },
@@ -45,6 +47,7 @@ export interface OperatorOptions {
   resyncMs: number;
   stallMs: number;
   requestTimeoutMs: number;
+  defaultImage: string;
   redisLifecycle: boolean;
   redisStepBudgetMs: number;
   redisSlotsPerStep: number;

@@ -2,7 +2,7 @@
  * The schema of `ImGroupCluster.spec`: every field with its description, default, bounds and CEL
  * rules. Bounds that the runtime also enforces are taken from the runtime's own option specs, so
  * the API server rejects what a gate or logic process would refuse at start-up.
- * `make crds` writes charts/imgroup/crds/imgroupclusters.imgroup.dev.yaml from it.
+ * `make crds` writes the CRD file of the Helm chart from it (operator/api/crd-yaml.ts).
  */
 import type { OptionSpec } from '../../runtime/config/options.js';
 import { GATE_ONLY_OPTIONS } from '../../runtime/gate/config.js';
@@ -12,7 +12,11 @@ import { DURATION_PATTERN, formatDurationMs, parseDurationMs } from './duration.
 import { QUANTITY_PATTERN, resourcesSchema } from './resources-schema.js';
 import { boolean, enumOf, integer, intOrString, object, string } from './schema-builder.js';
 
-/** The imgroup runtime image used when `spec.image` is not given. */
+/**
+ * The imgroup runtime image used when neither `spec.image` nor the operator's default image
+ * (IMGROUP_OPERATOR_DEFAULT_IMAGE, which the Helm chart sets) is given. Its tag is the package
+ * version (a unit test keeps them in step).
+ */
 export const DEFAULT_IMAGE = 'ghcr.io/imgroup/imgroup:0.1.0';
 /** The Redis image used when `spec.redis.image` is not given (Redis 7 or newer is required). */
 export const DEFAULT_REDIS_IMAGE = 'redis:7.2';
@@ -191,7 +195,13 @@ export const specSchema = object({
   description: 'Desired state of an imgroup cluster: gates, logic nodes and their Redis Cluster. Every field has a default.',
   default: {},
   properties: {
-    image: string({ description: `The imgroup runtime image of gate and logic pods. Default ${DEFAULT_IMAGE}.`, default: DEFAULT_IMAGE, minLength: 1, maxLength: 512 }),
+    // No schema default: the API server would store it in every object, and the operator's default
+    // image (the Helm chart's image value) could then never reach existing clusters.
+    image: string({
+      description: `The imgroup runtime image of gate and logic pods. Default: the operator's default image (the Helm chart's image.repository:image.tag or image.digest, IMGROUP_OPERATOR_DEFAULT_IMAGE), else ${DEFAULT_IMAGE}.`,
+      minLength: 1,
+      maxLength: 512,
+    }),
     gate: gateSchema,
     logic: logicSchema,
     redis: redisSchema,

@@ -100,8 +100,8 @@ export interface AuthSpec {
 
 /** The spec after defaulting. */
 export interface ImGroupClusterSpec {
-  /** The imgroup runtime image. Default ghcr.io/imgroup/imgroup:0.1.0. */
-  image: string;
+  /** The imgroup runtime image. Absent: the operator's default image (runtime-pod.ts). */
+  image?: string;
   gate: GateSpec;
   logic: LogicSpec;
   redis: RedisSpec;

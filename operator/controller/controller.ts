@@ -34,6 +34,7 @@ import { Reconciler } from '../reconcile/reconciler.js';
 import { CONTROLLER_NAME, type ControllerMetrics, createControllerMetrics } from './controller-metrics.js';
 import { INFORMER_RESTART_REASONS, ResilientInformer } from './resilient-informer.js';
 import type { RedisDriver } from '../reconcile/redis-driver.js';
+import type { RuntimeDefaults } from '../desired/runtime-pod.js';
 import type { RedisLifecycleResult } from '../redis/lifecycle-types.js';
 import { WorkQueue } from './work-queue.js';
 
@@ -58,6 +59,8 @@ export interface ControllerOptions {
   backoffMaxMs?: number;
   /** Work queue bound. Default 100000 keys. */
   maxQueueDepth?: number;
+  /** The operator's defaults of gate and logic pods (its default runtime image). */
+  runtime?: RuntimeDefaults;
   /** The Redis Cluster lifecycle; absent: the operator only applies the Redis StatefulSet. */
   redis?: RedisDriver;
   onRedisStep?: (namespace: string, clusterName: string, result: RedisLifecycleResult) => void;
@@ -173,6 +176,7 @@ export class ImGroupController {
       log: log.child({ component: 'reconcile' }),
       events: createEventRecorder({ core, log }),
       ...(opts.waitRequeueMs !== undefined ? { waitRequeueMs: opts.waitRequeueMs } : {}),
+      ...(opts.runtime ? { runtime: opts.runtime } : {}),
       listLogicPods: (namespace, name) => this.podsOf(namespace, name, 'logic'),
       listRedisPods: (namespace, name) => this.podsOf(namespace, name, 'redis'),
       ...(opts.redis ? { redis: opts.redis } : {}),

@@ -13,6 +13,7 @@ import { desiredLogicStatefulSet } from './logic-statefulset.js';
 import { desiredMembershipConfigMap, membershipDocument } from './membership-configmap.js';
 import { desiredPodDisruptionBudget } from './pod-disruption-budgets.js';
 import { desiredRedisStatefulSet } from './redis-statefulset.js';
+import type { RuntimeDefaults } from './runtime-pod.js';
 import { desiredGateService, desiredLogicService, desiredRedisService } from './services.js';
 
 export type DesiredObject = V1ServiceAccount | V1Role | V1RoleBinding | V1ConfigMap | V1Service | V1PodDisruptionBudget | V1StatefulSet;
@@ -22,6 +23,8 @@ export interface DesiredInputs {
   logicPods: readonly V1Pod[];
   /** Pods of N-redis to apply now (default: masters × (1 + replicasPerMaster)); see redis-statefulset.ts. */
   redisReplicas?: number;
+  /** The operator's defaults of gate and logic pods (its default runtime image). */
+  runtime?: RuntimeDefaults;
 }
 
 export interface DesiredState {
@@ -44,8 +47,8 @@ export function desiredState(cluster: ImGroupCluster, inputs: DesiredInputs): De
     desiredPodDisruptionBudget(cluster, 'logic'),
     desiredPodDisruptionBudget(cluster, 'redis'),
     desiredRedisStatefulSet(cluster, inputs.redisReplicas === undefined ? {} : { replicas: inputs.redisReplicas }),
-    desiredLogicStatefulSet(cluster),
-    desiredGateStatefulSet(cluster),
+    desiredLogicStatefulSet(cluster, inputs.runtime),
+    desiredGateStatefulSet(cluster, inputs.runtime),
   ];
   return { objects, membership };
 }

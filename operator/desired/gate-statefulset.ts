@@ -9,11 +9,11 @@ import { clusterContext } from './cluster-context.js';
 import { ownedMeta, selectorLabels } from './object-meta.js';
 import { GATE_CLIENT_PORT, GATE_OPS_PORT } from './ports.js';
 import { gateEnv, MEMBERSHIP_KEY, MEMBERSHIP_MOUNT_DIR } from './runtime-env.js';
-import { runtimePodTemplate } from './runtime-pod.js';
+import { type RuntimeDefaults, runtimePodTemplate } from './runtime-pod.js';
 
 export const MEMBERSHIP_VOLUME = 'membership';
 
-export function desiredGateStatefulSet(cluster: ImGroupCluster): V1StatefulSet {
+export function desiredGateStatefulSet(cluster: ImGroupCluster, defaults: RuntimeDefaults = {}): V1StatefulSet {
   const ctx = clusterContext(cluster);
   const gate = ctx.spec.gate;
   return {
@@ -28,6 +28,7 @@ export function desiredGateStatefulSet(cluster: ImGroupCluster): V1StatefulSet {
       selector: { matchLabels: selectorLabels(ctx, 'gate') },
       template: runtimePodTemplate(ctx, {
         component: 'gate',
+        defaults,
         env: gateEnv(ctx),
         ports: [
           { name: 'client', containerPort: GATE_CLIENT_PORT, protocol: 'TCP' },

@@ -9,9 +9,9 @@ import { clusterContext } from './cluster-context.js';
 import { ownedMeta, selectorLabels } from './object-meta.js';
 import { LOGIC_INTERNAL_PORT, LOGIC_INTERNAL_PORT_NAME, LOGIC_OPS_PORT } from './ports.js';
 import { logicEnv } from './runtime-env.js';
-import { runtimePodTemplate } from './runtime-pod.js';
+import { type RuntimeDefaults, runtimePodTemplate } from './runtime-pod.js';
 
-export function desiredLogicStatefulSet(cluster: ImGroupCluster): V1StatefulSet {
+export function desiredLogicStatefulSet(cluster: ImGroupCluster, defaults: RuntimeDefaults = {}): V1StatefulSet {
   const ctx = clusterContext(cluster);
   const logic = ctx.spec.logic;
   return {
@@ -26,6 +26,7 @@ export function desiredLogicStatefulSet(cluster: ImGroupCluster): V1StatefulSet 
       selector: { matchLabels: selectorLabels(ctx, 'logic') },
       template: runtimePodTemplate(ctx, {
         component: 'logic',
+        defaults,
         env: logicEnv(ctx),
         ports: [
           { name: LOGIC_INTERNAL_PORT_NAME, containerPort: LOGIC_INTERNAL_PORT, protocol: 'TCP' },

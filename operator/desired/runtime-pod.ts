@@ -1,11 +1,12 @@
 /**
  * The pod template shared by gate and logic StatefulSets: one container of the imgroup runtime
- * image running `imgroup <component>`, configured by env, probed on its ops port (`/readyz` for
+ * image (runtimeImage) running `imgroup <component>`, configured by env, probed on its ops port (`/readyz` for
  * readiness, `/healthz` for liveness, with a startup probe so a slow start is not killed),
  * hardened (pod-security.ts), with a writable /tmp as its only scratch space.
  */
 import type { V1ContainerPort, V1EnvVar, V1PodTemplateSpec, V1Probe, V1ResourceRequirements, V1Volume, V1VolumeMount } from '@kubernetes/client-node';
-import type { ResourceRequirements } from '../api/v1alpha1.js';
+import { DEFAULT_IMAGE } from '../api/spec-schema.js';
+import type { ImGroupClusterSpec, ResourceRequirements } from '../api/v1alpha1.js';
 import type { ClusterContext } from './cluster-context.js';
 import { ownedLabels, selectorLabels } from './object-meta.js';
 import { containerSecurityContext, podSecurityContext, spreadOverNodes } from './pod-security.js';
@@ -13,6 +14,20 @@ import { containerSecurityContext, podSecurityContext, spreadOverNodes } from '.
 export const TMP_VOLUME = 'tmp';
 export const TMP_SIZE_LIMIT = '64Mi';
 export const TERMINATION_GRACE_SECONDS = 30;
+
+/** What the operator's configuration adds to a cluster's spec when computing runtime pods. */
+export interface RuntimeDefaults {
+  /**
+   * Image of gate and logic pods when `spec.image` is absent (IMGROUP_OPERATOR_DEFAULT_IMAGE, set
+   * by the Helm chart from its image values). Absent: DEFAULT_IMAGE.
+   */
+  defaultImage?: string;
+}
+
+/** The runtime image of gate and logic pods: `spec.image` wins, then the operator's default. */
+export function runtimeImage(spec: Pick<ImGroupClusterSpec, 'image'>, defaults: RuntimeDefaults = {}): string {
+  return spec.image ?? defaults.defaultImage ?? DEFAULT_IMAGE;
+}
 
 /** Spec resources (int-or-string quantities) as the core/v1 type (strings). */
 export function containerResources(r: ResourceRequirements): V1ResourceRequirements {
@@ -41,6 +56,7 @@ export function opsProbes(timing: ProbeTiming): { readinessProbe: V1Probe; liven
 
 export interface RuntimePodOptions {
   component: 'gate' | 'logic';
+  defaults: RuntimeDefaults;
   env: V1EnvVar[];
   ports: V1ContainerPort[];
   resources: ResourceRequirements;
@@ -66,7 +82,7 @@ export function runtimePodTemplate(ctx: ClusterContext, o: RuntimePodOptions): V
       containers: [
         {
           name: o.component,
-          image: ctx.spec.image,
+          image: runtimeImage(ctx.spec, o.defaults),
           args: [o.component],
           env: o.env,
           ports: o.ports,

@@ -25,6 +25,7 @@ import type { LifecycleAction, RedisLifecycleResult } from '../redis/lifecycle-t
 import { redisTargetReplicas } from '../desired/redis-statefulset.js';
 import { AUTH_SECRET_KEYS, authSecretName } from '../desired/auth-secret.js';
 import { REDIS_PORT } from '../desired/ports.js';
+import type { RuntimeDefaults } from '../desired/runtime-pod.js';
 import { setConditions } from './conditions.js';
 import type { RedisDriver } from './redis-driver.js';
 import { redisConditions, redisPendingStatus, redisPodViews, redisStatusFromStep } from './redis-status.js';
@@ -44,6 +45,8 @@ export interface ReconcilerOptions {
   readCached?: (apiVersion: string, kind: string, namespace: string, name: string) => KubernetesObject | null | undefined;
   /** Called after the membership ConfigMap was written with a new version. */
   onMembershipPublished?: (namespace: string, clusterName: string, doc: MembershipDocument) => void;
+  /** The operator's defaults of gate and logic pods (its default runtime image). */
+  runtime?: RuntimeDefaults;
   /** Wait before looking again while replicas are not ready. Default 30000 ms. */
   waitRequeueMs?: number;
   /**
@@ -140,7 +143,7 @@ export class Reconciler {
       await this.applyMembership(cluster, report);
       const pods = await this.listLogicPods(namespace, name);
       const redis = await this.redisStep(cluster, log);
-      const desired = desiredState(cluster, { logicPods: pods, redisReplicas: redis.replicas });
+      const desired = desiredState(cluster, { logicPods: pods, redisReplicas: redis.replicas, ...(this.opts.runtime ? { runtime: this.opts.runtime } : {}) });
       let gate: V1StatefulSet | undefined;
       let logic: V1StatefulSet | undefined;
       for (const obj of desired.objects) {

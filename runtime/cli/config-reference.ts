@@ -27,10 +27,13 @@ export function configReference(): string {
   ].join('\n');
 }
 
-/** README text with the generated reference between the markers. */
-export function spliceReadme(readme: string, reference: string): string {
-  const start = readme.indexOf(README_START);
-  const end = readme.indexOf(README_END);
-  if (start < 0 || end < start) throw new Error(`README.md lacks the ${README_START} … ${README_END} markers`);
-  return `${readme.slice(0, start + README_START.length)}\n${reference}${readme.slice(end)}`;
+/**
+ * README text with the generated reference between the markers (by default the configuration
+ * table's; the chart's values table has its own, runtime/cli/values-reference.ts).
+ */
+export function spliceReadme(readme: string, reference: string, markers: { start: string; end: string } = { start: README_START, end: README_END }): string {
+  const start = readme.indexOf(markers.start);
+  const end = readme.indexOf(markers.end);
+  if (start < 0 || end < start) throw new Error(`README.md lacks the ${markers.start} … ${markers.end} markers`);
+  return `${readme.slice(0, start + markers.start.length)}\n${reference}${readme.slice(end)}`;
 }

@@ -18,6 +18,7 @@ import {
 import pino from 'pino';
 import type { OperatorOptions } from '../../operator/operator-options.js';
 import { imGroupClusterCrd } from '../../operator/api/crd.js';
+import { DEFAULT_IMAGE } from '../../operator/api/spec-schema.js';
 import { CRD_NAME } from '../../operator/api/v1alpha1.js';
 import { apiRequest, readKubeconfigAuth } from './control-plane.js';
 import { eventually } from './eventually.js';
@@ -151,6 +152,7 @@ export function operatorTestOptions(kubeconfig: string, namespace: string, ident
     resyncMs: 60_000,
     stallMs: 60_000,
     requestTimeoutMs: 10_000,
+    defaultImage: DEFAULT_IMAGE,
     redisLifecycle: true,
     redisStepBudgetMs: 2000,
     redisSlotsPerStep: 64,

@@ -5,8 +5,8 @@ import type { ImGroupClusterSpec } from '../../../../operator/api/v1alpha1.js';
 import { FULL_SPEC, MINIMAL_SPEC } from './spec-fixtures.js';
 
 /** The documented defaults, written out: a change of any default must change this test. */
+// No `image`: an absent spec.image means the operator's default image (runtime-pod.ts).
 const DEFAULTED_MINIMAL: ImGroupClusterSpec = {
-  image: 'ghcr.io/imgroup/imgroup:0.1.0',
   gate: {
     replicas: 2,
     resources: { requests: { cpu: '250m', memory: '256Mi' }, limits: { memory: '1Gi' } },
