@@ -1,6 +1,10 @@
-# The imgroup runtime image: one executable, `imgroup gate|logic|…`, configured by IMGROUP_*
-# environment variables. Runs as non-root and needs no writable root filesystem.
-# (No Docker engine exists on the development machine; this file is built by CI/release elsewhere.)
+# The one imgroup image: one executable, the role as its subcommand (`imgroup operator`,
+# `imgroup gate`, `imgroup logic`, …), configured by flags and IMGROUP_* environment variables.
+# Runs as a numeric non-root user (so `runAsNonRoot` can verify it) and writes nothing to its
+# filesystem: it runs with `readOnlyRootFilesystem: true` and no volumes but those the operator
+# mounts. Node.js 24 (LTS).
+# `make image` builds it with Docker or Podman (hack/image.sh; tag imgroup:<package.json version>);
+# the development machine has neither, so `make test` runs the same code as local processes.
 FROM node:24-bookworm-slim AS build
 WORKDIR /src
 COPY package.json package-lock.json ./
@@ -11,6 +15,9 @@ COPY operator ./operator
 RUN npx tsc -p tsconfig.json && npm prune --omit=dev
 
 FROM node:24-bookworm-slim
+LABEL org.opencontainers.image.title="imgroup" \
+      org.opencontainers.image.description="Group-chat backend: gates, logic nodes and their Kubernetes operator" \
+      org.opencontainers.image.licenses="Apache-2.0"
 ENV NODE_ENV=production IMGROUP_MODE=production
 WORKDIR /app
 COPY --from=build /src/package.json ./

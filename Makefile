@@ -11,7 +11,7 @@ APT_PACKAGES := redis-server prometheus
 VITEST_ARGS ?=
 RUN_ARGS ?=
 
-.PHONY: help run test e2e deps system-deps node-deps build typecheck clean docs crds k8s-bins cluster-up cluster-down
+.PHONY: help run test e2e deps system-deps node-deps build typecheck clean docs crds k8s-bins helm-bins lint image kind-e2e cluster-up cluster-down
 
 help:
 	@echo "make run    start a local cluster (Redis Cluster 3+3, 2 logic nodes, 2 gates) on loopback"
@@ -19,16 +19,18 @@ help:
 	@echo "make e2e    the end-to-end suite: everything as pods on a local control plane (test/e2e)"
 	@echo "make build  compile TypeScript to dist/"
 	@echo "make cluster-up / cluster-down  a local Kubernetes control plane on loopback (.cluster/kubeconfig)"
+	@echo "make lint   helm lint --strict, helm template over a values matrix, server-side dry-run of every object"
+	@echo "make image / kind-e2e  (Docker or Podman only) build the image; install the chart on a kind cluster"
 
 run: deps build
 	node bin/imgroup.js dev $(RUN_ARGS)
 
-test: deps build typecheck k8s-bins
+test: deps build typecheck k8s-bins helm-bins
 	npx vitest run --project '!e2e' $(VITEST_ARGS)
 
 # The operator (chart's Deployment, in-cluster config, chart RBAC), Redis, logic and gates as pods
 # of a local control plane with kube-controller-manager, kube-scheduler and the test node agent.
-e2e: deps build typecheck k8s-bins
+e2e: deps build typecheck k8s-bins helm-bins
 	npx vitest run --project e2e $(VITEST_ARGS)
 
 deps: system-deps node-deps
@@ -64,6 +66,25 @@ typecheck: node-deps
 # modules into ${IMGROUP_CACHE_DIR:-$HOME/.cache/imgroup}/k8s-<version>/bin (cold: see README).
 k8s-bins:
 	@hack/k8s/build.sh >/dev/null
+
+# helm 4 (and helm 3, to lint with both), built once from their Go modules into
+# ${IMGROUP_CACHE_DIR:-$HOME/.cache/imgroup}/helm-<version>/bin (versions in hack/helm/versions.env).
+helm-bins:
+	@hack/helm/build.sh >/dev/null
+
+# The chart over the values matrix of hack/helm/lint-cases: helm lint --strict (helm 4 and 3),
+# helm template, and a server-side dry-run of every rendered object on the local control plane
+# (started for the run unless `make cluster-up` runs one).
+lint: helm-bins k8s-bins
+	@hack/helm/lint.sh
+
+# Machines with Docker or Podman only (not run by `make test`; this repo's CI has neither):
+# the one image, and the chart installed on a kind cluster with the small example and a smoke run.
+image:
+	@hack/image.sh
+
+kind-e2e: node-deps
+	@hack/kind/e2e.sh
 
 # Local control plane on 127.0.0.1 (state in .cluster/); prints `export KUBECONFIG=...`.
 cluster-up: k8s-bins
