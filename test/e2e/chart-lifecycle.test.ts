@@ -22,7 +22,7 @@
 import { cpSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ApiextensionsV1Api, AuthorizationV1Api, loadAllYaml, RbacAuthorizationV1Api } from '@kubernetes/client-node';
+import { ApiextensionsV1Api, AuthorizationV1Api, loadAllYaml, loadYaml, RbacAuthorizationV1Api, type V1PolicyRule } from '@kubernetes/client-node';
 import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { CRD_NAME, GROUP, PLURAL } from '../../operator/api/v1alpha1.js';
@@ -108,7 +108,7 @@ describe('helm install → kubectl apply → a running chat cluster (issue 10 §
   // -------------------------------------------------------------------------------------------
   it("7. RBAC: the operator's ServiceAccount may do every verb it uses and not what it must not", async () => {
     const authz = k.kc.makeApiClient(AuthorizationV1Api);
-    const can = async (user: string, saNamespace: string, attrs: { verb: string; group?: string; resource: string; subresource?: string; namespace?: string }): Promise<boolean> => {
+    const can = async (user: string, saNamespace: string, attrs: { verb: string; group?: string; resource: string; subresource?: string; namespace?: string; name?: string }): Promise<boolean> => {
       const review = await authz.createSubjectAccessReview({
         body: { spec: { user, groups: ['system:serviceaccounts', `system:serviceaccounts:${saNamespace}`, 'system:authenticated'], resourceAttributes: { group: attrs.group ?? '', ...attrs } } },
       });
@@ -116,25 +116,24 @@ describe('helm install → kubectl apply → a running chat cluster (issue 10 §
     };
     const user = serviceAccountUser(ns, await operator.serviceAccount());
     const elsewhere = 'some-team';
-    // What the operator does (operator/controller, reconcile, leader-election), anywhere.
-    const uses: Array<{ verb: string; group?: string; resource: string; subresource?: string; namespace?: string }> = [
-      ...['get', 'list', 'watch'].map((verb) => ({ verb, group: GROUP, resource: PLURAL, namespace: elsewhere })),
-      { verb: 'update', group: GROUP, resource: PLURAL, subresource: 'status', namespace: elsewhere },
-      ...['get', 'list', 'watch', 'create', 'patch'].flatMap((verb) => [
-        { verb, group: 'apps', resource: 'statefulsets', namespace: elsewhere },
-        { verb, resource: 'services', namespace: elsewhere },
-        { verb, resource: 'configmaps', namespace: elsewhere },
-        { verb, resource: 'serviceaccounts', namespace: elsewhere },
-        { verb, group: 'policy', resource: 'poddisruptionbudgets', namespace: elsewhere },
-        { verb, group: 'rbac.authorization.k8s.io', resource: 'roles', namespace: elsewhere },
-        { verb, group: 'rbac.authorization.k8s.io', resource: 'rolebindings', namespace: elsewhere },
-      ]),
-      { verb: 'get', resource: 'secrets', namespace: elsewhere },
-      { verb: 'create', resource: 'secrets', namespace: elsewhere },
-      ...['get', 'list', 'watch'].map((verb) => ({ verb, resource: 'pods', namespace: elsewhere })),
-      { verb: 'create', resource: 'events', namespace: elsewhere },
-      ...['get', 'create', 'update'].map((verb) => ({ verb, group: 'coordination.k8s.io', resource: 'leases', namespace: ns })),
-    ];
+    // What the operator does: the rules the chart ships (charts/imgroup/files/rbac/, which a unit
+    // test derives from the operator's code), each verb checked against the installed RBAC, in a
+    // namespace of no release; its leader Lease in the release namespace.
+    const rules = loadYaml<V1PolicyRule[]>(readFileSync(join(CHART_DIR, 'files', 'rbac', 'operator-rules.yaml'), 'utf8'));
+    const uses: Array<{ verb: string; group?: string; resource: string; subresource?: string; namespace?: string; name?: string }> = rules.flatMap((r) =>
+      (r.resources ?? []).flatMap((res) =>
+        (r.verbs ?? []).map((verb) => {
+          const [resource = '', subresource] = res.split('/');
+          return { verb, group: r.apiGroups?.[0] ?? '', resource, ...(subresource ? { subresource } : {}), namespace: elsewhere };
+        }),
+      ),
+    );
+    expect(uses.length).toBeGreaterThan(10);
+    const lease = (await k.coordination.listNamespacedLease({ namespace: ns })).items[0]?.metadata?.name as string;
+    uses.push(
+      { verb: 'create', group: 'coordination.k8s.io', resource: 'leases', namespace: ns },
+      ...['get', 'update'].map((verb) => ({ verb, group: 'coordination.k8s.io', resource: 'leases', namespace: ns, name: lease })),
+    );
     const notAllowed = [];
     for (const a of uses) if (!(await can(user, ns, a))) notAllowed.push(a);
     expect(notAllowed).toEqual([]);
@@ -303,11 +302,13 @@ describe('helm install → kubectl apply → a running chat cluster (issue 10 §
     const chartCopy = join(mkdtempSync(join(tmpdir(), 'imgroup-chart-')), 'imgroup');
     cpSync(CHART_DIR, chartCopy, { recursive: true });
     const marker = `(e2e upgrade ${Date.now().toString(36)})`;
-    const crdFile = readdirSync(join(chartCopy, 'templates'), { recursive: true })
+    // The CRD the chart renders from templates/ (its manifest may live under files/ for the template to wrap).
+    const crdFile = readdirSync(chartCopy, { recursive: true })
       .map(String)
-      .map((f) => join(chartCopy, 'templates', f))
-      .find((f) => /\.ya?ml$/.test(f) && /kind:\s*CustomResourceDefinition/.test(readFileSync(f, 'utf8')));
-    expect(crdFile, 'the chart ships the CRD from templates/ (so that helm upgrade updates it)').toBeDefined();
+      .filter((f) => !f.startsWith('examples') && !f.startsWith('crds'))
+      .map((f) => join(chartCopy, f))
+      .find((f) => /\.ya?ml$/.test(f) && /^kind:\s*CustomResourceDefinition/m.test(readFileSync(f, 'utf8')));
+    expect(crdFile, 'the chart ships the CRD through templates/ (so that helm upgrade updates it)').toBeDefined();
     const crdText = readFileSync(crdFile as string, 'utf8');
     const changed = crdText.replace(/(description: )(['"]?)(Number of gate pods)/, `$1$2$3 ${marker}`);
     expect(changed, 'the CRD template carries the gate replicas description').not.toBe(crdText);
