@@ -54,7 +54,8 @@ describe('the operator as a pod of a Deployment, in-cluster, with its ServiceAcc
 
   beforeAll(async () => {
     k = kubeClients(inject('kubeconfig'));
-    agent = new NodeAgent({ kubeconfig: inject('kubeconfig'), runtimes: [redisRuntime(), imgroupRuntime()], probePeriodCapMs: 1000 });
+    // Redis pods have claims, which no provisioner binds here: the agent binds those pods itself.
+    agent = new NodeAgent({ kubeconfig: inject('kubeconfig'), runtimes: [redisRuntime(), imgroupRuntime()], bind: { labelSelector: 'app.kubernetes.io/component=redis' }, probePeriodCapMs: 1000 });
     await agent.start();
     await installCrd(k);
     ns = uniqueName('e2e-op');
