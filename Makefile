@@ -1,6 +1,7 @@
 # imgroup — the two commands:
 #   make run    install what is missing, build, start a whole local cluster on loopback
 #   make test   install what is missing, build, run the whole test suite
+#   make e2e    the end-to-end suite: the chart, the operator and the whole system as pods
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
@@ -10,11 +11,12 @@ APT_PACKAGES := redis-server prometheus
 VITEST_ARGS ?=
 RUN_ARGS ?=
 
-.PHONY: help run test deps system-deps node-deps build typecheck clean docs crds k8s-bins helm-bins lint image kind-e2e cluster-up cluster-down
+.PHONY: help run test e2e deps system-deps node-deps build typecheck clean docs crds k8s-bins helm-bins lint image kind-e2e cluster-up cluster-down
 
 help:
 	@echo "make run    start a local cluster (Redis Cluster 3+3, 2 logic nodes, 2 gates) on loopback"
 	@echo "make test   run the whole test suite (unit + integration against real processes)"
+	@echo "make e2e    the end-to-end suite: everything as pods on a local control plane (test/e2e)"
 	@echo "make build  compile TypeScript to dist/"
 	@echo "make cluster-up / cluster-down  a local Kubernetes control plane on loopback (.cluster/kubeconfig)"
 	@echo "make lint   helm lint --strict, helm template over a values matrix, server-side dry-run of every object"
@@ -24,7 +26,12 @@ run: deps build
 	node bin/imgroup.js dev $(RUN_ARGS)
 
 test: deps build typecheck k8s-bins helm-bins
-	npx vitest run $(VITEST_ARGS)
+	npx vitest run --project '!e2e' $(VITEST_ARGS)
+
+# The operator (chart's Deployment, in-cluster config, chart RBAC), Redis, logic and gates as pods
+# of a local control plane with kube-controller-manager, kube-scheduler and the test node agent.
+e2e: deps build typecheck k8s-bins helm-bins
+	npx vitest run --project e2e $(VITEST_ARGS)
 
 deps: system-deps node-deps
 

@@ -35,6 +35,19 @@ export default defineConfig({
           hookTimeout: 300_000,
         },
       },
+      {
+        // `make e2e` (not `make test`): the whole system as pods — the operator included, in
+        // cluster with its ServiceAccount — on a control plane with the workload controllers and
+        // kube-scheduler (test/support/e2e/global-e2e.ts) and the test node agent.
+        test: {
+          name: 'e2e',
+          include: ['test/e2e/**/*.test.ts'],
+          globalSetup: ['test/support/e2e/global-e2e.ts'],
+          fileParallelism: false,
+          testTimeout: 300_000,
+          hookTimeout: 300_000,
+        },
+      },
     ],
   },
 });

@@ -5,7 +5,6 @@
  * A leader that loses its Lease halts the controller at once (its API requests are fenced off, see
  * controller/leadership-fence.ts) and the process exits 1, so that Kubernetes restarts it clean.
  */
-import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { CoordinationV1Api } from '@kubernetes/client-node';
 import { Registry } from 'prom-client';
@@ -17,7 +16,7 @@ import { ImGroupController } from './controller/controller.js';
 import { createControllerMetrics } from './controller/controller-metrics.js';
 import { LeaderElector } from './controller/leader-election.js';
 import { FencedKubeConfig } from './controller/leadership-fence.js';
-import { loadKubeConfig } from '../runtime/kube/kube-config.js';
+import { loadKubeConfig, serviceAccountNamespace } from '../runtime/kube/kube-config.js';
 import { lifecycleEngineFactory, RedisDriver } from './reconcile/redis-driver.js';
 import type { RedisLifecycleResult } from './redis/lifecycle-types.js';
 import { createRedisLifecycleMetrics, forgetLifecycleCluster, recordLifecycleStep } from './redis/redis-lifecycle-metrics.js';
@@ -28,16 +27,6 @@ import { OPERATOR_OPTIONS, type OperatorOptions } from './operator-options.js';
  * ConfigMap included) waits for its Redis step, so an unreachable pod must not hold it long.
  */
 const REDIS_OBSERVE_TIMEOUT_MS = 1500;
-
-const IN_CLUSTER_NAMESPACE_FILE = '/var/run/secrets/kubernetes.io/serviceaccount/namespace';
-
-function podNamespace(): string | undefined {
-  try {
-    return readFileSync(IN_CLUSTER_NAMESPACE_FILE, 'utf8').trim() || undefined;
-  } catch {
-    return undefined;
-  }
-}
 
 export interface RunningOperator {
   opsPort: number;
@@ -53,7 +42,7 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
     throw new ConfigError('IMGROUP_LEADER_RENEW_DEADLINE_MS must be below IMGROUP_LEADER_LEASE_DURATION_MS');
   }
   const log = createLogger('imgroup-operator', options.logLevel as Parameters<typeof createLogger>[1]);
-  const kc = loadKubeConfig({ kubeconfig: options.kubeconfig, requestTimeoutMs: options.requestTimeoutMs });
+  const kc = loadKubeConfig({ kubeconfig: options.kubeconfig, serviceAccountDir: options.serviceAccountDir, requestTimeoutMs: options.requestTimeoutMs });
   const registry = new Registry();
   collectProcessMetrics(registry);
   const metrics = createControllerMetrics(registry);
@@ -86,7 +75,7 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
   let transition = Promise.resolve();
   const elector = new LeaderElector({
     coordination: kc.makeApiClient(CoordinationV1Api),
-    namespace: options.leaseNamespace ?? options.namespace ?? podNamespace() ?? 'default',
+    namespace: options.leaseNamespace ?? options.namespace ?? serviceAccountNamespace(options.serviceAccountDir) ?? 'default',
     name: options.leaseName,
     identity: options.identity ?? `${hostname()}-${process.pid}`,
     log,

@@ -8,6 +8,7 @@ import type { OptionSpec } from '../runtime/config/options.js';
 
 export const OPERATOR_OPTIONS: readonly OptionSpec[] = [
   { key: 'kubeconfig', env: 'IMGROUP_KUBECONFIG', flag: 'kubeconfig', kind: 'string', doc: 'Path of a kubeconfig file. Default: the in-cluster ServiceAccount configuration.' },
+  { key: 'serviceAccountDir', env: 'IMGROUP_SERVICE_ACCOUNT_DIR', flag: 'service-account-dir', kind: 'string', doc: 'Directory of the in-cluster ServiceAccount files (`token`, `ca.crt`, `namespace`), used without a kubeconfig. Default: `/var/run/secrets/kubernetes.io/serviceaccount`, where Kubernetes mounts them.' },
   { key: 'namespace', env: 'IMGROUP_OPERATOR_NAMESPACE', flag: 'namespace', kind: 'string', doc: 'Watch ImGroupClusters in this namespace only. Default: all namespaces.' },
   { key: 'logLevel', env: 'IMGROUP_LOG_LEVEL', flag: 'log-level', kind: 'string', default: 'info', choices: LOG_LEVELS, doc: 'Log level of the JSON logs on stdout.' },
   { key: 'opsHost', env: 'IMGROUP_OPS_HOST', flag: 'ops-host', kind: 'string', default: '0.0.0.0', doc: 'Listen address of the ops port (/healthz, /readyz, /metrics).' },
@@ -30,6 +31,8 @@ export const OPERATOR_OPTIONS: readonly OptionSpec[] = [
 
 export interface OperatorOptions {
   kubeconfig: string | undefined;
+  /** Undefined: DEFAULT_SERVICE_ACCOUNT_DIR. */
+  serviceAccountDir?: string | undefined;
   namespace: string | undefined;
   logLevel: string;
   opsHost: string;

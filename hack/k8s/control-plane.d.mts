@@ -73,6 +73,8 @@ export interface StartControlPlaneOptions {
   timeoutMs?: number;
   log?: (line: string) => void;
   onSpawned?: (procs: Record<string, ComponentProcess>) => void;
+  /** Record every write (who, verb, object, status) in logs/audit.log, JSON lines. Default false. */
+  audit?: boolean;
 }
 
 export interface StartedControlPlane {
@@ -86,6 +88,8 @@ export interface StartedControlPlane {
   ports: ControlPlanePorts;
   pki: PkiPaths;
   controllers: string[];
+  /** logs/audit.log with `audit`, else null. */
+  auditLogPath: string | null;
   /** PEM client certificate and key of a member of system:masters. */
   adminCredentials: { clientCertificate: string; clientKey: string };
   /** Admin credentials in apiRequest's form. */
@@ -111,7 +115,8 @@ export function binariesPresent(binDir: string): boolean;
 export function buildBinaries(opts?: { nice?: number }): Promise<string>;
 export function generatePki(dir: string): Promise<PkiPaths>;
 export function etcdArgs(opts: { dir: string; ports: ControlPlanePorts }): string[];
-export function apiServerArgs(opts: { dir: string; ports: ControlPlanePorts; pki: PkiPaths }): string[];
+export const AUDIT_POLICY_YAML: string;
+export function apiServerArgs(opts: { dir: string; ports: ControlPlanePorts; pki: PkiPaths; audit?: boolean }): string[];
 export function schedulerArgs(opts: { dir: string }): string[];
 /**
  * Start kube-scheduler against the control plane running in `dir` (not part of startControlPlane).

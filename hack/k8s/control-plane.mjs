@@ -88,8 +88,27 @@ export function etcdArgs({ dir, ports }) {
   ];
 }
 
-export function apiServerArgs({ dir, ports, pki }) {
+/**
+ * The audit policy of `audit: true`: who wrote what (level Metadata: user, verb, object, status;
+ * no bodies) for every write; reads are not recorded. Written to <dir>/audit-policy.yaml.
+ */
+export const AUDIT_POLICY_YAML = [
+  'apiVersion: audit.k8s.io/v1',
+  'kind: Policy',
+  'omitStages: [RequestReceived]',
+  'rules:',
+  '- level: Metadata',
+  '  verbs: [create, update, patch, delete, deletecollection]',
+  '- level: None',
+  '',
+].join('\n');
+
+export function apiServerArgs({ dir, ports, pki, audit = false }) {
+  const auditArgs = audit
+    ? [`--audit-policy-file=${join(dir, 'audit-policy.yaml')}`, `--audit-log-path=${join(dir, 'logs', 'audit.log')}`, '--audit-log-format=json', '--audit-log-maxbackup=1']
+    : [];
   return [
+    ...auditArgs,
     `--etcd-servers=http://127.0.0.1:${ports.etcd}`,
     '--bind-address=127.0.0.1', '--advertise-address=127.0.0.1', `--secure-port=${ports.apiserver}`,
     `--cert-dir=${join(dir, 'apiserver')}`,
@@ -235,16 +254,18 @@ async function stopComponent(proc, graceMs = STOP_GRACE_MS) {
  * Options: dir, binDir, ports {apiserver, etcd, etcdPeer}, controllers (default
  * DEFAULT_CONTROLLERS), detached (default false), timeoutMs (default 120000), log (a function
  * for progress lines; default silent), onSpawned (called with the processes after each spawn,
- * so that a caller can record pids before readiness).
+ * so that a caller can record pids before readiness), audit (default false: record every write
+ * in logs/audit.log, one JSON event a line — AUDIT_POLICY_YAML).
  */
 export async function startControlPlane(opts) {
-  const { dir, binDir, ports, detached = false, timeoutMs = 120_000, log = () => {}, onSpawned = () => {} } = opts;
+  const { dir, binDir, ports, detached = false, timeoutMs = 120_000, log = () => {}, onSpawned = () => {}, audit = false } = opts;
   const controllers = opts.controllers ?? DEFAULT_CONTROLLERS;
   if (!binariesPresent(binDir)) throw new Error(`no control plane binaries in ${binDir}: run hack/k8s/build.sh`);
   const bin = (name) => join(binDir, name);
   mkdirSync(dir, { recursive: true });
   const started = Date.now();
   const pki = await generatePki(dir);
+  if (audit) writeFileSync(join(dir, 'audit-policy.yaml'), AUDIT_POLICY_YAML);
   const server = `https://127.0.0.1:${ports.apiserver}`;
   const caData = readFileSync(pki.caCert, 'utf8');
   const admin = { certPem: readFileSync(pki.adminCert, 'utf8'), keyPem: readFileSync(pki.adminKey, 'utf8') };
@@ -260,6 +281,7 @@ export async function startControlPlane(opts) {
   };
   const handle = {
     dir, binDir, server, caData, kubeconfigPath, ports: { ...ports }, pki, controllers: [...controllers],
+    auditLogPath: audit ? join(dir, 'logs', 'audit.log') : null,
     adminCredentials: { clientCertificate: admin.certPem, clientKey: admin.keyPem },
     auth, procs,
     request: (method, path, body, reqOpts) => apiRequest(auth, method, path, body, reqOpts),
@@ -271,7 +293,7 @@ export async function startControlPlane(opts) {
     },
     async startApiServer() {
       if (procs.apiserver && !procs.apiserver.exit) return;
-      procs.apiserver = spawnComponent('kube-apiserver', bin('kube-apiserver'), apiServerArgs({ dir, ports, pki }), { dir, detached });
+      procs.apiserver = spawnComponent('kube-apiserver', bin('kube-apiserver'), apiServerArgs({ dir, ports, pki, audit }), { dir, detached });
       onSpawned(procs);
       await waitFor('kube-apiserver', () => readyz(auth), { timeoutMs, procs, deadReason });
     },

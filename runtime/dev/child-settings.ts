@@ -31,6 +31,7 @@ export const DEV_OWNED_SETTINGS: Readonly<Record<string, string>> = {
   IMGROUP_MEMBERSHIP_FILE: 'the local cluster writes its own membership file',
   IMGROUP_MEMBERSHIP_CONFIGMAP: 'the local cluster uses a membership file, not a ConfigMap',
   IMGROUP_KUBECONFIG: 'the local cluster uses a membership file, not a ConfigMap',
+  IMGROUP_SERVICE_ACCOUNT_DIR: 'the local cluster uses a membership file, not a ConfigMap',
 };
 
 /** Every runtime setting of gates and logic nodes, once, by variable. */

@@ -32,6 +32,7 @@ export const GATE_ONLY_OPTIONS: readonly OptionSpec[] = [
   { key: 'membershipPollMs', env: 'IMGROUP_MEMBERSHIP_POLL_MS', flag: 'membership-poll-ms', kind: 'int', default: 500, min: 50, max: 1000, doc: 'Polling interval that backs up file watching of the membership document, in ms.' },
   { key: 'membershipConfigMap', env: 'IMGROUP_MEMBERSHIP_CONFIGMAP', flag: 'membership-configmap', kind: 'string', doc: '`<namespace>/<name>` of the ConfigMap whose key `membership.json` holds the logic membership document, listed and watched through the Kubernetes API (fieldSelector on that one name); used instead of the file when set.' },
   { key: 'kubeconfig', env: 'IMGROUP_KUBECONFIG', flag: 'kubeconfig', kind: 'string', doc: 'Kubeconfig file for the membership ConfigMap watch. Default: the pod\'s in-cluster ServiceAccount.' },
+  { key: 'serviceAccountDir', env: 'IMGROUP_SERVICE_ACCOUNT_DIR', flag: 'service-account-dir', kind: 'string', doc: 'Directory of the in-cluster ServiceAccount files (`token`, `ca.crt`) for the membership ConfigMap watch, used without a kubeconfig. Default: `/var/run/secrets/kubernetes.io/serviceaccount`, where Kubernetes mounts them.' },
   { key: 'membershipWatchStallMs', env: 'IMGROUP_MEMBERSHIP_WATCH_STALL_MS', flag: 'membership-watch-stall-ms', kind: 'int', default: 90_000, min: 1000, max: 3_600_000, doc: 'A membership ConfigMap watch without any event for this long, in ms, is restarted (the API server sends a bookmark about every 60 s).' },
   { key: 'maxFrameBytes', env: 'IMGROUP_MAX_FRAME_BYTES', flag: 'max-frame-bytes', kind: 'int', default: 64 * KiB, min: 1 * KiB, max: 16 * MiB, doc: `Largest client frame in bytes; bigger ones get FRAME_TOO_LARGE, frames over ${HARD_FRAME_FACTOR}x this close the connection (1009).` },
   { key: 'maxBodyBytes', env: 'IMGROUP_MAX_BODY_BYTES', flag: 'max-body-bytes', kind: 'int', default: 16 * KiB, min: 1, max: 16 * MiB, doc: 'Largest message body in bytes (client `send` and admin post); must be below the frame limit.' },
@@ -80,6 +81,8 @@ export interface GateOptions extends CommonOptions {
   membershipConfigMap?: ConfigMapRef | undefined;
   /** Kubeconfig of the ConfigMap source; undefined → in-cluster ServiceAccount. */
   kubeconfig?: string | undefined;
+  /** In-cluster ServiceAccount files; undefined → DEFAULT_SERVICE_ACCOUNT_DIR. */
+  serviceAccountDir?: string | undefined;
   membershipWatchStallMs: number;
   maxFrameBytes: number;
   maxBodyBytes: number;

@@ -43,9 +43,10 @@ export interface KubeConfigMapApiOptions {
  * ServiceAccount; every API request (not watches) fails after `requestTimeoutMs`. Throws
  * ConfigError naming the setting when neither yields an API server.
  */
-export function loadGateKubeConfig(path: string | undefined, requestTimeoutMs: number): DeadlineKubeConfig {
+export function loadGateKubeConfig(path: string | undefined, requestTimeoutMs: number, serviceAccountDir?: string): DeadlineKubeConfig {
   return loadKubeConfig({
     kubeconfig: path,
+    serviceAccountDir,
     requestTimeoutMs,
     outsidePodHint: 'IMGROUP_MEMBERSHIP_CONFIGMAP needs the API: set IMGROUP_KUBECONFIG (or --kubeconfig), or use IMGROUP_MEMBERSHIP_FILE',
   });

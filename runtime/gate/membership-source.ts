@@ -35,13 +35,13 @@ export const MEMBERSHIP_LIST_TIMEOUT_MS = 10_000;
 /** The API server ends each watch after 5-10 minutes (as client-go's reflector asks); it resumes at once. */
 const WATCH_TIMEOUT_SECONDS = { min: 300, max: 600 } as const;
 
-type SourceOptions = Pick<GateOptions, 'membershipFile' | 'membershipPollMs' | 'membershipConfigMap' | 'kubeconfig' | 'membershipWatchStallMs'>;
+type SourceOptions = Pick<GateOptions, 'membershipFile' | 'membershipPollMs' | 'membershipConfigMap' | 'kubeconfig' | 'serviceAccountDir' | 'membershipWatchStallMs'>;
 
 /** The gate's one membership source. Throws ConfigError when the ConfigMap source has no usable API access. */
 export function createMembershipSource(options: SourceOptions, hooks: MembershipSourceHooks): MembershipSource {
   if (options.membershipConfigMap) {
     const ref = options.membershipConfigMap;
-    const kc = loadGateKubeConfig(options.kubeconfig, MEMBERSHIP_LIST_TIMEOUT_MS);
+    const kc = loadGateKubeConfig(options.kubeconfig, MEMBERSHIP_LIST_TIMEOUT_MS, options.serviceAccountDir);
     hooks.log.info({ configMap: formatConfigMapRef(ref), server: kc.getCurrentCluster()?.server }, 'membership source: ConfigMap through the Kubernetes API');
     const api = new KubeConfigMapApi(kc, ref, {
       watchTimeoutSeconds: () => randomInt(WATCH_TIMEOUT_SECONDS.min, WATCH_TIMEOUT_SECONDS.max + 1),

@@ -5,8 +5,16 @@
  * forever. Watches are not API requests here (they go through `Watch`, which takes no deadline):
  * the informer watchdog looks after those.
  */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
 import { ConfigError } from '../config/options.js';
+
+/**
+ * Where the kubelet mounts a pod's ServiceAccount volume (`token`, `ca.crt`, `namespace`), and
+ * where @kubernetes/client-node's loadFromCluster reads it.
+ */
+export const DEFAULT_SERVICE_ACCOUNT_DIR = '/var/run/secrets/kubernetes.io/serviceaccount';
 
 type SecurityContext = Parameters<KubeConfig['applySecurityAuthentication']>[0];
 
@@ -25,6 +33,12 @@ export class DeadlineKubeConfig extends KubeConfig {
 export interface KubeConfigOptions {
   /** Path of a kubeconfig file; absent: the in-cluster ServiceAccount configuration. */
   kubeconfig?: string | undefined;
+  /**
+   * Directory of the in-cluster ServiceAccount files (`token`, `ca.crt`). Default
+   * DEFAULT_SERVICE_ACCOUNT_DIR; another one serves a process that runs outside a container with
+   * the volume mounted elsewhere (the test node agent). Unused with a kubeconfig.
+   */
+  serviceAccountDir?: string | undefined;
   requestTimeoutMs: number;
   /** What to tell a user who runs this outside a pod without a kubeconfig. */
   outsidePodHint?: string;
@@ -38,7 +52,7 @@ export function loadKubeConfig(o: KubeConfigOptions): DeadlineKubeConfig {
   const kc = new DeadlineKubeConfig(o.requestTimeoutMs);
   try {
     if (o.kubeconfig) kc.loadFromFile(o.kubeconfig);
-    else kc.loadFromCluster();
+    else loadInCluster(kc, o.serviceAccountDir ?? DEFAULT_SERVICE_ACCOUNT_DIR);
   } catch (err) {
     if (!o.kubeconfig) throw err;
     throw new ConfigError(`IMGROUP_KUBECONFIG (or --kubeconfig): ${o.kubeconfig} cannot be loaded: ${(err as Error).message}`);
@@ -52,4 +66,29 @@ export function loadKubeConfig(o: KubeConfigOptions): DeadlineKubeConfig {
     );
   }
   return kc;
+}
+
+/**
+ * client-node's in-cluster configuration (server from KUBERNETES_SERVICE_HOST/PORT, the token file
+ * re-read as it is rotated, the CA), its ServiceAccount files read from `dir`. loadFromCluster can
+ * only prefix the standard path, so another directory gets the same cluster and user built here.
+ */
+function loadInCluster(kc: KubeConfig, dir: string): void {
+  kc.loadFromCluster();
+  if (dir === DEFAULT_SERVICE_ACCOUNT_DIR) return;
+  const cluster = kc.getCurrentCluster();
+  if (!cluster) return;
+  kc.loadFromClusterAndUser(
+    { ...cluster, caFile: join(dir, 'ca.crt') },
+    { name: 'inClusterUser', authProvider: { name: 'tokenFile', config: { tokenFile: join(dir, 'token') } } },
+  );
+}
+
+/** The pod's namespace from its ServiceAccount volume, or undefined outside a pod. */
+export function serviceAccountNamespace(dir: string = DEFAULT_SERVICE_ACCOUNT_DIR): string | undefined {
+  try {
+    return readFileSync(join(dir, 'namespace'), 'utf8').trim() || undefined;
+  } catch {
+    return undefined;
+  }
 }

@@ -36,6 +36,8 @@ export interface TestControlPlaneOptions {
   controllers?: readonly string[];
   /** Bound on each readiness wait. Default 120000 ms. */
   timeoutMs?: number;
+  /** Record every write in an audit log (auditLogPath). Default false. */
+  audit?: boolean;
   log?: (line: string) => void;
 }
 
@@ -54,6 +56,8 @@ export interface TestControlPlane {
   kubectl: string;
   /** The temporary directory: pki/, etcd/, logs/<component>.log, kubeconfig. */
   dir: string;
+  /** JSON lines, one audit event per write, with `audit`; else null. */
+  auditLogPath: string | null;
   /** An API request with the admin credentials. */
   request(method: string, path: string, body?: unknown, opts?: ApiRequestOptions): Promise<ApiResponse>;
   /** Stop kube-apiserver only (etcd keeps the data), e.g. to test that a client reconnects. */
@@ -113,6 +117,7 @@ export async function startTestControlPlane(opts: TestControlPlaneOptions = {}):
         ports: { apiserver, etcd, etcdPeer },
         controllers: opts.controllers ?? DEFAULT_CONTROLLERS,
         timeoutMs: opts.timeoutMs ?? 120_000,
+        audit: opts.audit ?? false,
         log: opts.log,
       });
     } catch (err) {
@@ -130,6 +135,7 @@ export async function startTestControlPlane(opts: TestControlPlaneOptions = {}):
       auth: cp.auth,
       kubectl: join(binDir, 'kubectl'),
       dir,
+      auditLogPath: cp.auditLogPath,
       request: (method, path, body, reqOpts) => cp.request(method, path, body, reqOpts),
       stopApiServer: () => cp.stopApiServer(),
       startApiServer: () => cp.startApiServer(),

@@ -25,7 +25,7 @@ import { type EnvSources, resolveContainerEnv } from '../../support/node-agent/c
 import type { ContainerStatusJson } from '../../support/node-agent/container-runner.js';
 import { LoopbackAllocator } from '../../support/node-agent/address-allocator.js';
 import { MountTable } from '../../support/node-agent/mount-table.js';
-import { type ContainerRuntime, NodeAgent, imageName, imgroupRuntime, podDnsNatMap, redisRuntime, resolvePodHost, startStatefulSetControlPlane } from '../../support/node-agent/index.js';
+import { type ContainerRuntime, NodeAgent, imageName, imgroupRuntime, kubernetesServiceEnv, podDnsNatMap, redisRuntime, resolvePodHost, startStatefulSetControlPlane } from '../../support/node-agent/index.js';
 import { podPhase } from '../../support/node-agent/pod-status.js';
 import { redisCliPing } from '../../support/node-agent/probes.js';
 import { parseQuantity } from '../../support/node-agent/quantity.js';
@@ -171,6 +171,29 @@ describe('node agent: pure parts', () => {
     expect(launch.ipcLifeline).toBe(true);
     expect(launch.podDns).toBe(true);
     expect(launch.env).toMatchObject({ IMGROUP_GATE_HOST: '127.0.0.9', IMGROUP_LOGIC_HOST: '127.0.0.9', IMGROUP_OPS_HOST: '127.0.0.9', IMGROUP_MODE: 'production' });
+  });
+
+  it('tells an imgroup process where its ServiceAccount volume is (IMGROUP_SERVICE_ACCOUNT_DIR), only when one is mounted', () => {
+    const mounts = new MountTable([{ mountPath: '/var/run/secrets/kubernetes.io/serviceaccount', hostPath: '/agent/pods/p/volumes/kube-api-access-x1' }]);
+    const run = (hostPathOf?: (p: string) => string | null) =>
+      imgroupRuntime({ bin: '/x/bin/imgroup.js' }).launch({ pod, container: { name: 'operator' }, podIP: '127.0.0.9', env: {}, command: undefined, args: ['operator'], ...(hostPathOf ? { hostPathOf } : {}) });
+    expect(run((p) => mounts.hostPathOf(p)).env?.IMGROUP_SERVICE_ACCOUNT_DIR).toBe('/agent/pods/p/volumes/kube-api-access-x1');
+    expect(run(() => null).env).not.toHaveProperty('IMGROUP_SERVICE_ACCOUNT_DIR');
+    expect(run().env).not.toHaveProperty('IMGROUP_SERVICE_ACCOUNT_DIR');
+  });
+
+  it("gives every container the kubelet's `kubernetes` Service variables, naming the API server itself", () => {
+    expect(kubernetesServiceEnv('https://127.0.0.1:16443')).toEqual({
+      KUBERNETES_SERVICE_HOST: '127.0.0.1',
+      KUBERNETES_SERVICE_PORT: '16443',
+      KUBERNETES_SERVICE_PORT_HTTPS: '16443',
+      KUBERNETES_PORT: 'tcp://127.0.0.1:16443',
+      KUBERNETES_PORT_16443_TCP: 'tcp://127.0.0.1:16443',
+      KUBERNETES_PORT_16443_TCP_PROTO: 'tcp',
+      KUBERNETES_PORT_16443_TCP_PORT: '16443',
+      KUBERNETES_PORT_16443_TCP_ADDR: '127.0.0.1',
+    });
+    expect(kubernetesServiceEnv('https://[::1]:6443')).toMatchObject({ KUBERNETES_SERVICE_HOST: '::1', KUBERNETES_PORT: 'tcp://[::1]:6443' });
   });
 
   it.each([

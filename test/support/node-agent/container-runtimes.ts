@@ -13,9 +13,15 @@
  *     pod's own network namespace, every listen address (IMGROUP_GATE_HOST, IMGROUP_LOGIC_HOST,
  *     IMGROUP_OPS_HOST) set to the pod IP unless the pod sets it, and pod DNS names resolved
  *     (pod-dns.ts: IMGROUP_REDIS_SEEDS names the Redis pods by their headless-Service names).
+ *     Standing in for the pod's own mount namespace, a ServiceAccount volume mounted at the
+ *     standard /var/run/secrets/kubernetes.io/serviceaccount (the `kube-api-access-*` volume the
+ *     API server's ServiceAccount admission adds) is named to the process by
+ *     IMGROUP_SERVICE_ACCOUNT_DIR (its host directory), where imgroup's in-cluster configuration
+ *     reads the token, CA and namespace.
  */
 import type { V1Container, V1Pod } from '@kubernetes/client-node';
 import { imgroupBinPath } from '../../../runtime/dev/imgroup-process.js';
+import { DEFAULT_SERVICE_ACCOUNT_DIR } from '../../../runtime/kube/kube-config.js';
 
 /** What the agent knows when it launches a container (values already expanded and rewritten). */
 export interface LaunchContext {
@@ -28,6 +34,8 @@ export interface LaunchContext {
   command: string[] | undefined;
   /** container.args after expansion and rewriting (undefined: the image's default arguments). */
   args: string[] | undefined;
+  /** The host directory behind a container path (its volume mounts), or null; absent: no mounts. */
+  hostPathOf?: (containerPath: string) => string | null;
 }
 
 export interface Launch {
@@ -104,6 +112,8 @@ export function imgroupRuntime(opts: ImgroupRuntimeOptions = {}): ContainerRunti
     launch(ctx) {
       const env: Record<string, string> = { ...IMGROUP_IMAGE_ENV };
       for (const name of LISTEN_ADDRESS_ENV) env[name] = ctx.podIP;
+      const serviceAccountDir = ctx.hostPathOf?.(DEFAULT_SERVICE_ACCOUNT_DIR) ?? null;
+      if (serviceAccountDir !== null) env.IMGROUP_SERVICE_ACCOUNT_DIR = serviceAccountDir;
       // A command replaces the ENTRYPOINT (`node /app/bin/imgroup.js`); map its two known parts.
       const entry = !ctx.command
         ? [process.execPath, bin]

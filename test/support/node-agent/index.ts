@@ -7,4 +7,5 @@ export { type ContainerRuntime, imageName, type ImgroupRuntimeOptions, imgroupRu
 export { type ContainerInfo, NodeAgent, type NodeAgentOptions, type PodInfo, type RestartAllOptions } from './node-agent.js';
 export type { BindSelector } from './pod-binder.js';
 export { podDnsNatMap, type PodResolver, resolvePodHost } from './pod-dns.js';
-export { STATEFULSET_CONTROLLERS, startStatefulSetControlPlane, type WorkloadControlPlaneOptions } from './workload-control-plane.js';
+export { kubernetesServiceEnv } from './kubernetes-service.js';
+export { CLUSTER_CONTROLLERS, STATEFULSET_CONTROLLERS, startStatefulSetControlPlane, type WorkloadControlPlaneOptions } from './workload-control-plane.js';

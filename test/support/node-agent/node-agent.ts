@@ -24,6 +24,7 @@ import { readVersions } from '../../../hack/k8s/control-plane.mjs';
 import { type AddressAllocator, sharedLoopbackAllocator } from './address-allocator.js';
 import { AgentApi } from './agent-api.js';
 import { DEFAULT_CAPACITY, HOST_IP, type NodeAgentOptions, type RestartAllOptions } from './node-agent-options.js';
+import { kubernetesServiceEnv } from './kubernetes-service.js';
 import { NodeRegistration } from './node-registration.js';
 import { type BindSelector, PodBinder } from './pod-binder.js';
 import { type PodAddressView, podDnsNatMap, removePodHosts, resolvePodHost, writePodHosts } from './pod-dns.js';
@@ -42,6 +43,8 @@ export class NodeAgent {
   readonly dataDir: string;
   private readonly ownsDataDir: boolean;
   private readonly api: AgentApi;
+  /** The `kubernetes` Service variables every container gets (kubernetes-service.ts). */
+  private readonly serviceEnv: Readonly<Record<string, string>>;
   private readonly log: Logger;
   private readonly registration: NodeRegistration;
   private readonly watch: PodWatch;
@@ -59,6 +62,8 @@ export class NodeAgent {
   constructor(private readonly opts: NodeAgentOptions) {
     const kc = typeof opts.kubeconfig === 'string' ? loadKubeconfig(opts.kubeconfig) : opts.kubeconfig;
     this.api = new AgentApi(kc);
+    const server = kc.getCurrentCluster()?.server;
+    this.serviceEnv = server ? kubernetesServiceEnv(server) : {};
     this.log = (opts.log ?? pino({ level: 'silent' })).child({ component: 'node-agent' });
     this.nodeName = opts.nodeName ?? `agent-${Math.random().toString(16).slice(2, 10)}`;
     this.ownsDataDir = opts.dataDir === undefined;
@@ -317,6 +322,7 @@ export class NodeAgent {
         runtimes: this.opts.runtimes,
         allocatable: { ...DEFAULT_CAPACITY, ...(this.opts.capacity ?? {}) },
         baseEnv: this.opts.hostEnv ?? { PATH: process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin' },
+        serviceEnv: this.serviceEnv,
         backoff,
         probePeriodCapMs: this.opts.probePeriodCapMs,
         volumeRefreshMs: this.opts.volumeRefreshMs ?? 2000,

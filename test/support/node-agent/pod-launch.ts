@@ -2,8 +2,9 @@
  * From a container of a pod to the process to start, the kubelet's way: the env resolved
  * (container-env.ts), the image's runtime found in the table (container-runtimes.ts),
  * `$(VAR)` references in command and args expanded with the container's env, mount paths in
- * args, env and workingDir rewritten to host directories (mount-table.ts), pod DNS for node
- * programs (pod-dns.ts), and what the probes need (pod IP, ports, env).
+ * args, env and workingDir rewritten to host directories (mount-table.ts), the `kubernetes`
+ * Service variables (kubernetes-service.ts), pod DNS for node programs (pod-dns.ts), and what
+ * the probes need (pod IP, ports, env).
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -27,6 +28,8 @@ export interface LaunchInputs {
   allocatable: NodeAllocatable;
   /** Env every container starts with (PATH of the host). */
   baseEnv: Readonly<Record<string, string>>;
+  /** The kubelet's `kubernetes` Service variables (kubernetes-service.ts); the container's own env wins. */
+  serviceEnv: Readonly<Record<string, string>>;
   /** The pod's sandbox directory; a container's default working directory is below it. */
   podDir: string;
   /** Where the agents keep their pod hosts files (pod-dns.ts). */
@@ -44,9 +47,17 @@ export async function containerLaunch(i: LaunchInputs): Promise<ContainerLaunchS
   const mounts = MountTable.forContainer(i.container, i.volumes, podEnv);
   const expand = (list: string[] | undefined) => list?.map((part) => mounts.rewrite(expandEnvReferences(part, podEnv)));
   const env = Object.fromEntries(Object.entries(podEnv).map(([k, v]) => [k, mounts.rewrite(v)]));
-  const launch = runtime.launch({ pod: i.pod, container: i.container, podIP: i.podIP, env, command: expand(i.container.command), args: expand(i.container.args) });
+  const launch = runtime.launch({
+    pod: i.pod,
+    container: i.container,
+    podIP: i.podIP,
+    env,
+    command: expand(i.container.command),
+    args: expand(i.container.args),
+    hostPathOf: (path) => mounts.hostPathOf(path),
+  });
   const hostname = i.pod.spec?.hostname ?? i.pod.metadata?.name ?? '';
-  const fullEnv: Record<string, string> = { ...i.baseEnv, HOSTNAME: hostname, ...(launch.env ?? {}), ...env };
+  const fullEnv: Record<string, string> = { ...i.baseEnv, HOSTNAME: hostname, ...(launch.env ?? {}), ...i.serviceEnv, ...env };
   if (launch.podDns) Object.assign(fullEnv, podDnsEnv(i.podHostsDir, fullEnv.NODE_OPTIONS));
   const workingDir = i.container.workingDir ? mounts.hostPathOf(i.container.workingDir) : null;
   const cwd = workingDir ?? join(i.podDir, 'containers', i.container.name);

@@ -39,6 +39,8 @@ export interface PodWorkerDeps {
   runtimes: RuntimeTable;
   allocatable: NodeAllocatable;
   baseEnv: Readonly<Record<string, string>>;
+  /** The kubelet's `kubernetes` Service variables for every container. */
+  serviceEnv: Readonly<Record<string, string>>;
   backoff: RestartBackoff;
   probePeriodCapMs: number | undefined;
   volumeRefreshMs: number;
@@ -310,6 +312,7 @@ export class PodWorker {
           runtimes: this.deps.runtimes,
           allocatable: this.deps.allocatable,
           baseEnv: this.deps.baseEnv,
+          serviceEnv: this.deps.serviceEnv,
           podDir: this.podDir,
           podHostsDir: this.deps.podHostsDir,
         }),

@@ -20,16 +20,33 @@ import { DEFAULT_CONTROLLERS, startTestControlPlane, type TestControlPlane } fro
  */
 export const STATEFULSET_CONTROLLERS: readonly string[] = [...DEFAULT_CONTROLLERS, 'statefulset-controller', 'persistentvolumeclaim-protection-controller'];
 
+/**
+ * What a real cluster runs for the whole system, the operator included, as pods (the end-to-end
+ * suite): the StatefulSet set, plus Deployment → ReplicaSet → Pod, EndpointSlices for Services,
+ * the `kube-root-ca.crt` ConfigMap in every namespace (the CA of in-cluster configuration) and
+ * the ServiceAccount token controller. Pair it with the scheduler.
+ */
+export const CLUSTER_CONTROLLERS: readonly string[] = [
+  ...STATEFULSET_CONTROLLERS,
+  'deployment-controller',
+  'replicaset-controller',
+  'endpointslice-controller',
+  'root-ca-certificate-publisher-controller',
+  'serviceaccount-token-controller',
+];
+
 export interface WorkloadControlPlaneOptions {
   /** kube-controller-manager controllers. Default STATEFULSET_CONTROLLERS. */
   controllers?: readonly string[];
   /** Also run kube-scheduler. Default false. */
   scheduler?: boolean;
+  /** An audit log of every write (TestControlPlane.auditLogPath). Default false. */
+  audit?: boolean;
   log?: (line: string) => void;
 }
 
 export async function startStatefulSetControlPlane(opts: WorkloadControlPlaneOptions = {}): Promise<TestControlPlane> {
-  const cp = await startTestControlPlane({ controllers: opts.controllers ?? STATEFULSET_CONTROLLERS, ...(opts.log ? { log: opts.log } : {}) });
+  const cp = await startTestControlPlane({ controllers: opts.controllers ?? STATEFULSET_CONTROLLERS, audit: opts.audit ?? false, ...(opts.log ? { log: opts.log } : {}) });
   if (!opts.scheduler) return cp;
   let scheduler: { stop(): Promise<void> };
   try {

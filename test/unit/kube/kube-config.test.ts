@@ -3,9 +3,9 @@ import { type AddressInfo, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CoreV1Api, RequestContext } from '@kubernetes/client-node';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { ConfigError } from '../../../runtime/config/options.js';
-import { loadKubeConfig } from '../../../runtime/kube/kube-config.js';
+import { DEFAULT_SERVICE_ACCOUNT_DIR, loadKubeConfig, serviceAccountNamespace } from '../../../runtime/kube/kube-config.js';
 
 function kubeconfigFile(server: string, o: { skipTlsVerify?: boolean } = {}): string {
   const path = join(mkdtempSync(join(tmpdir(), 'imgroup-kc-')), 'kubeconfig');
@@ -48,5 +48,37 @@ describe('loadKubeConfig', () => {
     ctx.setSignal(own);
     await kc.applySecurityAuthentication(ctx);
     expect(ctx.getSignal()).toBe(own);
+  });
+
+  describe('in cluster, the ServiceAccount files in another directory (IMGROUP_SERVICE_ACCOUNT_DIR)', () => {
+    afterEach(() => vi.unstubAllEnvs());
+
+    function serviceAccountDir(token: string, namespace: string): string {
+      const dir = mkdtempSync(join(tmpdir(), 'imgroup-sa-'));
+      writeFileSync(join(dir, 'token'), token);
+      writeFileSync(join(dir, 'ca.crt'), 'not read until a connection is made');
+      writeFileSync(join(dir, 'namespace'), namespace);
+      return dir;
+    }
+
+    it('talks to KUBERNETES_SERVICE_HOST/PORT with the token and CA of that directory', async () => {
+      vi.stubEnv('KUBERNETES_SERVICE_HOST', '127.0.0.1');
+      vi.stubEnv('KUBERNETES_SERVICE_PORT', '16443');
+      const dir = serviceAccountDir('sa-token-1', 'team-a');
+      const kc = loadKubeConfig({ serviceAccountDir: dir, requestTimeoutMs: 1000 });
+      expect(kc.getCurrentCluster()).toMatchObject({ server: 'https://127.0.0.1:16443', caFile: join(dir, 'ca.crt') });
+      const ctx = new RequestContext('https://127.0.0.1:16443/api', 'GET' as never);
+      await kc.applySecurityAuthentication(ctx);
+      expect(ctx.getHeaders().Authorization).toBe('Bearer sa-token-1');
+      expect(serviceAccountNamespace(dir)).toBe('team-a');
+    });
+
+    it('keeps client-node\'s own paths for the standard directory, and reads no namespace where there is none', () => {
+      vi.stubEnv('KUBERNETES_SERVICE_HOST', '10.0.0.1');
+      vi.stubEnv('KUBERNETES_SERVICE_PORT', '443');
+      const kc = loadKubeConfig({ serviceAccountDir: DEFAULT_SERVICE_ACCOUNT_DIR, requestTimeoutMs: 1000 });
+      expect(kc.getCurrentCluster()).toMatchObject({ server: 'https://10.0.0.1:443', caFile: `${DEFAULT_SERVICE_ACCOUNT_DIR}/ca.crt` });
+      expect(serviceAccountNamespace(join(tmpdir(), 'no-such-imgroup-dir'))).toBeUndefined();
+    });
   });
 });
