@@ -50,6 +50,7 @@ export function helmTemplate(helm: string, o: RenderOptions = {}): string {
  * top-level lines are read apart.
  */
 function parseRaw(doc: string): KubernetesObject | null {
+  if (doc.replace(/^\s*#.*$/gm, '').trim() === '') return null;
   const top: Record<string, string> = {};
   const rest = doc.replace(/^(apiVersion|kind): (.+)$/gm, (_line, key: string, value: string) => {
     top[key] = value.trim().replace(/^"(.*)"$/, '$1');

@@ -51,7 +51,7 @@ describe.skipIf(helm === null)(`helm template (helm: ${helm ?? 'not found: set I
   });
   const env = (d: V1Deployment) => Object.fromEntries((d.spec?.template.spec?.containers[0]?.env ?? []).filter((e) => e.value !== undefined).map((e) => [e.name, e.value as string]));
 
-  it('renders the CRD, ServiceAccount, cluster-wide RBAC, leader-election Role and the Deployment', () => {
+  it('renders the CRD, ServiceAccount, cluster-wide RBAC, leader-election Role, the Deployment and its metrics Service', () => {
     expect(defaults.map((o) => `${o.kind}/${o.metadata?.name}`).sort()).toEqual([
       'ClusterRole/imgroup-operator',
       'ClusterRoleBinding/imgroup-operator',
@@ -59,6 +59,7 @@ describe.skipIf(helm === null)(`helm template (helm: ${helm ?? 'not found: set I
       'Deployment/imgroup-operator',
       'Role/imgroup-operator-leader-election',
       'RoleBinding/imgroup-operator-leader-election',
+      'Service/imgroup-operator-metrics',
       'ServiceAccount/imgroup-operator',
     ]);
   });
@@ -156,7 +157,8 @@ describe.skipIf(helm === null)(`helm template (helm: ${helm ?? 'not found: set I
     expect(spec?.tolerations).toEqual([{ key: 'dedicated', operator: 'Equal', value: 'ops', effect: 'NoSchedule' }]);
     expect(spec?.priorityClassName).toBe('system-cluster-critical');
     expect(d.spec?.template.metadata?.annotations).toEqual({ 'example.com/a': 'b' });
-    expect(spec?.containers[0]?.resources).toEqual({ requests: { cpu: '1' } });
+    // Helm merges a map value into the default one: the default memory request and limit stay.
+    expect(spec?.containers[0]?.resources).toEqual({ requests: { cpu: '1', memory: '128Mi' }, limits: { memory: '512Mi' } });
     expect(spec?.affinity?.podAntiAffinity?.preferredDuringSchedulingIgnoredDuringExecution?.[0]?.podAffinityTerm.labelSelector?.matchLabels).toEqual(d.spec?.selector.matchLabels);
   });
 
