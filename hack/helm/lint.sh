@@ -159,10 +159,18 @@ while read -r -u 3 name rest || [[ -n ${name:-} ]]; do
     continue
   fi
 
+  # The case's namespace is the default of a kubeconfig of its own, not a -n flag: kubectl refuses
+  # -n for a manifest whose objects name other namespaces (namespaced mode's watched namespace),
+  # as helm does not.
+  case_kubeconfig=$work/$name.kubeconfig
+  cp "$kubeconfig" "$case_kubeconfig"
+  "$kubectl" --kubeconfig "$case_kubeconfig" config set-context --current --namespace "$ns" >/dev/null
+  kc() { "$kubectl" --kubeconfig "$case_kubeconfig" "$@"; }
+
   # Every namespace the rendered objects are in (objects without one go to the case's), created
   # here when missing. kubectl's client-side dry-run prints them without asking the server to
   # store anything.
-  if ! k apply --dry-run=client --validate=false -n "$ns" -f "$manifest" \
+  if ! kc apply --dry-run=client --validate=false -f "$manifest" \
     -o go-template='{{if .items}}{{range .items}}{{.metadata.namespace}}{{"\n"}}{{end}}{{else}}{{.metadata.namespace}}{{"\n"}}{{end}}' \
     >"$work/$name.namespaces" 2>"$out"; then
     fail "$name" "the rendered manifest is not a list of Kubernetes objects" "$out"
@@ -178,8 +186,8 @@ while read -r -u 3 name rest || [[ -n ${name:-} ]]; do
 
   # --force-conflicts: a dry-run checks the objects, not who owns their fields on this server
   # (a CRD applied by an earlier install or a test is not a reason to fail).
-  if ! k apply --server-side --dry-run=server --force-conflicts --validate=strict --field-manager=helm \
-    -n "$ns" -f "$manifest" >"$work/$name.applied" 2>"$out"; then
+  if ! kc apply --server-side --dry-run=server --force-conflicts --validate=strict --field-manager=helm \
+    -f "$manifest" >"$work/$name.applied" 2>"$out"; then
     fail "$name" "the API server rejected objects (server-side dry-run)" "$out"
     continue
   fi
