@@ -2,26 +2,31 @@
  * kube-proxy for one Service port, for the end-to-end tests: a client outside the cluster reaches
  * a Service through a load balancer, which forwards each new connection to one Ready endpoint.
  * No kube-proxy runs here, so this stands in for it: a TCP listener on 127.0.0.1 that follows the
- * Service's EndpointSlices (made by the real EndpointSlice controller from the Ready pods the test
- * node agent runs) and forwards each connection to the next Ready endpoint, round robin. A pod
- * that dies takes its connections with it; a client that reconnects lands on a pod still Ready —
- * what a user of the Service sees.
+ * Service's Ready endpoints and forwards each connection to the next one, round robin. A pod that
+ * dies takes its connections with it; a client that reconnects lands on a pod still Ready — what a
+ * user of the Service sees.
+ *
+ * The endpoints are computed as the EndpointSlice controller computes them — the pods the
+ * Service's selector matches, Ready and not terminating, at their podIP and the container port the
+ * Service's targetPort names — because that controller cannot publish them here: the test node
+ * agent's pods live on 127.0.0.0/8, and the API server refuses loopback addresses in an
+ * EndpointSlice.
  */
 import { createServer, type Server, type Socket, connect } from 'node:net';
-import { DiscoveryV1Api, type KubeConfig } from '@kubernetes/client-node';
+import { CoreV1Api, type KubeConfig, type V1Pod } from '@kubernetes/client-node';
 
 export interface ServiceProxyOptions {
   kc: KubeConfig;
   namespace: string;
   service: string;
-  /** The Service port's name (the EndpointSlice port of that name is the target). */
+  /** The Service port's name (its targetPort, by number or by container port name, is the target). */
   portName: string;
-  /** How often the EndpointSlices are read again. Default 200 ms. */
+  /** How often the Service and its pods are read again. Default 200 ms. */
   refreshMs?: number;
 }
 
 export class ServiceProxy {
-  private readonly discovery: DiscoveryV1Api;
+  private readonly core: CoreV1Api;
   private server: Server | null = null;
   private timer: NodeJS.Timeout | null = null;
   private readonly sockets = new Set<Socket>();
@@ -30,7 +35,7 @@ export class ServiceProxy {
   port = 0;
 
   constructor(private readonly opts: ServiceProxyOptions) {
-    this.discovery = opts.kc.makeApiClient(DiscoveryV1Api);
+    this.core = opts.kc.makeApiClient(CoreV1Api);
   }
 
   /** Listen, and follow the endpoints (resolves once they were read once). */
@@ -66,17 +71,24 @@ export class ServiceProxy {
 
   private async refresh(): Promise<void> {
     try {
-      const slices = await this.discovery.listNamespacedEndpointSlice({ namespace: this.opts.namespace, labelSelector: `kubernetes.io/service-name=${this.opts.service}` });
-      const found: Array<{ host: string; port: number }> = [];
-      for (const slice of slices.items) {
-        const port = slice.ports?.find((p) => p.name === this.opts.portName)?.port;
-        if (port === undefined || port === null) continue;
-        for (const e of slice.endpoints ?? []) {
-          if (e.conditions?.ready === false || e.conditions?.terminating === true) continue;
-          for (const host of e.addresses ?? []) found.push({ host, port });
-        }
+      const { namespace, service, portName } = this.opts;
+      const svc = await this.core.readNamespacedService({ namespace, name: service });
+      const selector = svc.spec?.selector ?? {};
+      const targetPort = svc.spec?.ports?.find((p) => p.name === portName)?.targetPort;
+      if (targetPort === undefined || Object.keys(selector).length === 0) {
+        this.endpoints = [];
+        return;
       }
-      this.endpoints = found.sort((a, b) => a.host.localeCompare(b.host));
+      const labelSelector = Object.entries(selector).map(([k, v]) => `${k}=${v}`).join(',');
+      const pods = await this.core.listNamespacedPod({ namespace, labelSelector });
+      const found: Array<{ host: string; port: number }> = [];
+      for (const pod of pods.items) {
+        const host = pod.status?.podIP;
+        const port = typeof targetPort === 'number' ? targetPort : containerPort(pod, targetPort);
+        if (!host || port === undefined || pod.metadata?.deletionTimestamp || !isReady(pod)) continue;
+        found.push({ host, port });
+      }
+      this.endpoints = found.sort((a, b) => `${a.host}:${a.port}`.localeCompare(`${b.host}:${b.port}`));
     } catch {
       // keep the last endpoints; the next refresh tries again
     }
@@ -104,4 +116,17 @@ export class ServiceProxy {
       s.on('close', end);
     }
   }
+}
+
+const isReady = (pod: V1Pod) => (pod.status?.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True');
+
+/** The container port a Service's named targetPort resolves to in this pod, as the controller resolves it. */
+function containerPort(pod: V1Pod, name: string): number | undefined {
+  const n = Number(name);
+  if (Number.isInteger(n) && String(n) === name) return n;
+  for (const c of pod.spec?.containers ?? []) {
+    const port = c.ports?.find((p) => p.name === name);
+    if (port) return port.containerPort;
+  }
+  return undefined;
 }

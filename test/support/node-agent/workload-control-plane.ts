@@ -22,7 +22,8 @@ export const STATEFULSET_CONTROLLERS: readonly string[] = [...DEFAULT_CONTROLLER
 
 /**
  * What a real cluster runs for the whole system, the operator included, as pods (the end-to-end
- * suite): the StatefulSet set, plus Deployment → ReplicaSet → Pod, EndpointSlices for Services,
+ * suite): the StatefulSet set, plus Deployment → ReplicaSet → Pod, EndpointSlices for Services
+ * (it runs, but the API server refuses the node agent's loopback pod addresses in a slice),
  * the `kube-root-ca.crt` ConfigMap in every namespace (the CA of in-cluster configuration) and
  * the ServiceAccount token controller. Pair it with the scheduler.
  */
