@@ -34,7 +34,7 @@ import { imgroupBinPath } from '../../runtime/dev/imgroup-process.js';
 import { acceptedWriters, serviceAccountUser } from '../support/e2e/audit-log.js';
 import { ChatCluster, isPodReady } from '../support/e2e/chat-cluster.js';
 import { ChatTraffic } from '../support/e2e/chat-traffic.js';
-import { CHART_DIR, helm, kubectl, run, SMALL_EXAMPLE } from '../support/e2e/cli-tools.js';
+import { CHART_DIR, helm, kubectl, PRODUCTION_EXAMPLE, run, SMALL_EXAMPLE } from '../support/e2e/cli-tools.js';
 import { OperatorRelease } from '../support/e2e/operator-release.js';
 import { ServiceProxy } from '../support/e2e/service-proxy.js';
 import { NodeAgent, imgroupRuntime, redisRuntime } from '../support/node-agent/index.js';
@@ -180,6 +180,19 @@ describe('helm install → kubectl apply → a running chat cluster (issue 10 §
       await helm(kubeconfig, ['uninstall', `${RELEASE}-nsmode`, '-n', nsB, '--ignore-not-found']).catch(() => undefined);
       await k.core.deleteNamespace({ name: nsB }).catch(() => undefined);
     }
+  });
+
+  // -------------------------------------------------------------------------------------------
+  it('2a. the production example is accepted by the API server as is: schema, CEL rules, no pruned field (server-side dry run)', async () => {
+    // Its 4 gates, 6 logic and 12 Redis pods ask for more CPU and memory than this machine has, so
+    // it is not run here; the API server checks it whole (the CRD's schema and rules, with
+    // --validate=strict refusing a field the schema would prune) and stores nothing.
+    const { stdout, stderr } = await kubectl(kubeconfig, ['apply', '--server-side', '--dry-run=server', '--validate=strict', '--field-manager=e2e', '-n', ns, '-f', PRODUCTION_EXAMPLE, '-o', 'json']);
+    expect(stderr).toBe('');
+    const served = JSON.parse(stdout) as { kind: string; spec: { gate: { replicas: number }; redis: { masters: number; storage: { storageClassName?: string } } } };
+    expect(served).toMatchObject({ kind: 'ImGroupCluster', spec: { gate: { replicas: 4 }, redis: { masters: 6, storage: { storageClassName: 'fast-ssd' } } } });
+    const broken = readFileSync(PRODUCTION_EXAMPLE, 'utf8').replace('masters: 6', 'masters: 2');
+    await expect(kubectl(kubeconfig, ['apply', '--server-side', '--dry-run=server', '--field-manager=e2e', '-n', ns, '-f', '-'], broken)).rejects.toThrow(/masters/);
   });
 
   // -------------------------------------------------------------------------------------------

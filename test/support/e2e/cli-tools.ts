@@ -66,3 +66,4 @@ export function helm(kubeconfig: string, args: readonly string[]): Promise<Comma
 /** The chart and its examples, in this checkout. */
 export const CHART_DIR = join(REPO, 'charts', 'imgroup');
 export const SMALL_EXAMPLE = join(CHART_DIR, 'examples', 'small.yaml');
+export const PRODUCTION_EXAMPLE = join(CHART_DIR, 'examples', 'production.yaml');
