@@ -22,7 +22,7 @@ import type {
 } from '../protocol/client-frames.js';
 import { CloseCode, ErrorCode, ProtocolError, shouldReconnect } from '../protocol/errors.js';
 import { isValidId } from '../protocol/ids.js';
-import { backoffDelayMs } from './backoff.js';
+import { backoffDelayMs } from '../retry/backoff.js';
 import { ClientError, ClientErrorCode } from './client-errors.js';
 import { type ClientOptions, type ResolvedClientOptions, resolveClientOptions } from './client-options.js';
 import { dialGate, resolveToken } from './gate-dialer.js';

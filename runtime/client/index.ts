@@ -42,7 +42,7 @@ export {
 } from './imgroup-client.js';
 export { type ClientOptions, type TokenSource } from './client-options.js';
 export { ClientError, ClientErrorCode } from './client-errors.js';
-export { backoffDelayMs, type BackoffBounds } from './backoff.js';
+export { backoffDelayMs, type BackoffBounds } from '../retry/backoff.js';
 export type { WebSocketConstructor, WebSocketLike, MessageEventLike, CloseEventLike } from './web-socket-like.js';
 export type { ChatMessage, WelcomeFrame } from '../protocol/client-frames.js';
 export { CloseCode, ErrorCode, ProtocolError, isRetryable, shouldReconnect } from '../protocol/errors.js';

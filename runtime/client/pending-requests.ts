@@ -11,7 +11,7 @@
  * Each request has at most one timer at a time.
  */
 import { type ErrorCode, ProtocolError, isRetryable } from '../protocol/errors.js';
-import { type BackoffBounds, backoffDelayMs } from './backoff.js';
+import { type BackoffBounds, backoffDelayMs } from '../retry/backoff.js';
 import { ClientError, ClientErrorCode } from './client-errors.js';
 
 export interface PendingRequestsOptions<F> {

@@ -10,7 +10,7 @@
  * read (a replay sent twice is de-duplicated by gate and client), and members.update adds and
  * removes set members (applying it again changes nothing). Any other error is not retried.
  */
-import { type BackoffBounds, backoffDelayMs } from '../client/backoff.js';
+import { type BackoffBounds, backoffDelayMs } from '../retry/backoff.js';
 import type { InternalOp } from '../protocol/internal-frames.js';
 import { isRetryableRedisError } from '../redis/redis-errors.js';
 import type { RedisStore } from '../redis/redis-store.js';

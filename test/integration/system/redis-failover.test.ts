@@ -14,7 +14,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import calculateSlot from 'cluster-key-slot';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { backoffDelayMs } from '../../../runtime/client/backoff.js';
+import { backoffDelayMs } from '../../../runtime/retry/backoff.js';
 import { keys } from '../../../runtime/redis/keys.js';
 import { eventually } from '../../support/eventually.js';
 import { type Frame, RawClient } from '../../support/raw-client.js';

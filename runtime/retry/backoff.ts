@@ -1,5 +1,7 @@
 /**
- * Reconnect and retry delays: exponential growth with full jitter above a floor.
+ * The one backoff of imgroup: every reconnect and retry delay (clients, gate → logic links, Redis,
+ * list-watches, the operator's work queues) comes from here. Exponential growth with full jitter
+ * above a floor.
  *
  * The delay of attempt `n` (0-based) is drawn uniformly from `[minMs, min(maxMs, minMs * 2^(n+1))]`,
  * so even the first retry is spread over a window (thousands of clients that lose the same gate do
@@ -27,4 +29,31 @@ export function backoffDelayMs(attempt: number, bounds: BackoffBounds, random: (
   const drawn = random();
   const r = drawn > 0 ? Math.min(drawn, 1) : 0; // NaN and negatives count as 0
   return Math.min(bounds.maxMs, bounds.minMs + Math.floor(r * span));
+}
+
+/**
+ * A retry loop's attempt counter over `backoffDelayMs`: `next()` is the delay before the next
+ * attempt (and counts it), `reset()` after a success starts the window again at `minMs`.
+ */
+export class Backoff {
+  private attempt = 0;
+
+  constructor(
+    private readonly bounds: BackoffBounds,
+    private readonly random: () => number = Math.random,
+  ) {}
+
+  /** Failed attempts since the last reset. */
+  get attempts(): number {
+    return this.attempt;
+  }
+
+  /** The delay before the next attempt, in ms; counts one more failed attempt. */
+  next(): number {
+    return backoffDelayMs(this.attempt++, this.bounds, this.random);
+  }
+
+  reset(): void {
+    this.attempt = 0;
+  }
 }

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { backoffDelayMs } from '../../../runtime/client/backoff.js';
+import { Backoff, backoffDelayMs } from '../../../runtime/retry/backoff.js';
 
 const bounds = fc
   .tuple(fc.integer({ min: 1, max: 100_000 }), fc.integer({ min: 1, max: 10_000_000 }))
@@ -46,5 +46,26 @@ describe('backoffDelayMs', () => {
     expect(backoffDelayMs(-3, b, () => 0)).toBe(10);
     expect(backoffDelayMs(Number.POSITIVE_INFINITY, b, () => 0.5)).toBeLessThanOrEqual(1000);
     expect(backoffDelayMs(Number.NaN, b, () => 0)).toBe(10);
+  });
+});
+
+describe('Backoff', () => {
+  it('counts attempts, widens the window per attempt and starts again after reset', () => {
+    const b = new Backoff({ minMs: 100, maxMs: 1000 }, () => 0.999999);
+    expect([b.next(), b.next(), b.next(), b.next()]).toEqual([199, 399, 799, 999]);
+    expect(b.attempts).toBe(4);
+    b.reset();
+    expect(b.attempts).toBe(0);
+    expect(b.next()).toBe(199);
+  });
+
+  it('agrees with backoffDelayMs for the same draws', () => {
+    fc.assert(
+      fc.property(fc.array(fc.double({ min: 0, max: 1, noNaN: true, maxExcluded: true }), { minLength: 1, maxLength: 40 }), (draws) => {
+        let i = 0;
+        const b = new Backoff({ minMs: 5, maxMs: 30_000 }, () => draws[i] ?? 0);
+        for (i = 0; i < draws.length; i++) expect(b.next()).toBe(backoffDelayMs(i, { minMs: 5, maxMs: 30_000 }, () => draws[i] ?? 0));
+      }),
+    );
   });
 });
