@@ -23,8 +23,8 @@ import { createRedisLifecycleMetrics, forgetLifecycleCluster, recordLifecycleSte
 import { OPERATOR_OPTIONS, type OperatorOptions } from './operator-options.js';
 
 /**
- * Bound on asking one Redis pod during a lifecycle step. A cluster's reconcile (its membership
- * ConfigMap included) waits for its Redis step, so an unreachable pod must not hold it long.
+ * Bound on asking one Redis pod during a lifecycle step: the Redis controller's next step of the
+ * cluster (and so its status.redis) waits for this one, so an unreachable pod must not hold it long.
  */
 const REDIS_OBSERVE_TIMEOUT_MS = 1500;
 

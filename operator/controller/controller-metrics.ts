@@ -1,12 +1,25 @@
 /**
  * The operator's metrics, on an injected Registry: controller-runtime's reconcile and workqueue
- * names (label `controller` = imgroupcluster), the membership publish latency, and the
- * conditions of every ImGroupCluster (so that alerts can see a cluster Degraded).
+ * names (label `controller`, and `name` of the work queue, = one of CONTROLLER_NAMES), the
+ * membership publish latency, and the conditions of every ImGroupCluster (so that alerts can see
+ * a cluster Degraded).
  */
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import { CONDITION_TYPES, type Condition } from '../api/v1alpha1.js';
 
-export const CONTROLLER_NAME = 'imgroupcluster';
+/** The operator's controllers, each with its own work queue: their `controller` / `name` label. */
+export const CONTROLLER_NAMES = {
+  /** An ImGroupCluster's objects and status. */
+  cluster: 'imgroupcluster',
+  /** Its logic pods → the N-membership ConfigMap. */
+  membership: 'imgroupcluster-membership',
+  /** Its Redis Cluster's lifecycle. */
+  redis: 'imgroupcluster-redis',
+} as const;
+export type ControllerName = (typeof CONTROLLER_NAMES)[keyof typeof CONTROLLER_NAMES];
+
+/** The cluster controller's name (the one controller of earlier versions). */
+export const CONTROLLER_NAME = CONTROLLER_NAMES.cluster;
 
 export interface ControllerMetrics {
   reconcileTotal: Counter<'controller' | 'result'>;
@@ -23,7 +36,7 @@ export interface ControllerMetrics {
 
 export function createControllerMetrics(registry: Registry): ControllerMetrics {
   return {
-    reconcileTotal: new Counter({ name: 'controller_runtime_reconcile_total', help: 'Reconciles by result (success, requeue_after, error, terminal).', labelNames: ['controller', 'result'], registers: [registry] }),
+    reconcileTotal: new Counter({ name: 'controller_runtime_reconcile_total', help: 'Reconciles by result (success, requeue_after, requeue, error, terminal).', labelNames: ['controller', 'result'], registers: [registry] }),
     reconcileErrors: new Counter({ name: 'controller_runtime_reconcile_errors_total', help: 'Reconciles that ended in an error (transient or terminal).', labelNames: ['controller'], registers: [registry] }),
     reconcileTime: new Histogram({
       name: 'controller_runtime_reconcile_time_seconds',
@@ -34,7 +47,7 @@ export function createControllerMetrics(registry: Registry): ControllerMetrics {
     }),
     workqueueDepth: new Gauge({ name: 'workqueue_depth', help: 'Keys waiting in the work queue.', labelNames: ['name'], registers: [registry] }),
     workqueueAdds: new Counter({ name: 'workqueue_adds_total', help: 'Keys added to the work queue.', labelNames: ['name'], registers: [registry] }),
-    workqueueRetries: new Counter({ name: 'workqueue_retries_total', help: 'Rate-limited re-adds after a transient error.', labelNames: ['name'], registers: [registry] }),
+    workqueueRetries: new Counter({ name: 'workqueue_retries_total', help: 'Rate-limited re-adds (after a transient error, or a Redis step that could not reach its cluster).', labelNames: ['name'], registers: [registry] }),
     membershipPublishLatency: new Histogram({
       name: 'imgroup_operator_membership_publish_latency_seconds',
       help: 'From a logic pod change observed to the membership ConfigMap written.',

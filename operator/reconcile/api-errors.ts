@@ -12,11 +12,8 @@ export function isNotFound(err: unknown): boolean {
   return apiStatus(err) === 404;
 }
 
+/** 409: a write met a newer resourceVersion, or a create met an object of that name (AlreadyExists). */
 export function isConflict(err: unknown): boolean {
-  return apiStatus(err) === 409;
-}
-
-export function isAlreadyExists(err: unknown): boolean {
   return apiStatus(err) === 409;
 }
 

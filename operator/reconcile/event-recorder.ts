@@ -72,3 +72,8 @@ export function createEventRecorder(opts: EventRecorderOptions): EventRecorder {
     },
   };
 }
+
+/** The Event target of an ImGroupCluster. */
+export function eventTarget(cluster: { metadata: { name?: string; namespace?: string; uid?: string } }): EventTarget {
+  return { name: cluster.metadata.name ?? '', namespace: cluster.metadata.namespace ?? '', ...(cluster.metadata.uid ? { uid: cluster.metadata.uid } : {}) };
+}

@@ -1,13 +1,15 @@
 /**
  * From the Kubernetes side to the Redis lifecycle engine and back, pure: the N-redis pods as the
  * engine sees them (name, ordinal, pod IP, Ready, node), and one engine step's result as
- * `status.redis` plus the conditions ClusterFormed and SlotsAssigned.
+ * `status.redis` plus the conditions ClusterFormed and SlotsAssigned; a Redis observation
+ * (redis-observations.ts) as `status.redis` and the conditions it sets, decided by its kind.
  */
 import type { V1Pod } from '@kubernetes/client-node';
 import type { RedisClusterStatus } from '../api/v1alpha1.js';
 import type { RedisLifecycleResult, RedisPodView } from '../redis/lifecycle-types.js';
 import { redisStatusOf } from '../redis/lifecycle-status.js';
 import type { ConditionInput } from './conditions.js';
+import { observationMessage, type RedisObservation } from './redis-observations.js';
 
 /** Status messages are bounded (the schema allows 32 KiB; a status should stay readable). */
 const MAX_MESSAGE_CHARS = 2000;
@@ -56,4 +58,40 @@ export function redisConditions(result: RedisLifecycleResult): ConditionInput[] 
       ? { type: 'SlotsAssigned', status: 'True', reason: 'AllSlotsServed', message: 'all 16384 slots are served' }
       : { type: 'SlotsAssigned', status: 'False', reason: 'SlotsMissing', message: `${result.slotsAssigned} of 16384 slots are served` },
   ];
+}
+
+/**
+ * `status.redis` and the conditions of the latest Redis observation (`undefined`: none yet, the
+ * Redis controller has not looked). Unreachable → Degraded and not Ready (RedisUnreachable);
+ * waiting → not Ready (RedisPending); stepped → ClusterFormed, SlotsAssigned, and Degraded / not
+ * Ready / Progressing as the step's state says.
+ */
+export function redisStatusOfObservation(previous: RedisClusterStatus | undefined, observation: RedisObservation | undefined): { redis: RedisClusterStatus; conditions: ConditionInput[] } {
+  if (!observation) {
+    const message = 'waiting for the Redis lifecycle';
+    return { redis: redisPendingStatus(previous, previous?.ready ?? 0, message), conditions: [{ type: 'Ready', status: 'False', reason: 'RedisPending', message }] };
+  }
+  const message = observationMessage(observation);
+  switch (observation.kind) {
+    case 'waiting':
+      return { redis: redisPendingStatus(previous, observation.readyPods, message), conditions: [{ type: 'Ready', status: 'False', reason: 'RedisPending', message }] };
+    case 'unreachable':
+      return {
+        redis: redisPendingStatus(previous, observation.readyPods, message),
+        conditions: [
+          { type: 'Degraded', status: 'True', reason: 'RedisUnreachable', message },
+          { type: 'Ready', status: 'False', reason: 'RedisUnreachable', message },
+        ],
+      };
+    case 'stepped': {
+      const r = observation.result;
+      const inputs = redisConditions(r);
+      if (r.conditions.degraded) inputs.push({ type: 'Degraded', status: 'True', reason: r.conditions.reason || 'RedisDegraded', message });
+      if (r.state !== 'Healthy') {
+        inputs.push({ type: 'Ready', status: 'False', reason: `Redis${r.state}`, message });
+        if (r.state === 'Bootstrapping' || r.state === 'Migrating') inputs.push({ type: 'Progressing', status: 'True', reason: `Redis${r.state}`, message });
+      }
+      return { redis: redisStatusFromStep(r, observation.readyPods), conditions: inputs };
+    }
+  }
 }

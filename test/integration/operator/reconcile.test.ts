@@ -1,5 +1,6 @@
 /**
- * The reconciler against the real API server: create → every owned object with ownerReferences
+ * The cluster and membership reconcilers against the real API server (`reconcile` runs both, as
+ * the operator's controllers do for one change): create → every owned object with ownerReferences
  * and labels; a second reconcile writes nothing (every resourceVersion unchanged); scale; pause;
  * N-auth created once and never rotated; membership from logic Pods; invalid specs rejected by
  * the API server naming the field; delete → children garbage-collected (the control plane runs
@@ -9,7 +10,8 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { GROUP, type ImGroupCluster, PLURAL, VERSION } from '../../../operator/api/v1alpha1.js';
 import { LABEL_COMPONENT, LABEL_INSTANCE, LABEL_MANAGED_BY, LABEL_NAME } from '../../../operator/desired/object-meta.js';
 import { createEventRecorder } from '../../../operator/reconcile/event-recorder.js';
-import { Reconciler } from '../../../operator/reconcile/reconciler.js';
+import { ClusterReconciler, type ReconcileReport } from '../../../operator/reconcile/cluster-reconciler.js';
+import { MembershipReconciler } from '../../../operator/reconcile/membership-reconciler.js';
 import { parseMembership } from '../../../runtime/protocol/membership.js';
 import { createLogicPod, createNamespace, eventually, installCrd, type KubeClients, kubeClients, quietLogger, setPodReady } from '../../support/operator-fixture.js';
 
@@ -17,13 +19,24 @@ const MINIMAL = { gate: { replicas: 2 }, logic: { replicas: 3 }, redis: { master
 
 describe('reconcile on a real API server', () => {
   let k: KubeClients;
-  let reconciler: Reconciler;
+  let cluster: ClusterReconciler;
+  let membership: MembershipReconciler;
+  /** The membership reconcile, then the cluster's; their writes together, the cluster's outcome. */
+  const reconciler = {
+    async reconcile(ns: string, name: string): Promise<ReconcileReport> {
+      const m = await membership.reconcile(ns, name);
+      expect(m.outcome.kind, JSON.stringify(m.outcome)).toBe('done');
+      const c = await cluster.reconcile(ns, name);
+      return { ...c, applied: [...m.applied, ...c.applied] };
+    },
+  };
 
   beforeAll(async () => {
     k = kubeClients(inject('kubeconfig'));
     await installCrd(k);
     const log = quietLogger();
-    reconciler = new Reconciler({ objects: k.objects, core: k.core, custom: k.custom, log, events: createEventRecorder({ core: k.core, log }) });
+    cluster = new ClusterReconciler({ objects: k.objects, core: k.core, custom: k.custom, log, events: createEventRecorder({ core: k.core, log }) });
+    membership = new MembershipReconciler({ objects: k.objects, core: k.core, custom: k.custom });
   }, 60_000);
 
   async function createCluster(ns: string, name: string, spec: unknown = MINIMAL): Promise<ImGroupCluster> {
@@ -201,7 +214,7 @@ describe('reconcile on a real API server', () => {
     await reconciler.reconcile(ns, 'chat');
     await patchSpec(ns, 'chat', { logic: { replicas: 4 } });
     const log = quietLogger();
-    const staleReader = new Reconciler({
+    const staleReader = new ClusterReconciler({
       objects: k.objects,
       core: k.core,
       custom: k.custom,
@@ -221,7 +234,7 @@ describe('reconcile on a real API server', () => {
     await createCluster(ns, 'chat');
     const valid = await getCluster(ns, 'chat');
     const log = quietLogger();
-    const bypass = new Reconciler({
+    const bypass = new ClusterReconciler({
       objects: k.objects,
       core: k.core,
       custom: k.custom,

@@ -1,0 +1,231 @@
+/**
+ * Level-triggered reconcile of one ImGroupCluster's objects and status: read it and its objects,
+ * compute the desired state (operator/desired), apply only the objects whose applied hash differs
+ * (cluster-objects.ts), create `N-auth` only when absent, then write the status only when it
+ * differs. NotFound means done (ownerReferences let the garbage collector delete the children).
+ * N-membership is the membership reconciler's (membership-reconciler.ts); the Redis Cluster's
+ * state and N-redis's replica count come from the Redis reconciler's latest observation
+ * (redis-observations.ts), so a reconcile never waits for Redis.
+ */
+import { randomBytes as cryptoRandomBytes } from 'node:crypto';
+import type { V1StatefulSet } from '@kubernetes/client-node';
+import type { Logger } from '../../runtime/ops/logger.js';
+import { type ImGroupCluster, type ImGroupClusterStatus, GROUP, PLURAL, VERSION } from '../api/v1alpha1.js';
+import { formatFieldErrors, resolveImGroupCluster, type ValidImGroupCluster } from '../api/validation.js';
+import { desiredAuthSecret, newAuthSecretValues, usesGeneratedAuthSecret } from '../desired/auth-secret.js';
+import { objectNames } from '../desired/cluster-context.js';
+import { type DesiredObject, desiredState } from '../desired/desired-objects.js';
+import { MANAGER } from '../desired/object-meta.js';
+import { redisTargetReplicas } from '../desired/redis-statefulset.js';
+import type { RuntimeDefaults } from '../desired/runtime-pod.js';
+import { apiStatus, asError, isConflict, isNotFound, isTerminalApiError } from './api-errors.js';
+import { hashObject } from './applied-hash.js';
+import { ClusterObjects, type ClusterObjectsOptions } from './cluster-objects.js';
+import { convergedStatus, failedStatus, pausedStatus } from './cluster-status.js';
+import { setConditions } from './conditions.js';
+import { type EventRecorder, eventTarget } from './event-recorder.js';
+import type { ReconcileOutcome } from './outcome.js';
+import type { RedisObservations } from './redis-observations.js';
+import { redisStatusOfObservation } from './redis-status.js';
+
+export interface ClusterReconcilerOptions extends ClusterObjectsOptions {
+  events: EventRecorder;
+  log: Logger;
+  /** The operator's defaults of gate and logic pods (its default runtime image). */
+  runtime?: RuntimeDefaults;
+  /** Wait before looking again while replicas are not ready. Default 30000 ms. */
+  waitRequeueMs?: number;
+  /**
+   * The Redis lifecycle's observations (the Redis reconciler's). Absent: the operator only
+   * applies the Redis StatefulSet and reports nothing about the cluster inside it.
+   */
+  redis?: RedisObservations;
+  /** The cluster is gone (metrics of it can go). */
+  onClusterGone?: (namespace: string, clusterName: string) => void;
+  /** Every status a reconcile computed, written or not (metrics of its conditions). */
+  onStatus?: (namespace: string, clusterName: string, status: ImGroupClusterStatus) => void;
+  /** Attempts of a status write that meets 409 Conflict. Default 5. */
+  maxConflictRetries?: number;
+  randomBytes?: (size: number) => Uint8Array;
+  now?: () => Date;
+}
+
+export interface ReconcileReport {
+  outcome: ReconcileOutcome;
+  /** Names (`Kind/name`) of the objects written by this reconcile; empty for a no-op. */
+  applied: string[];
+  statusWritten: boolean;
+}
+
+export class ClusterReconciler {
+  private readonly opts: ClusterReconcilerOptions;
+  private readonly objects: ClusterObjects;
+  private readonly now: () => Date;
+
+  constructor(opts: ClusterReconcilerOptions) {
+    this.opts = opts;
+    this.objects = new ClusterObjects(opts);
+    this.now = opts.now ?? (() => new Date());
+  }
+
+  /** Reconcile `namespace/name` once. Never throws: every failure is an outcome. */
+  async reconcile(namespace: string, name: string): Promise<ReconcileReport> {
+    const report: ReconcileReport = { outcome: { kind: 'done' }, applied: [], statusWritten: false };
+    let raw: ImGroupCluster;
+    try {
+      raw = await this.objects.getCluster(namespace, name);
+    } catch (err) {
+      if (isNotFound(err)) {
+        this.opts.onClusterGone?.(namespace, name);
+        return report;
+      }
+      report.outcome = { kind: 'transient', error: asError(err) };
+      return report;
+    }
+    const log = this.opts.log.child({ cluster: `${namespace}/${name}` });
+    const resolved = resolveImGroupCluster(raw);
+    if (!resolved.ok) {
+      const message = `invalid spec: ${formatFieldErrors(resolved.errors)}`;
+      await this.recordFailure(raw, 'InvalidSpec', message, report);
+      report.outcome = { kind: 'terminal', error: new Error(message) };
+      return report;
+    }
+    const cluster = resolved.cluster;
+    if (cluster.spec.paused) {
+      await this.writeStatus(cluster, pausedStatus(cluster, this.now()), report).catch((err) => {
+        report.outcome = { kind: 'transient', error: asError(err) };
+      });
+      return report;
+    }
+    try {
+      const names = objectNames(name);
+      const pods = await this.objects.listPods(namespace, name, 'logic');
+      const desired = desiredState(cluster, { logicPods: pods, redisReplicas: await this.redisReplicas(cluster), ...(this.opts.runtime ? { runtime: this.opts.runtime } : {}) });
+      let gate: V1StatefulSet | undefined;
+      let logic: V1StatefulSet | undefined;
+      for (const obj of desired.objects) {
+        if (isMembership(obj, names.membership)) continue; // the membership reconciler's
+        const live = await this.objects.applyIfChanged(obj, report.applied);
+        if (obj.kind === 'StatefulSet' && obj.metadata?.name === names.gate) gate = live as V1StatefulSet;
+        if (obj.kind === 'StatefulSet' && obj.metadata?.name === names.logic) logic = live as V1StatefulSet;
+      }
+      await this.ensureAuthSecret(cluster, report);
+      if (report.applied.length > 0) {
+        await this.opts.events.record(eventTarget(cluster), 'Normal', 'Applied', `applied ${report.applied.join(', ')}`);
+      }
+      const status = this.withRedisStatus(cluster, convergedStatus(cluster, { gate, logic, membership: desired.membership }, this.now()));
+      await this.writeStatus(cluster, status, report);
+      report.outcome = this.outcomeOf(status);
+      return report;
+    } catch (err) {
+      if (isTerminalApiError(err)) {
+        const message = asError(err).message;
+        await this.recordFailure(cluster, 'ApplyRejected', message, report);
+        report.outcome = { kind: 'terminal', error: asError(err) };
+        return report;
+      }
+      log.warn({ err, status: apiStatus(err) }, 'reconcile failed; will retry');
+      await this.opts.events.record(eventTarget(cluster), 'Warning', 'ReconcileFailed', asError(err).message);
+      report.outcome = { kind: 'transient', error: asError(err) };
+      return report;
+    }
+  }
+
+  /**
+   * Replicas of N-redis to apply: what the Redis reconciler last decided; before it has, or
+   * without a Redis lifecycle, never fewer than live (the target on create).
+   */
+  private async redisReplicas(cluster: ValidImGroupCluster): Promise<number> {
+    const { namespace, name } = cluster.metadata;
+    const target = redisTargetReplicas(cluster.spec);
+    if (!this.opts.redis) return target;
+    const observed = this.opts.redis.get(`${namespace}/${name}`);
+    if (observed) return observed.replicas;
+    const live = await this.objects.readLive<V1StatefulSet>('apps/v1', 'StatefulSet', namespace, objectNames(name).redis);
+    const liveReplicas = live?.spec?.replicas;
+    return typeof liveReplicas === 'number' ? Math.max(liveReplicas, target) : target;
+  }
+
+  private withRedisStatus(cluster: ValidImGroupCluster, status: ImGroupClusterStatus): ImGroupClusterStatus {
+    if (!this.opts.redis) return status;
+    const { namespace, name } = cluster.metadata;
+    const { redis, conditions } = redisStatusOfObservation(cluster.status?.redis, this.opts.redis.get(`${namespace}/${name}`));
+    return { ...status, redis, conditions: setConditions(status.conditions ?? [], conditions, cluster.metadata.generation, this.now()) };
+  }
+
+  private outcomeOf(status: ImGroupClusterStatus): ReconcileOutcome {
+    if (status.conditions?.find((c) => c.type === 'Ready')?.status !== 'True') return { kind: 'requeueAfter', afterMs: this.opts.waitRequeueMs ?? 30_000, reason: 'replicas not ready' };
+    return { kind: 'done' };
+  }
+
+  private async ensureAuthSecret(cluster: ValidImGroupCluster, report: ReconcileReport): Promise<void> {
+    if (!usesGeneratedAuthSecret(cluster)) return;
+    const secret = desiredAuthSecret(cluster, newAuthSecretValues(this.opts.randomBytes ?? cryptoRandomBytes));
+    const name = secret.metadata?.name ?? '';
+    try {
+      await this.objects.core.readNamespacedSecret({ namespace: cluster.metadata.namespace, name });
+      return;
+    } catch (err) {
+      if (!isNotFound(err)) throw err;
+    }
+    try {
+      await this.objects.core.createNamespacedSecret({ namespace: cluster.metadata.namespace, body: secret, fieldManager: MANAGER });
+      report.applied.push(`Secret/${name}`);
+    } catch (err) {
+      if (!isConflict(err)) throw err; // created meanwhile (AlreadyExists): never overwrite it
+    }
+  }
+
+  /** Replace the status when it differs; 409 → re-read and retry (bounded). */
+  private async writeStatus(cluster: ImGroupCluster, status: ImGroupClusterStatus, report: ReconcileReport): Promise<void> {
+    this.opts.onStatus?.(cluster.metadata.namespace ?? '', cluster.metadata.name ?? '', status);
+    const max = this.opts.maxConflictRetries ?? 5;
+    let current = cluster;
+    let next = status;
+    for (let attempt = 0; ; attempt++) {
+      if (hashObject(current.status ?? {}) === hashObject(next)) return;
+      const { namespace = '', name = '' } = current.metadata;
+      try {
+        await this.objects.custom.replaceNamespacedCustomObjectStatus({
+          group: GROUP,
+          version: VERSION,
+          namespace,
+          plural: PLURAL,
+          name,
+          body: { ...current, status: next },
+          fieldManager: MANAGER,
+        });
+        report.statusWritten = true;
+        return;
+      } catch (err) {
+        if (!isConflict(err) || attempt + 1 >= max) throw err;
+        const fresh = await this.objects.getCluster(namespace, name, true);
+        // Keep the conditions' transition times of the fresh object where statuses agree.
+        next = { ...next, conditions: mergeConditionTimes(fresh.status?.conditions ?? [], next.conditions ?? []) };
+        current = fresh;
+      }
+    }
+  }
+
+  private async recordFailure(cluster: ImGroupCluster, reason: string, message: string, report: ReconcileReport): Promise<void> {
+    const log = this.opts.log.child({ cluster: `${cluster.metadata.namespace}/${cluster.metadata.name}` });
+    log.error({ reason }, message);
+    await this.opts.events.record(eventTarget(cluster), 'Warning', reason, message);
+    try {
+      await this.writeStatus(cluster, failedStatus(cluster, reason, message, this.now()), report);
+    } catch (err) {
+      log.warn({ err }, 'status not written');
+    }
+  }
+}
+
+function mergeConditionTimes(fresh: NonNullable<ImGroupClusterStatus['conditions']>, next: NonNullable<ImGroupClusterStatus['conditions']>) {
+  return next.map((c) => {
+    const f = fresh.find((x) => x.type === c.type);
+    return f && f.status === c.status ? { ...c, lastTransitionTime: f.lastTransitionTime } : c;
+  });
+}
+
+function isMembership(obj: DesiredObject, name: string): boolean {
+  return obj.kind === 'ConfigMap' && obj.metadata?.name === name;
+}
