@@ -59,12 +59,12 @@ export interface ReconcileReport {
 
 export class ClusterReconciler {
   private readonly opts: ClusterReconcilerOptions;
-  private readonly objects: ClusterObjects;
+  private readonly kube: ClusterObjects;
   private readonly now: () => Date;
 
   constructor(opts: ClusterReconcilerOptions) {
     this.opts = opts;
-    this.objects = new ClusterObjects(opts);
+    this.kube = new ClusterObjects(opts);
     this.now = opts.now ?? (() => new Date());
   }
 
@@ -73,7 +73,7 @@ export class ClusterReconciler {
     const report: ReconcileReport = { outcome: { kind: 'done' }, applied: [], statusWritten: false };
     let raw: ImGroupCluster;
     try {
-      raw = await this.objects.getCluster(namespace, name);
+      raw = await this.kube.getCluster(namespace, name);
     } catch (err) {
       if (isNotFound(err)) {
         this.opts.onClusterGone?.(namespace, name);
@@ -99,13 +99,13 @@ export class ClusterReconciler {
     }
     try {
       const names = objectNames(name);
-      const pods = await this.objects.listPods(namespace, name, 'logic');
+      const pods = await this.kube.listPods(namespace, name, 'logic');
       const desired = desiredState(cluster, { logicPods: pods, redisReplicas: await this.redisReplicas(cluster), ...(this.opts.runtime ? { runtime: this.opts.runtime } : {}) });
       let gate: V1StatefulSet | undefined;
       let logic: V1StatefulSet | undefined;
       for (const obj of desired.objects) {
         if (isMembership(obj, names.membership)) continue; // the membership reconciler's
-        const live = await this.objects.applyIfChanged(obj, report.applied);
+        const live = await this.kube.applyIfChanged(obj, report.applied);
         if (obj.kind === 'StatefulSet' && obj.metadata?.name === names.gate) gate = live as V1StatefulSet;
         if (obj.kind === 'StatefulSet' && obj.metadata?.name === names.logic) logic = live as V1StatefulSet;
       }
@@ -141,7 +141,7 @@ export class ClusterReconciler {
     if (!this.opts.redis) return target;
     const observed = this.opts.redis.get(`${namespace}/${name}`);
     if (observed) return observed.replicas;
-    const live = await this.objects.readLive<V1StatefulSet>('apps/v1', 'StatefulSet', namespace, objectNames(name).redis);
+    const live = await this.kube.readLive<V1StatefulSet>('apps/v1', 'StatefulSet', namespace, objectNames(name).redis);
     const liveReplicas = live?.spec?.replicas;
     return typeof liveReplicas === 'number' ? Math.max(liveReplicas, target) : target;
   }
@@ -163,13 +163,13 @@ export class ClusterReconciler {
     const secret = desiredAuthSecret(cluster, newAuthSecretValues(this.opts.randomBytes ?? cryptoRandomBytes));
     const name = secret.metadata?.name ?? '';
     try {
-      await this.objects.core.readNamespacedSecret({ namespace: cluster.metadata.namespace, name });
+      await this.kube.core.readNamespacedSecret({ namespace: cluster.metadata.namespace, name });
       return;
     } catch (err) {
       if (!isNotFound(err)) throw err;
     }
     try {
-      await this.objects.core.createNamespacedSecret({ namespace: cluster.metadata.namespace, body: secret, fieldManager: MANAGER });
+      await this.kube.core.createNamespacedSecret({ namespace: cluster.metadata.namespace, body: secret, fieldManager: MANAGER });
       report.applied.push(`Secret/${name}`);
     } catch (err) {
       if (!isConflict(err)) throw err; // created meanwhile (AlreadyExists): never overwrite it
@@ -186,7 +186,7 @@ export class ClusterReconciler {
       if (hashObject(current.status ?? {}) === hashObject(next)) return;
       const { namespace = '', name = '' } = current.metadata;
       try {
-        await this.objects.custom.replaceNamespacedCustomObjectStatus({
+        await this.kube.custom.replaceNamespacedCustomObjectStatus({
           group: GROUP,
           version: VERSION,
           namespace,
@@ -199,7 +199,7 @@ export class ClusterReconciler {
         return;
       } catch (err) {
         if (!isConflict(err) || attempt + 1 >= max) throw err;
-        const fresh = await this.objects.getCluster(namespace, name, true);
+        const fresh = await this.kube.getCluster(namespace, name, true);
         // Keep the conditions' transition times of the fresh object where statuses agree.
         next = { ...next, conditions: mergeConditionTimes(fresh.status?.conditions ?? [], next.conditions ?? []) };
         current = fresh;

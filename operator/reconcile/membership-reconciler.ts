@@ -21,20 +21,20 @@ export interface MembershipReport {
 }
 
 export class MembershipReconciler {
-  private readonly objects: ClusterObjects;
+  private readonly kube: ClusterObjects;
 
   constructor(opts: ClusterObjectsOptions) {
-    this.objects = new ClusterObjects(opts);
+    this.kube = new ClusterObjects(opts);
   }
 
   /** Reconcile the membership of `namespace/name` once. Never throws: every failure is an outcome. */
   async reconcile(namespace: string, name: string): Promise<MembershipReport> {
     const report: MembershipReport = { outcome: { kind: 'done' }, applied: [], published: null };
     try {
-      const resolved = resolveImGroupCluster(await this.objects.getCluster(namespace, name));
+      const resolved = resolveImGroupCluster(await this.kube.getCluster(namespace, name));
       if (!resolved.ok || resolved.cluster.spec.paused) return report;
-      const doc = membershipDocument(resolved.cluster, await this.objects.listPods(namespace, name, 'logic'));
-      await this.objects.applyIfChanged(desiredMembershipConfigMap(resolved.cluster, doc), report.applied);
+      const doc = membershipDocument(resolved.cluster, await this.kube.listPods(namespace, name, 'logic'));
+      await this.kube.applyIfChanged(desiredMembershipConfigMap(resolved.cluster, doc), report.applied);
       if (report.applied.length > 0) report.published = doc;
     } catch (err) {
       if (isNotFound(err)) return report;

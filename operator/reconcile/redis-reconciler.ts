@@ -48,10 +48,10 @@ export interface RedisReport {
 }
 
 export class RedisReconciler {
-  private readonly objects: ClusterObjects;
+  private readonly kube: ClusterObjects;
 
   constructor(private readonly opts: RedisReconcilerOptions) {
-    this.objects = new ClusterObjects(opts);
+    this.kube = new ClusterObjects(opts);
   }
 
   /** Reconcile the Redis Cluster of `namespace/name` once. Never throws: every failure is an outcome. */
@@ -59,7 +59,7 @@ export class RedisReconciler {
     const key = `${namespace}/${name}`;
     let raw: ImGroupCluster;
     try {
-      raw = await this.objects.getCluster(namespace, name);
+      raw = await this.kube.getCluster(namespace, name);
     } catch (err) {
       if (!isNotFound(err)) return { outcome: { kind: 'transient', error: asError(err) }, observation: null };
       this.opts.observations.delete(key);
@@ -90,10 +90,10 @@ export class RedisReconciler {
     const { namespace, name } = cluster.metadata;
     const names = objectNames(name);
     const target = redisTargetReplicas(cluster.spec);
-    const liveSts = await this.objects.readLive<V1StatefulSet>('apps/v1', 'StatefulSet', namespace, names.redis);
+    const liveSts = await this.kube.readLive<V1StatefulSet>('apps/v1', 'StatefulSet', namespace, names.redis);
     const liveReplicas = liveSts?.spec?.replicas;
     const keep = typeof liveReplicas === 'number' ? Math.max(liveReplicas, target) : target;
-    const pods = redisPodViews(await this.objects.listPods(namespace, name, 'redis'), names.redis);
+    const pods = redisPodViews(await this.kube.listPods(namespace, name, 'redis'), names.redis);
     const readyPods = pods.filter((p) => p.ready).length;
     if (liveSts === null || pods.length === 0) return { kind: 'waiting', for: 'pods', readyPods, replicas: keep };
     const password = await this.redisPassword(cluster);
@@ -132,7 +132,7 @@ export class RedisReconciler {
 
   private async redisPassword(cluster: ValidImGroupCluster): Promise<string | null> {
     try {
-      const secret = await this.objects.core.readNamespacedSecret({ namespace: cluster.metadata.namespace, name: authSecretName(cluster) });
+      const secret = await this.kube.core.readNamespacedSecret({ namespace: cluster.metadata.namespace, name: authSecretName(cluster) });
       const b64 = secret.data?.[AUTH_SECRET_KEYS.redisPassword];
       return b64 ? Buffer.from(b64, 'base64').toString('utf8') : null;
     } catch (err) {
