@@ -1,7 +1,8 @@
 import type { V1Pod } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
 import type { RedisLifecycleResult } from '../../../../operator/redis/lifecycle-types.js';
-import { redisConditions, redisPendingStatus, redisPodViews, redisStatusFromStep } from '../../../../operator/reconcile/redis-status.js';
+import type { RedisObservation } from '../../../../operator/reconcile/redis-observations.js';
+import { redisConditions, redisPendingStatus, redisPodViews, redisStatusFromStep, redisStatusOfObservation } from '../../../../operator/reconcile/redis-status.js';
 
 function pod(name: string, o: { ip?: string; ready?: boolean; terminating?: boolean; node?: string } = {}): V1Pod {
   return {
@@ -57,5 +58,40 @@ describe('status.redis', () => {
     expect(redisConditions(result()).map((c) => `${c.type}=${c.status}`)).toEqual(['ClusterFormed=True', 'SlotsAssigned=True']);
     const partial = redisConditions(result({ slotsAssigned: 100, conditions: { clusterFormed: false, slotsAssigned: false, degraded: true, reason: 'Bootstrapping', message: 'forming' } }));
     expect(partial.map((c) => `${c.type}=${c.status}:${c.reason}`)).toEqual(['ClusterFormed=False:Bootstrapping', 'SlotsAssigned=False:SlotsMissing']);
+  });
+});
+
+describe('status.redis and conditions from the latest Redis observation (by its kind, never its message)', () => {
+  const at = { readyPods: 3, replicas: 6 };
+  const healthy = { state: 'Healthy', slotsAssigned: 16384 } as const;
+  it.each<[string, RedisObservation | undefined, string, string[]]>([
+    ['none yet', undefined, 'Pending', ['Ready=False:RedisPending']],
+    ['waiting for pods', { ...at, kind: 'waiting', for: 'pods' }, 'Degraded', ['Ready=False:RedisPending']],
+    // A step error whose text reads like anything at all is still unreachable, and Degraded.
+    ['unreachable', { ...at, kind: 'unreachable', error: new Error('connect ECONNREFUSED') }, 'Degraded', ['Degraded=True:RedisUnreachable', 'Ready=False:RedisUnreachable']],
+    ['unreachable, any message', { ...at, kind: 'unreachable', error: new Error('waiting for Redis pods') }, 'Degraded', ['Degraded=True:RedisUnreachable', 'Ready=False:RedisUnreachable']],
+    ['stepped, healthy', { ...at, kind: 'stepped', result: result() }, 'Healthy', ['ClusterFormed=True:Formed', 'SlotsAssigned=True:AllSlotsServed']],
+    [
+      'stepped, degraded',
+      { ...at, kind: 'stepped', result: result({ state: 'Degraded', conditions: { clusterFormed: true, slotsAssigned: true, degraded: true, reason: 'MasterDown', message: 'chat-redis-0 down' } }) },
+      'Degraded',
+      ['ClusterFormed=True:Formed', 'SlotsAssigned=True:AllSlotsServed', 'Degraded=True:MasterDown', 'Ready=False:RedisDegraded'],
+    ],
+    [
+      'stepped, migrating',
+      { ...at, kind: 'stepped', result: result({ state: 'Migrating', conditions: { clusterFormed: true, slotsAssigned: true, degraded: false, reason: 'Migrating', message: 'moving slots' } }) },
+      'Migrating',
+      ['ClusterFormed=True:Formed', 'SlotsAssigned=True:AllSlotsServed', 'Ready=False:RedisMigrating', 'Progressing=True:RedisMigrating'],
+    ],
+  ])('%s', (_what, observation, state, conditions) => {
+    const previous = observation === undefined ? undefined : healthy;
+    const out = redisStatusOfObservation(previous, observation);
+    expect(out.redis.state).toBe(state);
+    expect(out.conditions.map((c) => `${c.type}=${c.status}:${c.reason}`)).toEqual(conditions);
+  });
+
+  it('waiting and unreachable keep the step-free status message readable', () => {
+    expect(redisStatusOfObservation(undefined, { ...at, kind: 'unreachable', error: new Error('timeout') }).redis.message).toBe('redis lifecycle step failed: timeout');
+    expect(redisStatusOfObservation(undefined, { ...at, kind: 'waiting', for: 'password' }).redis.message).toBe('waiting for the auth Secret (Redis password)');
   });
 });
