@@ -4,25 +4,15 @@
  * status counts the members) and every new observation of the Redis controller (status.redis and
  * N-redis's replicas follow it).
  */
-import type { Logger } from '../../runtime/ops/logger.js';
-import type { BackoffBounds } from '../../runtime/retry/backoff.js';
 import { ClusterReconciler, type ClusterReconcilerOptions } from '../reconcile/cluster-reconciler.js';
 import type { ReconcileOutcome } from '../reconcile/outcome.js';
-import { CONTROLLER_NAMES, type ControllerMetrics } from './controller-metrics.js';
+import { CONTROLLER_NAMES } from './controller-metrics.js';
 import type { InformerSet } from './informer-set.js';
-import { type KeyReconciler, ReconcileLoop } from './reconcile-loop.js';
+import { type KeyReconciler, type LoopSettings, ReconcileLoop } from './reconcile-loop.js';
 
-export interface ClusterControllerOptions {
+export interface ClusterControllerOptions extends LoopSettings {
   informers: InformerSet;
   reconciler: ClusterReconcilerOptions;
-  metrics: ControllerMetrics;
-  log: Logger;
-  /** Concurrent reconciles (different keys). */
-  workers: number;
-  /** Backoff of transient errors. */
-  backoff: BackoffBounds;
-  /** Work queue bound. Default 100000 keys. */
-  maxQueueDepth?: number;
 }
 
 export class ClusterController implements KeyReconciler {
@@ -31,15 +21,7 @@ export class ClusterController implements KeyReconciler {
 
   constructor(opts: ClusterControllerOptions) {
     this.reconciler = new ClusterReconciler(opts.reconciler);
-    this.loop = new ReconcileLoop({
-      name: CONTROLLER_NAMES.cluster,
-      reconciler: this,
-      metrics: opts.metrics,
-      log: opts.log,
-      workers: opts.workers,
-      backoff: opts.backoff,
-      ...(opts.maxQueueDepth !== undefined ? { maxQueueDepth: opts.maxQueueDepth } : {}),
-    });
+    this.loop = new ReconcileLoop(CONTROLLER_NAMES.cluster, this, opts);
     opts.informers.watch((e) => {
       if (e.source !== 'pod' || e.component === 'logic') this.loop.add(e.key);
     });

@@ -9,27 +9,17 @@
  * imgroup_operator_membership_publish_latency_seconds. Events arriving while the key is reconciled
  * collapse into one more reconcile (the work queue's dirty set).
  */
-import type { Logger } from '../../runtime/ops/logger.js';
-import type { BackoffBounds } from '../../runtime/retry/backoff.js';
 import type { ClusterObjectsOptions } from '../reconcile/cluster-objects.js';
 import { MembershipReconciler } from '../reconcile/membership-reconciler.js';
 import type { ReconcileOutcome } from '../reconcile/outcome.js';
-import { CONTROLLER_NAMES, type ControllerMetrics } from './controller-metrics.js';
+import { CONTROLLER_NAMES } from './controller-metrics.js';
 import type { InformerSet } from './informer-set.js';
-import { type KeyReconciler, ReconcileLoop } from './reconcile-loop.js';
+import { type KeyReconciler, type LoopSettings, ReconcileLoop } from './reconcile-loop.js';
 
-export interface MembershipControllerOptions {
+export interface MembershipControllerOptions extends LoopSettings {
   informers: InformerSet;
   /** API clients and cached reads of the reconciler. */
   objects: ClusterObjectsOptions;
-  metrics: ControllerMetrics;
-  log: Logger;
-  /** Concurrent reconciles (different keys). */
-  workers: number;
-  /** Backoff of transient errors. */
-  backoff: BackoffBounds;
-  /** Work queue bound. Default 100000 keys. */
-  maxQueueDepth?: number;
 }
 
 export class MembershipController implements KeyReconciler {
@@ -40,15 +30,7 @@ export class MembershipController implements KeyReconciler {
 
   constructor(private readonly opts: MembershipControllerOptions) {
     this.reconciler = new MembershipReconciler(opts.objects);
-    this.loop = new ReconcileLoop({
-      name: CONTROLLER_NAMES.membership,
-      reconciler: this,
-      metrics: opts.metrics,
-      log: opts.log,
-      workers: opts.workers,
-      backoff: opts.backoff,
-      ...(opts.maxQueueDepth !== undefined ? { maxQueueDepth: opts.maxQueueDepth } : {}),
-    });
+    this.loop = new ReconcileLoop(CONTROLLER_NAMES.membership, this, opts);
     opts.informers.watch((e) => {
       if (e.source === 'pod' && e.component === 'logic') {
         if (!this.podEventAt.has(e.key)) this.podEventAt.set(e.key, performance.now());

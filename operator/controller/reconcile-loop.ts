@@ -17,9 +17,8 @@ export interface KeyReconciler {
   reconcile(namespace: string, name: string): Promise<ReconcileOutcome>;
 }
 
-export interface ReconcileLoopOptions {
-  name: ControllerName;
-  reconciler: KeyReconciler;
+/** How a controller's loop runs (each controller's options extend these). */
+export interface LoopSettings {
   metrics: ControllerMetrics;
   log: Logger;
   /** Concurrent reconciles (of different keys). */
@@ -35,8 +34,12 @@ export class ReconcileLoop {
   private readonly workers: Promise<void>[] = [];
   private running = false;
 
-  constructor(private readonly opts: ReconcileLoopOptions) {
-    const { metrics: m, name } = opts;
+  constructor(
+    private readonly name: ControllerName,
+    private readonly reconciler: KeyReconciler,
+    private readonly opts: LoopSettings,
+  ) {
+    const m = opts.metrics;
     this.queue = new WorkQueue({
       minDelayMs: opts.backoff.minMs,
       maxDelayMs: opts.backoff.maxMs,
@@ -66,13 +69,14 @@ export class ReconcileLoop {
   }
 
   private async work(): Promise<void> {
-    const { metrics: m, name: controller } = this.opts;
+    const m = this.opts.metrics;
+    const controller = this.name;
     for (;;) {
       const key = await this.queue.get();
       if (key === undefined || !this.running) return;
       const slash = key.indexOf('/');
       const end = m.reconcileTime.startTimer({ controller });
-      const outcome = await this.opts.reconciler.reconcile(key.slice(0, slash), key.slice(slash + 1));
+      const outcome = await this.reconciler.reconcile(key.slice(0, slash), key.slice(slash + 1));
       end();
       m.reconcileTotal.inc({ controller, result: outcomeLabel(outcome) });
       if (outcome.kind === 'transient' || outcome.kind === 'terminal') m.reconcileErrors.inc({ controller });

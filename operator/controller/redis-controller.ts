@@ -4,25 +4,15 @@
  * an unreachable pod) holds no other work. Keys come from the cluster, its N-redis StatefulSet and
  * its Redis pods; what a step finds goes to the Redis observations the cluster controller follows.
  */
-import type { Logger } from '../../runtime/ops/logger.js';
-import type { BackoffBounds } from '../../runtime/retry/backoff.js';
 import type { ReconcileOutcome } from '../reconcile/outcome.js';
 import { RedisReconciler, type RedisReconcilerOptions } from '../reconcile/redis-reconciler.js';
-import { CONTROLLER_NAMES, type ControllerMetrics } from './controller-metrics.js';
+import { CONTROLLER_NAMES } from './controller-metrics.js';
 import type { InformerSet } from './informer-set.js';
-import { type KeyReconciler, ReconcileLoop } from './reconcile-loop.js';
+import { type KeyReconciler, type LoopSettings, ReconcileLoop } from './reconcile-loop.js';
 
-export interface RedisControllerOptions {
+export interface RedisControllerOptions extends LoopSettings {
   informers: InformerSet;
   reconciler: RedisReconcilerOptions;
-  metrics: ControllerMetrics;
-  log: Logger;
-  /** Concurrent steps (different clusters). */
-  workers: number;
-  /** Backoff of failed steps and transient errors. */
-  backoff: BackoffBounds;
-  /** Work queue bound. Default 100000 keys. */
-  maxQueueDepth?: number;
 }
 
 export class RedisController implements KeyReconciler {
@@ -31,15 +21,7 @@ export class RedisController implements KeyReconciler {
 
   constructor(opts: RedisControllerOptions) {
     this.reconciler = new RedisReconciler(opts.reconciler);
-    this.loop = new ReconcileLoop({
-      name: CONTROLLER_NAMES.redis,
-      reconciler: this,
-      metrics: opts.metrics,
-      log: opts.log,
-      workers: opts.workers,
-      backoff: opts.backoff,
-      ...(opts.maxQueueDepth !== undefined ? { maxQueueDepth: opts.maxQueueDepth } : {}),
-    });
+    this.loop = new ReconcileLoop(CONTROLLER_NAMES.redis, this, opts);
     opts.informers.watch((e) => {
       const redisOwned = e.source === 'owned' && e.kind === 'StatefulSet' && e.component === 'redis';
       const redisPod = e.source === 'pod' && e.component === 'redis';

@@ -1,7 +1,8 @@
 /**
  * One Redis lifecycle engine per ImGroupCluster, made on first use with the cluster's Redis
- * password and remade when the password changes; closed when the cluster is gone. The work queue
- * never reconciles one cluster twice at a time, so one engine never runs two steps at once.
+ * password and remade when the password changes; closed when the cluster is gone. The Redis
+ * controller's work queue never reconciles one cluster twice at a time, so one engine never runs
+ * two steps at once.
  */
 import type { Logger } from '../../runtime/ops/logger.js';
 import { RedisClusterAdmin } from '../redis/cluster-admin.js';

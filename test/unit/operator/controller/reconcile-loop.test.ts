@@ -44,7 +44,7 @@ class HeldReconciler implements KeyReconciler {
 
 function loopOf(reconciler: KeyReconciler, registry = new Registry()) {
   const metrics = createControllerMetrics(registry);
-  const loop = new ReconcileLoop({ name: CONTROLLER_NAMES.redis, reconciler, metrics, log: pino({ level: 'silent' }), workers: 4, backoff: { minMs: 1, maxMs: 2 } });
+  const loop = new ReconcileLoop(CONTROLLER_NAMES.redis, reconciler, { metrics, log: pino({ level: 'silent' }), workers: 4, backoff: { minMs: 1, maxMs: 2 } });
   return { loop, registry };
 }
 
