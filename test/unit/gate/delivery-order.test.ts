@@ -43,6 +43,15 @@ describe('ConnectionOrder: duplicates and baseline', () => {
     expect(o.lastSeq('g')).toBe(9);
   });
 
+  it('orders the messages of one push offered together exactly as if offered one by one', () => {
+    const { o, s } = ready();
+    s.take(o.offer('g', [7, 8, 8, 9, 12].map((q) => item(q)), false));
+    expect(s.written).toEqual([7, 8, 9]);
+    expect(s.drops).toEqual(['duplicate']);
+    expect(s.fills).toEqual([['g', 9, 2]]);
+    expect(o.heldCount()).toBe(1);
+  });
+
   it('keeps groups apart', () => {
     const { o, s } = ready();
     offer(o, s, 'a', 5);
