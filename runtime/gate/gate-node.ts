@@ -22,7 +22,8 @@ import { ConnectionRegistry } from './connection-registry.js';
 import { Delivery } from './delivery.js';
 import { closeCodeLabel, createGateMetrics, type GateMetrics } from './gate-metrics.js';
 import { type GateServer, startGateServer } from './gate-server.js';
-import { createMembershipSource, type MembershipSource } from './membership-source.js';
+import type { MembershipSource } from './membership-source.js';
+import { createMembershipSource } from './membership-source-choice.js';
 import { Router } from './router.js';
 import { TickFlush } from './tick-flush.js';
 
@@ -106,7 +107,7 @@ export async function startGate(options: GateOptions, deps: GateDeps): Promise<G
 
   let membership: MembershipSource;
   try {
-    membership = createMembershipSource(options, {
+    membership = await createMembershipSource(options, {
       onChange: (doc) => router.applyMembership(doc),
       onError: () => metrics.membershipErrors.inc(),
       log: base,
