@@ -23,7 +23,8 @@ import { Delivery } from './delivery.js';
 import { type GapFiller, RouterGapFiller } from './gap-filler.js';
 import { closeCodeLabel, createGateMetrics, type GateMetrics } from './gate-metrics.js';
 import { type GateServer, startGateServer } from './gate-server.js';
-import { createMembershipSource, type MembershipSource } from './membership-source.js';
+import type { MembershipSource } from './membership-source.js';
+import { createMembershipSource } from './membership-source-choice.js';
 import { Router } from './router.js';
 import { TickFlush } from './tick-flush.js';
 
@@ -109,7 +110,7 @@ export async function startGate(options: GateOptions, deps: GateDeps): Promise<G
 
   let membership: MembershipSource;
   try {
-    membership = createMembershipSource(options, {
+    membership = await createMembershipSource(options, {
       onChange: (doc) => router.applyMembership(doc),
       onError: () => metrics.membershipErrors.inc(),
       log: base,
