@@ -1,7 +1,8 @@
 /**
  * Options of a gate process, described once: `GATE_OPTIONS` (the README table is generated from
- * it) and the typed `GateOptions` object the rest of the gate reads. `resolveGateOptions` parses
- * flags and environment, checks every cross-option rule and names the setting it rejects.
+ * it) and the typed `GateOptions` derived from it, which the rest of the gate reads.
+ * `resolveGateOptions` parses flags and environment, checks every cross-option rule and names the
+ * setting it rejects.
  */
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';

@@ -6,6 +6,7 @@
 import { COMMON_OPTIONS, resolveCommonOptions, type WithCommon } from '../config/common-options.js';
 import { boolOption, ConfigError, intOption, type OptionValues, resolveOptions, stringOption } from '../config/options.js';
 import { PRESENCE_CHANNELS_OPTION } from '../presence/presence-channels.js';
+import { STORAGE_RETRY_BACKOFF } from './storage-retry.js';
 
 const MINUTE_MS = 60_000;
 const DAY_MS = 24 * 60 * MINUTE_MS;
@@ -55,7 +56,7 @@ export const LOGIC_OWN_OPTIONS = [
     default: 3000,
     min: 0,
     max: 10 * MINUTE_MS,
-    doc: 'A request that meets a transient Redis failure (failover, slot migration, timeout) is tried again, with backoff from 50 ms up to 1 s and a slot map refresh, for up to this long in ms, then answered UNAVAILABLE; never past IMGROUP_LOGIC_REQUEST_TIMEOUT_MS. 0: answer UNAVAILABLE at once. Keep it below the gates’ IMGROUP_REQUEST_TIMEOUT_MS, after which a gate stops waiting.',
+    doc: `A request that meets a transient Redis failure (failover, slot migration, timeout) is tried again, with backoff from ${STORAGE_RETRY_BACKOFF.minMs} ms up to ${STORAGE_RETRY_BACKOFF.maxMs / 1000} s and a slot map refresh, for up to this long in ms, then answered UNAVAILABLE; never past IMGROUP_LOGIC_REQUEST_TIMEOUT_MS. 0: answer UNAVAILABLE at once. Keep it below the gates’ IMGROUP_REQUEST_TIMEOUT_MS, after which a gate stops waiting.`,
   }),
   intOption({ key: 'shutdownTimeoutMs', env: 'IMGROUP_LOGIC_SHUTDOWN_TIMEOUT_MS', flag: 'shutdown-timeout-ms', default: 10_000, min: 0, max: 10 * MINUTE_MS, doc: 'On SIGTERM, wait at most this long for in-flight requests and fan-out before closing links.' }),
 ] as const;
