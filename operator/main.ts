@@ -126,7 +126,7 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
 
 export async function runOperator(argv: string[], env: NodeJS.ProcessEnv): Promise<void> {
   const { options } = resolveOptions(OPERATOR_OPTIONS, argv, env);
-  const running = await startOperator(options as unknown as OperatorOptions);
+  const running = await startOperator(options);
   // As controller-runtime's manager: a lost Lease ends the process (non-zero), without a graceful
   // shutdown, and Kubernetes starts it again as a clean standby.
   void running.leadershipLost.then(() => process.exit(1));

@@ -3,79 +3,51 @@
  * typed, cross-checked BenchOptions the benchmark runs with. Contradictions are rejected before
  * anything starts, naming the flags involved.
  */
-import { ConfigError, type OptionSpec, type RawOptions, resolveOptions } from '../config/options.js';
+import { boolOption, ConfigError, intOption, listOption, type OptionValues, resolveOptions, secretOption, specOf, stringOption } from '../config/options.js';
+import { GATE_ONLY_OPTIONS } from '../gate/config.js';
+import { LOGIC_OWN_OPTIONS } from '../logic/config.js';
 import { MIN_BODY_BYTES } from './message-body.js';
 import { onlineCount } from './population.js';
 
-export const BENCH_OPTIONS: readonly OptionSpec[] = [
-  { key: 'groupSize', env: 'IMGROUP_BENCH_GROUP_SIZE', flag: 'group-size', kind: 'int', default: 1000, min: 1, max: 1_000_000, doc: 'Members per group (fresh users, created through the admin API).' },
-  { key: 'groups', env: 'IMGROUP_BENCH_GROUPS', flag: 'groups', kind: 'int', default: 1, min: 1, max: 100_000, doc: 'Groups; every group gets its own members.' },
-  { key: 'online', env: 'IMGROUP_BENCH_ONLINE', flag: 'online', kind: 'string', default: '0.5', doc: 'Fraction of each group that connects (0 < f ≤ 1, e.g. `0.5`); the rest are offline members.' },
-  { key: 'messages', env: 'IMGROUP_BENCH_MESSAGES', flag: 'messages', kind: 'int', default: 5000, min: 1, max: 100_000_000, doc: 'Measured messages, spread evenly over groups and their senders.' },
-  { key: 'warmup', env: 'IMGROUP_BENCH_WARMUP', flag: 'warmup', kind: 'int', default: 20, min: 0, max: 10_000_000, doc: 'Messages sent (and delivered, and acknowledged) before the measured phase and not counted: they warm caches and connections.' },
-  { key: 'rate', env: 'IMGROUP_BENCH_RATE', flag: 'rate', kind: 'int', default: 0, min: 0, max: 10_000_000, doc: 'Messages per second over all senders (open loop); 0 = as fast as possible (closed loop, see `--window`).' },
-  { key: 'window', env: 'IMGROUP_BENCH_WINDOW', flag: 'window', kind: 'int', default: 8, min: 1, max: 100_000, doc: 'With `--rate 0`: messages per sender sent but not yet delivered back to it.' },
-  { key: 'senders', env: 'IMGROUP_BENCH_SENDERS', flag: 'senders', kind: 'int', default: 10, min: 1, max: 1_000_000, doc: 'Senders per group (online members); at most the online members of a group.' },
-  { key: 'bodyBytes', env: 'IMGROUP_BENCH_BODY_BYTES', flag: 'body-bytes', kind: 'int', default: 100, min: MIN_BODY_BYTES, max: 16 * 1024, doc: 'Message body size in bytes (it carries the send time); at most the gates’ default body limit.' },
-  { key: 'workers', env: 'IMGROUP_BENCH_WORKERS', flag: 'workers', kind: 'int', default: 2, min: 1, max: 256, doc: 'Client worker processes that hold the WebSocket connections.' },
-  { key: 'gates', env: 'IMGROUP_BENCH_GATES', flag: 'gates', kind: 'int', default: 2, min: 1, max: 64, doc: 'Gates of the cluster the benchmark starts (not with `--target`).' },
-  { key: 'logic', env: 'IMGROUP_BENCH_LOGIC', flag: 'logic', kind: 'int', default: 2, min: 1, max: 64, doc: 'Logic nodes of the cluster the benchmark starts (not with `--target`).' },
-  { key: 'redisMasters', env: 'IMGROUP_BENCH_REDIS_MASTERS', flag: 'redis-masters', kind: 'int', default: 3, min: 3, max: 32, doc: 'Redis masters of the cluster the benchmark starts.' },
-  { key: 'redisReplicas', env: 'IMGROUP_BENCH_REDIS_REPLICAS', flag: 'redis-replicas', kind: 'int', default: 0, min: 0, max: 4, doc: 'Replicas per Redis master of the cluster the benchmark starts (replication does not change commands per message; it costs CPU on a small machine).' },
-  { key: 'sessionTtlMs', env: 'IMGROUP_SESSION_TTL_MS', flag: 'session-ttl-ms', kind: 'int', min: 0, max: 24 * 3600 * 1000, doc: 'Passed to the logic nodes the benchmark starts (presence session cache TTL; 0 disables the cache). Default: the logic default.' },
-  { key: 'sessionInvalidation', env: 'IMGROUP_SESSION_INVALIDATION', flag: 'session-invalidation', kind: 'string', choices: ['true', 'false'], doc: 'Passed to the logic nodes the benchmark starts (cache invalidation by presence notifications). Default: the logic default.' },
-  { key: 'compareCache', env: 'IMGROUP_BENCH_COMPARE_CACHE', flag: 'compare-cache', kind: 'bool', default: false, doc: 'Run the workload twice, session cache off (TTL 0) and on (`--session-ttl-ms`, or the logic default), and show both side by side.' },
-  { key: 'baseline', env: 'IMGROUP_BENCH_BASELINE', flag: 'baseline', kind: 'bool', default: false, doc: 'Also run the workload against a bare `ws` broadcast server (same clients, same message size) and show imgroup’s deliveries/s as a fraction of it.' },
-  { key: 'idle', env: 'IMGROUP_BENCH_IDLE', flag: 'idle', kind: 'int', default: 0, min: 0, max: 10_000_000, doc: 'Instead of messaging: connect this many idle authenticated connections to one gate and report its memory per connection.' },
-  { key: 'json', env: 'IMGROUP_BENCH_JSON', flag: 'json', kind: 'bool', default: false, doc: 'Print one JSON object instead of the table (no progress output).' },
-  { key: 'settleMs', env: 'IMGROUP_BENCH_SETTLE_MS', flag: 'settle-ms', kind: 'int', default: 2500, min: 0, max: 600_000, doc: 'Wait after the last delivery before reading metrics, so coalesced acks and cursor writes (flushed about every second) are counted.' },
-  { key: 'drainTimeoutMs', env: 'IMGROUP_BENCH_DRAIN_TIMEOUT_MS', flag: 'drain-timeout-ms', kind: 'int', default: 15_000, min: 100, max: 3_600_000, doc: 'Stop waiting for missing deliveries after this long without progress.' },
-  { key: 'ackDelayMs', env: 'IMGROUP_BENCH_ACK_DELAY_MS', flag: 'ack-delay-ms', kind: 'int', default: 100, min: 0, max: 60_000, doc: 'Clients coalesce acks per group for this long (as runtime/client does by default).' },
-  { key: 'connectConcurrency', env: 'IMGROUP_BENCH_CONNECT_CONCURRENCY', flag: 'connect-concurrency', kind: 'int', default: 100, min: 1, max: 100_000, doc: 'Handshakes in flight per client worker while connecting.' },
-  { key: 'target', env: 'IMGROUP_BENCH_TARGET', flag: 'target', kind: 'list', doc: 'Comma-separated gate URLs (`http://host:port`) of an existing cluster to benchmark instead of starting one; needs `--admin-token` and `--jwt-secret`.' },
-  { key: 'metrics', env: 'IMGROUP_BENCH_METRICS', flag: 'metrics', kind: 'list', doc: 'With `--target`: ops URLs (`http://host:port`) of every gate and logic node, scraped for Redis load (with `--idle`: the first one is the gate’s).' },
-  { key: 'adminToken', env: 'IMGROUP_ADMIN_TOKEN', flag: 'admin-token', kind: 'secret', doc: 'With `--target`: the admin API token of the gates.' },
-  { key: 'jwtSecret', env: 'IMGROUP_JWT_SECRET', flag: 'jwt-secret', kind: 'secret', doc: 'With `--target`: the secret the gates verify client tokens with.' },
-  { key: 'redisSeeds', env: 'IMGROUP_BENCH_REDIS_SEEDS', flag: 'redis-seeds', kind: 'list', doc: 'With `--target`: Redis Cluster seeds, to read cursors for the lost-message check (without them every missing delivery counts as lost).' },
-  { key: 'redisPassword', env: 'IMGROUP_REDIS_PASSWORD', flag: 'redis-password', kind: 'secret', doc: 'With `--target` and `--redis-seeds`: the Redis password, if any.' },
-  { key: 'redisServer', env: 'IMGROUP_REDIS_SERVER', flag: 'redis-server', kind: 'string', default: 'redis-server', doc: 'redis-server binary for the cluster the benchmark starts.' },
-  { key: 'dataDir', env: 'IMGROUP_BENCH_DATA_DIR', flag: 'data-dir', kind: 'string', doc: 'Keep the started cluster’s logs here (default: a temporary directory, removed afterwards).' },
-];
+const logicSessionTtl = specOf(LOGIC_OWN_OPTIONS, 'sessionTtlMs');
 
-export interface BenchOptions {
-  groupSize: number;
-  groups: number;
-  online: number;
-  messages: number;
-  warmup: number;
-  rate: number;
-  window: number;
-  senders: number;
-  bodyBytes: number;
-  workers: number;
-  gates: number;
-  logic: number;
-  redisMasters: number;
-  redisReplicas: number;
-  sessionTtlMs: number | undefined;
-  sessionInvalidation: 'true' | 'false' | undefined;
-  compareCache: boolean;
-  baseline: boolean;
-  idle: number;
-  json: boolean;
-  settleMs: number;
-  drainTimeoutMs: number;
-  ackDelayMs: number;
-  connectConcurrency: number;
-  target: string[] | undefined;
-  metrics: string[];
-  adminToken: string | undefined;
-  jwtSecret: string | undefined;
-  redisSeeds: string[];
-  redisPassword: string | undefined;
-  redisServer: string;
-  dataDir: string | undefined;
-}
+export const BENCH_OPTIONS = [
+  intOption({ key: 'groupSize', env: 'IMGROUP_BENCH_GROUP_SIZE', flag: 'group-size', default: 1000, min: 1, max: 1_000_000, doc: 'Members per group (fresh users, created through the admin API).' }),
+  intOption({ key: 'groups', env: 'IMGROUP_BENCH_GROUPS', flag: 'groups', default: 1, min: 1, max: 100_000, doc: 'Groups; every group gets its own members.' }),
+  stringOption({ key: 'online', env: 'IMGROUP_BENCH_ONLINE', flag: 'online', default: '0.5', doc: 'Fraction of each group that connects (0 < f ≤ 1, e.g. `0.5`); the rest are offline members.' }),
+  intOption({ key: 'messages', env: 'IMGROUP_BENCH_MESSAGES', flag: 'messages', default: 5000, min: 1, max: 100_000_000, doc: 'Measured messages, spread evenly over groups and their senders.' }),
+  intOption({ key: 'warmup', env: 'IMGROUP_BENCH_WARMUP', flag: 'warmup', default: 20, min: 0, max: 10_000_000, doc: 'Messages sent (and delivered, and acknowledged) before the measured phase and not counted: they warm caches and connections.' }),
+  intOption({ key: 'rate', env: 'IMGROUP_BENCH_RATE', flag: 'rate', default: 0, min: 0, max: 10_000_000, doc: 'Messages per second over all senders (open loop); 0 = as fast as possible (closed loop, see `--window`).' }),
+  intOption({ key: 'window', env: 'IMGROUP_BENCH_WINDOW', flag: 'window', default: 8, min: 1, max: 100_000, doc: 'With `--rate 0`: messages per sender sent but not yet delivered back to it.' }),
+  intOption({ key: 'senders', env: 'IMGROUP_BENCH_SENDERS', flag: 'senders', default: 10, min: 1, max: 1_000_000, doc: 'Senders per group (online members); at most the online members of a group.' }),
+  intOption({ key: 'bodyBytes', env: 'IMGROUP_BENCH_BODY_BYTES', flag: 'body-bytes', default: 100, min: MIN_BODY_BYTES, max: specOf(GATE_ONLY_OPTIONS, 'maxBodyBytes').default, doc: 'Message body size in bytes (it carries the send time); at most the gates’ default body limit.' }),
+  intOption({ key: 'workers', env: 'IMGROUP_BENCH_WORKERS', flag: 'workers', default: 2, min: 1, max: 256, doc: 'Client worker processes that hold the WebSocket connections.' }),
+  intOption({ key: 'gates', env: 'IMGROUP_BENCH_GATES', flag: 'gates', default: 2, min: 1, max: 64, doc: 'Gates of the cluster the benchmark starts (not with `--target`).' }),
+  intOption({ key: 'logic', env: 'IMGROUP_BENCH_LOGIC', flag: 'logic', default: 2, min: 1, max: 64, doc: 'Logic nodes of the cluster the benchmark starts (not with `--target`).' }),
+  intOption({ key: 'redisMasters', env: 'IMGROUP_BENCH_REDIS_MASTERS', flag: 'redis-masters', default: 3, min: 3, max: 32, doc: 'Redis masters of the cluster the benchmark starts.' }),
+  intOption({ key: 'redisReplicas', env: 'IMGROUP_BENCH_REDIS_REPLICAS', flag: 'redis-replicas', default: 0, min: 0, max: 4, doc: 'Replicas per Redis master of the cluster the benchmark starts (replication does not change commands per message; it costs CPU on a small machine).' }),
+  intOption({ key: 'sessionTtlMs', env: 'IMGROUP_SESSION_TTL_MS', flag: 'session-ttl-ms', min: logicSessionTtl.min, max: logicSessionTtl.max, doc: 'Passed to the logic nodes the benchmark starts (presence session cache TTL; 0 disables the cache). Default: the logic default.' }),
+  stringOption({ key: 'sessionInvalidation', env: 'IMGROUP_SESSION_INVALIDATION', flag: 'session-invalidation', choices: ['true', 'false'], doc: 'Passed to the logic nodes the benchmark starts (cache invalidation by presence notifications). Default: the logic default.' }),
+  boolOption({ key: 'compareCache', env: 'IMGROUP_BENCH_COMPARE_CACHE', flag: 'compare-cache', default: false, doc: 'Run the workload twice, session cache off (TTL 0) and on (`--session-ttl-ms`, or the logic default), and show both side by side.' }),
+  boolOption({ key: 'baseline', env: 'IMGROUP_BENCH_BASELINE', flag: 'baseline', default: false, doc: 'Also run the workload against a bare `ws` broadcast server (same clients, same message size) and show imgroup’s deliveries/s as a fraction of it.' }),
+  intOption({ key: 'idle', env: 'IMGROUP_BENCH_IDLE', flag: 'idle', default: 0, min: 0, max: 10_000_000, doc: 'Instead of messaging: connect this many idle authenticated connections to one gate and report its memory per connection.' }),
+  boolOption({ key: 'json', env: 'IMGROUP_BENCH_JSON', flag: 'json', default: false, doc: 'Print one JSON object instead of the table (no progress output).' }),
+  intOption({ key: 'settleMs', env: 'IMGROUP_BENCH_SETTLE_MS', flag: 'settle-ms', default: 2500, min: 0, max: 600_000, doc: 'Wait after the last delivery before reading metrics, so coalesced acks and cursor writes (flushed about every second) are counted.' }),
+  intOption({ key: 'drainTimeoutMs', env: 'IMGROUP_BENCH_DRAIN_TIMEOUT_MS', flag: 'drain-timeout-ms', default: 15_000, min: 100, max: 3_600_000, doc: 'Stop waiting for missing deliveries after this long without progress.' }),
+  intOption({ key: 'ackDelayMs', env: 'IMGROUP_BENCH_ACK_DELAY_MS', flag: 'ack-delay-ms', default: 100, min: 0, max: 60_000, doc: 'Clients coalesce acks per group for this long (as runtime/client does by default).' }),
+  intOption({ key: 'connectConcurrency', env: 'IMGROUP_BENCH_CONNECT_CONCURRENCY', flag: 'connect-concurrency', default: 100, min: 1, max: 100_000, doc: 'Handshakes in flight per client worker while connecting.' }),
+  listOption({ key: 'target', env: 'IMGROUP_BENCH_TARGET', flag: 'target', doc: 'Comma-separated gate URLs (`http://host:port`) of an existing cluster to benchmark instead of starting one; needs `--admin-token` and `--jwt-secret`.' }),
+  listOption({ key: 'metrics', env: 'IMGROUP_BENCH_METRICS', flag: 'metrics', doc: 'With `--target`: ops URLs (`http://host:port`) of every gate and logic node, scraped for Redis load (with `--idle`: the first one is the gate’s).' }),
+  secretOption({ key: 'adminToken', env: 'IMGROUP_ADMIN_TOKEN', flag: 'admin-token', doc: 'With `--target`: the admin API token of the gates.' }),
+  secretOption({ key: 'jwtSecret', env: 'IMGROUP_JWT_SECRET', flag: 'jwt-secret', doc: 'With `--target`: the secret the gates verify client tokens with.' }),
+  listOption({ key: 'redisSeeds', env: 'IMGROUP_BENCH_REDIS_SEEDS', flag: 'redis-seeds', doc: 'With `--target`: Redis Cluster seeds, to read cursors for the lost-message check (without them every missing delivery counts as lost).' }),
+  secretOption({ key: 'redisPassword', env: 'IMGROUP_REDIS_PASSWORD', flag: 'redis-password', doc: 'With `--target` and `--redis-seeds`: the Redis password, if any.' }),
+  stringOption({ key: 'redisServer', env: 'IMGROUP_REDIS_SERVER', flag: 'redis-server', default: 'redis-server', doc: 'redis-server binary for the cluster the benchmark starts.' }),
+  stringOption({ key: 'dataDir', env: 'IMGROUP_BENCH_DATA_DIR', flag: 'data-dir', doc: 'Keep the started cluster’s logs here (default: a temporary directory, removed afterwards).' }),
+] as const;
+
+/** The benchmark's options, typed from BENCH_OPTIONS: `--online` parsed, absent lists empty. */
+export type BenchOptions = Omit<OptionValues<typeof BENCH_OPTIONS>, 'online' | 'metrics' | 'redisSeeds'> & { online: number; metrics: string[]; redisSeeds: string[] };
 
 /** Parse `--online`: a decimal fraction, 0 < f ≤ 1. */
 export function parseFraction(text: string): number {
@@ -101,19 +73,15 @@ function checkUrls(list: readonly string[], flag: string): void {
 export function resolveBenchOptions(argv: readonly string[], env: Readonly<Record<string, string | undefined>>): BenchOptions {
   const { options: raw, positionals } = resolveOptions(BENCH_OPTIONS, argv, env);
   if (positionals.length > 0) throw new ConfigError(`unexpected argument ${JSON.stringify(positionals[0])}: imgroup bench takes only --flags`);
-  const o = typed(raw);
+  const o: BenchOptions = {
+    ...raw,
+    online: parseFraction(raw.online),
+    metrics: raw.metrics ?? [],
+    redisSeeds: raw.redisSeeds ?? [],
+    target: raw.target === undefined || raw.target.length === 0 ? undefined : raw.target,
+  };
   checkBenchOptions(o);
   return o;
-}
-
-function typed(raw: RawOptions): BenchOptions {
-  return {
-    ...(raw as unknown as BenchOptions),
-    online: parseFraction(raw.online as string),
-    metrics: (raw.metrics as string[] | undefined) ?? [],
-    redisSeeds: (raw.redisSeeds as string[] | undefined) ?? [],
-    target: raw.target === undefined || (raw.target as string[]).length === 0 ? undefined : (raw.target as string[]),
-  };
 }
 
 /** Rules between options. */

@@ -10,6 +10,7 @@ import { DEV_OPTIONS } from '../dev/dev-options.js';
 import { GATE_OPTIONS } from '../gate/config.js';
 import { LOGIC_OPTIONS } from '../logic/config.js';
 import { OPERATOR_OPTIONS } from '../../operator/operator-options.js';
+import { boundsText, defaultText, requirementText } from './option-text.js';
 import { TOKEN_OPTIONS } from './token-command.js';
 
 const COMMANDS: Readonly<Record<string, { usage: string; specs: readonly OptionSpec[]; notes?: () => string }>> = {
@@ -37,10 +38,12 @@ export function commandHelp(command: string): string | null {
 
 function describeValue(s: OptionSpec): string {
   const parts: string[] = [];
-  if (s.default !== undefined) parts.push(`default ${Array.isArray(s.default) ? s.default.join(',') : String(s.default)}`);
-  else if (s.required) parts.push('required');
-  else if (s.requiredInProduction) parts.push('required in production');
-  if (s.kind === 'int' && (s.min !== undefined || s.max !== undefined)) parts.push(`${s.min ?? '…'}–${s.max ?? '…'}`);
+  const def = defaultText(s);
+  const requirement = def === undefined ? requirementText(s) : undefined;
+  const bounds = boundsText(s);
+  if (def !== undefined) parts.push(`default ${def}`);
+  if (requirement) parts.push(requirement);
+  if (bounds) parts.push(bounds);
   if (s.choices) parts.push(`one of ${s.choices.join(', ')}`);
   return parts.length > 0 ? ` [${parts.join('; ')}]` : '';
 }

@@ -5,15 +5,28 @@
  */
 import { BENCH_OPTIONS } from '../bench/bench-options.js';
 import { COMMON_OPTIONS } from '../config/common-options.js';
-import { optionsTable } from '../config/options.js';
+import type { OptionSpec } from '../config/options.js';
 import { DEV_OPTIONS } from '../dev/dev-options.js';
 import { GATE_ONLY_OPTIONS } from '../gate/config.js';
 import { LOGIC_OWN_OPTIONS } from '../logic/config.js';
 import { OPERATOR_OPTIONS } from '../../operator/operator-options.js';
+import { boundsText, defaultText, requirementText } from './option-text.js';
 import { TOKEN_OPTIONS } from './token-command.js';
 
 export const README_START = '<!-- config-table:start -->';
 export const README_END = '<!-- config-table:end -->';
+
+/** The Markdown table of one process kind's options. */
+export function optionsTable(title: string, specs: readonly OptionSpec[]): string {
+  const rows = specs.map((s) => {
+    const def = defaultText(s);
+    const bounds = boundsText(s);
+    const value = `${def === undefined ? (requirementText(s) ? `(${requirementText(s)})` : '—') : `\`${def}\``}${bounds ? ` (${bounds})` : ''}`;
+    const choices = s.choices ? ` One of ${s.choices.map((c) => `\`${c}\``).join(', ')}.` : '';
+    return `| \`${s.env}\` | \`--${s.flag}\` | ${value} | ${s.doc}${choices} |`;
+  });
+  return [`#### ${title}`, '', '| Variable | Flag | Default | Meaning |', '|---|---|---|---|', ...rows, ''].join('\n');
+}
 
 export function configReference(): string {
   return [

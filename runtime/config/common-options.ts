@@ -1,41 +1,40 @@
 /**
  * Options shared by gate and logic processes. Each process's config.ts adds its own specs.
  */
+import { LOG_LEVELS } from '../ops/logger.js';
 import { isValidNodeName, NODE_NAME_RULE } from '../protocol/internal-frames.js';
-import { ConfigError, type OptionSpec, type RawOptions } from './options.js';
+import { ConfigError, intOption, listOption, type OptionValues, secretOption, stringOption } from './options.js';
 
-export const COMMON_OPTIONS: readonly OptionSpec[] = [
-  { key: 'mode', env: 'IMGROUP_MODE', flag: 'mode', kind: 'string', default: 'development', choices: ['development', 'production'], doc: 'In production mode every secret must be set explicitly; development mode falls back to insecure local defaults with a warning.' },
-  { key: 'logLevel', env: 'IMGROUP_LOG_LEVEL', flag: 'log-level', kind: 'string', default: 'info', choices: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], doc: 'Log level of the JSON logs on stdout.' },
-  { key: 'name', env: 'IMGROUP_NODE_NAME', flag: 'name', kind: 'string', doc: 'Stable node name (the pod name on Kubernetes). Default: the host name. Must be unique per process.' },
-  { key: 'redisSeeds', env: 'IMGROUP_REDIS_SEEDS', flag: 'redis-seeds', kind: 'list', default: ['127.0.0.1:7000'], doc: 'Comma-separated host:port seeds of the Redis Cluster.' },
-  { key: 'redisPassword', env: 'IMGROUP_REDIS_PASSWORD', flag: 'redis-password', kind: 'secret', doc: 'Password (requirepass/masterauth) of the Redis Cluster, if any.' },
-  { key: 'redisCommandTimeoutMs', env: 'IMGROUP_REDIS_COMMAND_TIMEOUT_MS', flag: 'redis-command-timeout-ms', kind: 'int', default: 2000, min: 50, max: 60_000, doc: 'A Redis command without reply after this long fails; clients get UNAVAILABLE and retry.' },
-  { key: 'internalToken', env: 'IMGROUP_INTERNAL_TOKEN', flag: 'internal-token', kind: 'secret', requiredInProduction: true, doc: 'Shared secret that authenticates gate↔logic connections.' },
-  { key: 'heartbeatMs', env: 'IMGROUP_HEARTBEAT_MS', flag: 'heartbeat-ms', kind: 'int', default: 15_000, min: 200, max: 600_000, doc: 'Heartbeat interval: client pings, gate liveness in Redis (a dead gate’s users are offline within 2 intervals), internal link pings.' },
-  { key: 'opsHost', env: 'IMGROUP_OPS_HOST', flag: 'ops-host', kind: 'string', default: '0.0.0.0', doc: 'Listen address of the ops port (/healthz, /readyz, /metrics).' },
-  { key: 'handshakeTimeoutMs', env: 'IMGROUP_HANDSHAKE_TIMEOUT_MS', flag: 'handshake-timeout-ms', kind: 'int', default: 5000, min: 100, max: 600_000, doc: 'A TCP connection to any port of the process (client, internal, ops) that has not sent a complete HTTP request or WebSocket upgrade within this many ms of connecting is closed (each costs a file descriptor).' },
-  { key: 'refusalLogIntervalMs', env: 'IMGROUP_REFUSAL_LOG_INTERVAL_MS', flag: 'refusal-log-interval-ms', kind: 'int', default: 10_000, min: 0, max: 3_600_000, doc: 'Refused connections and requests (bad tokens, unfinished handshakes, per-user limit) are counted in metrics and logged at most once per kind per this many ms, with the number not logged since; 0 logs each one.' },
-];
+export const COMMON_OPTIONS = [
+  stringOption({ key: 'mode', env: 'IMGROUP_MODE', flag: 'mode', default: 'development', choices: ['development', 'production'], doc: 'In production mode every secret must be set explicitly; development mode falls back to insecure local defaults with a warning.' }),
+  stringOption({ key: 'logLevel', env: 'IMGROUP_LOG_LEVEL', flag: 'log-level', default: 'info', choices: LOG_LEVELS, doc: 'Log level of the JSON logs on stdout.' }),
+  stringOption({ key: 'name', env: 'IMGROUP_NODE_NAME', flag: 'name', doc: 'Stable node name (the pod name on Kubernetes). Default: the host name. Must be unique per process.' }),
+  listOption({ key: 'redisSeeds', env: 'IMGROUP_REDIS_SEEDS', flag: 'redis-seeds', default: ['127.0.0.1:7000'], doc: 'Comma-separated host:port seeds of the Redis Cluster.' }),
+  secretOption({ key: 'redisPassword', env: 'IMGROUP_REDIS_PASSWORD', flag: 'redis-password', doc: 'Password (requirepass/masterauth) of the Redis Cluster, if any.' }),
+  intOption({ key: 'redisCommandTimeoutMs', env: 'IMGROUP_REDIS_COMMAND_TIMEOUT_MS', flag: 'redis-command-timeout-ms', default: 2000, min: 50, max: 60_000, doc: 'A Redis command without reply after this long fails; clients get UNAVAILABLE and retry.' }),
+  secretOption({ key: 'internalToken', env: 'IMGROUP_INTERNAL_TOKEN', flag: 'internal-token', requiredInProduction: true, doc: 'Shared secret that authenticates gate↔logic connections.' }),
+  intOption({ key: 'heartbeatMs', env: 'IMGROUP_HEARTBEAT_MS', flag: 'heartbeat-ms', default: 15_000, min: 200, max: 600_000, doc: 'Heartbeat interval: client pings, gate liveness in Redis (a dead gate’s users are offline within 2 intervals), internal link pings.' }),
+  stringOption({ key: 'opsHost', env: 'IMGROUP_OPS_HOST', flag: 'ops-host', default: '0.0.0.0', doc: 'Listen address of the ops port (/healthz, /readyz, /metrics).' }),
+  intOption({ key: 'handshakeTimeoutMs', env: 'IMGROUP_HANDSHAKE_TIMEOUT_MS', flag: 'handshake-timeout-ms', default: 5000, min: 100, max: 600_000, doc: 'A TCP connection to any port of the process (client, internal, ops) that has not sent a complete HTTP request or WebSocket upgrade within this many ms of connecting is closed (each costs a file descriptor).' }),
+  intOption({ key: 'refusalLogIntervalMs', env: 'IMGROUP_REFUSAL_LOG_INTERVAL_MS', flag: 'refusal-log-interval-ms', default: 10_000, min: 0, max: 3_600_000, doc: 'Refused connections and requests (bad tokens, unfinished handshakes, per-user limit) are counted in metrics and logged at most once per kind per this many ms, with the number not logged since; 0 logs each one.' }),
+] as const;
 
 /** Development fallback for IMGROUP_INTERNAL_TOKEN (never accepted in production mode). */
 export const DEV_INTERNAL_TOKEN = 'imgroup-dev-internal-token';
 
-/** The shared options, typed. GateOptions and LogicOptions extend it. */
-export interface CommonOptions {
-  mode: 'development' | 'production';
-  logLevel: string;
-  /** Stable node name (the pod name on Kubernetes). */
+/** What resolveCommonOptions fills in: the node name and the internal token always have a value. */
+export interface ResolvedCommon {
+  /** The host name when IMGROUP_NODE_NAME is not set. */
   name: string;
-  redisSeeds: string[];
-  redisPassword: string | undefined;
-  redisCommandTimeoutMs: number;
+  /** The development fallback when IMGROUP_INTERNAL_TOKEN is not set (development mode only). */
   internalToken: string;
-  heartbeatMs: number;
-  opsHost: string;
-  handshakeTimeoutMs: number;
-  refusalLogIntervalMs: number;
 }
+
+/** The options of a process whose specs include COMMON_OPTIONS, after resolveCommonOptions. */
+export type WithCommon<V> = Omit<V, keyof ResolvedCommon> & ResolvedCommon;
+
+/** The shared options, typed. GateOptions and LogicOptions include them. */
+export type CommonOptions = WithCommon<OptionValues<typeof COMMON_OPTIONS>>;
 
 /**
  * A secret with a development fallback: the value when set; otherwise, in development mode, the
@@ -51,27 +50,13 @@ export function secretOrDevDefault(value: unknown, fallback: string, setting: st
   return fallback;
 }
 
-/** Type and check the shared options; `hostname` is the default node name. */
-export function resolveCommonOptions(raw: RawOptions, hostname: string, warnings: string[]): CommonOptions {
-  const mode = raw.mode === 'production' ? 'production' : 'development';
-  const name = typeof raw.name === 'string' && raw.name.length > 0 ? raw.name : hostname;
+/** Check the shared options and fill in name and internal token; `hostname` is the default node name. */
+export function resolveCommonOptions(raw: OptionValues<typeof COMMON_OPTIONS>, hostname: string, warnings: string[]): ResolvedCommon {
+  const name = raw.name !== undefined && raw.name.length > 0 ? raw.name : hostname;
   if (!isValidNodeName(name)) throw new ConfigError(`IMGROUP_NODE_NAME (or --name): ${JSON.stringify(name)} must be ${NODE_NAME_RULE}`);
-  const redisSeeds = raw.redisSeeds as string[];
-  if (redisSeeds.length === 0) throw new ConfigError('IMGROUP_REDIS_SEEDS (or --redis-seeds) names no seed; give at least one host:port');
-  for (const seed of redisSeeds) {
+  if (raw.redisSeeds.length === 0) throw new ConfigError('IMGROUP_REDIS_SEEDS (or --redis-seeds) names no seed; give at least one host:port');
+  for (const seed of raw.redisSeeds) {
     if (!/^\[?[^\]\s]+\]?:\d{1,5}$/.test(seed)) throw new ConfigError(`IMGROUP_REDIS_SEEDS (or --redis-seeds): ${JSON.stringify(seed)} is not host:port`);
   }
-  return {
-    mode,
-    logLevel: raw.logLevel as string,
-    name,
-    redisSeeds,
-    redisPassword: raw.redisPassword as string | undefined,
-    redisCommandTimeoutMs: raw.redisCommandTimeoutMs as number,
-    internalToken: secretOrDevDefault(raw.internalToken, DEV_INTERNAL_TOKEN, 'IMGROUP_INTERNAL_TOKEN', mode, warnings),
-    heartbeatMs: raw.heartbeatMs as number,
-    opsHost: raw.opsHost as string,
-    handshakeTimeoutMs: raw.handshakeTimeoutMs as number,
-    refusalLogIntervalMs: raw.refusalLogIntervalMs as number,
-  };
+  return { name, internalToken: secretOrDevDefault(raw.internalToken, DEV_INTERNAL_TOKEN, 'IMGROUP_INTERNAL_TOKEN', raw.mode, warnings) };
 }

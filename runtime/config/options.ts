@@ -1,33 +1,142 @@
 /**
- * Declarative process options: each option is described once (name, environment variable, flag,
+ * Declarative process options: each option is described once (key, environment variable, flag,
  * type, default, bounds, documentation) and parsed from flags and `IMGROUP_*` environment
- * variables. Flags win over the environment. The README's configuration table is generated from
- * the same specs (`imgroup config-table`), so documentation and behaviour cannot drift apart.
+ * variables. Flags win over the environment. The README's configuration table and every command's
+ * `--help` are generated from the same specs (runtime/cli/), so documentation and behaviour cannot
+ * drift apart.
+ *
+ * A spec is made by a typed builder (`stringOption`, `intOption`, `boolOption`, `listOption`,
+ * `secretOption`) that records its key and the type of its value, as operator/api/schema-builder.ts
+ * does for the CRD. A process's typed options are derived from its spec list with
+ * `OptionValues<typeof SPECS>`, never declared beside it: a misspelt key is a compile error where
+ * the option is read, and each default lives in its spec alone. An option with a default (or
+ * `required`) is always present; one without may be undefined.
+ *
+ * Command lines are split by node:util `parseArgs` (non-strict, with tokens: `--name value`,
+ * `--name=value`, positionals, the `--` terminator). What stays ours, and why:
+ * - an unknown flag is refused naming it and listing the known ones (strict parseArgs says only
+ *   "Unknown option", in an error that does not carry the option's name);
+ * - a boolean flag is `--flag` or `--flag=true|false`, as `--help` shows (parseArgs' boolean type
+ *   refuses `--flag=false`, and its `--no-flag` form needs Node 22.4);
+ * - a value flag without a value, or followed by another `--flag` (`--name --port 1`), is a
+ *   ConfigError naming the flag, like every other mistake on the command line (exit status 2);
+ *   a value with one dash is a value (`--rate -1` is refused by the bounds, naming them).
  */
+import { parseArgs } from 'node:util';
 
 export type OptionKind = 'string' | 'int' | 'bool' | 'list' | 'secret';
 
+/** What an option's value may be, by kind: a string, a number, a boolean or a list of strings. */
+export type OptionValue = string | number | boolean | readonly string[];
+
+/** The untyped view of a spec, which resolving, the README table and `--help` walk. */
 export interface OptionSpec {
   /** Key in the parsed options object (camelCase, unit in the name: `heartbeatMs`). */
-  key: string;
+  readonly key: string;
   /** Environment variable, `IMGROUP_…`. */
-  env: string;
+  readonly env: string;
   /** Command-line flag, without the leading `--`. */
-  flag: string;
-  kind: OptionKind;
+  readonly flag: string;
+  readonly kind: OptionKind;
   /** Default, already typed. `undefined` means "no default" (required or optional). */
-  default?: string | number | boolean | string[];
-  /** Bounds for `int` options, inclusive. */
-  min?: number;
-  max?: number;
+  readonly default?: OptionValue;
+  /** Bounds of an `int` option, inclusive. */
+  readonly min?: number;
+  readonly max?: number;
   /** Allowed values of a `string` option. */
-  choices?: readonly string[];
+  readonly choices?: readonly string[];
   /** A value must be given (in production mode for secrets, see `requiredInProduction`). */
-  required?: boolean;
+  readonly required?: boolean;
   /** Secrets that must be set when `IMGROUP_MODE=production`. */
-  requiredInProduction?: boolean;
-  /** One sentence for the README table. */
+  readonly requiredInProduction?: boolean;
+  /** One sentence for the README table and `--help`. */
+  readonly doc: string;
+}
+
+declare const valueType: unique symbol;
+declare const present: unique symbol;
+
+/** A spec whose key is `K` and whose value has type `T`; `P` = it always has a value (a default or `required`). */
+export interface Option<K extends string, T extends OptionValue, P extends boolean> extends OptionSpec {
+  readonly key: K;
+  readonly default?: T;
+  readonly [valueType]?: T;
+  readonly [present]?: P;
+}
+
+/** A spec with a default, which another command may reuse (`specOf(…).default`). */
+export type Defaulted<K extends string, T extends OptionValue> = Option<K, T, true> & { readonly default: T };
+
+/** An integer spec: its bounds are always given. */
+export type Bounded<O> = O & { readonly min: number; readonly max: number };
+
+type Simplify<T> = { [K in keyof T]: T[K] } & {};
+
+/** The options object `resolveOptions` returns for a spec list: present options required, the rest optional. */
+export type OptionValues<S extends readonly OptionSpec[]> = Simplify<
+  { [O in S[number] as O extends Option<infer K, OptionValue, true> ? K : never]: O extends Option<string, infer T, true> ? T : never } & {
+    [O in S[number] as O extends Option<infer K, OptionValue, true> ? never : O['key']]?: O extends Option<string, infer T, boolean> ? T : never;
+  }
+>;
+
+/** What every spec says besides its kind and value rules. */
+interface Described<K extends string> {
+  key: K;
+  env: string;
+  flag: string;
   doc: string;
+}
+
+function option<R extends OptionSpec>(kind: OptionKind, o: Described<string>): R {
+  return { ...o, kind } as OptionSpec as R;
+}
+
+/** A string; with `choices`, one of them (typed as their union). */
+export function stringOption<const K extends string, const C extends string>(o: Described<K> & { choices: readonly C[]; default: NoInfer<C> }): Defaulted<K, C>;
+export function stringOption<const K extends string, const C extends string>(o: Described<K> & { choices: readonly C[] }): Option<K, C, false>;
+export function stringOption<const K extends string>(o: Described<K> & { default: string }): Defaulted<K, string>;
+export function stringOption<const K extends string>(o: Described<K> & { required: true }): Option<K, string, true>;
+export function stringOption<const K extends string>(o: Described<K>): Option<K, string, false>;
+export function stringOption<const K extends string>(o: Described<K>): Option<K, string, boolean> {
+  return option('string', o);
+}
+
+/** An integer within `min`…`max` (every integer option has explicit bounds). */
+export function intOption<const K extends string>(o: Described<K> & { min: number; max: number; default: number }): Bounded<Defaulted<K, number>>;
+export function intOption<const K extends string>(o: Described<K> & { min: number; max: number }): Bounded<Option<K, number, false>>;
+export function intOption<const K extends string>(o: Described<K> & { min: number; max: number }): Bounded<Option<K, number, boolean>> {
+  return option('int', o);
+}
+
+/** `true`/`false` (also `1`/`0`, `yes`/`no`, `on`/`off`); `--flag` alone is true. */
+export function boolOption<const K extends string>(o: Described<K> & { default: boolean }): Defaulted<K, boolean> {
+  return option('bool', o);
+}
+
+/** A comma-separated list; blanks are dropped. */
+export function listOption<const K extends string>(o: Described<K> & { default: readonly string[] }): Defaulted<K, string[]>;
+export function listOption<const K extends string>(o: Described<K>): Option<K, string[], false>;
+export function listOption<const K extends string>(o: Described<K>): Option<K, string[], boolean> {
+  return option('list', o);
+}
+
+/** A string never shown in logs or `imgroup dev`'s output. */
+export function secretOption<const K extends string>(o: Described<K> & { required: true }): Option<K, string, true>;
+export function secretOption<const K extends string>(o: Described<K> & { requiredInProduction?: true }): Option<K, string, false>;
+export function secretOption<const K extends string>(o: Described<K>): Option<K, string, boolean> {
+  return option('secret', o);
+}
+
+/** The spec of `key` in a list, typed (another command reusing its default or bounds). */
+export function specOf<S extends OptionSpec, K extends S['key']>(specs: readonly S[], key: K): Extract<S, { key: K }> {
+  const spec = specs.find((s) => s.key === key);
+  if (!spec) throw new Error(`no option ${key}`); // unreachable: the compiler checked the key
+  return spec as Extract<S, { key: K }>;
+}
+
+/** The same option (variable, flag, default, bounds) described for another command that passes it on. */
+export function describedAs<S extends OptionSpec>(spec: S, doc: string): S {
+  return { ...spec, doc };
 }
 
 export class ConfigError extends Error {
@@ -37,34 +146,34 @@ export class ConfigError extends Error {
   }
 }
 
-export type RawOptions = Record<string, string | number | boolean | string[] | undefined>;
-
-/** Split `--name value`, `--name=value` and `--flag` (boolean true) into a map; positionals apart. */
-export function parseArgv(argv: readonly string[]): { flags: Map<string, string>; positionals: string[] } {
+/** Split argv into the text of each known flag (the last one wins) and the positionals. */
+function splitArgv(specs: readonly OptionSpec[], argv: readonly string[]): { flags: Map<string, string>; positionals: string[] } {
+  const kinds = new Map(specs.map((s) => [s.flag, s.kind]));
+  const { tokens } = parseArgs({
+    args: [...argv],
+    options: Object.fromEntries(specs.map((s) => [s.flag, { type: s.kind === 'bool' ? ('boolean' as const) : ('string' as const) }])),
+    strict: false,
+    allowPositionals: true,
+    tokens: true,
+  });
   const flags = new Map<string, string>();
   const positionals: string[] = [];
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i] as string;
-    if (arg === '--') {
-      positionals.push(...argv.slice(i + 1));
-      break;
+  for (const token of tokens) {
+    if (token.kind === 'positional') positionals.push(token.value);
+    if (token.kind !== 'option') continue;
+    const kind = kinds.get(token.name);
+    if (kind === undefined || !token.rawName.startsWith('--')) {
+      throw new ConfigError(`unknown flag ${token.rawName}; known flags: ${[...kinds.keys()].map((f) => `--${f}`).join(' ')}`);
     }
-    if (!arg.startsWith('--')) {
-      positionals.push(arg);
+    if (kind === 'bool') {
+      flags.set(token.name, token.value ?? 'true');
       continue;
     }
-    const eq = arg.indexOf('=');
-    if (eq > 0) {
-      flags.set(arg.slice(2, eq), arg.slice(eq + 1));
-      continue;
+    if (token.value === undefined) throw new ConfigError(`${token.rawName} needs a value: ${token.rawName} <value> or ${token.rawName}=<value>`);
+    if (!token.inlineValue && token.value.startsWith('--')) {
+      throw new ConfigError(`${token.rawName} is followed by ${JSON.stringify(token.value)}, which looks like a flag; write ${token.rawName}=${token.value} if it is the value`);
     }
-    const next = argv[i + 1];
-    if (next !== undefined && !next.startsWith('--')) {
-      flags.set(arg.slice(2), next);
-      i++;
-    } else {
-      flags.set(arg.slice(2), 'true');
-    }
+    flags.set(token.name, token.value);
   }
   return { flags, positionals };
 }
@@ -102,27 +211,23 @@ function convert(spec: OptionSpec, text: string, source: string): string | numbe
 
 /**
  * Resolve every spec from flags, then environment, then default. Unknown `--flags` are rejected,
- * naming the flag. Returns a plain object keyed by `spec.key`.
+ * naming the flag. Returns the options keyed by `spec.key`, typed by the specs.
  */
-export function resolveOptions(
-  specs: readonly OptionSpec[],
+export function resolveOptions<const S extends readonly OptionSpec[]>(
+  specs: S,
   argv: readonly string[],
   env: Readonly<Record<string, string | undefined>>,
-): { options: RawOptions; positionals: string[] } {
-  const { flags, positionals } = parseArgv(argv);
-  const known = new Set(specs.map((s) => s.flag));
-  for (const name of flags.keys()) {
-    if (!known.has(name)) throw new ConfigError(`unknown flag --${name}; known flags: ${[...known].map((f) => `--${f}`).join(' ')}`);
-  }
+): { options: OptionValues<S>; positionals: string[] } {
+  const { flags, positionals } = splitArgv(specs, argv);
   const production = (flags.get('mode') ?? env.IMGROUP_MODE ?? 'development') === 'production';
-  const options: RawOptions = {};
+  const options: Record<string, OptionValue | undefined> = {};
   for (const spec of specs) {
     const fromFlag = flags.get(spec.flag);
     const fromEnv = env[spec.env];
-    let value: RawOptions[string];
+    let value: OptionValue | undefined;
     if (fromFlag !== undefined) value = convert(spec, fromFlag, `--${spec.flag}`);
     else if (fromEnv !== undefined && fromEnv !== '') value = convert(spec, fromEnv, spec.env);
-    else value = spec.default;
+    else value = typeof spec.default === 'object' ? [...spec.default] : spec.default;
     if (value === undefined && (spec.required || (production && spec.requiredInProduction))) {
       throw new ConfigError(
         `${spec.env} (or --${spec.flag}) must be set${spec.requiredInProduction && !spec.required ? ' in production mode' : ''}: ${spec.doc}`,
@@ -130,16 +235,6 @@ export function resolveOptions(
     }
     options[spec.key] = value;
   }
-  return { options, positionals };
-}
-
-/** Markdown rows for the README configuration table. */
-export function optionsTable(title: string, specs: readonly OptionSpec[]): string {
-  const rows = specs.map((s) => {
-    const def = s.default === undefined ? (s.required ? '(required)' : s.requiredInProduction ? '(required in production)' : '—') : `\`${Array.isArray(s.default) ? s.default.join(',') : String(s.default)}\``;
-    const range = s.kind === 'int' && (s.min !== undefined || s.max !== undefined) ? ` (${s.min ?? '…'}–${s.max ?? '…'})` : '';
-    const choices = s.choices ? ` One of ${s.choices.map((c) => `\`${c}\``).join(', ')}.` : '';
-    return `| \`${s.env}\` | \`--${s.flag}\` | ${def}${range} | ${s.doc}${choices} |`;
-  });
-  return [`#### ${title}`, '', '| Variable | Flag | Default | Meaning |', '|---|---|---|---|', ...rows, ''].join('\n');
+  // The one cast: `convert` gives each kind the value type its builder declared.
+  return { options: options as OptionValues<S>, positionals };
 }

@@ -9,26 +9,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { signToken } from '../auth/token-signer.js';
 import { buildMembership, serializeMembership } from '../protocol/membership.js';
+import type { DevOptions } from './dev-options.js';
 import { ImgroupProcess } from './imgroup-process.js';
 import { startLocalRedisCluster, type LocalRedisCluster } from './local-redis-cluster.js';
 
-export interface DevClusterOptions {
-  host: string;
-  redisMasters: number;
-  redisReplicas: number;
-  redisBasePort: number;
-  logicCount: number;
-  logicBasePort: number;
-  logicOpsBasePort: number;
-  gateCount: number;
-  gateBasePort: number;
-  gateOpsBasePort: number;
-  dataDir: string | undefined;
-  redisServer: string;
-  jwtSecret: string | undefined;
-  adminToken: string | undefined;
-  heartbeatMs: number;
-  logLevel: string;
+/** The options of `imgroup dev` (dev-options.ts), and what `imgroup bench` adds when it starts a cluster. */
+export interface DevClusterOptions extends DevOptions {
   /** Extra environment for every gate and logic process (e.g. `imgroup bench` passes cache and rate settings). */
   extraEnv?: Readonly<Record<string, string>>;
   /**

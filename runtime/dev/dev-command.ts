@@ -7,7 +7,7 @@ import { devBanner, type DevClusterOptions, startDevCluster } from './dev-cluste
 export async function runDev(argv: readonly string[], env: Readonly<Record<string, string | undefined>>): Promise<void> {
   const { options } = resolveOptions(DEV_OPTIONS, argv, env);
   const passed = childSettings(env);
-  const opts: DevClusterOptions = { ...(options as unknown as DevClusterOptions), extraEnv: passed.env };
+  const opts: DevClusterOptions = { ...options, extraEnv: passed.env };
   const say = (line: string) => process.stdout.write(`${line}\n`);
   if (passed.shown.length > 0) say(`passing to every gate and logic node: ${passed.shown.join(' ')}`);
   const cluster = await startDevCluster(opts, env, say);

@@ -1,8 +1,9 @@
 /**
  * One authenticated client WebSocket (protocol v1). It turns untrusted frames into typed ones
  * (or error frames), enforces the per-connection rate limit and the bad-frame limit, writes
- * messages in per-group order (it is the ConnectionOrder's sink), and answers the gate's
- * heartbeat tick: token expiry, silence, slow consumer, server ping.
+ * messages in per-group order (its own ConnectionOrder decides; gaps are fetched through the
+ * gate's GapFiller), and answers the gate's heartbeat tick: token expiry, silence, slow
+ * consumer, server ping.
  *
  * Per-connection state is a handful of fields; no timers. Everything shared lives in the
  * ConnectionContext, one per gate.
@@ -11,8 +12,11 @@ import type { Socket } from 'node:net';
 import type { RawData, WebSocket } from 'ws';
 import { type ClientFrame, decodeClientFrame, type FrameLimits, type ServerFrame } from '../protocol/client-frames.js';
 import { CloseCode, ErrorCode } from '../protocol/errors.js';
+import type { DeliveryPath } from '../protocol/internal-frames.js';
 import type { Logger } from '../ops/logger.js';
-import { ConnectionOrder, type DeliveryOrderLimits, type DeliveryPath, type DropReason, type OrderedItem, type OrderSink } from './delivery-order.js';
+import { ConnectionOrder, type DeliveryOrderLimits, type DropReason, type GapRequest, type OrderStep } from './delivery-order.js';
+import type { GapFiller } from './gap-filler.js';
+import type { OrderedItem } from './ordered-item.js';
 import { TokenBucket, type TokenBucketLimits, WindowCounter, type WindowLimits } from './rate-limiter.js';
 import { rawSocketOf } from './raw-socket.js';
 import type { Flushable, TickFlush } from './tick-flush.js';
@@ -39,10 +43,10 @@ export interface ConnectionContext {
   /** Uncorks, at the end of the tick, the sockets that messages were written to. */
   flush: TickFlush;
   log: Logger;
+  /** Fetches the gaps that a connection's order state holds newer messages for. */
+  gaps: GapFiller;
   /** A valid, rate-limited frame to act on. */
   onFrame(conn: ClientConnection, frame: ClientFrame): void;
-  /** The connection's order state wants a gap fetched. */
-  onGapFill(conn: ClientConnection, groupId: string, afterSeq: number, limit: number): void;
 }
 
 /** Close reasons are at most 123 bytes; ours are short ASCII. */
@@ -55,8 +59,8 @@ const CLOSE_REASONS: Partial<Record<number, string>> = {
   [CloseCode.GOING_AWAY]: 'gate shutting down: reconnect',
 };
 
-export class ClientConnection implements OrderSink, Flushable {
-  readonly order: ConnectionOrder;
+export class ClientConnection implements Flushable {
+  private readonly order: ConnectionOrder;
   private readonly socket: Socket | null;
   /** Corked in this tick, until the gate's TickFlush uncorks it. */
   private corked = false;
@@ -139,13 +143,39 @@ export class ClientConnection implements OrderSink, Flushable {
     this.sendFrame({ type: 'error', id, code, message });
   }
 
-  // ------------------------------------------------------------ OrderSink
+  // ------------------------------------------------------------ delivery
+
+  /**
+   * Messages of one group pushed by logic, ascending by seq. `addressed` is true when they were
+   * sent to this very connection (its login backlog), which must not wait for its own login.
+   */
+  deliver(groupId: string, items: readonly OrderedItem[], addressed: boolean): void {
+    this.carryOut(this.order.offer(groupId, items, addressed));
+  }
+
+  /** The login replay finished (answered, failed or timed out): release the live messages it held back. */
+  loginDone(): void {
+    this.carryOut(this.order.loginDone());
+  }
+
+  private carryOut(step: OrderStep): void {
+    for (const item of step.write) this.write(item);
+    if (step.drops) for (const reason of step.drops) this.ctx.counters.dropped(reason);
+    if (step.fills) for (const gap of step.fills) this.fill(gap);
+  }
+
+  /** Fetch a gap, then let the order state deliver what it holds (whatever the fetch returned). */
+  private fill(gap: GapRequest): void {
+    void this.ctx.gaps.fetch(this.userId, gap).then((items) => {
+      if (this.isOpen) this.carryOut(this.order.fillDone(gap.groupId, items));
+    });
+  }
 
   /**
    * One message: its pre-framed bytes go to the corked socket (uncorked at the end of the tick,
    * so all of this tick's messages leave in one `writev`); without a raw socket, `ws.send`.
    */
-  write(item: OrderedItem): void {
+  private write(item: OrderedItem): void {
     if (!this.writable()) {
       this.ctx.counters.dropped('closed');
       return;
@@ -170,14 +200,6 @@ export class ClientConnection implements OrderSink, Flushable {
     if (!this.corked) return;
     this.corked = false;
     this.socket?.uncork();
-  }
-
-  fill(groupId: string, afterSeq: number, limit: number): void {
-    this.ctx.onGapFill(this, groupId, afterSeq, limit);
-  }
-
-  dropped(reason: DropReason): void {
-    this.ctx.counters.dropped(reason);
   }
 
   // ------------------------------------------------------------ lifecycle

@@ -1,12 +1,13 @@
 /**
  * Options of a gate process, described once: `GATE_OPTIONS` (the README table is generated from
- * it) and the typed `GateOptions` object the rest of the gate reads. `resolveGateOptions` parses
- * flags and environment, checks every cross-option rule and names the setting it rejects.
+ * it) and the typed `GateOptions` derived from it, which the rest of the gate reads.
+ * `resolveGateOptions` parses flags and environment, checks every cross-option rule and names the
+ * setting it rejects.
  */
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
-import { COMMON_OPTIONS, type CommonOptions, DEV_INTERNAL_TOKEN, resolveCommonOptions, secretOrDevDefault } from '../config/common-options.js';
-import { ConfigError, type OptionSpec, resolveOptions } from '../config/options.js';
+import { COMMON_OPTIONS, DEV_INTERNAL_TOKEN, resolveCommonOptions, secretOrDevDefault, type WithCommon } from '../config/common-options.js';
+import { boolOption, ConfigError, intOption, type OptionValues, resolveOptions, secretOption, stringOption } from '../config/options.js';
 import { PRESENCE_CHANNELS_OPTION } from '../presence/presence-channels.js';
 import { type ConfigMapRef, parseConfigMapRef } from './membership-configmap-ref.js';
 
@@ -22,98 +23,64 @@ export const HARD_FRAME_FACTOR = 4;
 const KiB = 1024;
 const MiB = 1024 * KiB;
 
-export const GATE_ONLY_OPTIONS: readonly OptionSpec[] = [
-  { key: 'host', env: 'IMGROUP_GATE_HOST', flag: 'host', kind: 'string', default: '0.0.0.0', doc: 'Listen address of the client port (WebSocket `/v1/ws` and the admin API).' },
-  { key: 'port', env: 'IMGROUP_GATE_PORT', flag: 'port', kind: 'int', default: 8080, min: 0, max: 65535, doc: 'Client port (0 = any free port).' },
-  { key: 'opsPort', env: 'IMGROUP_OPS_PORT', flag: 'ops-port', kind: 'int', default: 9090, min: 0, max: 65535, doc: 'Ops port: /healthz, /readyz, /metrics (0 = any free port).' },
-  { key: 'jwtSecret', env: 'IMGROUP_JWT_SECRET', flag: 'jwt-secret', kind: 'secret', requiredInProduction: true, doc: `HS256 secret of client tokens (at least ${MIN_JWT_SECRET_BYTES} bytes in production).` },
-  { key: 'adminToken', env: 'IMGROUP_ADMIN_TOKEN', flag: 'admin-token', kind: 'secret', requiredInProduction: true, doc: 'Bearer token of the admin HTTP API.' },
-  { key: 'membershipFile', env: 'IMGROUP_MEMBERSHIP_FILE', flag: 'membership-file', kind: 'string', doc: 'Path of the logic membership document (JSON); re-read within 1 s of a change. Required unless `IMGROUP_MEMBERSHIP_CONFIGMAP` is set (which wins when both are).' },
-  { key: 'membershipPollMs', env: 'IMGROUP_MEMBERSHIP_POLL_MS', flag: 'membership-poll-ms', kind: 'int', default: 500, min: 50, max: 1000, doc: 'Polling interval that backs up file watching of the membership document, in ms.' },
-  { key: 'membershipConfigMap', env: 'IMGROUP_MEMBERSHIP_CONFIGMAP', flag: 'membership-configmap', kind: 'string', doc: '`<namespace>/<name>` of the ConfigMap whose key `membership.json` holds the logic membership document, listed and watched through the Kubernetes API (fieldSelector on that one name); used instead of the file when set.' },
-  { key: 'kubeconfig', env: 'IMGROUP_KUBECONFIG', flag: 'kubeconfig', kind: 'string', doc: 'Kubeconfig file for the membership ConfigMap watch. Default: the pod\'s in-cluster ServiceAccount.' },
-  { key: 'serviceAccountDir', env: 'IMGROUP_SERVICE_ACCOUNT_DIR', flag: 'service-account-dir', kind: 'string', doc: 'Directory of the in-cluster ServiceAccount files (`token`, `ca.crt`) for the membership ConfigMap watch, used without a kubeconfig. Default: `/var/run/secrets/kubernetes.io/serviceaccount`, where Kubernetes mounts them.' },
-  { key: 'membershipWatchStallMs', env: 'IMGROUP_MEMBERSHIP_WATCH_STALL_MS', flag: 'membership-watch-stall-ms', kind: 'int', default: 90_000, min: 1000, max: 3_600_000, doc: 'A membership ConfigMap watch without any event for this long, in ms, is restarted (the API server sends a bookmark about every 60 s).' },
-  { key: 'maxFrameBytes', env: 'IMGROUP_MAX_FRAME_BYTES', flag: 'max-frame-bytes', kind: 'int', default: 64 * KiB, min: 1 * KiB, max: 16 * MiB, doc: `Largest client frame in bytes; bigger ones get FRAME_TOO_LARGE, frames over ${HARD_FRAME_FACTOR}x this close the connection (1009).` },
-  { key: 'maxBodyBytes', env: 'IMGROUP_MAX_BODY_BYTES', flag: 'max-body-bytes', kind: 'int', default: 16 * KiB, min: 1, max: 16 * MiB, doc: 'Largest message body in bytes (client `send` and admin post); must be below the frame limit.' },
-  { key: 'maxSyncLimit', env: 'IMGROUP_MAX_SYNC_LIMIT', flag: 'max-sync-limit', kind: 'int', default: 1000, min: 1, max: 100_000, doc: 'Largest `limit` a client `sync` may ask for.' },
-  { key: 'defaultSyncLimit', env: 'IMGROUP_DEFAULT_SYNC_LIMIT', flag: 'default-sync-limit', kind: 'int', default: 100, min: 1, max: 100_000, doc: '`limit` of a client `sync` that names none; at most the max sync limit.' },
-  { key: 'maxSyncsPerConnection', env: 'IMGROUP_MAX_SYNCS_PER_CONNECTION', flag: 'max-syncs-per-connection', kind: 'int', default: 2, min: 1, max: 1000, doc: 'Client `sync` requests in flight per connection; one more gets RATE_LIMITED. Each page is at most the logic nodes’ IMGROUP_SYNC_PAGE_BYTES, so keep this × that below the send buffer.' },
-  { key: 'ratePerSec', env: 'IMGROUP_RATE_PER_SEC', flag: 'rate-per-sec', kind: 'int', default: 50, min: 1, max: 1_000_000, doc: 'Client `send` and `sync` frames per second per connection (token bucket refill); beyond it they get RATE_LIMITED. `ack` and `ping` have their own bucket.' },
-  { key: 'rateBurst', env: 'IMGROUP_RATE_BURST', flag: 'rate-burst', kind: 'int', default: 100, min: 1, max: 1_000_000, doc: 'Token bucket size per connection: `send` and `sync` frames a client may send at once.' },
-  { key: 'controlRatePerSec', env: 'IMGROUP_CONTROL_RATE_PER_SEC', flag: 'control-rate-per-sec', kind: 'int', default: 200, min: 1, max: 1_000_000, doc: 'Client `ack` and `ping` frames per second per connection, in a bucket of their own so that acking never starves sends; beyond it they are dropped and answered RATE_LIMITED (a later cumulative ack covers a dropped one).' },
-  { key: 'controlRateBurst', env: 'IMGROUP_CONTROL_RATE_BURST', flag: 'control-rate-burst', kind: 'int', default: 400, min: 1, max: 1_000_000, doc: 'Token bucket size per connection for `ack` and `ping` frames.' },
-  { key: 'maxBadFrames', env: 'IMGROUP_MAX_BAD_FRAMES', flag: 'max-bad-frames', kind: 'int', default: 10, min: 1, max: 1_000_000, doc: 'Invalid frames answered with error frames per window; the next one closes the connection (4500).' },
-  { key: 'badFrameWindowMs', env: 'IMGROUP_BAD_FRAME_WINDOW_MS', flag: 'bad-frame-window-ms', kind: 'int', default: 60_000, min: 1000, max: 3_600_000, doc: 'Window of the invalid-frame count, in ms.' },
-  { key: 'maxConnections', env: 'IMGROUP_MAX_CONNECTIONS', flag: 'max-connections', kind: 'int', default: 100_000, min: 1, max: 10_000_000, doc: 'Client connections this gate holds at most; further handshakes get HTTP 503.' },
-  { key: 'maxConnectionsPerUser', env: 'IMGROUP_MAX_CONNECTIONS_PER_USER', flag: 'max-connections-per-user', kind: 'int', default: 100, min: 1, max: 1_000_000, doc: 'Connections (devices) one user may hold on this gate; the next one is closed with 4502 right after the handshake. Per gate: with N gates behind a load balancer a user may hold up to N times this.' },
-  { key: 'sendBufferBytes', env: 'IMGROUP_SEND_BUFFER_BYTES', flag: 'send-buffer-bytes', kind: 'int', default: 4 * MiB, min: 16 * KiB, max: 1024 * MiB, doc: 'Unsent bytes a connection may accumulate before it is closed as a slow consumer (4001).' },
-  { key: 'requestTimeoutMs', env: 'IMGROUP_REQUEST_TIMEOUT_MS', flag: 'request-timeout-ms', kind: 'int', default: 5000, min: 100, max: 120_000, doc: 'A request to logic (including retries on a new owner) without answer after this long fails with UNAVAILABLE.' },
-  { key: 'maxPendingRequests', env: 'IMGROUP_MAX_PENDING_REQUESTS', flag: 'max-pending-requests', kind: 'int', default: 10_000, min: 1, max: 1_000_000, doc: 'Requests in flight per logic link; beyond it requests fail with UNAVAILABLE.' },
-  { key: 'linkPingMs', env: 'IMGROUP_LINK_PING_MS', flag: 'link-ping-ms', kind: 'int', default: 1000, min: 50, max: 60_000, doc: 'Ping interval of internal links; a logic node silent for 2 intervals is dropped from the ring.' },
-  { key: 'linkReconnectMaxMs', env: 'IMGROUP_LINK_RECONNECT_MAX_MS', flag: 'link-reconnect-max-ms', kind: 'int', default: 5000, min: 100, max: 300_000, doc: 'Upper bound of the jittered exponential backoff between link reconnect attempts, in ms.' },
-  { key: 'maxInternalFrameBytes', env: 'IMGROUP_MAX_INTERNAL_FRAME_BYTES', flag: 'max-internal-frame-bytes', kind: 'int', default: 64 * MiB, min: 64 * KiB, max: 1024 * MiB, doc: 'Largest frame accepted from a logic node, in bytes.' },
-  { key: 'maxGapFill', env: 'IMGROUP_MAX_GAP_FILL', flag: 'max-gap-fill', kind: 'int', default: 100, min: 0, max: 10_000, doc: 'Gaps in a group of at most this many messages are fetched before delivering newer ones (0 = never).' },
-  { key: 'gapFillTimeoutMs', env: 'IMGROUP_GAP_FILL_TIMEOUT_MS', flag: 'gap-fill-timeout-ms', kind: 'int', default: 2000, min: 50, max: 60_000, doc: 'How long newer messages are held while a gap is fetched; then they are delivered as they are.' },
-  { key: 'maxGapFillsPerConnection', env: 'IMGROUP_MAX_GAP_FILLS_PER_CONNECTION', flag: 'max-gap-fills-per-connection', kind: 'int', default: 4, min: 1, max: 1000, doc: 'Gap fetches in flight per connection; further gaps are delivered as they are.' },
-  { key: 'maxPendingDeliveries', env: 'IMGROUP_MAX_PENDING_DELIVERIES', flag: 'max-pending-deliveries', kind: 'int', default: 1000, min: 1, max: 1_000_000, doc: 'Messages held per connection while its login replay runs (and per group while a gap is fetched); overflow is dropped and recovered by replay or sync.' },
-  { key: 'maxTrackedGroups', env: 'IMGROUP_MAX_TRACKED_GROUPS', flag: 'max-tracked-groups', kind: 'int', default: 1000, min: 1, max: 1_000_000, doc: 'Groups per connection whose last delivered seq is remembered for ordering; the least recently used are forgotten.' },
-  { key: 'maxAdminBodyBytes', env: 'IMGROUP_MAX_ADMIN_BODY_BYTES', flag: 'max-admin-body-bytes', kind: 'int', default: 1 * MiB, min: 1 * KiB, max: 64 * MiB, doc: 'Largest admin API request body in bytes (HTTP 413 beyond).' },
-  { key: 'maxAdminIds', env: 'IMGROUP_MAX_ADMIN_IDS', flag: 'max-admin-ids', kind: 'int', default: 10_000, min: 1, max: 100_000, doc: 'User ids per admin members change.' },
-  { key: 'adminRatePerSec', env: 'IMGROUP_ADMIN_RATE_PER_SEC', flag: 'admin-rate-per-sec', kind: 'int', default: 1000, min: 1, max: 1_000_000, doc: 'Admin API requests per second this gate accepts (HTTP 429 beyond).' },
-  { key: 'presencePublish', env: 'IMGROUP_PRESENCE_PUBLISH', flag: 'presence-publish', kind: 'bool', default: true, doc: 'Publish presence changes on sharded pub/sub, so logic nodes update their session caches at once (with `false`, logic caches rely on their TTL alone).' },
+export const GATE_ONLY_OPTIONS = [
+  stringOption({ key: 'host', env: 'IMGROUP_GATE_HOST', flag: 'host', default: '0.0.0.0', doc: 'Listen address of the client port (WebSocket `/v1/ws` and the admin API).' }),
+  intOption({ key: 'port', env: 'IMGROUP_GATE_PORT', flag: 'port', default: 8080, min: 0, max: 65535, doc: 'Client port (0 = any free port).' }),
+  intOption({ key: 'opsPort', env: 'IMGROUP_OPS_PORT', flag: 'ops-port', default: 9090, min: 0, max: 65535, doc: 'Ops port: /healthz, /readyz, /metrics (0 = any free port).' }),
+  secretOption({ key: 'jwtSecret', env: 'IMGROUP_JWT_SECRET', flag: 'jwt-secret', requiredInProduction: true, doc: `HS256 secret of client tokens (at least ${MIN_JWT_SECRET_BYTES} bytes in production).` }),
+  secretOption({ key: 'adminToken', env: 'IMGROUP_ADMIN_TOKEN', flag: 'admin-token', requiredInProduction: true, doc: 'Bearer token of the admin HTTP API.' }),
+  stringOption({ key: 'membershipFile', env: 'IMGROUP_MEMBERSHIP_FILE', flag: 'membership-file', doc: 'Path of the logic membership document (JSON); re-read within 1 s of a change. Required unless `IMGROUP_MEMBERSHIP_CONFIGMAP` is set (which wins when both are).' }),
+  intOption({ key: 'membershipPollMs', env: 'IMGROUP_MEMBERSHIP_POLL_MS', flag: 'membership-poll-ms', default: 500, min: 50, max: 1000, doc: 'Polling interval that backs up file watching of the membership document, in ms.' }),
+  stringOption({ key: 'membershipConfigMap', env: 'IMGROUP_MEMBERSHIP_CONFIGMAP', flag: 'membership-configmap', doc: '`<namespace>/<name>` of the ConfigMap whose key `membership.json` holds the logic membership document, listed and watched through the Kubernetes API (fieldSelector on that one name); used instead of the file when set.' }),
+  stringOption({ key: 'kubeconfig', env: 'IMGROUP_KUBECONFIG', flag: 'kubeconfig', doc: 'Kubeconfig file for the membership ConfigMap watch. Default: the pod\'s in-cluster ServiceAccount.' }),
+  stringOption({ key: 'serviceAccountDir', env: 'IMGROUP_SERVICE_ACCOUNT_DIR', flag: 'service-account-dir', doc: 'Directory of the in-cluster ServiceAccount files (`token`, `ca.crt`) for the membership ConfigMap watch, used without a kubeconfig. Default: `/var/run/secrets/kubernetes.io/serviceaccount`, where Kubernetes mounts them.' }),
+  intOption({ key: 'membershipWatchStallMs', env: 'IMGROUP_MEMBERSHIP_WATCH_STALL_MS', flag: 'membership-watch-stall-ms', default: 90_000, min: 1000, max: 3_600_000, doc: 'A membership ConfigMap watch without any event for this long, in ms, is restarted (the API server sends a bookmark about every 60 s).' }),
+  intOption({ key: 'maxFrameBytes', env: 'IMGROUP_MAX_FRAME_BYTES', flag: 'max-frame-bytes', default: 64 * KiB, min: 1 * KiB, max: 16 * MiB, doc: `Largest client frame in bytes; bigger ones get FRAME_TOO_LARGE, frames over ${HARD_FRAME_FACTOR}x this close the connection (1009).` }),
+  intOption({ key: 'maxBodyBytes', env: 'IMGROUP_MAX_BODY_BYTES', flag: 'max-body-bytes', default: 16 * KiB, min: 1, max: 16 * MiB, doc: 'Largest message body in bytes (client `send` and admin post); must be below the frame limit.' }),
+  intOption({ key: 'maxSyncLimit', env: 'IMGROUP_MAX_SYNC_LIMIT', flag: 'max-sync-limit', default: 1000, min: 1, max: 100_000, doc: 'Largest `limit` a client `sync` may ask for.' }),
+  intOption({ key: 'defaultSyncLimit', env: 'IMGROUP_DEFAULT_SYNC_LIMIT', flag: 'default-sync-limit', default: 100, min: 1, max: 100_000, doc: '`limit` of a client `sync` that names none; at most the max sync limit.' }),
+  intOption({ key: 'maxSyncsPerConnection', env: 'IMGROUP_MAX_SYNCS_PER_CONNECTION', flag: 'max-syncs-per-connection', default: 2, min: 1, max: 1000, doc: 'Client `sync` requests in flight per connection; one more gets RATE_LIMITED. Each page is at most the logic nodes’ IMGROUP_SYNC_PAGE_BYTES, so keep this × that below the send buffer.' }),
+  intOption({ key: 'ratePerSec', env: 'IMGROUP_RATE_PER_SEC', flag: 'rate-per-sec', default: 50, min: 1, max: 1_000_000, doc: 'Client `send` and `sync` frames per second per connection (token bucket refill); beyond it they get RATE_LIMITED. `ack` and `ping` have their own bucket.' }),
+  intOption({ key: 'rateBurst', env: 'IMGROUP_RATE_BURST', flag: 'rate-burst', default: 100, min: 1, max: 1_000_000, doc: 'Token bucket size per connection: `send` and `sync` frames a client may send at once.' }),
+  intOption({ key: 'controlRatePerSec', env: 'IMGROUP_CONTROL_RATE_PER_SEC', flag: 'control-rate-per-sec', default: 200, min: 1, max: 1_000_000, doc: 'Client `ack` and `ping` frames per second per connection, in a bucket of their own so that acking never starves sends; beyond it they are dropped and answered RATE_LIMITED (a later cumulative ack covers a dropped one).' }),
+  intOption({ key: 'controlRateBurst', env: 'IMGROUP_CONTROL_RATE_BURST', flag: 'control-rate-burst', default: 400, min: 1, max: 1_000_000, doc: 'Token bucket size per connection for `ack` and `ping` frames.' }),
+  intOption({ key: 'maxBadFrames', env: 'IMGROUP_MAX_BAD_FRAMES', flag: 'max-bad-frames', default: 10, min: 1, max: 1_000_000, doc: 'Invalid frames answered with error frames per window; the next one closes the connection (4500).' }),
+  intOption({ key: 'badFrameWindowMs', env: 'IMGROUP_BAD_FRAME_WINDOW_MS', flag: 'bad-frame-window-ms', default: 60_000, min: 1000, max: 3_600_000, doc: 'Window of the invalid-frame count, in ms.' }),
+  intOption({ key: 'maxConnections', env: 'IMGROUP_MAX_CONNECTIONS', flag: 'max-connections', default: 100_000, min: 1, max: 10_000_000, doc: 'Client connections this gate holds at most; further handshakes get HTTP 503.' }),
+  intOption({ key: 'maxConnectionsPerUser', env: 'IMGROUP_MAX_CONNECTIONS_PER_USER', flag: 'max-connections-per-user', default: 100, min: 1, max: 1_000_000, doc: 'Connections (devices) one user may hold on this gate; the next one is closed with 4502 right after the handshake. Per gate: with N gates behind a load balancer a user may hold up to N times this.' }),
+  intOption({ key: 'sendBufferBytes', env: 'IMGROUP_SEND_BUFFER_BYTES', flag: 'send-buffer-bytes', default: 4 * MiB, min: 16 * KiB, max: 1024 * MiB, doc: 'Unsent bytes a connection may accumulate before it is closed as a slow consumer (4001).' }),
+  intOption({ key: 'requestTimeoutMs', env: 'IMGROUP_REQUEST_TIMEOUT_MS', flag: 'request-timeout-ms', default: 5000, min: 100, max: 120_000, doc: 'A request to logic (including retries on a new owner) without answer after this long fails with UNAVAILABLE.' }),
+  intOption({ key: 'maxPendingRequests', env: 'IMGROUP_MAX_PENDING_REQUESTS', flag: 'max-pending-requests', default: 10_000, min: 1, max: 1_000_000, doc: 'Requests in flight per logic link; beyond it requests fail with UNAVAILABLE.' }),
+  intOption({ key: 'linkPingMs', env: 'IMGROUP_LINK_PING_MS', flag: 'link-ping-ms', default: 1000, min: 50, max: 60_000, doc: 'Ping interval of internal links; a logic node silent for 2 intervals is dropped from the ring.' }),
+  intOption({ key: 'linkReconnectMaxMs', env: 'IMGROUP_LINK_RECONNECT_MAX_MS', flag: 'link-reconnect-max-ms', default: 5000, min: 100, max: 300_000, doc: 'Upper bound of the jittered exponential backoff between link reconnect attempts, in ms.' }),
+  intOption({ key: 'maxInternalFrameBytes', env: 'IMGROUP_MAX_INTERNAL_FRAME_BYTES', flag: 'max-internal-frame-bytes', default: 64 * MiB, min: 64 * KiB, max: 1024 * MiB, doc: 'Largest frame accepted from a logic node, in bytes.' }),
+  intOption({ key: 'maxGapFill', env: 'IMGROUP_MAX_GAP_FILL', flag: 'max-gap-fill', default: 100, min: 0, max: 10_000, doc: 'Gaps in a group of at most this many messages are fetched before delivering newer ones (0 = never).' }),
+  intOption({ key: 'gapFillTimeoutMs', env: 'IMGROUP_GAP_FILL_TIMEOUT_MS', flag: 'gap-fill-timeout-ms', default: 2000, min: 50, max: 60_000, doc: 'How long newer messages are held while a gap is fetched; then they are delivered as they are.' }),
+  intOption({ key: 'maxGapFillsPerConnection', env: 'IMGROUP_MAX_GAP_FILLS_PER_CONNECTION', flag: 'max-gap-fills-per-connection', default: 4, min: 1, max: 1000, doc: 'Gap fetches in flight per connection; further gaps are delivered as they are.' }),
+  intOption({ key: 'maxPendingDeliveries', env: 'IMGROUP_MAX_PENDING_DELIVERIES', flag: 'max-pending-deliveries', default: 1000, min: 1, max: 1_000_000, doc: 'Messages held per connection while its login replay runs (and per group while a gap is fetched); overflow is dropped and recovered by replay or sync.' }),
+  intOption({ key: 'maxTrackedGroups', env: 'IMGROUP_MAX_TRACKED_GROUPS', flag: 'max-tracked-groups', default: 1000, min: 1, max: 1_000_000, doc: 'Groups per connection whose last delivered seq is remembered for ordering; the least recently used are forgotten.' }),
+  intOption({ key: 'maxAdminBodyBytes', env: 'IMGROUP_MAX_ADMIN_BODY_BYTES', flag: 'max-admin-body-bytes', default: 1 * MiB, min: 1 * KiB, max: 64 * MiB, doc: 'Largest admin API request body in bytes (HTTP 413 beyond).' }),
+  intOption({ key: 'maxAdminIds', env: 'IMGROUP_MAX_ADMIN_IDS', flag: 'max-admin-ids', default: 10_000, min: 1, max: 100_000, doc: 'User ids per admin members change.' }),
+  intOption({ key: 'adminRatePerSec', env: 'IMGROUP_ADMIN_RATE_PER_SEC', flag: 'admin-rate-per-sec', default: 1000, min: 1, max: 1_000_000, doc: 'Admin API requests per second this gate accepts (HTTP 429 beyond).' }),
+  boolOption({ key: 'presencePublish', env: 'IMGROUP_PRESENCE_PUBLISH', flag: 'presence-publish', default: true, doc: 'Publish presence changes on sharded pub/sub, so logic nodes update their session caches at once (with `false`, logic caches rely on their TTL alone).' }),
   PRESENCE_CHANNELS_OPTION,
-];
+] as const;
 
 /** Every option of `imgroup gate`: the shared ones first. */
-export const GATE_OPTIONS: readonly OptionSpec[] = [...COMMON_OPTIONS, ...GATE_ONLY_OPTIONS];
+export const GATE_OPTIONS = [...COMMON_OPTIONS, ...GATE_ONLY_OPTIONS] as const;
 
-export interface GateOptions extends CommonOptions {
-  host: string;
-  port: number;
-  opsPort: number;
+/** What resolveGateOptions fills in or parses beyond the specs' own values. */
+interface ResolvedGate {
+  /** The development fallback when IMGROUP_JWT_SECRET is not set (development mode only). */
   jwtSecret: string;
+  /** The development fallback when IMGROUP_ADMIN_TOKEN is not set (development mode only). */
   adminToken: string;
-  /** Path of the membership document; unused when membershipConfigMap is set. */
-  membershipFile?: string | undefined;
-  membershipPollMs: number;
-  /** The ConfigMap source (wins over the file when both are set). */
+  /** The ConfigMap source, parsed (it wins over the membership file when both are set). */
   membershipConfigMap?: ConfigMapRef | undefined;
-  /** Kubeconfig of the ConfigMap source; undefined → in-cluster ServiceAccount. */
-  kubeconfig?: string | undefined;
-  /** In-cluster ServiceAccount files; undefined → DEFAULT_SERVICE_ACCOUNT_DIR. */
-  serviceAccountDir?: string | undefined;
-  membershipWatchStallMs: number;
-  maxFrameBytes: number;
-  maxBodyBytes: number;
-  maxSyncLimit: number;
-  defaultSyncLimit: number;
-  maxSyncsPerConnection: number;
-  ratePerSec: number;
-  rateBurst: number;
-  controlRatePerSec: number;
-  controlRateBurst: number;
-  maxBadFrames: number;
-  badFrameWindowMs: number;
-  maxConnections: number;
-  maxConnectionsPerUser: number;
-  sendBufferBytes: number;
-  requestTimeoutMs: number;
-  maxPendingRequests: number;
-  linkPingMs: number;
-  linkReconnectMaxMs: number;
-  maxInternalFrameBytes: number;
-  maxGapFill: number;
-  gapFillTimeoutMs: number;
-  maxGapFillsPerConnection: number;
-  maxPendingDeliveries: number;
-  maxTrackedGroups: number;
-  maxAdminBodyBytes: number;
-  maxAdminIds: number;
-  adminRatePerSec: number;
-  presencePublish: boolean;
-  presenceChannels: number;
 }
+
+/** The gate's options, typed from GATE_OPTIONS. */
+export type GateOptions = Omit<WithCommon<OptionValues<typeof GATE_OPTIONS>>, keyof ResolvedGate> & ResolvedGate;
 
 export interface ResolvedGateOptions {
   options: GateOptions;
@@ -131,23 +98,23 @@ export function resolveGateOptions(argv: readonly string[], env: Readonly<Record
   if (positionals.length > 0) throw new ConfigError(`unexpected argument ${JSON.stringify(positionals[0])}: imgroup gate takes only --flags`);
   const warnings: string[] = [];
   const common = resolveCommonOptions(raw, hostname(), warnings);
-  const jwtSecret = secretOrDevDefault(raw.jwtSecret, DEV_JWT_SECRET, 'IMGROUP_JWT_SECRET', common.mode, warnings);
-  if (common.mode === 'production' && Buffer.byteLength(jwtSecret, 'utf8') < MIN_JWT_SECRET_BYTES) {
+  const jwtSecret = secretOrDevDefault(raw.jwtSecret, DEV_JWT_SECRET, 'IMGROUP_JWT_SECRET', raw.mode, warnings);
+  if (raw.mode === 'production' && Buffer.byteLength(jwtSecret, 'utf8') < MIN_JWT_SECRET_BYTES) {
     throw new ConfigError(`IMGROUP_JWT_SECRET (or --jwt-secret) must have at least ${MIN_JWT_SECRET_BYTES} bytes in production mode`);
   }
   const options: GateOptions = {
-    ...(raw as unknown as GateOptions),
+    ...raw,
     ...common,
     jwtSecret,
-    adminToken: secretOrDevDefault(raw.adminToken, DEV_ADMIN_TOKEN, 'IMGROUP_ADMIN_TOKEN', common.mode, warnings),
+    adminToken: secretOrDevDefault(raw.adminToken, DEV_ADMIN_TOKEN, 'IMGROUP_ADMIN_TOKEN', raw.mode, warnings),
     membershipConfigMap: configMapRefOption(raw.membershipConfigMap),
   };
   checkGateOptions(options);
   return { options, warnings };
 }
 
-function configMapRefOption(value: unknown): ConfigMapRef | undefined {
-  if (typeof value !== 'string' || value.length === 0) return undefined;
+function configMapRefOption(value: string | undefined): ConfigMapRef | undefined {
+  if (value === undefined || value.length === 0) return undefined;
   const parsed = parseConfigMapRef(value);
   if (!parsed.ok) throw new ConfigError(`IMGROUP_MEMBERSHIP_CONFIGMAP (or --membership-configmap): ${parsed.error}`);
   return parsed.ref;

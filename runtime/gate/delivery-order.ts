@@ -5,36 +5,53 @@
  * - The highest seq delivered per group is remembered; anything at or below it is a duplicate
  *   (sweep, replay, retries) and dropped. The first message of a group sets the baseline.
  * - A gap (seq > last + 1) of at most `maxGapFill` messages holds the newer messages and asks
- *   the sink to fetch the missing range; `fillDone` then delivers in order. When the fetch fails,
+ *   for the missing range to be fetched; `fillDone` then delivers in order. When the fetch fails,
  *   what is held is delivered as it is (the client's own gap detection syncs). Larger gaps, or
  *   gaps beyond `maxFills` concurrent fetches, are delivered as they are.
  * - Until the connection's login replay has finished, live deliveries are buffered (bounded;
  *   overflow is dropped: those messages stay behind the user's cursor and come back by replay,
  *   sweep or sync), so the backlog goes out first.
  *
- * Pure state, no I/O and no timers: the sink writes and fetches. Maps are created lazily, so an
- * idle connection costs a few fields.
+ * Pure state, no I/O and no timers: each call returns an OrderStep that the connection carries
+ * out (writes, drop counts, gap fetches). Maps are created lazily, so an idle connection costs a
+ * few fields.
  */
-
-export type DeliveryPath = 'online' | 'offline' | 'sweep' | 'gapfill';
-
-/** One message, serialised once, shared by every connection it goes to. */
-export interface OrderedItem {
-  seq: number;
-  /** UTF-8 of `JSON.stringify(msgFrame(m))`, encoded once. */
-  frame: Buffer;
-  /** `frame` as a complete WebSocket text frame (`textFrame`), written as it is to every connection. */
-  wire: Buffer;
-  path: DeliveryPath;
-}
+import type { OrderedItem } from './ordered-item.js';
 
 export type DropReason = 'duplicate' | 'overflow';
 
-export interface OrderSink {
-  write(item: OrderedItem): void;
-  /** Fetch seqs afterSeq+1 … afterSeq+limit of the group, then call `fillDone`. */
-  fill(groupId: string, afterSeq: number, limit: number): void;
-  dropped(reason: DropReason): void;
+/** A range for the connection to fetch: seqs afterSeq+1 … afterSeq+limit of the group. */
+export interface GapRequest {
+  groupId: string;
+  afterSeq: number;
+  limit: number;
+}
+
+/**
+ * What the order state decided, to be carried out in this order: write `write`, count `drops`,
+ * fetch each of `fills` and pass its result to `fillDone`.
+ */
+export interface OrderStep {
+  readonly write: readonly OrderedItem[];
+  /** One reason per dropped message; null when none was dropped. */
+  readonly drops: readonly DropReason[] | null;
+  /** Null when no gap is to be fetched. */
+  readonly fills: readonly GapRequest[] | null;
+}
+
+/** An OrderStep being built (the arrays that are rarely needed are created on first use). */
+class Step implements OrderStep {
+  readonly write: OrderedItem[] = [];
+  drops: DropReason[] | null = null;
+  fills: GapRequest[] | null = null;
+
+  drop(reason: DropReason): void {
+    (this.drops ??= []).push(reason);
+  }
+
+  fill(groupId: string, afterSeq: number, limit: number): void {
+    (this.fills ??= []).push({ groupId, afterSeq, limit });
+  }
 }
 
 export interface DeliveryOrderLimits {
@@ -65,42 +82,46 @@ export class ConnectionOrder {
   constructor(private readonly limits: DeliveryOrderLimits) {}
 
   /**
-   * Offer one message. `bypassLogin` is true for messages addressed to this very connection
-   * (its login backlog), which must not wait for the login they belong to.
+   * Offer messages of one group, ascending by seq. `bypassLogin` is true for messages addressed
+   * to this very connection (its login backlog), which must not wait for the login they belong to.
    */
-  offer(groupId: string, item: OrderedItem, sink: OrderSink, bypassLogin: boolean): void {
-    if (this.loginPending && !bypassLogin) {
-      if (!this.loginBuffer) this.loginBuffer = [];
-      if (this.loginBuffer.length >= this.limits.maxHeld) {
-        sink.dropped('overflow');
-        return;
+  offer(groupId: string, items: readonly OrderedItem[], bypassLogin: boolean): OrderStep {
+    const step = new Step();
+    for (const item of items) {
+      if (!this.loginPending || bypassLogin) {
+        this.order(groupId, item, step);
+        continue;
       }
-      this.loginBuffer.push({ groupId, item });
-      return;
+      if (!this.loginBuffer) this.loginBuffer = [];
+      if (this.loginBuffer.length >= this.limits.maxHeld) step.drop('overflow');
+      else this.loginBuffer.push({ groupId, item });
     }
-    this.order(groupId, item, sink);
+    return step;
   }
 
   /** The login request finished (answered, failed or timed out): release what was buffered. */
-  loginDone(sink: OrderSink): void {
-    if (!this.loginPending) return;
+  loginDone(): OrderStep {
+    const step = new Step();
+    if (!this.loginPending) return step;
     this.loginPending = false;
     const buffered = this.loginBuffer;
     this.loginBuffer = null;
-    if (buffered) for (const b of buffered) this.order(b.groupId, b.item, sink);
+    if (buffered) for (const b of buffered) this.order(b.groupId, b.item, step);
+    return step;
   }
 
   /** A gap fetch finished: `fetched` are its messages, or null when it failed or timed out. */
-  fillDone(groupId: string, fetched: readonly OrderedItem[] | null, sink: OrderSink): void {
+  fillDone(groupId: string, fetched: readonly OrderedItem[] | null): OrderStep {
+    const step = new Step();
     const held = this.fills?.get(groupId);
-    if (!held) return;
+    if (!held) return step;
     this.fills?.delete(groupId);
     let last = this.last?.get(groupId) ?? -1;
     let advanced = false;
     if (fetched) {
       for (const f of [...fetched].sort((a, b) => a.seq - b.seq)) {
         if (f.seq <= last) continue;
-        sink.write(f);
+        step.write.push(f);
         last = f.seq;
         advanced = true;
       }
@@ -108,18 +129,19 @@ export class ConnectionOrder {
     }
     if (advanced) {
       // The gap is closed (or moved): newer held messages go through the normal rules again.
-      for (const h of held) this.order(groupId, h, sink);
-      return;
+      for (const h of held) this.order(groupId, h, step);
+      return step;
     }
     for (const h of held) {
       if (h.seq <= last) {
-        sink.dropped('duplicate');
+        step.drop('duplicate');
         continue;
       }
-      sink.write(h);
+      step.write.push(h);
       last = h.seq;
     }
     if (last >= 0) this.setLast(groupId, last);
+    return step;
   }
 
   /** Highest seq delivered in a group (undefined = none remembered). For tests and diagnostics. */
@@ -138,34 +160,34 @@ export class ConnectionOrder {
     return this.loginPending;
   }
 
-  private order(groupId: string, item: OrderedItem, sink: OrderSink): void {
+  private order(groupId: string, item: OrderedItem, step: Step): void {
     const last = this.last?.get(groupId);
     if (last === undefined) {
       const held = this.fills?.get(groupId);
       if (held) {
-        this.hold(held, item, sink);
+        this.hold(held, item, step);
         return;
       }
-      sink.write(item);
+      step.write.push(item);
       this.setLast(groupId, item.seq);
       return;
     }
     if (item.seq <= last) {
-      sink.dropped('duplicate');
+      step.drop('duplicate');
       return;
     }
     const held = this.fills?.get(groupId);
     if (item.seq === last + 1) {
-      sink.write(item);
+      step.write.push(item);
       let next = item.seq;
       if (held) {
         while (held.length > 0 && (held[0] as OrderedItem).seq <= next + 1) {
           const h = held.shift() as OrderedItem;
           if (h.seq <= next) {
-            sink.dropped('duplicate');
+            step.drop('duplicate');
             continue;
           }
-          sink.write(h);
+          step.write.push(h);
           next = h.seq;
         }
       }
@@ -173,30 +195,30 @@ export class ConnectionOrder {
       return;
     }
     if (held) {
-      this.hold(held, item, sink);
+      this.hold(held, item, step);
       return;
     }
     const gap = item.seq - last - 1;
     if (gap > this.limits.maxGapFill || (this.fills?.size ?? 0) >= this.limits.maxFills) {
-      sink.write(item);
+      step.write.push(item);
       this.setLast(groupId, item.seq);
       return;
     }
     if (!this.fills) this.fills = new Map();
     this.fills.set(groupId, [item]);
-    sink.fill(groupId, last, gap);
+    step.fill(groupId, last, gap);
   }
 
   /** Insert into an ascending held list, dropping duplicates and overflow. */
-  private hold(held: OrderedItem[], item: OrderedItem, sink: OrderSink): void {
+  private hold(held: OrderedItem[], item: OrderedItem, step: Step): void {
     let i = held.length;
     while (i > 0 && (held[i - 1] as OrderedItem).seq > item.seq) i--;
     if (i > 0 && (held[i - 1] as OrderedItem).seq === item.seq) {
-      sink.dropped('duplicate');
+      step.drop('duplicate');
       return;
     }
     if (held.length >= this.limits.maxHeld) {
-      sink.dropped('overflow');
+      step.drop('overflow');
       return;
     }
     held.splice(i, 0, item);

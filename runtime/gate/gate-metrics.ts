@@ -6,9 +6,9 @@
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import { CLIENT_FRAME_TYPES } from '../protocol/client-frames.js';
 import { CloseCode, ErrorCode } from '../protocol/errors.js';
-import type { InternalOp } from '../protocol/internal-frames.js';
+import { DELIVERY_PATHS, type DeliveryPath, type InternalOp } from '../protocol/internal-frames.js';
 import type { AuthFailureReason } from './auth.js';
-import type { DeliveryPath, DropReason } from './delivery-order.js';
+import type { DropReason } from './delivery-order.js';
 
 export interface GateMetrics {
   connections: Gauge;
@@ -41,7 +41,6 @@ export interface GateMetrics {
 }
 
 const AUTH_FAILURE_REASONS = ['missing', 'invalid', 'expired'] as const satisfies readonly AuthFailureReason[];
-const DELIVERY_PATHS = ['online', 'offline', 'sweep', 'gapfill'] as const satisfies readonly DeliveryPath[];
 /** Every internal op, once (the Record makes the compiler notice a new one). */
 const INTERNAL_OPS = Object.keys({ send: 1, post: 1, sync: 1, login: 1, 'members.update': 1, 'members.get': 1 } satisfies Record<InternalOp, 1>);
 const DROP_REASONS = ['duplicate', 'overflow', 'closed'] as const satisfies readonly (DropReason | 'closed')[];

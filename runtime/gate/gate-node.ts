@@ -20,9 +20,11 @@ import { ClientRequests } from './client-requests.js';
 import { checkGateOptions, type GateOptions, HARD_FRAME_FACTOR, newBootId } from './config.js';
 import { ConnectionRegistry } from './connection-registry.js';
 import { Delivery } from './delivery.js';
+import { type GapFiller, RouterGapFiller } from './gap-filler.js';
 import { closeCodeLabel, createGateMetrics, type GateMetrics } from './gate-metrics.js';
 import { type GateServer, startGateServer } from './gate-server.js';
-import { createMembershipSource, type MembershipSource } from './membership-source.js';
+import type { MembershipSource } from './membership-source.js';
+import { createMembershipSource } from './membership-source-choice.js';
 import { Router } from './router.js';
 import { TickFlush } from './tick-flush.js';
 
@@ -98,15 +100,17 @@ export async function startGate(options: GateOptions, deps: GateDeps): Promise<G
       maxPendingRequests: options.maxPendingRequests,
       maxInternalFrameBytes: options.maxInternalFrameBytes,
     },
-    { log: base, metrics, onDeliver: (link, frame) => delivery.onDeliver(link, frame) },
+    { log: base, metrics },
   );
-  const delivery: Delivery = new Delivery(connections, router, metrics, { gapFillTimeoutMs: options.gapFillTimeoutMs }, base);
+  const delivery = new Delivery(connections, metrics, base);
+  router.on('deliver', (frame, link) => delivery.deliver(frame, link));
+  const gaps = new RouterGapFiller(router, metrics, { gapFillTimeoutMs: options.gapFillTimeoutMs }, base);
   const requests = new ClientRequests(router, { defaultSyncLimit: options.defaultSyncLimit, maxSyncsPerConnection: options.maxSyncsPerConnection }, base.child({ component: 'client-requests' }));
-  const ctx = connectionContext(options, metrics, base, requests, delivery);
+  const ctx = connectionContext(options, metrics, base, requests, gaps);
 
   let membership: MembershipSource;
   try {
-    membership = createMembershipSource(options, {
+    membership = await createMembershipSource(options, {
       onChange: (doc) => router.applyMembership(doc),
       onError: () => metrics.membershipErrors.inc(),
       log: base,
@@ -172,7 +176,7 @@ export async function startGate(options: GateOptions, deps: GateDeps): Promise<G
             (r) => log.debug({ connId: conn.connId, groups: r.groups, delivered: r.delivered }, 'login replay done'),
             (err: Error) => log.debug({ err: err.message, connId: conn.connId }, 'login replay failed; live delivery continues'),
           )
-          .finally(() => delivery.loginDone(conn));
+          .finally(() => conn.loginDone());
       },
       (err: Error) => {
         log.warn({ err: err.message, connId: conn.connId }, 'presence could not be written; closing the connection');
@@ -286,7 +290,7 @@ function withDeadline<T>(work: Promise<T>, timeoutMs: number, what: string): Pro
   return Promise.race([work, deadline]).finally(() => clearTimeout(timer));
 }
 
-function connectionContext(options: GateOptions, metrics: GateMetrics, log: Logger, requests: ClientRequests, delivery: Delivery): ConnectionContext {
+function connectionContext(options: GateOptions, metrics: GateMetrics, log: Logger, requests: ClientRequests, gaps: GapFiller): ConnectionContext {
   return {
     frameLimits: { maxFrameBytes: options.maxFrameBytes, maxBodyBytes: options.maxBodyBytes, maxSyncLimit: options.maxSyncLimit },
     rate: { ratePerSec: options.ratePerSec, burst: options.rateBurst },
@@ -308,7 +312,7 @@ function connectionContext(options: GateOptions, metrics: GateMetrics, log: Logg
       frameError: (code) => metrics.frameErrors.inc({ code }),
     },
     log: log.child({ component: 'client-connection' }),
+    gaps,
     onFrame: (conn, frame) => requests.handle(conn, frame),
-    onGapFill: (conn, groupId, afterSeq, limit) => delivery.fillGap(conn, groupId, afterSeq, limit),
   };
 }

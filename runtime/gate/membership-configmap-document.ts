@@ -3,28 +3,11 @@
  * watch event): key `membership.json` of `data`. The object is untrusted input, checked field by
  * field; nothing here throws.
  */
+import { isRecord } from '../kube/object-meta.js';
 import { MEMBERSHIP_LIMITS, type MembershipParseResult, parseMembership } from '../protocol/membership.js';
 
 /** The key the operator writes the document under (operator/desired/runtime-env.ts MEMBERSHIP_KEY). */
 export const MEMBERSHIP_CONFIGMAP_KEY = 'membership.json';
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-/** metadata.name of an untrusted object, or undefined. */
-export function objectName(obj: unknown): string | undefined {
-  if (!isRecord(obj) || !isRecord(obj.metadata)) return undefined;
-  const name = obj.metadata.name;
-  return typeof name === 'string' ? name : undefined;
-}
-
-/** metadata.resourceVersion of an untrusted object (a non-empty string of bounded length), or undefined. */
-export function objectResourceVersion(obj: unknown): string | undefined {
-  if (!isRecord(obj) || !isRecord(obj.metadata)) return undefined;
-  const rv = obj.metadata.resourceVersion;
-  return typeof rv === 'string' && rv.length > 0 && rv.length <= 64 ? rv : undefined;
-}
 
 /** Extract and validate the membership document of a ConfigMap object. */
 export function membershipFromConfigMap(obj: unknown, key: string = MEMBERSHIP_CONFIGMAP_KEY): MembershipParseResult {

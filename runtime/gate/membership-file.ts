@@ -13,17 +13,13 @@ import { basename, dirname } from 'node:path';
 import { type MembershipDocument, MEMBERSHIP_LIMITS, parseMembership } from '../protocol/membership.js';
 import type { Logger } from '../ops/logger.js';
 import { applyMembership } from './membership-apply.js';
+import type { MembershipSource, MembershipSourceHooks } from './membership-source.js';
 
-export interface MembershipFileOptions {
+export interface MembershipFileOptions extends MembershipSourceHooks {
   path: string;
   pollMs: number;
-  /** A valid document whose version differs from the current one. */
-  onChange(doc: MembershipDocument): void;
   /** Watch the directory for events (default true); polling alone when false. */
   watch?: boolean;
-  /** The file could not be read or was invalid (after a change). */
-  onError?(message: string): void;
-  log: Logger;
 }
 
 interface FileStamp {
@@ -33,7 +29,7 @@ interface FileStamp {
   ctimeMs: number;
 }
 
-export class MembershipFile {
+export class MembershipFile implements MembershipSource {
   private current: MembershipDocument | null = null;
   private lastText: string | null = null;
   private lastError: string | null = null;

@@ -7,6 +7,10 @@
  * Safe because the gate never makes ws queue a frame (no compression, no Blob data): every
  * `ws.send`, ping and close reaches the socket synchronously, so the socket's byte order is the
  * order of the calls, corked or not.
+ *
+ * `_socket` is private to ws: this module is the only place that reads it, package.json pins ws
+ * to an exact version, and test/unit/gate/raw-socket.test.ts fails if a real ws WebSocket stops
+ * carrying it.
  */
 import type { Socket } from 'node:net';
 import type { WebSocket } from 'ws';

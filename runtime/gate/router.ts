@@ -4,7 +4,12 @@
  * is reachable again). Requests are routed by group id (user id for login), carry a deadline,
  * and are re-sent to the new owner when their node goes down or is removed while they are in
  * flight — every op is idempotent, so a re-send is safe.
+ *
+ * What logic pushes unasked is emitted: `deliver` (a `deliver` frame and the link it came on,
+ * which takes the `missed` notice back) and `ring` (the reachable nodes changed). The router
+ * knows nothing of what listens.
  */
+import { EventEmitter } from 'node:events';
 import { ErrorCode, ProtocolError } from '../protocol/errors.js';
 import type { AckNotice, DeliverFrame, InternalOp, InternalRequest, InternalResults, MissedNotice } from '../protocol/internal-frames.js';
 import type { MembershipDocument } from '../protocol/membership.js';
@@ -28,10 +33,13 @@ export interface RouterOptions {
 export interface RouterDeps {
   log: Logger;
   metrics: GateMetrics;
-  /** A `deliver` push arrived on a link. */
-  onDeliver(link: LogicLink, frame: DeliverFrame): void;
+}
+
+export interface RouterEvents {
+  /** A `deliver` push arrived on `link`. */
+  deliver: [frame: DeliverFrame, link: LogicLink];
   /** The set of reachable logic nodes changed. */
-  onRingChange?(upIds: readonly string[]): void;
+  ring: [upIds: readonly string[]];
 }
 
 /** Re-sends after a link failure, at most (bounded even when nodes flap). */
@@ -39,7 +47,7 @@ const MAX_RESENDS = 3;
 
 type RequestOf<Op extends InternalOp> = Extract<InternalRequest, { op: Op }>;
 
-export class Router {
+export class Router extends EventEmitter<RouterEvents> {
   private readonly links = new Map<string, LogicLink>();
   private ring = new HashRing([]);
   private version: string | null = null;
@@ -50,6 +58,7 @@ export class Router {
     private readonly opts: RouterOptions,
     private readonly deps: RouterDeps,
   ) {
+    super();
     this.log = deps.log.child({ component: 'router' });
   }
 
@@ -157,14 +166,14 @@ export class Router {
     down: (link: LogicLink) => {
       if (this.links.get(link.id) === link) this.rebuildRing();
     },
-    deliver: (link: LogicLink, frame: DeliverFrame) => this.deps.onDeliver(link, frame),
+    deliver: (link: LogicLink, frame: DeliverFrame) => this.emit('deliver', frame, link),
   };
 
   private rebuildRing(): void {
     const up = [...this.links.values()].filter((l) => l.isUp).map((l) => l.id);
     this.ring = new HashRing(up);
     this.deps.metrics.linksUp.set(this.ring.size);
-    this.deps.onRingChange?.(this.ring.nodes);
+    this.emit('ring', this.ring.nodes);
   }
 
   private linkOptions(id: string, url: string): LogicLinkOptions {

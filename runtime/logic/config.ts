@@ -3,106 +3,69 @@
  * which `resolveLogicOptions` builds a typed LogicOptions and the README table is generated.
  * Contradictory settings are rejected here, at start-up, naming the settings involved.
  */
-import { COMMON_OPTIONS, type CommonOptions, resolveCommonOptions } from '../config/common-options.js';
-import { ConfigError, type OptionSpec, resolveOptions } from '../config/options.js';
+import { COMMON_OPTIONS, resolveCommonOptions, type WithCommon } from '../config/common-options.js';
+import { boolOption, ConfigError, intOption, type OptionValues, resolveOptions, stringOption } from '../config/options.js';
 import { PRESENCE_CHANNELS_OPTION } from '../presence/presence-channels.js';
+import { STORAGE_RETRY_BACKOFF } from './storage-retry.js';
 
 const MINUTE_MS = 60_000;
 const DAY_MS = 24 * 60 * MINUTE_MS;
 const MiB = 1024 * 1024;
 
 /** The logic node's own options (COMMON_OPTIONS come first in LOGIC_OPTIONS). */
-export const LOGIC_OWN_OPTIONS: readonly OptionSpec[] = [
-  { key: 'host', env: 'IMGROUP_LOGIC_HOST', flag: 'host', kind: 'string', default: '0.0.0.0', doc: 'Listen address of the internal endpoint that gates connect to.' },
-  { key: 'port', env: 'IMGROUP_LOGIC_PORT', flag: 'port', kind: 'int', default: 8180, min: 0, max: 65_535, doc: 'Port of the internal endpoint (`/v1/internal`); 0 picks a free port.' },
-  { key: 'opsPort', env: 'IMGROUP_OPS_PORT', flag: 'ops-port', kind: 'int', default: 9190, min: 0, max: 65_535, doc: 'Port of /healthz, /readyz and /metrics; 0 picks a free port.' },
-  { key: 'maxMembersPerGroup', env: 'IMGROUP_MAX_MEMBERS_PER_GROUP', flag: 'max-members-per-group', kind: 'int', default: 10_000, min: 1, max: 1_000_000, doc: 'Adding members beyond this many fails with GROUP_FULL.' },
-  { key: 'replayLimit', env: 'IMGROUP_REPLAY_LIMIT', flag: 'replay-limit', kind: 'int', default: 500, min: 1, max: 100_000, doc: 'At login, at most this many unacknowledged messages per group are pushed (oldest first); the client syncs the rest.' },
-  { key: 'logCap', env: 'IMGROUP_LOG_CAP', flag: 'log-cap', kind: 'int', default: 10_000, min: 1, max: 10_000_000, doc: 'Messages retained per group; older ones are trimmed when new ones are stored.' },
-  { key: 'logRetentionMs', env: 'IMGROUP_LOG_RETENTION_MS', flag: 'log-retention-ms', kind: 'int', default: 7 * DAY_MS, min: MINUTE_MS, max: 365 * DAY_MS, doc: 'Messages older than this are trimmed (lazily, when the group gets a new message; an idle group log expires as a whole).' },
-  { key: 'idempotencyMs', env: 'IMGROUP_IDEMPOTENCY_MS', flag: 'idempotency-ms', kind: 'int', default: 10 * MINUTE_MS, min: 1000, max: 7 * DAY_MS, doc: 'Re-sending the same client message id within this window returns the first seq and stores nothing.' },
-  { key: 'deliverBatchMax', env: 'IMGROUP_DELIVER_BATCH_MAX', flag: 'deliver-batch-max', kind: 'int', default: 200, min: 1, max: 10_000, doc: 'At most this many messages in one deliver frame (fan-out, login replay, sweep).' },
-  { key: 'fanoutQueueMax', env: 'IMGROUP_FANOUT_QUEUE_MAX', flag: 'fanout-queue-max', kind: 'int', default: 1000, min: 1, max: 1_000_000, doc: 'Stored messages waiting for fan-out per group; beyond it online delivery is skipped (the sweep, login replay and sync still deliver).' },
-  { key: 'fanoutMaxPending', env: 'IMGROUP_FANOUT_MAX_PENDING', flag: 'fanout-max-pending', kind: 'int', default: 100_000, min: 1, max: 10_000_000, doc: 'Stored messages waiting for fan-out over all groups of this node.' },
-  { key: 'replayMaxBytes', env: 'IMGROUP_REPLAY_MAX_BYTES', flag: 'replay-max-bytes', kind: 'int', default: 1 * MiB, min: 1024, max: 256 * MiB, doc: 'At login, at most this many bytes of messages are read and pushed over all groups (one message more only when that message alone is larger); the client syncs the rest. Keep it below the gates’ IMGROUP_SEND_BUFFER_BYTES.' },
-  { key: 'loginGroupsPerBatch', env: 'IMGROUP_LOGIN_GROUPS_PER_BATCH', flag: 'login-groups-per-batch', kind: 'int', default: 200, min: 1, max: 100_000, doc: 'Login replay reads the logs of this many groups per pipelined batch.' },
-  { key: 'maxSyncLimit', env: 'IMGROUP_LOGIC_MAX_SYNC_LIMIT', flag: 'max-sync-limit', kind: 'int', default: 1000, min: 1, max: 100_000, doc: 'Largest page a sync request gets; larger limits are cut to it (with more=true).' },
-  { key: 'syncPageBytes', env: 'IMGROUP_SYNC_PAGE_BYTES', flag: 'sync-page-bytes', kind: 'int', default: 1 * MiB, min: 1024, max: 64 * MiB, doc: 'Largest page a sync request gets, in bytes of messages (about their JSON size; one message more only when that message alone is larger): beyond it the page ends with more=true, and Redis is asked for no more. Also the most the sweep reads per group.' },
-  { key: 'sweepIntervalMs', env: 'IMGROUP_SWEEP_INTERVAL_MS', flag: 'sweep-interval-ms', kind: 'int', default: 10_000, min: 0, max: DAY_MS, doc: 'How often online members that lag behind recently active groups get their backlog pushed again; 0 disables the sweep.' },
-  { key: 'sweepGraceMs', env: 'IMGROUP_SWEEP_GRACE_MS', flag: 'sweep-grace-ms', kind: 'int', default: 30_000, min: 0, max: DAY_MS, doc: 'The sweep pushes only messages older than this (younger ones are still on their way or not acknowledged yet).' },
-  { key: 'sweepHorizonMs', env: 'IMGROUP_SWEEP_HORIZON_MS', flag: 'sweep-horizon-ms', kind: 'int', default: 10 * MINUTE_MS, min: 1000, max: 30 * DAY_MS, doc: 'A group stays in the sweep set this long after its last message through this node.' },
-  { key: 'sweepMaxGroups', env: 'IMGROUP_SWEEP_MAX_GROUPS', flag: 'sweep-max-groups', kind: 'int', default: 10_000, min: 1, max: 10_000_000, doc: 'Size of the set of recently active groups the sweep looks at (least recent dropped first).' },
-  { key: 'sweepGroupsPerTick', env: 'IMGROUP_SWEEP_GROUPS_PER_TICK', flag: 'sweep-groups-per-tick', kind: 'int', default: 200, min: 1, max: 1_000_000, doc: 'Groups examined per sweep tick (the rest on the next ticks, round robin).' },
-  { key: 'sweepMaxMessagesPerTick', env: 'IMGROUP_SWEEP_MAX_MESSAGES_PER_TICK', flag: 'sweep-max-messages-per-tick', kind: 'int', default: 5000, min: 1, max: 10_000_000, doc: 'Messages read from group logs per sweep tick.' },
-  { key: 'sweepMaxBytesPerTick', env: 'IMGROUP_SWEEP_MAX_BYTES_PER_TICK', flag: 'sweep-max-bytes-per-tick', kind: 'int', default: 4 * MiB, min: 1024, max: 1024 * MiB, doc: 'Bytes of messages read from group logs per sweep tick.' },
-  { key: 'sessionTtlMs', env: 'IMGROUP_SESSION_TTL_MS', flag: 'session-ttl-ms', kind: 'int', default: 30_000, min: 0, max: DAY_MS, doc: 'How long cached member lists and presence are used after they were read from Redis (with invalidation on, the fallback when a change notice is lost); 0 disables the session cache: every message reads members and presence from Redis.' },
-  { key: 'sessionCacheMaxEntries', env: 'IMGROUP_SESSION_CACHE_MAX_ENTRIES', flag: 'session-cache-max-entries', kind: 'int', default: 1_000_000, min: 1, max: 100_000_000, doc: 'Session cache entries (one per group member list, one per user presence); the least recently used are evicted beyond it.' },
-  { key: 'sessionCacheMaxBytes', env: 'IMGROUP_SESSION_CACHE_MAX_BYTES', flag: 'session-cache-max-bytes', kind: 'int', default: 256 * MiB, min: 1 * MiB, max: 64 * 1024 * MiB, doc: 'Approximate memory of the session cache in bytes; the least recently used entries are evicted beyond it.' },
-  { key: 'sessionInvalidation', env: 'IMGROUP_SESSION_INVALIDATION', flag: 'session-invalidation', kind: 'bool', default: true, doc: 'Keep the session cache fresh with the change notices gates and logic nodes publish (sharded pub/sub); `false` runs plain TTL mode: no subscription, entries live for IMGROUP_SESSION_TTL_MS.' },
+export const LOGIC_OWN_OPTIONS = [
+  stringOption({ key: 'host', env: 'IMGROUP_LOGIC_HOST', flag: 'host', default: '0.0.0.0', doc: 'Listen address of the internal endpoint that gates connect to.' }),
+  intOption({ key: 'port', env: 'IMGROUP_LOGIC_PORT', flag: 'port', default: 8180, min: 0, max: 65_535, doc: 'Port of the internal endpoint (`/v1/internal`); 0 picks a free port.' }),
+  intOption({ key: 'opsPort', env: 'IMGROUP_OPS_PORT', flag: 'ops-port', default: 9190, min: 0, max: 65_535, doc: 'Port of /healthz, /readyz and /metrics; 0 picks a free port.' }),
+  intOption({ key: 'maxMembersPerGroup', env: 'IMGROUP_MAX_MEMBERS_PER_GROUP', flag: 'max-members-per-group', default: 10_000, min: 1, max: 1_000_000, doc: 'Adding members beyond this many fails with GROUP_FULL.' }),
+  intOption({ key: 'replayLimit', env: 'IMGROUP_REPLAY_LIMIT', flag: 'replay-limit', default: 500, min: 1, max: 100_000, doc: 'At login, at most this many unacknowledged messages per group are pushed (oldest first); the client syncs the rest.' }),
+  intOption({ key: 'logCap', env: 'IMGROUP_LOG_CAP', flag: 'log-cap', default: 10_000, min: 1, max: 10_000_000, doc: 'Messages retained per group; older ones are trimmed when new ones are stored.' }),
+  intOption({ key: 'logRetentionMs', env: 'IMGROUP_LOG_RETENTION_MS', flag: 'log-retention-ms', default: 7 * DAY_MS, min: MINUTE_MS, max: 365 * DAY_MS, doc: 'Messages older than this are trimmed (lazily, when the group gets a new message; an idle group log expires as a whole).' }),
+  intOption({ key: 'idempotencyMs', env: 'IMGROUP_IDEMPOTENCY_MS', flag: 'idempotency-ms', default: 10 * MINUTE_MS, min: 1000, max: 7 * DAY_MS, doc: 'Re-sending the same client message id within this window returns the first seq and stores nothing.' }),
+  intOption({ key: 'deliverBatchMax', env: 'IMGROUP_DELIVER_BATCH_MAX', flag: 'deliver-batch-max', default: 200, min: 1, max: 10_000, doc: 'At most this many messages in one deliver frame (fan-out, login replay, sweep).' }),
+  intOption({ key: 'fanoutQueueMax', env: 'IMGROUP_FANOUT_QUEUE_MAX', flag: 'fanout-queue-max', default: 1000, min: 1, max: 1_000_000, doc: 'Stored messages waiting for fan-out per group; beyond it online delivery is skipped (the sweep, login replay and sync still deliver).' }),
+  intOption({ key: 'fanoutMaxPending', env: 'IMGROUP_FANOUT_MAX_PENDING', flag: 'fanout-max-pending', default: 100_000, min: 1, max: 10_000_000, doc: 'Stored messages waiting for fan-out over all groups of this node.' }),
+  intOption({ key: 'replayMaxBytes', env: 'IMGROUP_REPLAY_MAX_BYTES', flag: 'replay-max-bytes', default: 1 * MiB, min: 1024, max: 256 * MiB, doc: 'At login, at most this many bytes of messages are read and pushed over all groups (one message more only when that message alone is larger); the client syncs the rest. Keep it below the gates’ IMGROUP_SEND_BUFFER_BYTES.' }),
+  intOption({ key: 'loginGroupsPerBatch', env: 'IMGROUP_LOGIN_GROUPS_PER_BATCH', flag: 'login-groups-per-batch', default: 200, min: 1, max: 100_000, doc: 'Login replay reads the logs of this many groups per pipelined batch.' }),
+  intOption({ key: 'maxSyncLimit', env: 'IMGROUP_LOGIC_MAX_SYNC_LIMIT', flag: 'max-sync-limit', default: 1000, min: 1, max: 100_000, doc: 'Largest page a sync request gets; larger limits are cut to it (with more=true).' }),
+  intOption({ key: 'syncPageBytes', env: 'IMGROUP_SYNC_PAGE_BYTES', flag: 'sync-page-bytes', default: 1 * MiB, min: 1024, max: 64 * MiB, doc: 'Largest page a sync request gets, in bytes of messages (about their JSON size; one message more only when that message alone is larger): beyond it the page ends with more=true, and Redis is asked for no more. Also the most the sweep reads per group.' }),
+  intOption({ key: 'sweepIntervalMs', env: 'IMGROUP_SWEEP_INTERVAL_MS', flag: 'sweep-interval-ms', default: 10_000, min: 0, max: DAY_MS, doc: 'How often online members that lag behind recently active groups get their backlog pushed again; 0 disables the sweep.' }),
+  intOption({ key: 'sweepGraceMs', env: 'IMGROUP_SWEEP_GRACE_MS', flag: 'sweep-grace-ms', default: 30_000, min: 0, max: DAY_MS, doc: 'The sweep pushes only messages older than this (younger ones are still on their way or not acknowledged yet).' }),
+  intOption({ key: 'sweepHorizonMs', env: 'IMGROUP_SWEEP_HORIZON_MS', flag: 'sweep-horizon-ms', default: 10 * MINUTE_MS, min: 1000, max: 30 * DAY_MS, doc: 'A group stays in the sweep set this long after its last message through this node.' }),
+  intOption({ key: 'sweepMaxGroups', env: 'IMGROUP_SWEEP_MAX_GROUPS', flag: 'sweep-max-groups', default: 10_000, min: 1, max: 10_000_000, doc: 'Size of the set of recently active groups the sweep looks at (least recent dropped first).' }),
+  intOption({ key: 'sweepGroupsPerTick', env: 'IMGROUP_SWEEP_GROUPS_PER_TICK', flag: 'sweep-groups-per-tick', default: 200, min: 1, max: 1_000_000, doc: 'Groups examined per sweep tick (the rest on the next ticks, round robin).' }),
+  intOption({ key: 'sweepMaxMessagesPerTick', env: 'IMGROUP_SWEEP_MAX_MESSAGES_PER_TICK', flag: 'sweep-max-messages-per-tick', default: 5000, min: 1, max: 10_000_000, doc: 'Messages read from group logs per sweep tick.' }),
+  intOption({ key: 'sweepMaxBytesPerTick', env: 'IMGROUP_SWEEP_MAX_BYTES_PER_TICK', flag: 'sweep-max-bytes-per-tick', default: 4 * MiB, min: 1024, max: 1024 * MiB, doc: 'Bytes of messages read from group logs per sweep tick.' }),
+  intOption({ key: 'sessionTtlMs', env: 'IMGROUP_SESSION_TTL_MS', flag: 'session-ttl-ms', default: 30_000, min: 0, max: DAY_MS, doc: 'How long cached member lists and presence are used after they were read from Redis (with invalidation on, the fallback when a change notice is lost); 0 disables the session cache: every message reads members and presence from Redis.' }),
+  intOption({ key: 'sessionCacheMaxEntries', env: 'IMGROUP_SESSION_CACHE_MAX_ENTRIES', flag: 'session-cache-max-entries', default: 1_000_000, min: 1, max: 100_000_000, doc: 'Session cache entries (one per group member list, one per user presence); the least recently used are evicted beyond it.' }),
+  intOption({ key: 'sessionCacheMaxBytes', env: 'IMGROUP_SESSION_CACHE_MAX_BYTES', flag: 'session-cache-max-bytes', default: 256 * MiB, min: 1 * MiB, max: 64 * 1024 * MiB, doc: 'Approximate memory of the session cache in bytes; the least recently used entries are evicted beyond it.' }),
+  boolOption({ key: 'sessionInvalidation', env: 'IMGROUP_SESSION_INVALIDATION', flag: 'session-invalidation', default: true, doc: 'Keep the session cache fresh with the change notices gates and logic nodes publish (sharded pub/sub); `false` runs plain TTL mode: no subscription, entries live for IMGROUP_SESSION_TTL_MS.' }),
   PRESENCE_CHANNELS_OPTION,
-  { key: 'cursorFlushMs', env: 'IMGROUP_CURSOR_FLUSH_MS', flag: 'cursor-flush-ms', kind: 'int', default: 1000, min: 0, max: MINUTE_MS, doc: 'Acks are coalesced in memory and written once per group per interval (a crash loses at most this much cursor progress: re-deliveries, never losses); 0 writes every ack at once.' },
-  { key: 'cursorPendingMax', env: 'IMGROUP_CURSOR_PENDING_MAX', flag: 'cursor-pending-max', kind: 'int', default: 100_000, min: 1, max: 10_000_000, doc: 'Coalesced cursors (group, member) held in memory; reaching it writes them at once.' },
-  { key: 'logReadMaxBytes', env: 'IMGROUP_LOGIC_LOG_READ_MAX_BYTES', flag: 'log-read-max-bytes', kind: 'int', default: 16 * MiB, min: 64 * 1024, max: 4096 * MiB, doc: 'Bytes of group-log reads (sync pages, login replay, sweep) this node has in flight to Redis at once; a read that does not fit waits. It bounds the reply buffers this node can make a Redis node hold: at most logic nodes × this.' },
-  { key: 'logReadWaitMs', env: 'IMGROUP_LOGIC_LOG_READ_WAIT_MS', flag: 'log-read-wait-ms', kind: 'int', default: 2000, min: 0, max: 10 * MINUTE_MS, doc: 'How long a log read waits for room within IMGROUP_LOGIC_LOG_READ_MAX_BYTES; then its request is answered UNAVAILABLE (retryable). A request deadline (IMGROUP_LOGIC_REQUEST_TIMEOUT_MS) that comes first ends the wait the same way.' },
-  { key: 'maxInFlightPerLink', env: 'IMGROUP_LOGIC_MAX_IN_FLIGHT', flag: 'max-in-flight', kind: 'int', default: 1000, min: 1, max: 1_000_000, doc: 'Requests of one gate link being worked on at once; more are answered UNAVAILABLE.' },
-  { key: 'maxPayloadBytes', env: 'IMGROUP_LOGIC_MAX_PAYLOAD_BYTES', flag: 'max-payload-bytes', kind: 'int', default: 16 * 1024 * 1024, min: 64 * 1024, max: 256 * 1024 * 1024, doc: 'Largest frame a gate may send on its internal link; a larger one closes the link (1009).' },
-  { key: 'linkMaxBufferedBytes', env: 'IMGROUP_LOGIC_LINK_MAX_BUFFERED_BYTES', flag: 'link-max-buffered-bytes', kind: 'int', default: 64 * 1024 * 1024, min: 1024 * 1024, max: 1024 * 1024 * 1024, doc: 'Unsent bytes queued on one gate link; beyond it online and sweep deliveries to that gate are skipped (left to later sweeps, replay and sync) until it drains. Responses are always sent.' },
-  { key: 'requestTimeoutMs', env: 'IMGROUP_LOGIC_REQUEST_TIMEOUT_MS', flag: 'request-timeout-ms', kind: 'int', default: 10_000, min: 100, max: 10 * MINUTE_MS, doc: 'A request not finished after this long is answered UNAVAILABLE (the gate may retry it; sends are idempotent).' },
-  {
+  intOption({ key: 'cursorFlushMs', env: 'IMGROUP_CURSOR_FLUSH_MS', flag: 'cursor-flush-ms', default: 1000, min: 0, max: MINUTE_MS, doc: 'Acks are coalesced in memory and written once per group per interval (a crash loses at most this much cursor progress: re-deliveries, never losses); 0 writes every ack at once.' }),
+  intOption({ key: 'cursorPendingMax', env: 'IMGROUP_CURSOR_PENDING_MAX', flag: 'cursor-pending-max', default: 100_000, min: 1, max: 10_000_000, doc: 'Coalesced cursors (group, member) held in memory; reaching it writes them at once.' }),
+  intOption({ key: 'logReadMaxBytes', env: 'IMGROUP_LOGIC_LOG_READ_MAX_BYTES', flag: 'log-read-max-bytes', default: 16 * MiB, min: 64 * 1024, max: 4096 * MiB, doc: 'Bytes of group-log reads (sync pages, login replay, sweep) this node has in flight to Redis at once; a read that does not fit waits. It bounds the reply buffers this node can make a Redis node hold: at most logic nodes × this.' }),
+  intOption({ key: 'logReadWaitMs', env: 'IMGROUP_LOGIC_LOG_READ_WAIT_MS', flag: 'log-read-wait-ms', default: 2000, min: 0, max: 10 * MINUTE_MS, doc: 'How long a log read waits for room within IMGROUP_LOGIC_LOG_READ_MAX_BYTES; then its request is answered UNAVAILABLE (retryable). A request deadline (IMGROUP_LOGIC_REQUEST_TIMEOUT_MS) that comes first ends the wait the same way.' }),
+  intOption({ key: 'maxInFlightPerLink', env: 'IMGROUP_LOGIC_MAX_IN_FLIGHT', flag: 'max-in-flight', default: 1000, min: 1, max: 1_000_000, doc: 'Requests of one gate link being worked on at once; more are answered UNAVAILABLE.' }),
+  intOption({ key: 'maxPayloadBytes', env: 'IMGROUP_LOGIC_MAX_PAYLOAD_BYTES', flag: 'max-payload-bytes', default: 16 * 1024 * 1024, min: 64 * 1024, max: 256 * 1024 * 1024, doc: 'Largest frame a gate may send on its internal link; a larger one closes the link (1009).' }),
+  intOption({ key: 'linkMaxBufferedBytes', env: 'IMGROUP_LOGIC_LINK_MAX_BUFFERED_BYTES', flag: 'link-max-buffered-bytes', default: 64 * 1024 * 1024, min: 1024 * 1024, max: 1024 * 1024 * 1024, doc: 'Unsent bytes queued on one gate link; beyond it online and sweep deliveries to that gate are skipped (left to later sweeps, replay and sync) until it drains. Responses are always sent.' }),
+  intOption({ key: 'requestTimeoutMs', env: 'IMGROUP_LOGIC_REQUEST_TIMEOUT_MS', flag: 'request-timeout-ms', default: 10_000, min: 100, max: 10 * MINUTE_MS, doc: 'A request not finished after this long is answered UNAVAILABLE (the gate may retry it; sends are idempotent).' }),
+  intOption({
     key: 'storageRetryMs',
     env: 'IMGROUP_LOGIC_STORAGE_RETRY_MS',
     flag: 'storage-retry-ms',
-    kind: 'int',
     default: 3000,
     min: 0,
     max: 10 * MINUTE_MS,
-    doc: 'A request that meets a transient Redis failure (failover, slot migration, timeout) is tried again, with backoff from 50 ms up to 1 s and a slot map refresh, for up to this long in ms, then answered UNAVAILABLE; never past IMGROUP_LOGIC_REQUEST_TIMEOUT_MS. 0: answer UNAVAILABLE at once. Keep it below the gates’ IMGROUP_REQUEST_TIMEOUT_MS, after which a gate stops waiting.',
-  },
-  { key: 'shutdownTimeoutMs', env: 'IMGROUP_LOGIC_SHUTDOWN_TIMEOUT_MS', flag: 'shutdown-timeout-ms', kind: 'int', default: 10_000, min: 0, max: 10 * MINUTE_MS, doc: 'On SIGTERM, wait at most this long for in-flight requests and fan-out before closing links.' },
-];
+    doc: `A request that meets a transient Redis failure (failover, slot migration, timeout) is tried again, with backoff from ${STORAGE_RETRY_BACKOFF.minMs} ms up to ${STORAGE_RETRY_BACKOFF.maxMs / 1000} s and a slot map refresh, for up to this long in ms, then answered UNAVAILABLE; never past IMGROUP_LOGIC_REQUEST_TIMEOUT_MS. 0: answer UNAVAILABLE at once. Keep it below the gates’ IMGROUP_REQUEST_TIMEOUT_MS, after which a gate stops waiting.`,
+  }),
+  intOption({ key: 'shutdownTimeoutMs', env: 'IMGROUP_LOGIC_SHUTDOWN_TIMEOUT_MS', flag: 'shutdown-timeout-ms', default: 10_000, min: 0, max: 10 * MINUTE_MS, doc: 'On SIGTERM, wait at most this long for in-flight requests and fan-out before closing links.' }),
+] as const;
 
 /** Every option of `imgroup logic`, in README order. */
-export const LOGIC_OPTIONS: readonly OptionSpec[] = [...COMMON_OPTIONS, ...LOGIC_OWN_OPTIONS];
+export const LOGIC_OPTIONS = [...COMMON_OPTIONS, ...LOGIC_OWN_OPTIONS] as const;
 
-export interface LogicOptions extends CommonOptions {
-  host: string;
-  port: number;
-  opsPort: number;
-  maxMembersPerGroup: number;
-  replayLimit: number;
-  logCap: number;
-  logRetentionMs: number;
-  idempotencyMs: number;
-  deliverBatchMax: number;
-  fanoutQueueMax: number;
-  fanoutMaxPending: number;
-  replayMaxBytes: number;
-  loginGroupsPerBatch: number;
-  maxSyncLimit: number;
-  syncPageBytes: number;
-  sweepIntervalMs: number;
-  sweepGraceMs: number;
-  sweepHorizonMs: number;
-  sweepMaxGroups: number;
-  sweepGroupsPerTick: number;
-  sweepMaxMessagesPerTick: number;
-  sweepMaxBytesPerTick: number;
-  sessionTtlMs: number;
-  sessionCacheMaxEntries: number;
-  sessionCacheMaxBytes: number;
-  sessionInvalidation: boolean;
-  presenceChannels: number;
-  cursorFlushMs: number;
-  cursorPendingMax: number;
-  logReadMaxBytes: number;
-  logReadWaitMs: number;
-  maxInFlightPerLink: number;
-  maxPayloadBytes: number;
-  linkMaxBufferedBytes: number;
-  requestTimeoutMs: number;
-  storageRetryMs: number;
-  shutdownTimeoutMs: number;
-}
+/** The logic node's options, typed from LOGIC_OPTIONS. */
+export type LogicOptions = WithCommon<OptionValues<typeof LOGIC_OPTIONS>>;
 
 export interface ResolvedLogicOptions {
   options: LogicOptions;
@@ -122,10 +85,7 @@ export function resolveLogicOptions(
   const { options: raw, positionals } = resolveOptions(LOGIC_OPTIONS, argv, env);
   if (positionals.length > 0) throw new ConfigError(`unexpected argument ${JSON.stringify(positionals[0])}; imgroup logic takes only --flags`);
   const warnings: string[] = [];
-  const options: LogicOptions = {
-    ...(raw as unknown as LogicOptions),
-    ...resolveCommonOptions(raw, defaults.hostname, warnings),
-  };
+  const options: LogicOptions = { ...raw, ...resolveCommonOptions(raw, defaults.hostname, warnings) };
   rejectContradictions(options);
   return { options, warnings };
 }

@@ -5,10 +5,10 @@
  * sync cover them later).
  */
 import type { ChatMessage } from '../protocol/client-frames.js';
-import { type DeliverFrame, MAX_IDS_PER_FRAME } from '../protocol/internal-frames.js';
+import { type DeliverFrame, MAX_IDS_PER_FRAME, type PushPath } from '../protocol/internal-frames.js';
 import type { Device } from '../presence/presence.js';
 import type { GateLink, GateLinks } from './gate-links.js';
-import type { DeliveryPath, LogicMetrics } from './logic-metrics.js';
+import type { LogicMetrics } from './logic-metrics.js';
 
 export interface Routes<L> {
   /** Users to deliver to, per link (each user once per link, in first-seen order). */
@@ -53,7 +53,7 @@ export class GateDelivery {
    * Send `msgs` (one group, ascending seq) to the users' online devices: one frame per gate
    * (split only beyond MAX_IDS_PER_FRAME users). Returns the number of users reached.
    */
-  toUsers(groupId: string, msgs: readonly ChatMessage[], devices: ReadonlyMap<string, readonly Device[]>, path: DeliveryPath): number {
+  toUsers(groupId: string, msgs: readonly ChatMessage[], devices: ReadonlyMap<string, readonly Device[]>, path: PushPath): number {
     if (msgs.length === 0) return 0;
     const routes = routeDevices(devices, (gate, boot) => this.links.forDevice(gate, boot));
     if (routes.unroutable > 0) this.metrics.fanoutSkipped.inc({ reason: 'no_link' }, routes.unroutable);
@@ -73,7 +73,7 @@ export class GateDelivery {
   }
 
   /** Send `msgs` to one connection on `link` in frames of at most `chunk` messages, waiting for each write. */
-  async toConnection(link: GateLink, connId: string, groupId: string, msgs: readonly ChatMessage[], chunk: number, path: DeliveryPath): Promise<number> {
+  async toConnection(link: GateLink, connId: string, groupId: string, msgs: readonly ChatMessage[], chunk: number, path: PushPath): Promise<number> {
     let sent = 0;
     for (let i = 0; i < msgs.length; i += chunk) {
       const part = msgs.slice(i, i + chunk);

@@ -4,9 +4,6 @@
  */
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 
-
-export type DeliveryPath = 'online' | 'offline' | 'sweep';
-
 /** Where a transient Redis failure was seen (the `source` label of imgroup_logic_storage_failures_total). */
 export const STORAGE_FAILURE_SOURCES = ['request', 'ack', 'fanout', 'sweep'] as const;
 export type StorageFailureSource = (typeof STORAGE_FAILURE_SOURCES)[number];

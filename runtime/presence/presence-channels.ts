@@ -16,7 +16,7 @@
  * Notices are untrusted input: `decode*` checks every field, the size, and that the id really
  * hashes to the bucket of the channel it came on; anything else is null (ignored).
  */
-import type { OptionSpec } from '../config/options.js';
+import { intOption } from '../config/options.js';
 import { isValidId, isValidRequestId } from '../protocol/ids.js';
 import { isValidNodeName } from '../protocol/internal-frames.js';
 import { keys } from '../redis/keys.js';
@@ -30,16 +30,15 @@ export const MAX_PRESENCE_CHANNELS = 4096;
 export const MAX_NOTICE_BYTES = 2048;
 
 /** The option, declared once and listed by both the gate and the logic node (the values must match). */
-export const PRESENCE_CHANNELS_OPTION: OptionSpec = {
+export const PRESENCE_CHANNELS_OPTION = intOption({
   key: 'presenceChannels',
   env: 'IMGROUP_PRESENCE_CHANNELS',
   flag: 'presence-channels',
-  kind: 'int',
   default: DEFAULT_PRESENCE_CHANNELS,
   min: 1,
   max: MAX_PRESENCE_CHANNELS,
   doc: 'Number of sharded pub/sub bucket channels for presence and member-list change notices (`im:presence:{b<k>}`, `im:members:{b<k>}`); must be the same on every gate and logic node.',
-};
+});
 
 /** A group's member list changed (published by the logic node that changed it). */
 export interface MembersChange {

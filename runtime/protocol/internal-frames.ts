@@ -134,6 +134,23 @@ export interface MissedNotice {
 }
 
 /**
+ * Why a message reaches a client connection (the `path` label of the gate's and logic's delivery
+ * metrics): `online` live fan-out of a new message, `offline` a connection's login backlog,
+ * `sweep` a re-push of what a user has not acknowledged, `gapfill` fetched by the gate itself to
+ * close a gap in what it wrote to a connection.
+ */
+export const DELIVERY_PATHS = ['online', 'offline', 'sweep', 'gapfill'] as const;
+export type DeliveryPath = (typeof DELIVERY_PATHS)[number];
+
+/** The paths logic pushes `deliver` frames on: every DeliveryPath but the gate's own `gapfill`. */
+export type PushPath = Exclude<DeliveryPath, 'gapfill'>;
+export const PUSH_PATHS: readonly PushPath[] = DELIVERY_PATHS.filter((p): p is PushPath => p !== 'gapfill');
+
+export function isPushPath(value: unknown): value is PushPath {
+  return (PUSH_PATHS as readonly unknown[]).includes(value);
+}
+
+/**
  * Messages for users or for single connections on the receiving gate. `msgs` are of one group,
  * ascending by seq. Exactly one of `users` / `conns` is set.
  */
@@ -144,7 +161,7 @@ export interface DeliverFrame {
   users?: string[];
   conns?: string[];
   /** Why logic pushes it: metrics label on the gate. */
-  path: 'online' | 'offline' | 'sweep';
+  path: PushPath;
 }
 
 export type GateToLogicFrame = ReqFrame | AckNotice | MissedNotice;
@@ -224,7 +241,7 @@ export function decodeLogicFrame(text: string): LogicToGateFrame | null {
   }
   if (f.t === 'deliver') {
     if (!isStr(f.groupId, 256) || !Array.isArray(f.msgs) || !f.msgs.every(isChatMessage)) return null;
-    if (f.path !== 'online' && f.path !== 'offline' && f.path !== 'sweep') return null;
+    if (!isPushPath(f.path)) return null;
     const hasUsers = f.users !== undefined;
     const hasConns = f.conns !== undefined;
     if (hasUsers === hasConns) return null;

@@ -20,6 +20,7 @@ import type { OperatorOptions } from '../../operator/operator-options.js';
 import { imGroupClusterCrd } from '../../operator/api/crd.js';
 import { DEFAULT_IMAGE } from '../../operator/api/spec-schema.js';
 import { CRD_NAME } from '../../operator/api/v1alpha1.js';
+import { LOG_LEVELS } from '../../runtime/ops/logger.js';
 import { apiRequest, readKubeconfigAuth } from './control-plane.js';
 import { eventually } from './eventually.js';
 
@@ -139,7 +140,7 @@ export function operatorTestOptions(kubeconfig: string, namespace: string, ident
   return {
     kubeconfig,
     namespace,
-    logLevel: process.env.IMGROUP_TEST_LOG_LEVEL ?? 'silent',
+    logLevel: LOG_LEVELS.find((level) => level === process.env.IMGROUP_TEST_LOG_LEVEL) ?? 'silent',
     opsHost: '127.0.0.1',
     opsPort: 0,
     identity,

@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { ConnectionOrder, type DeliveryOrderLimits, type DeliveryPath, type OrderedItem, type OrderSink } from '../../../runtime/gate/delivery-order.js';
+import { ConnectionOrder, type DeliveryOrderLimits, type OrderStep } from '../../../runtime/gate/delivery-order.js';
+import type { OrderedItem } from '../../../runtime/gate/ordered-item.js';
+import type { DeliveryPath } from '../../../runtime/protocol/internal-frames.js';
 
 const LIMITS: DeliveryOrderLimits = { maxGapFill: 100, maxHeld: 10, maxTrackedGroups: 100, maxFills: 4 };
 
@@ -8,18 +10,15 @@ function item(seq: number, path: DeliveryPath = 'online'): OrderedItem {
   return { seq, frame, wire: frame, path };
 }
 
-class Recorder implements OrderSink {
+/** What a connection carried out, over every step of the order state. */
+class Recorder {
   written: number[] = [];
   fills: Array<[string, number, number]> = [];
   drops: string[] = [];
-  write(i: OrderedItem): void {
-    this.written.push(i.seq);
-  }
-  fill(groupId: string, afterSeq: number, limit: number): void {
-    this.fills.push([groupId, afterSeq, limit]);
-  }
-  dropped(reason: string): void {
-    this.drops.push(reason);
+  take(step: OrderStep): void {
+    for (const i of step.write) this.written.push(i.seq);
+    for (const f of step.fills ?? []) this.fills.push([f.groupId, f.afterSeq, f.limit]);
+    for (const d of step.drops ?? []) this.drops.push(d);
   }
 }
 
@@ -27,12 +26,12 @@ class Recorder implements OrderSink {
 function ready(limits: Partial<DeliveryOrderLimits> = {}): { o: ConnectionOrder; s: Recorder } {
   const o = new ConnectionOrder({ ...LIMITS, ...limits });
   const s = new Recorder();
-  o.loginDone(s);
+  s.take(o.loginDone());
   return { o, s };
 }
 
 const offer = (o: ConnectionOrder, s: Recorder, g: string, ...seqs: number[]) => {
-  for (const q of seqs) o.offer(g, item(q), s, false);
+  for (const q of seqs) s.take(o.offer(g, [item(q)], false));
 };
 
 describe('ConnectionOrder: duplicates and baseline', () => {
@@ -42,6 +41,15 @@ describe('ConnectionOrder: duplicates and baseline', () => {
     expect(s.written).toEqual([7, 8, 9]);
     expect(s.drops).toEqual(['duplicate', 'duplicate', 'duplicate']);
     expect(o.lastSeq('g')).toBe(9);
+  });
+
+  it('orders the messages of one push offered together exactly as if offered one by one', () => {
+    const { o, s } = ready();
+    s.take(o.offer('g', [7, 8, 8, 9, 12].map((q) => item(q)), false));
+    expect(s.written).toEqual([7, 8, 9]);
+    expect(s.drops).toEqual(['duplicate']);
+    expect(s.fills).toEqual([['g', 9, 2]]);
+    expect(o.heldCount()).toBe(1);
   });
 
   it('keeps groups apart', () => {
@@ -80,7 +88,7 @@ describe('ConnectionOrder: gaps', () => {
     expect(s.written).toEqual([1]);
     expect(s.fills).toEqual([['g', 1, 2]]);
     expect(o.heldCount()).toBe(3);
-    o.fillDone('g', [item(3, 'gapfill'), item(2, 'gapfill')], s);
+    s.take(o.fillDone('g', [item(3, 'gapfill'), item(2, 'gapfill')]));
     expect(s.written).toEqual([1, 2, 3, 4, 5, 6]);
     expect(o.heldCount()).toBe(0);
     expect(o.lastSeq('g')).toBe(6);
@@ -90,7 +98,7 @@ describe('ConnectionOrder: gaps', () => {
     const { o, s } = ready();
     offer(o, s, 'g', 1, 3, 2);
     expect(s.written).toEqual([1, 2, 3]);
-    o.fillDone('g', [item(2, 'gapfill')], s);
+    s.take(o.fillDone('g', [item(2, 'gapfill')]));
     expect(s.written).toEqual([1, 2, 3]);
   });
 
@@ -98,17 +106,17 @@ describe('ConnectionOrder: gaps', () => {
     const { o, s } = ready();
     offer(o, s, 'g', 5, 8, 12);
     expect(s.fills).toEqual([['g', 5, 2]]);
-    o.fillDone('g', [item(6), item(7)], s);
+    s.take(o.fillDone('g', [item(6), item(7)]));
     expect(s.written).toEqual([5, 6, 7, 8]);
     expect(s.fills).toEqual([['g', 5, 2], ['g', 8, 3]]);
-    o.fillDone('g', [item(9), item(10), item(11)], s);
+    s.take(o.fillDone('g', [item(9), item(10), item(11)]));
     expect(s.written).toEqual([5, 6, 7, 8, 9, 10, 11, 12]);
   });
 
   it('delivers what it holds, in order, when the fetch fails', () => {
     const { o, s } = ready();
     offer(o, s, 'g', 1, 5, 3);
-    o.fillDone('g', null, s);
+    s.take(o.fillDone('g', null));
     expect(s.written).toEqual([1, 3, 5]);
     expect(o.lastSeq('g')).toBe(5);
     offer(o, s, 'g', 4, 6);
@@ -118,7 +126,7 @@ describe('ConnectionOrder: gaps', () => {
   it('delivers what it holds when the fetch returns nothing new (no endless re-fetching)', () => {
     const { o, s } = ready();
     offer(o, s, 'g', 1, 4);
-    o.fillDone('g', [], s);
+    s.take(o.fillDone('g', []));
     expect(s.written).toEqual([1, 4]);
     expect(s.fills).toHaveLength(1);
   });
@@ -128,7 +136,7 @@ describe('ConnectionOrder: gaps', () => {
     offer(o, s, 'g', 1, 3, 4, 5, 6, 7);
     expect(o.heldCount()).toBe(3);
     expect(s.drops).toEqual(['overflow', 'overflow']);
-    o.fillDone('g', [item(2)], s);
+    s.take(o.fillDone('g', [item(2)]));
     expect(s.written).toEqual([1, 2, 3, 4, 5]);
   });
 
@@ -170,14 +178,14 @@ describe('ConnectionOrder: login', () => {
   it('sends the login backlog at once, buffers live messages until login is done, then drops what the backlog covered', () => {
     const o = new ConnectionOrder(LIMITS);
     const s = new Recorder();
-    o.offer('g', item(11, 'online'), s, false); // live, arrives before the backlog
-    o.offer('g', item(9, 'offline'), s, true);
-    o.offer('g', item(10, 'offline'), s, true);
-    o.offer('g', item(12, 'online'), s, false);
+    s.take(o.offer('g', [item(11, 'online')], false)); // live, arrives before the backlog
+    s.take(o.offer('g', [item(9, 'offline')], true));
+    s.take(o.offer('g', [item(10, 'offline')], true));
+    s.take(o.offer('g', [item(12, 'online')], false));
     expect(s.written).toEqual([9, 10]);
     expect(o.isLoginPending).toBe(true);
-    o.offer('g', item(11, 'offline'), s, true);
-    o.loginDone(s);
+    s.take(o.offer('g', [item(11, 'offline')], true));
+    s.take(o.loginDone());
     expect(s.written).toEqual([9, 10, 11, 12]);
     expect(s.drops).toEqual(['duplicate']);
     expect(o.isLoginPending).toBe(false);
@@ -186,21 +194,21 @@ describe('ConnectionOrder: login', () => {
   it('bounds the login buffer and recovers the dropped messages by a gap fetch afterwards', () => {
     const o = new ConnectionOrder({ ...LIMITS, maxHeld: 2 });
     const s = new Recorder();
-    o.offer('g', item(1, 'offline'), s, true);
-    for (const q of [2, 3, 4, 5]) o.offer('g', item(q), s, false);
+    s.take(o.offer('g', [item(1, 'offline')], true));
+    for (const q of [2, 3, 4, 5]) s.take(o.offer('g', [item(q)], false));
     expect(s.drops).toEqual(['overflow', 'overflow']);
-    o.loginDone(s);
+    s.take(o.loginDone());
     expect(s.written).toEqual([1, 2, 3]);
-    o.offer('g', item(6), s, false);
+    s.take(o.offer('g', [item(6)], false));
     expect(s.fills).toEqual([['g', 3, 2]]);
   });
 
   it('releases the buffer only once', () => {
     const o = new ConnectionOrder(LIMITS);
     const s = new Recorder();
-    o.offer('g', item(1), s, false);
-    o.loginDone(s);
-    o.loginDone(s);
+    s.take(o.offer('g', [item(1)], false));
+    s.take(o.loginDone());
+    s.take(o.loginDone());
     expect(s.written).toEqual([1]);
   });
 });

@@ -11,12 +11,11 @@ import { MEMBERSHIP_KEY } from '../../../operator/desired/runtime-env.js';
 import { ConfigError } from '../../../runtime/config/options.js';
 import { GATE_OPTIONS, resolveGateOptions } from '../../../runtime/gate/config.js';
 import { MembershipConfigMap } from '../../../runtime/gate/membership-configmap.js';
-import type { ConfigMapListResult, ConfigMapWatchApi, WatchEventHandler } from '../../../runtime/gate/membership-configmap-api.js';
-import { describeApiError, httpStatusOf, loadGateKubeConfig } from '../../../runtime/gate/membership-configmap-api.js';
+import { loadGateKubeConfig } from '../../../runtime/gate/membership-configmap-api.js';
 import { MEMBERSHIP_CONFIGMAP_KEY, membershipFromConfigMap } from '../../../runtime/gate/membership-configmap-document.js';
 import { nameFieldSelector, parseConfigMapRef } from '../../../runtime/gate/membership-configmap-ref.js';
 import { buildMembership, MEMBERSHIP_LIMITS, type MembershipDocument, serializeMembership } from '../../../runtime/protocol/membership.js';
-import { ChangeSignal } from '../../support/change-signal.js';
+import { ScriptedListWatchApi as ScriptedApi } from '../../support/scripted-list-watch-api.js';
 
 const log = pino({ level: 'silent' });
 
@@ -143,74 +142,6 @@ describe('loadGateKubeConfig', () => {
     expect(() => loadGateKubeConfig(undefined, 1000)).toThrow(/not in a pod.*IMGROUP_KUBECONFIG/);
   });
 });
-
-describe('API error helpers', () => {
-  it('reads the status of ApiException (code) and of watch errors (statusCode), and keeps descriptions short', () => {
-    expect(httpStatusOf({ code: 403, body: '{"message":"forbidden: no"}' })).toBe(403);
-    expect(httpStatusOf(Object.assign(new Error('Gone'), { statusCode: 410 }))).toBe(410);
-    expect(httpStatusOf(Object.assign(new Error('x'), { code: 'ECONNREFUSED' }))).toBeUndefined();
-    expect(describeApiError({ code: 403, body: '{"message":"forbidden: no"}' })).toBe('HTTP 403: forbidden: no');
-    expect(describeApiError(new Error('x'.repeat(1000)))).toHaveLength(300);
-    expect(describeApiError(Object.create(null))).toBe('an error that cannot be described');
-  });
-});
-
-/** One call of the scripted API; the test drives its events and its end. */
-interface WatchCall {
-  resourceVersion: string;
-  emit: WatchEventHandler;
-  done: (err: unknown) => void;
-  stopped: boolean;
-  /** Let the watch request succeed; resolves once the source has seen the answer. */
-  answer: () => Promise<void>;
-}
-
-class ScriptedApi implements ConfigMapWatchApi {
-  lists: Array<{ resolve: (r: ConfigMapListResult) => void; reject: (e: unknown) => void }> = [];
-  watches: WatchCall[] = [];
-  private readonly signal = new ChangeSignal();
-
-  list(): Promise<ConfigMapListResult> {
-    return new Promise((resolve, reject) => {
-      this.lists.push({ resolve, reject });
-      this.signal.notify();
-    });
-  }
-
-  watch(resourceVersion: string, emit: WatchEventHandler, done: (err: unknown) => void): Promise<() => void> {
-    return new Promise((resolve) => {
-      const call: WatchCall = {
-        resourceVersion,
-        emit,
-        done,
-        stopped: false,
-        answer: () => {
-          resolve(() => {
-            call.stopped = true;
-          });
-          return new Promise((r) => setImmediate(r));
-        },
-      };
-      this.watches.push(call);
-      this.signal.notify();
-    });
-  }
-
-
-  until(cond: () => boolean): Promise<void> {
-    return this.signal.until(cond);
-  }
-
-  async nthList(n: number) {
-    await this.until(() => this.lists.length >= n);
-    return this.lists[n - 1]!;
-  }
-
-  async nthWatch(n: number): Promise<WatchCall> {
-    await this.until(() => this.watches.length >= n);
-    return this.watches[n - 1]!;
-  }
-}
 
 /** A clock the test moves (the source's watchdog, retries and Date.now); setImmediate stays real for the scripted API. */
 const CLOCK_ONLY: Parameters<typeof vi.useFakeTimers>[0] = { toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'Date'] };

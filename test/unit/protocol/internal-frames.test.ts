@@ -39,6 +39,7 @@ describe('decodeLogicFrame', () => {
     { t: 'res', rid: 1, ok: false, code: 'NOT_MEMBER', message: 'no' },
     { t: 'deliver', groupId: 'g', msgs: [msg], users: ['u'], path: 'online' },
     { t: 'deliver', groupId: 'g', msgs: [msg], conns: ['c'], path: 'offline' },
+    { t: 'deliver', groupId: 'g', msgs: [msg], users: ['u'], path: 'sweep' },
   ])('accepts %j', (frame) => {
     expect(decodeLogicFrame(JSON.stringify(frame))).toEqual(frame);
   });
@@ -48,6 +49,7 @@ describe('decodeLogicFrame', () => {
     ['deliver with both users and conns', { t: 'deliver', groupId: 'g', msgs: [msg], users: ['u'], conns: ['c'], path: 'online' }],
     ['deliver with neither', { t: 'deliver', groupId: 'g', msgs: [msg], path: 'online' }],
     ['deliver with bad path', { t: 'deliver', groupId: 'g', msgs: [msg], users: ['u'], path: 'x' }],
+    ['deliver on the gate-only path gapfill', { t: 'deliver', groupId: 'g', msgs: [msg], users: ['u'], path: 'gapfill' }],
     ['deliver with a bad message', { t: 'deliver', groupId: 'g', msgs: [{ ...msg, seq: 'one' }], users: ['u'], path: 'online' }],
     ['unknown t', { t: 'hello' }],
   ])('rejects %s', (_name, frame) => {
