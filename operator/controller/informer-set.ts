@@ -37,7 +37,7 @@ export interface InformerSetOptions {
 
 /** What changed, as a cluster key: the cluster itself, an object it owns (by kind and component), or one of its pods. */
 export type ClusterEvent =
-  | { source: 'cluster'; key: string }
+  | { source: 'cluster'; key: string; why: 'add' | 'update' | 'delete' | 'resync'; generation: number | undefined }
   | { source: 'owned'; key: string; kind: 'StatefulSet' | 'ConfigMap' | 'Service'; component: string | undefined }
   | { source: 'pod'; key: string; component: PodComponent };
 
@@ -71,9 +71,9 @@ export class InformerSet {
     const emit = (event: ClusterEvent) => {
       for (const w of this.watchers) w(event);
     };
-    const emitCluster = (c: KubernetesObject) => {
+    const emitCluster = (why: 'add' | 'update' | 'delete' | 'resync') => (c: KubernetesObject) => {
       const key = keyOf(c.metadata?.namespace, c.metadata?.name);
-      if (key) emit({ source: 'cluster', key });
+      if (key) emit({ source: 'cluster', key, why, generation: c.metadata?.generation });
     };
 
     const clusters = new ResilientInformer<ImGroupCluster & KubernetesObject>({
@@ -84,9 +84,9 @@ export class InformerSet {
         (ns
           ? await custom.listNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: ns, plural: PLURAL })
           : await custom.listClusterCustomObject({ group: GROUP, version: VERSION, plural: PLURAL })) as KubernetesListObject<ImGroupCluster & KubernetesObject>,
-      onResync: (items) => items.forEach(emitCluster),
+      onResync: (items) => items.forEach(emitCluster('resync')),
     });
-    for (const verb of ['add', 'update', 'delete'] as const) clusters.informer.on(verb, emitCluster);
+    for (const verb of ['add', 'update', 'delete'] as const) clusters.informer.on(verb, emitCluster(verb));
 
     const sts = new ResilientInformer<V1StatefulSet>({
       ...common,
