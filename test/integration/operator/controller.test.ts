@@ -64,6 +64,8 @@ describe('controller', () => {
     ns = await createNamespace(k);
     controller = new ImGroupController({ kc: k.kc, namespace: ns, log: quietLogger(), registry });
     await controller.start();
+    // A CRD just installed may answer 429 "storage is (re)initializing" to the first list: retried.
+    await eventually('informers synced', async () => controller.readiness() === null);
     expect(controller.readiness()).toBeNull();
   }, 60_000);
 
