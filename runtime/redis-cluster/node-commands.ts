@@ -8,6 +8,7 @@
  */
 import { Redis } from 'ioredis';
 import { pino, type Logger } from 'pino';
+import { backoffDelayMs, type BackoffBounds } from '../retry/backoff.js';
 import { ClusterAdminError } from './cluster-admin-error.js';
 import { parseClusterInfo, type ClusterInfo } from './cluster-info.js';
 import { myselfOf, parseClusterNodes, type ClusterNodeRecord, type ClusterNodesView } from './cluster-nodes.js';
@@ -27,6 +28,10 @@ export interface NodeCommandsOptions {
   /** Default: silent. */
   logger?: AdminLogger;
 }
+
+const MAX_RECONNECTS = 3;
+/** Delay before reconnecting to a node: short, the admin's callers have bounded waits of their own. */
+const RECONNECT_BACKOFF: BackoffBounds = { minMs: 100, maxMs: 300 };
 
 export class RedisNodeCommands {
   private readonly conns = new Map<string, Redis>();
@@ -51,7 +56,8 @@ export class RedisNodeCommands {
       connectTimeout: this.nodeOpts.connectTimeoutMs ?? 2000,
       commandTimeout: this.nodeOpts.commandTimeoutMs ?? 5000,
       maxRetriesPerRequest: 1,
-      retryStrategy: (times) => (times > 3 ? null : 100 * times),
+      // Up to 3 reconnection attempts (ioredis counts them from 1), then commands fail UNREACHABLE.
+      retryStrategy: (times) => (times > MAX_RECONNECTS ? null : backoffDelayMs(times - 1, RECONNECT_BACKOFF)),
       enableReadyCheck: false,
       lazyConnect: true,
     });
