@@ -12,7 +12,7 @@ import type { Logger } from '../ops/logger.js';
 import { type AuthResult, extractToken, type TokenVerifier } from './auth.js';
 import type { GateMetrics } from './gate-metrics.js';
 import { enforceHandshakeDeadline } from '../ops/handshake-deadline.js';
-import { refuseUpgrade } from '../ops/http-refusal.js';
+import { writeRefusal } from '../ops/http-refusal.js';
 import { listen } from '../ops/listen.js';
 import type { ThrottledLog } from '../ops/throttled-log.js';
 
@@ -61,7 +61,7 @@ function ignoreSocketError(): void {}
 /** A refused client handshake: the status with a JSON error body `{ error: { code, message } }`. */
 function refuse(socket: Duplex, status: number, message: string, headers: Record<string, string> = {}): void {
   const body = JSON.stringify({ error: { code: status === 401 ? 'UNAUTHORIZED' : status === 404 ? 'NOT_FOUND' : 'UNAVAILABLE', message } });
-  refuseUpgrade(socket, { status, contentType: 'application/json', body, headers });
+  writeRefusal(socket, { status, contentType: 'application/json', body, headers });
 }
 
 export async function startGateServer(opts: GateServerOptions, deps: GateServerDeps): Promise<GateServer> {
@@ -131,7 +131,7 @@ export async function startGateServer(opts: GateServerOptions, deps: GateServerD
 
   server.on('clientError', (err, socket) => {
     log.debug({ err: err.message }, 'malformed HTTP request');
-    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
+    if (socket.writable) writeRefusal(socket, { status: 400, contentType: 'text/plain', body: 'malformed HTTP request\n' });
     else socket.destroy();
   });
 

@@ -22,7 +22,7 @@ import { type WebSocket, WebSocketServer } from 'ws';
 import { GATE_BOOT_HEADER, GATE_HEADER, INTERNAL_PATH, isValidNodeName } from '../protocol/internal-frames.js';
 import { GateLink, type GateLinks } from './gate-links.js';
 import { enforceHandshakeDeadline } from '../ops/handshake-deadline.js';
-import { refuseUpgrade } from '../ops/http-refusal.js';
+import { writeRefusal } from '../ops/http-refusal.js';
 import { listen } from '../ops/listen.js';
 import type { ThrottledLog } from '../ops/throttled-log.js';
 import type { LogicMetrics } from './logic-metrics.js';
@@ -98,7 +98,7 @@ export async function startInternalServer(opts: InternalServerOptions): Promise<
     if (!verdict.ok) {
       opts.metrics.internalRefused.inc({ reason: verdict.kind });
       opts.refusals.event(verdict.kind, { status: verdict.status, reason: verdict.reason, remote: req.socket.remoteAddress }, 'internal link refused');
-      refuseUpgrade(socket, { status: verdict.status, contentType: 'text/plain', body: `${verdict.reason}\n` });
+      writeRefusal(socket, { status: verdict.status, contentType: 'text/plain', body: `${verdict.reason}\n` });
       return;
     }
     wss.handleUpgrade(req, socket, head, (ws) => attach(ws, verdict.gate, verdict.boot));

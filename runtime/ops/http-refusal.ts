@@ -1,8 +1,9 @@
 /**
- * Refusing an HTTP upgrade request on its raw socket, before any WebSocket exists: one complete
- * HTTP/1.1 response with the refusal's status, then the connection is closed. The gate's client
- * port and the logic node's internal port answer every refused handshake this way; each chooses
- * its own body (JSON error frame or plain text).
+ * Refusing an HTTP request on its raw socket: one complete HTTP/1.1 response with the refusal's
+ * status, then the connection is closed. The gate's client port and the logic node's internal
+ * port answer every refused WebSocket handshake this way, before any WebSocket exists (each with
+ * its own body: JSON error frame or plain text), and the gate a request Node's HTTP parser could
+ * not read.
  */
 import { STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
@@ -16,9 +17,9 @@ export interface HttpRefusal {
   headers?: Record<string, string>;
 }
 
-/** Write the refusal and end the socket; nothing when the socket is already gone. */
-export function refuseUpgrade(socket: Duplex, refusal: HttpRefusal): void {
-  if (socket.destroyed) return;
+/** Write the refusal and end the socket; nothing when the socket can no longer be written. */
+export function writeRefusal(socket: Duplex, refusal: HttpRefusal): void {
+  if (socket.destroyed || !socket.writable) return;
   const lines = [
     `HTTP/1.1 ${refusal.status} ${STATUS_CODES[refusal.status] ?? ''}`,
     'Connection: close',
