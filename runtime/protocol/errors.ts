@@ -74,7 +74,8 @@ export class ProtocolError extends Error {
  *
  * - 1000–1015 are the standard ones: 1001 means "this gate is going away, reconnect (to any
  *   gate)"; 1007 and 1009 are sent by the WebSocket layer itself for a frame it cannot accept.
- * - 4000–4499: the client should reconnect (with backoff).
+ * - 4000–4499: the client should reconnect (with backoff). 4100–4199 of it belong to the internal
+ *   gate ↔ logic link (InternalCloseCode in internal-frames.ts) and are never sent to clients.
  * - 4500–4999: the client must not reconnect with the same credentials; fix the cause first.
  */
 export const CloseCode = {

@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { RedisPresenceWriter } from '../../../runtime/presence/presence-redis.js';
 import { DEFAULT_PRESENCE_CHANNELS } from '../../../runtime/presence/presence-channels.js';
-import type { DeliverFrame } from '../../../runtime/protocol/internal-frames.js';
+import { type DeliverFrame, InternalCloseCode } from '../../../runtime/protocol/internal-frames.js';
 import type { GateDriver } from './gate-driver.js';
 import { startTestLogic, type TestLogic, uid } from './logic-fixture.js';
 import { eventually } from '../../support/eventually.js';
@@ -96,7 +96,7 @@ describe('online fan-out', () => {
     const gateName = `gate-${randomBytes(3).toString('hex')}`;
     const old = await logic.driver({ gate: gateName, boot: 'boot1' });
     const fresh = await logic.driver({ gate: gateName, boot: 'boot2' });
-    expect((await old.waitClose()).code).toBe(4000);
+    expect((await old.waitClose()).code).toBe(InternalCloseCode.LINK_REPLACED);
     const presence = new RedisPresenceWriter(logic.store, { gate: gateName, boot: 'boot2', ttlMs: 60_000, publishChanges: true, channels: DEFAULT_PRESENCE_CHANNELS });
     await presence.register();
     await presence.connect(bob, 'b1');
