@@ -83,6 +83,11 @@ export const CloseCode = {
   NORMAL: 1000,
   /** The gate is shutting down (SIGTERM) or restarting: reconnect, with jittered backoff. */
   GOING_AWAY: 1001,
+  /**
+   * Never sent on the wire (WebSocket reserves it): what a client reports when its connection
+   * ended without a close frame — refused, timed out, dropped. Reconnect.
+   */
+  ABNORMAL: 1006,
   /** A text frame was not valid UTF-8; the ws library closes with this. A client bug: fix the encoding. */
   INVALID_PAYLOAD: 1007,
   /** A WebSocket frame exceeded the hard frame limit; the ws library closes with this. */
