@@ -203,15 +203,21 @@ export function isChatMessage(v: unknown): v is ChatMessage {
 /** Upper bound on ids in one internal frame (members.update, deliver, missed). */
 export const MAX_IDS_PER_FRAME = 100_000;
 
-/** Decode a gate → logic frame; null when malformed. */
-export function decodeGateFrame(text: string): GateToLogicFrame | null {
+/** The JSON object a frame's text holds; null when it is not JSON or not an object. */
+function parseObject(text: string): Record<string, unknown> | null {
   let f: unknown;
   try {
     f = JSON.parse(text);
   } catch {
     return null;
   }
-  if (!isObj(f)) return null;
+  return isObj(f) ? f : null;
+}
+
+/** Decode a gate → logic frame; null when malformed. */
+export function decodeGateFrame(text: string): GateToLogicFrame | null {
+  const f = parseObject(text);
+  if (f === null) return null;
   if (f.t === 'ack') {
     return isStr(f.userId, 256) && isStr(f.groupId, 256) && isNat(f.seq) ? (f as unknown as AckNotice) : null;
   }
@@ -241,13 +247,8 @@ export function decodeGateFrame(text: string): GateToLogicFrame | null {
 
 /** Decode a logic → gate frame; null when malformed. */
 export function decodeLogicFrame(text: string): LogicToGateFrame | null {
-  let f: unknown;
-  try {
-    f = JSON.parse(text);
-  } catch {
-    return null;
-  }
-  if (!isObj(f)) return null;
+  const f = parseObject(text);
+  if (f === null) return null;
   if (f.t === 'res') {
     if (!isNat(f.rid)) return null;
     if (f.ok === true) return f as unknown as ResFrame;
