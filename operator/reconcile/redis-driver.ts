@@ -5,7 +5,7 @@
  * two steps at once.
  */
 import type { Logger } from '../../runtime/ops/logger.js';
-import { RedisClusterAdmin } from '../redis/cluster-admin.js';
+import { RedisClusterAdmin } from '../../runtime/redis-cluster/cluster-admin.js';
 import type { RedisLifecycleInput, RedisLifecycleResult } from '../redis/lifecycle-types.js';
 import { RedisLifecycle, type RedisLifecycleOptions } from '../redis/redis-lifecycle.js';
 

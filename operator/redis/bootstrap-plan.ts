@@ -5,10 +5,10 @@
  * are placed as replicas by replica-placement.ts (failure domain, then ordinal anti-affinity).
  * Pure; throws a RangeError when the pods do not fit the spec.
  */
-import type { ClusterPlan } from './cluster-plan.js';
+import type { ClusterPlan } from '../../runtime/redis-cluster/cluster-plan.js';
 import type { ReachablePod } from './pod-observation.js';
 import { placeReplicas } from './replica-placement.js';
-import { evenSlotRanges, type SlotRange } from './slot-ranges.js';
+import { evenSlotRanges, type SlotRange } from '../../runtime/redis-cluster/slot-ranges.js';
 
 export function planBootstrap(pods: readonly ReachablePod[], masters: number, replicasPerMaster: number): ClusterPlan {
   const sorted = [...pods].sort((a, b) => a.pod.ordinal - b.pod.ordinal);

@@ -4,10 +4,10 @@
  * member knows, who serves which slot in the map most members agree on, and the open
  * (migrating/importing) slots. Pure; the planners work on this picture only.
  */
-import type { ClusterNodeRecord } from './cluster-nodes.js';
+import type { ClusterNodeRecord } from '../../runtime/redis-cluster/cluster-nodes.js';
 import { isReachable, type PodObservation, type ReachablePod } from './pod-observation.js';
-import { SLOT_COUNT, countSlots, type SlotRange } from './slot-ranges.js';
-import { slotMapOf, type SlotMap } from './slot-map.js';
+import { SLOT_COUNT, countSlots, type SlotRange } from '../../runtime/redis-cluster/slot-ranges.js';
+import { slotMapOf, type SlotMap } from '../../runtime/redis-cluster/slot-map.js';
 
 export interface KnownNode {
   id: string;

@@ -3,10 +3,10 @@
  * from a ClusterPicture, the engine (redis-lifecycle.ts) carries them out in order. Every op
  * carries the message that becomes its Event.
  */
-import type { ClusterPlan } from './cluster-plan.js';
-import type { Addr } from './redis-addr.js';
-import type { SlotEnd } from './slot-migration.js';
-import type { SlotRange } from './slot-ranges.js';
+import type { ClusterPlan } from '../../runtime/redis-cluster/cluster-plan.js';
+import type { Addr } from '../../runtime/redis-cluster/redis-addr.js';
+import type { SlotEnd } from '../../runtime/redis-cluster/slot-migration.js';
+import type { SlotRange } from '../../runtime/redis-cluster/slot-ranges.js';
 
 /** A node the op talks to: its pod's address and name. */
 export interface OpNode {

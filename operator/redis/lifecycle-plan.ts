@@ -16,7 +16,7 @@
  * on the slot map, no slot is open, every slot owner is a pod and none is failing.
  */
 import { planBootstrap } from './bootstrap-plan.js';
-import type { ClusterNodeRecord } from './cluster-nodes.js';
+import type { ClusterNodeRecord } from '../../runtime/redis-cluster/cluster-nodes.js';
 import { isFresh, isJoined, nameOf, sameAddr, type ClusterPicture } from './cluster-picture.js';
 import type { LifecycleOp } from './lifecycle-ops.js';
 import type { Problem } from './lifecycle-problems.js';
@@ -24,7 +24,7 @@ import type { RedisLifecycleInput } from './lifecycle-types.js';
 import { planForgets, planMeets } from './membership-repair.js';
 import { planOpenSlotFixes } from './open-slot-repair.js';
 import type { ReachablePod } from './pod-observation.js';
-import type { Addr } from './redis-addr.js';
+import type { Addr } from '../../runtime/redis-cluster/redis-addr.js';
 import { planDepartures, planFailovers, planRoles } from './role-repair.js';
 import { planSlots } from './slot-plan.js';
 

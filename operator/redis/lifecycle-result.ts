@@ -16,7 +16,7 @@ import type { LifecycleOp } from './lifecycle-ops.js';
 import { worstProblem, type Problem } from './lifecycle-problems.js';
 import type { LifecycleAction, RedisLifecycleResult, RedisLifecycleState, RedisMigrationProgress, RedisShard } from './lifecycle-types.js';
 import type { StepPlan } from './lifecycle-plan.js';
-import { SLOT_COUNT, countSlots } from './slot-ranges.js';
+import { SLOT_COUNT, countSlots } from '../../runtime/redis-cluster/slot-ranges.js';
 
 export interface ExecutedStep {
   actions: LifecycleAction[];

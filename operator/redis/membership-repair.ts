@@ -18,7 +18,7 @@
 import { isFresh, sameAddr, type ClusterPicture } from './cluster-picture.js';
 import type { LifecycleOp } from './lifecycle-ops.js';
 import type { ReachablePod } from './pod-observation.js';
-import { formatAddr, type Addr } from './redis-addr.js';
+import { formatAddr, type Addr } from '../../runtime/redis-cluster/redis-addr.js';
 
 export function planMeets(picture: ClusterPicture, maxMeets: number): LifecycleOp[] {
   const ops: LifecycleOp[] = [];

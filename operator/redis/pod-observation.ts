@@ -4,10 +4,10 @@
  * parallel, each pod bounded in time. A pod without an IP or that does not answer is reported
  * with the reason, never fatal. This is the only impure part of the lifecycle's planning.
  */
-import type { RedisClusterAdmin } from './cluster-admin.js';
-import type { ClusterInfo } from './cluster-info.js';
-import { myselfOf, type ClusterNodeRecord, type ClusterNodesView } from './cluster-nodes.js';
-import { formatAddr, isPort, type Addr } from './redis-addr.js';
+import type { RedisClusterAdmin } from '../../runtime/redis-cluster/cluster-admin.js';
+import type { ClusterInfo } from '../../runtime/redis-cluster/cluster-info.js';
+import { myselfOf, type ClusterNodeRecord, type ClusterNodesView } from '../../runtime/redis-cluster/cluster-nodes.js';
+import { formatAddr, isPort, type Addr } from '../../runtime/redis-cluster/redis-addr.js';
 import { parseReplicationInfo, type ReplicationInfo } from './replication-info.js';
 import type { RedisPodView } from './lifecycle-types.js';
 

@@ -16,16 +16,17 @@
  * Use one engine (and one RedisClusterAdmin) per Redis cluster: a step closes the admin's
  * connections to addresses that are no pod's any more.
  */
-import { ClusterAdminError } from './cluster-admin-error.js';
-import type { AdminLogger, RedisClusterAdmin } from './cluster-admin.js';
+import { ClusterAdminError } from '../../runtime/redis-cluster/cluster-admin-error.js';
+import type { RedisClusterAdmin } from '../../runtime/redis-cluster/cluster-admin.js';
+import type { AdminLogger } from '../../runtime/redis-cluster/node-commands.js';
 import { pictureOf } from './cluster-picture.js';
 import type { LifecycleOp, OpenSlotFix } from './lifecycle-ops.js';
 import { planStep, type PlanLimits } from './lifecycle-plan.js';
 import { DEFAULT_REQUEUE, lifecycleResult, type ExecutedStep, type RequeueTiming } from './lifecycle-result.js';
 import type { LifecycleAction, RedisLifecycleInput, RedisLifecycleResult, RedisMigrationProgress } from './lifecycle-types.js';
 import { observePods, podAddr } from './pod-observation.js';
-import { formatAddr, isPort, type Addr } from './redis-addr.js';
-import { countSlots } from './slot-ranges.js';
+import { formatAddr, isPort, type Addr } from '../../runtime/redis-cluster/redis-addr.js';
+import { countSlots } from '../../runtime/redis-cluster/slot-ranges.js';
 
 export interface RedisLifecycleOptions {
   log: AdminLogger;

@@ -15,7 +15,7 @@
  *   keeper with the largest deficit, min(slotsPerStep, excess, deficit) slots, taken from the
  *   top of the source's highest range. One source/target pair per step.
  */
-import { SLOT_COUNT, type SlotRange } from './slot-ranges.js';
+import { SLOT_COUNT, type SlotRange } from '../../runtime/redis-cluster/slot-ranges.js';
 
 export interface SlotHolder {
   id: string;

@@ -8,7 +8,7 @@ import type { ClusterPicture } from './cluster-picture.js';
 import type { LifecycleOp } from './lifecycle-ops.js';
 import type { ReachablePod } from './pod-observation.js';
 import { nextSlotMove, slotTargets, type SlotHolder } from './slot-balance.js';
-import { formatSlotRanges, slotRangesWhere, type SlotRange } from './slot-ranges.js';
+import { formatSlotRanges, slotRangesWhere, type SlotRange } from '../../runtime/redis-cluster/slot-ranges.js';
 
 export function planSlots(picture: ClusterPicture, keepers: readonly ReachablePod[], slotsPerStep: number, serving: boolean): LifecycleOp[] {
   if (keepers.length === 0) return [];

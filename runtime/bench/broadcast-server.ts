@@ -9,7 +9,7 @@
  * everything it adds over raw WebSocket fan-out on the same machine. It is one process (a gate
  * cluster has several): see the README for how to read the fraction.
  */
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server } from 'node:http';
 import WebSocket, { WebSocketServer } from 'ws';
 import { rawSocketOf } from '../gate/raw-socket.js';
 import { textFrame } from '../gate/text-frame.js';
@@ -46,16 +46,16 @@ export async function startBroadcastServer(o: BroadcastServerOptions): Promise<B
     }
   }
   const server: Server = createServer((_req, res) => res.writeHead(404).end());
-  const wss = new WebSocketServer({ server, maxPayload: o.maxPayloadBytes, perMessageDeflate: false, clientTracking: false });
+  const userOf = (req: IncomingMessage) => new URL(req.url ?? '/', 'http://x').searchParams.get('user') ?? '';
+  // An unknown user is refused with HTTP 401 before any socket exists, as a gate refuses a bad token.
+  const verifyClient = (info: { req: IncomingMessage }, done: (ok: boolean, status?: number, message?: string) => void) =>
+    groupsOf.has(userOf(info.req)) ? done(true) : done(false, 401, 'unknown user');
+  const wss = new WebSocketServer({ server, maxPayload: o.maxPayloadBytes, perMessageDeflate: false, clientTracking: false, verifyClient });
   let connIds = 0;
 
   wss.on('connection', (ws, req) => {
-    const userId = new URL(req.url ?? '/', 'http://x').searchParams.get('user') ?? '';
-    const groups = groupsOf.get(userId);
-    if (!groups) {
-      ws.close(4403, 'unknown user');
-      return;
-    }
+    const userId = userOf(req);
+    const groups = groupsOf.get(userId) ?? []; // verifyClient admitted known users only
     for (const g of groups) online.get(g)?.add(ws);
     ws.on('close', () => {
       for (const g of groups) online.get(g)?.delete(ws);

@@ -4,7 +4,11 @@
  * Retryable answers (429, 503) are retried with backoff; anything else fails the run with the
  * gate's own error message.
  */
+import { backoffDelayMs } from '../retry/backoff.js';
 import type { GroupPlan } from './population.js';
+
+/** Delays before a refused or unanswered group creation is tried again: 100 ms growing to 2 s. */
+const SETUP_RETRY_BACKOFF = { minMs: 100, maxMs: 2000 };
 
 export interface GroupSetupOptions {
   adminUrls: readonly string[];
@@ -52,6 +56,6 @@ async function putMembers(base: string, token: string, groupId: string, add: str
     if (status === 200) return;
     const retryable = status === 0 || status === 429 || status === 503;
     if (!retryable || attempt >= RETRIES) throw new Error(`creating group ${groupId} failed: PUT ${url} → ${status || 'no answer'} ${text.slice(0, 300)}`);
-    await new Promise((r) => setTimeout(r, Math.min(2000, 100 * 2 ** attempt)));
+    await new Promise((r) => setTimeout(r, backoffDelayMs(attempt, SETUP_RETRY_BACKOFF)));
   }
 }

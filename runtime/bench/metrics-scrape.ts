@@ -3,7 +3,7 @@
  * the benchmark's Redis load and cache figures are deltas of the processes' own counters, summed
  * over processes, never estimates.
  */
-import { parsePrometheusText, type Sample, sumSamples } from './prom-text.js';
+import { parsePrometheusText, type Sample, sumSamples } from '../ops/prom-text.js';
 
 /** The metrics a run reads. */
 export const METRIC = {

@@ -10,8 +10,12 @@
  * idempotent) after a short backoff; other errors, closed connections and sends without reply
  * after `sendTimeoutMs` count as failed. The phase is over when every send is confirmed or failed.
  */
+import { backoffDelayMs } from '../retry/backoff.js';
 import { type BenchPhase, encodeBody, nowMs } from './message-body.js';
 import type { SendPlan, SendResult, WorkerSettings } from './worker-protocol.js';
+
+/** Delays before a refused send (RETRYABLE) is sent again: 50 ms growing to 1 s. */
+const SEND_RETRY_BACKOFF = { minMs: 50, maxMs: 1000 };
 
 export interface SendPort {
   /** Write a text frame on the user's connection; false when it is not open. */
@@ -114,7 +118,7 @@ export class SendDriver {
     if (!p || p.retryTimer) return;
     this.errorCodes[code] = (this.errorCodes[code] ?? 0) + 1;
     if (RETRYABLE.has(code) && p.attempts <= this.settings.sendRetries) {
-      const delay = Math.min(1000, 50 * 2 ** (p.attempts - 1));
+      const delay = backoffDelayMs(p.attempts - 1, SEND_RETRY_BACKOFF);
       p.retryTimer = setTimeout(() => {
         p.retryTimer = null;
         p.attempts++;

@@ -70,9 +70,6 @@ export interface SyncPage {
   more: boolean;
 }
 
-/** Close code for a connection that failed without a close frame (refused, timed out, token failed). */
-const ABNORMAL_CLOSURE = 1006;
-
 function noop(): void {}
 
 export class ImgroupClient extends TypedEmitter<ClientEvents> {
@@ -279,7 +276,7 @@ export class ImgroupClient extends TypedEmitter<ClientEvents> {
       detach(socket);
       closeQuietly(socket, CloseCode.NORMAL, 'connect attempt abandoned');
     }
-    this.onSocketClosed(ABNORMAL_CLOSURE, reason);
+    this.onSocketClosed(CloseCode.ABNORMAL, reason);
   }
 
   private onSocketClosed(code: number, reason: string): void {

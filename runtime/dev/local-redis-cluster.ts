@@ -9,8 +9,9 @@
  */
 import { join } from 'node:path';
 import { pino } from 'pino';
-import { RedisClusterAdmin, type AdminLogger } from '../../operator/redis/cluster-admin.js';
-import { slotMapOf } from '../../operator/redis/slot-map.js';
+import { RedisClusterAdmin } from '../redis-cluster/cluster-admin.js';
+import type { AdminLogger } from '../redis-cluster/node-commands.js';
+import { slotMapOf } from '../redis-cluster/slot-map.js';
 import { RedisServerProcess } from './redis-server-process.js';
 
 export interface LocalRedisClusterOptions {

@@ -5,11 +5,12 @@
  * large 413, bad body 400; then the op, whose ProtocolError codes map to their HTTP status
  * (UNAVAILABLE → 503).
  */
-import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { adminError, validateMembersChange, validatePostMessage } from '../protocol/admin.js';
 import { ErrorCode, ProtocolError } from '../protocol/errors.js';
 import { ID_RULE, isValidId } from '../protocol/ids.js';
+import { matchesSecret, secretDigest } from '../auth/secret-compare.js';
 import type { PresenceReader } from '../presence/presence.js';
 import type { Logger } from '../ops/logger.js';
 import type { ThrottledLog } from '../ops/throttled-log.js';
@@ -45,10 +46,6 @@ function matchRoute(path: string): Route | null {
   return null;
 }
 
-function digest(text: string): Buffer {
-  return createHash('sha256').update(text).digest();
-}
-
 type BodyRead = { ok: true; value: unknown } | { ok: false; code: ErrorCode; message: string };
 
 export class AdminApi {
@@ -65,7 +62,7 @@ export class AdminApi {
     /** Refused requests (401) are logged here, a few lines however many there are. */
     private readonly refusals: ThrottledLog,
   ) {
-    this.tokenDigest = digest(opts.adminToken);
+    this.tokenDigest = secretDigest(opts.adminToken);
     this.bucket = new TokenBucket({ ratePerSec: opts.adminRatePerSec, burst: opts.adminRatePerSec }, Date.now());
     this.log = log.child({ component: 'admin-api' });
   }
@@ -162,7 +159,7 @@ export class AdminApi {
     if (typeof header !== 'string') return false;
     const m = /^Bearer\s+(\S+)\s*$/i.exec(header);
     if (!m) return false;
-    return timingSafeEqual(digest(m[1] as string), this.tokenDigest);
+    return matchesSecret(m[1] as string, this.tokenDigest);
   }
 
   /** Read a JSON body of at most maxAdminBodyBytes. */

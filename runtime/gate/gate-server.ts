@@ -5,13 +5,14 @@
  * gate shutting down or full 503, token missing, invalid or expired 401. Frames over the hard cap
  * (`maxPayload`) make ws close the socket with 1009, text that is not UTF-8 with 1007.
  */
-import { createServer, type IncomingMessage, type Server, type ServerResponse, STATUS_CODES } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { Logger } from '../ops/logger.js';
 import { type AuthResult, extractToken, type TokenVerifier } from './auth.js';
 import type { GateMetrics } from './gate-metrics.js';
 import { enforceHandshakeDeadline } from '../ops/handshake-deadline.js';
+import { writeRefusal } from '../ops/http-refusal.js';
 import { listen } from '../ops/listen.js';
 import type { ThrottledLog } from '../ops/throttled-log.js';
 
@@ -57,17 +58,10 @@ export interface GateServer {
  */
 function ignoreSocketError(): void {}
 
+/** A refused client handshake: the status with a JSON error body `{ error: { code, message } }`. */
 function refuse(socket: Duplex, status: number, message: string, headers: Record<string, string> = {}): void {
-  if (socket.destroyed) return;
   const body = JSON.stringify({ error: { code: status === 401 ? 'UNAUTHORIZED' : status === 404 ? 'NOT_FOUND' : 'UNAVAILABLE', message } });
-  const lines = [
-    `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}`,
-    'Connection: close',
-    'Content-Type: application/json',
-    `Content-Length: ${Buffer.byteLength(body)}`,
-    ...Object.entries(headers).map(([k, v]) => `${k}: ${v}`),
-  ];
-  socket.end(`${lines.join('\r\n')}\r\n\r\n${body}`);
+  writeRefusal(socket, { status, contentType: 'application/json', body, headers });
 }
 
 export async function startGateServer(opts: GateServerOptions, deps: GateServerDeps): Promise<GateServer> {
@@ -137,7 +131,7 @@ export async function startGateServer(opts: GateServerOptions, deps: GateServerD
 
   server.on('clientError', (err, socket) => {
     log.debug({ err: err.message }, 'malformed HTTP request');
-    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
+    if (socket.writable) writeRefusal(socket, { status: 400, contentType: 'text/plain', body: 'malformed HTTP request\n' });
     else socket.destroy();
   });
 

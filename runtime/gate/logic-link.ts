@@ -19,6 +19,7 @@ import {
   type MissedNotice,
 } from '../protocol/internal-frames.js';
 import type { Logger } from '../ops/logger.js';
+import { Backoff } from '../retry/backoff.js';
 import { rawSocketOf } from './raw-socket.js';
 
 export interface LogicLinkOptions {
@@ -55,6 +56,7 @@ interface Pending {
   timer: NodeJS.Timeout;
 }
 
+/** Shortest reconnect delay and the base of the backoff window. */
 const RECONNECT_MIN_MS = 100;
 
 export function internalUrl(memberUrl: string): string {
@@ -65,7 +67,6 @@ export class LogicLink {
   private ws: WebSocket | null = null;
   private up = false;
   private closed = false;
-  private attempts = 0;
   private nextRid = 1;
   private readonly pending = new Map<number, Pending>();
   private reconnectTimer: NodeJS.Timeout | null = null;
@@ -74,6 +75,7 @@ export class LogicLink {
   /** The socket corked by a notice of this turn of the event loop (null = not corked). */
   private corked: Socket | null = null;
   private readonly log: Logger;
+  private readonly backoff: Backoff;
 
   constructor(
     readonly opts: LogicLinkOptions,
@@ -81,6 +83,7 @@ export class LogicLink {
     log: Logger,
   ) {
     this.log = log.child({ component: 'logic-link', logic: opts.id });
+    this.backoff = new Backoff({ minMs: RECONNECT_MIN_MS, maxMs: opts.reconnectMaxMs });
   }
 
   get id(): string {
@@ -186,7 +189,7 @@ export class LogicLink {
     this.ws = ws;
     ws.on('open', () => {
       this.up = true;
-      this.attempts = 0;
+      this.backoff.reset();
       this.alive = true;
       this.pingTimer = setInterval(() => this.ping(), this.opts.pingMs);
       this.log.info({ url: this.opts.url }, 'logic link up');
@@ -269,9 +272,7 @@ export class LogicLink {
 
   private scheduleReconnect(): void {
     if (this.closed) return;
-    const ceiling = Math.min(this.opts.reconnectMaxMs, RECONNECT_MIN_MS * 2 ** Math.min(this.attempts, 20));
-    const delayMs = Math.round(ceiling * (0.5 + Math.random() / 2));
-    this.attempts++;
+    const delayMs = this.backoff.next();
     this.reconnectTimer = setTimeout(() => {
       this.reconnectTimer = null;
       this.connect();

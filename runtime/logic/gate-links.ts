@@ -6,11 +6,8 @@
  */
 import type { Logger } from 'pino';
 import { WebSocket } from 'ws';
-import type { LogicToGateFrame } from '../protocol/internal-frames.js';
+import { InternalCloseCode, type LogicToGateFrame } from '../protocol/internal-frames.js';
 import type { LogicMetrics } from './logic-metrics.js';
-
-/** Close code sent to a link that a newer link of the same gate replaced. */
-export const LINK_REPLACED_CLOSE = 4000;
 
 export class GateLink {
   /** Requests of this link being worked on. */
@@ -77,7 +74,7 @@ export class GateLinks {
     this.metrics.gateLinks.set(this.byGate.size);
     if (older && older !== link) {
       this.log.info({ gate: link.gate, boot: link.boot, olderBoot: older.boot }, 'gate link replaced by a newer one');
-      older.close(LINK_REPLACED_CLOSE, 'replaced by a newer link of the same gate');
+      older.close(InternalCloseCode.LINK_REPLACED, 'replaced by a newer link of the same gate');
     }
   }
 

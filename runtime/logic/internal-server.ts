@@ -14,14 +14,15 @@
  * the previous ping (and sent nothing since) is terminated. Frames larger than maxPayloadBytes
  * close the link with 1009 (done by ws).
  */
-import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
+import { matchesSecret, secretDigest } from '../auth/secret-compare.js';
 import { type WebSocket, WebSocketServer } from 'ws';
 import { GATE_BOOT_HEADER, GATE_HEADER, INTERNAL_PATH, isValidNodeName } from '../protocol/internal-frames.js';
 import { GateLink, type GateLinks } from './gate-links.js';
 import { enforceHandshakeDeadline } from '../ops/handshake-deadline.js';
+import { writeRefusal } from '../ops/http-refusal.js';
 import { listen } from '../ops/listen.js';
 import type { ThrottledLog } from '../ops/throttled-log.js';
 import type { LogicMetrics } from './logic-metrics.js';
@@ -66,7 +67,7 @@ export function checkUpgrade(req: Pick<IncomingMessage, 'url' | 'headers'>, toke
   if (!accepting) return { ok: false, status: 503, kind: 'shutting_down', reason: 'logic node is shutting down' };
   const auth = req.headers.authorization;
   if (typeof auth !== 'string' || !auth.startsWith('Bearer ')) return { ok: false, status: 401, kind: 'missing_token', reason: 'missing Authorization: Bearer <internal token>' };
-  if (!timingSafeEqual(digest(auth.slice('Bearer '.length)), tokenDigest)) return { ok: false, status: 401, kind: 'wrong_token', reason: 'wrong internal token' };
+  if (!matchesSecret(auth.slice('Bearer '.length), tokenDigest)) return { ok: false, status: 401, kind: 'wrong_token', reason: 'wrong internal token' };
   const gate = req.headers[GATE_HEADER];
   const boot = req.headers[GATE_BOOT_HEADER];
   if (typeof gate !== 'string' || !isValidNodeName(gate)) return { ok: false, status: 401, kind: 'bad_gate_headers', reason: `missing or malformed ${GATE_HEADER} header` };
@@ -74,14 +75,9 @@ export function checkUpgrade(req: Pick<IncomingMessage, 'url' | 'headers'>, toke
   return { ok: true, gate, boot };
 }
 
-/** SHA-256 of a secret: equal-length buffers for timingSafeEqual, whatever the input length. */
-export function digest(secret: string): Buffer {
-  return createHash('sha256').update(secret, 'utf8').digest();
-}
-
 export async function startInternalServer(opts: InternalServerOptions): Promise<InternalServer> {
   const { links, log } = opts;
-  const tokenDigest = digest(opts.internalToken);
+  const tokenDigest = secretDigest(opts.internalToken);
   const wss = new WebSocketServer({ noServer: true, maxPayload: opts.maxPayloadBytes, perMessageDeflate: false, clientTracking: true });
   let accepting = true;
   const attached = new Map<WebSocket, GateLink>();
@@ -102,7 +98,7 @@ export async function startInternalServer(opts: InternalServerOptions): Promise<
     if (!verdict.ok) {
       opts.metrics.internalRefused.inc({ reason: verdict.kind });
       opts.refusals.event(verdict.kind, { status: verdict.status, reason: verdict.reason, remote: req.socket.remoteAddress }, 'internal link refused');
-      refuse(socket, verdict.status, verdict.reason);
+      writeRefusal(socket, { status: verdict.status, contentType: 'text/plain', body: `${verdict.reason}\n` });
       return;
     }
     wss.handleUpgrade(req, socket, head, (ws) => attach(ws, verdict.gate, verdict.boot));
@@ -164,12 +160,6 @@ export async function startInternalServer(opts: InternalServerOptions): Promise<
       await new Promise<void>((resolve) => wss.close(() => resolve()));
     },
   };
-}
-
-function refuse(socket: Duplex, status: number, reason: string): void {
-  const text = { 401: 'Unauthorized', 404: 'Not Found', 503: 'Service Unavailable' }[status] ?? 'Error';
-  const body = `${reason}\n`;
-  socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Type: text/plain\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
 }
 
 async function waitClosed(wss: WebSocketServer, timeoutMs: number): Promise<void> {

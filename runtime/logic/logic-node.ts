@@ -7,6 +7,7 @@
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { ThrottledLog } from '../ops/throttled-log.js';
+import { InternalCloseCode } from '../protocol/internal-frames.js';
 import { RedisPresenceReader } from '../presence/presence-redis.js';
 import { createRedisMetrics } from '../redis/redis-metrics.js';
 import { createCluster, RedisStore } from '../redis/redis-store.js';
@@ -58,9 +59,6 @@ export interface LogicNode {
   /** Stop accepting, finish in-flight requests and fan-out (bounded by shutdownTimeoutMs), close links and Redis. */
   close(): Promise<void>;
 }
-
-/** Close code sent to gates when this node shuts down: reconnect (possibly elsewhere). */
-export const SHUTDOWN_CLOSE = 1001;
 
 export async function startLogic(options: LogicOptions, deps: LogicDeps): Promise<LogicNode> {
   const log = deps.log.child({ component: 'logic' });
@@ -174,7 +172,7 @@ export async function startLogic(options: LogicOptions, deps: LogicDeps): Promis
     await handler.drain(Math.max(0, deadline - Date.now()));
     await fanout.idle(Math.max(0, deadline - Date.now()));
     await invalidation?.close();
-    await server.close(SHUTDOWN_CLOSE, 'logic node shutting down');
+    await server.close(InternalCloseCode.GOING_AWAY, 'logic node shutting down');
     refusals.close();
     // After the links are closed no ack can arrive any more: everything acked is written now.
     cursors.stop();

@@ -20,6 +20,7 @@ import calculateSlot from 'cluster-key-slot';
 import { type Cluster, Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { RedisStore } from '../redis/redis-store.js';
+import { Backoff } from '../retry/backoff.js';
 
 export interface ShardedSubscriberOptions {
   channels: readonly string[];
@@ -38,13 +39,15 @@ interface Connection {
   state: 'connecting' | 'subscribed' | 'dead';
 }
 
+/** Bounds of the delay before the plan is applied again after a lost subscription. */
+const MIN_BACKOFF_MS = 100;
 const MAX_BACKOFF_MS = 2000;
 
 export class ShardedSubscriber {
   private readonly conns = new Map<string, Connection>();
   private timer: NodeJS.Timeout | null = null;
   private retry: NodeJS.Timeout | null = null;
-  private failures = 0;
+  private readonly backoff = new Backoff({ minMs: MIN_BACKOFF_MS, maxMs: MAX_BACKOFF_MS });
   private closed = false;
 
   constructor(
@@ -151,7 +154,7 @@ export class ShardedSubscriber {
     );
     if (conn.state !== 'connecting') return;
     conn.state = 'subscribed';
-    this.failures = 0;
+    this.backoff.reset();
     this.opts.log.debug({ node: conn.node, channels: conn.channels.length }, 'sharded channels subscribed');
     this.opts.onSubscribed(conn.channels);
   }
@@ -162,18 +165,14 @@ export class ShardedSubscriber {
     this.drop(conn);
     if (this.closed) return;
     this.store.countExternalError(err);
-    this.failures++;
-    this.opts.log[wasSubscribed ? 'warn' : 'debug']({ err: err.message, node: conn.node, failures: this.failures }, 'sharded subscription lost; resubscribing');
+    const delayMs = this.backoff.next(); // every failure widens the window, even one during a pending retry
+    this.opts.log[wasSubscribed ? 'warn' : 'debug']({ err: err.message, node: conn.node, failures: this.backoff.attempts }, 'sharded subscription lost; resubscribing');
     this.cluster.refreshSlotsCache();
     if (this.retry) return;
-    const backoff = Math.min(100 * 2 ** Math.min(this.failures, 5), MAX_BACKOFF_MS);
-    this.retry = setTimeout(
-      () => {
-        this.retry = null;
-        this.reconcile();
-      },
-      Math.round(backoff * (0.5 + Math.random() / 2)),
-    );
+    this.retry = setTimeout(() => {
+      this.retry = null;
+      this.reconcile();
+    }, delayMs);
     this.retry.unref();
   }
 

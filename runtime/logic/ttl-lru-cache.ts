@@ -4,14 +4,24 @@
  *
  * - `get` answers hit (stored less than ttlMs ago), stale (stored, but ttlMs or longer ago: the
  *   entry is dropped and the caller reads again) or miss (not stored).
- * - Replacement is least-recently-used, approximated by CLOCK (second chance): a hit only sets a
- *   flag on the entry instead of moving it, so a lookup of 10,000 members costs 10,000 map reads
- *   and no map writes; when room is needed, the oldest entry is evicted unless it was used since
- *   it was last considered, in which case it moves to the back once and the next one is tried.
+ * - Replacement is least-recently-used, approximated by CLOCK (second chance) over a linked queue
+ *   in insertion order: a hit only sets a flag on the entry, so a lookup of 10,000 members costs
+ *   10,000 map reads and no writes; when room is needed, the entry at the head is evicted unless
+ *   it was used since it was last considered, in which case it is unlinked and appended to the
+ *   tail once (O(1), no map write) and the next one is tried.
  * - `update` replaces a value in place (a change notice) without renewing its TTL: the TTL counts
  *   from the last full read, so it stays the fallback when a notice is lost.
+ *
+ * Ours rather than `lru-cache`, for a measured reason: the logic node looks up every member of a
+ * group on every message, and a hit in lru-cache moves the entry in its list. Measured against an
+ * adapter over lru-cache 11.5.4 with the same API (TTL from the read time, per-kind counts, 200,000
+ * entries, lookups of 10,000-member groups, 2,000 sets at the bound per round, 15 interleaved
+ * rounds, medians of two runs on the 2-core development machine): get 267–271 ns per member here
+ * against 457–480 ns (≈ 2 ms more CPU per message to a 10,000-member group), a set at the bound
+ * 1.3 µs here against 1.5–1.7 µs. (The previous version gave second chances by deleting and
+ * re-inserting Map entries: 55 µs per set at the bound, up to 2.2 ms under churn, since V8 scans a
+ * Map from the front over deleted slots. The linked queue removed that.)
  */
-
 export type CacheLookup<V> = { state: 'hit'; value: V; storedAtMs: number } | { state: 'stale' } | { state: 'miss' };
 
 export interface TtlLruCacheOptions<V, K extends string> {
@@ -29,18 +39,24 @@ export interface TtlLruCacheOptions<V, K extends string> {
 }
 
 interface Slot<V, K> {
+  key: string;
   value: V;
   kind: K;
   bytes: number;
   storedAtMs: number;
   /** Used since it was stored or last given its second chance. */
   used: boolean;
+  /** Neighbours in the eviction queue (head = next to be considered). */
+  prev: Slot<V, K> | null;
+  next: Slot<V, K> | null;
 }
 
 export class TtlLruCache<V, K extends string> {
   private readonly slots = new Map<string, Slot<V, K>>();
   private readonly counts = new Map<K, number>();
   private totalBytes = 0;
+  private head: Slot<V, K> | null = null;
+  private tail: Slot<V, K> | null = null;
 
   constructor(private readonly opts: TtlLruCacheOptions<V, K>) {
     if (!(opts.ttlMs > 0)) throw new RangeError('ttlMs must be positive');
@@ -74,8 +90,9 @@ export class TtlLruCache<V, K extends string> {
     const old = this.slots.get(key);
     if (old) this.remove(key, old);
     if (bytes > this.opts.maxBytes) return false;
-    const slot: Slot<V, K> = { value, kind: this.opts.kindOf(value), bytes, storedAtMs, used: false };
+    const slot: Slot<V, K> = { key, value, kind: this.opts.kindOf(value), bytes, storedAtMs, used: false, prev: null, next: null };
     this.slots.set(key, slot);
+    this.append(slot);
     this.totalBytes += bytes;
     this.counts.set(slot.kind, (this.counts.get(slot.kind) ?? 0) + 1);
     this.makeRoom();
@@ -126,25 +143,42 @@ export class TtlLruCache<V, K extends string> {
 
   private remove(key: string, slot: Slot<V, K>): void {
     this.slots.delete(key);
+    this.unlink(slot);
     this.totalBytes -= slot.bytes;
     this.counts.set(slot.kind, (this.counts.get(slot.kind) ?? 1) - 1);
+  }
+
+  private append(slot: Slot<V, K>): void {
+    slot.prev = this.tail;
+    slot.next = null;
+    if (this.tail) this.tail.next = slot;
+    else this.head = slot;
+    this.tail = slot;
+  }
+
+  private unlink(slot: Slot<V, K>): void {
+    if (slot.prev) slot.prev.next = slot.next;
+    else this.head = slot.next;
+    if (slot.next) slot.next.prev = slot.prev;
+    else this.tail = slot.prev;
+    slot.prev = null;
+    slot.next = null;
   }
 
   private makeRoom(): void {
     // Every entry gets at most one second chance per call, so the loop ends.
     let chances = this.slots.size;
     while (this.slots.size > this.opts.maxEntries || this.totalBytes > this.opts.maxBytes) {
-      const first = this.slots.entries().next();
-      if (first.done) return;
-      const [key, slot] = first.value;
+      const slot = this.head;
+      if (!slot) return;
       if (slot.used && chances > 0) {
         chances--;
         slot.used = false;
-        this.slots.delete(key);
-        this.slots.set(key, slot);
+        this.unlink(slot);
+        this.append(slot);
         continue;
       }
-      this.remove(key, slot);
+      this.remove(slot.key, slot);
       this.opts.onEvict?.(slot.kind);
     }
   }

@@ -74,7 +74,8 @@ export class ProtocolError extends Error {
  *
  * - 1000–1015 are the standard ones: 1001 means "this gate is going away, reconnect (to any
  *   gate)"; 1007 and 1009 are sent by the WebSocket layer itself for a frame it cannot accept.
- * - 4000–4499: the client should reconnect (with backoff).
+ * - 4000–4499: the client should reconnect (with backoff). 4100–4199 of it belong to the internal
+ *   gate ↔ logic link (InternalCloseCode in internal-frames.ts) and are never sent to clients.
  * - 4500–4999: the client must not reconnect with the same credentials; fix the cause first.
  */
 export const CloseCode = {
@@ -82,6 +83,11 @@ export const CloseCode = {
   NORMAL: 1000,
   /** The gate is shutting down (SIGTERM) or restarting: reconnect, with jittered backoff. */
   GOING_AWAY: 1001,
+  /**
+   * Never sent on the wire (WebSocket reserves it): what a client reports when its connection
+   * ended without a close frame — refused, timed out, dropped. Reconnect.
+   */
+  ABNORMAL: 1006,
   /** A text frame was not valid UTF-8; the ws library closes with this. A client bug: fix the encoding. */
   INVALID_PAYLOAD: 1007,
   /** A WebSocket frame exceeded the hard frame limit; the ws library closes with this. */

@@ -12,7 +12,7 @@
  * Frames on one socket are processed in order, so a `deliver` sent before a `res` arrives first.
  */
 import type { ChatMessage } from './client-frames.js';
-import { type ErrorCode, isErrorCode } from './errors.js';
+import { CloseCode, type ErrorCode, isErrorCode } from './errors.js';
 
 export const INTERNAL_PATH = '/v1/internal';
 
@@ -29,6 +29,21 @@ export function isValidNodeName(value: unknown): value is string {
 export const NODE_NAME_RULE = '1-253 characters of A-Z a-z 0-9 . _ - starting with a letter or digit';
 export const GATE_HEADER = 'x-imgroup-gate';
 export const GATE_BOOT_HEADER = 'x-imgroup-gate-boot';
+
+/**
+ * Close codes of the internal link, sent by a logic node to a gate. Besides the standard 1001,
+ * the link's own codes are 4100–4199: a range that the client close codes (CloseCode in
+ * errors.ts) never use, so a code in a log or a metric tells which kind of socket it closed.
+ * The gate reconnects after any of them (with backoff); meanwhile it routes around the node.
+ */
+export const InternalCloseCode = {
+  /** The logic node is shutting down; its groups move to other nodes of the ring. */
+  GOING_AWAY: CloseCode.GOING_AWAY,
+  /** A newer link of the same gate (a reconnect, or a restarted gate) replaced this one. */
+  LINK_REPLACED: 4100,
+} as const;
+
+export type InternalCloseCode = (typeof InternalCloseCode)[keyof typeof InternalCloseCode];
 
 // ---------------------------------------------------------------- requests (gate → logic)
 
@@ -188,15 +203,21 @@ export function isChatMessage(v: unknown): v is ChatMessage {
 /** Upper bound on ids in one internal frame (members.update, deliver, missed). */
 export const MAX_IDS_PER_FRAME = 100_000;
 
-/** Decode a gate → logic frame; null when malformed. */
-export function decodeGateFrame(text: string): GateToLogicFrame | null {
+/** The JSON object a frame's text holds; null when it is not JSON or not an object. */
+function parseObject(text: string): Record<string, unknown> | null {
   let f: unknown;
   try {
     f = JSON.parse(text);
   } catch {
     return null;
   }
-  if (!isObj(f)) return null;
+  return isObj(f) ? f : null;
+}
+
+/** Decode a gate → logic frame; null when malformed. */
+export function decodeGateFrame(text: string): GateToLogicFrame | null {
+  const f = parseObject(text);
+  if (f === null) return null;
   if (f.t === 'ack') {
     return isStr(f.userId, 256) && isStr(f.groupId, 256) && isNat(f.seq) ? (f as unknown as AckNotice) : null;
   }
@@ -226,13 +247,8 @@ export function decodeGateFrame(text: string): GateToLogicFrame | null {
 
 /** Decode a logic → gate frame; null when malformed. */
 export function decodeLogicFrame(text: string): LogicToGateFrame | null {
-  let f: unknown;
-  try {
-    f = JSON.parse(text);
-  } catch {
-    return null;
-  }
-  if (!isObj(f)) return null;
+  const f = parseObject(text);
+  if (f === null) return null;
   if (f.t === 'res') {
     if (!isNat(f.rid)) return null;
     if (f.ok === true) return f as unknown as ResFrame;

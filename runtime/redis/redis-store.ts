@@ -9,6 +9,7 @@ import calculateSlot from 'cluster-key-slot';
 import { Cluster, type ClusterOptions, type Redis } from 'ioredis';
 import type { RedisMetrics } from './redis-metrics.js';
 import { redisErrorKind } from './redis-errors.js';
+import { backoffDelayMs, type BackoffBounds } from '../retry/backoff.js';
 
 export type RedisArg = string | number | Buffer;
 
@@ -52,6 +53,9 @@ export function parseSeed(seed: string): { host: string; port: number } {
   return { host: m[1] as string, port };
 }
 
+/** Delay between attempts to reconnect the whole cluster client (e.g. no seed answered). */
+const CLUSTER_RECONNECT_BACKOFF: BackoffBounds = { minMs: 100, maxMs: 2000 };
+
 export function createCluster(opts: RedisConnectOptions, extra: Partial<ClusterOptions> = {}): Cluster {
   const nodes = opts.seeds.map(parseSeed);
   return new Cluster(nodes, {
@@ -59,7 +63,8 @@ export function createCluster(opts: RedisConnectOptions, extra: Partial<ClusterO
     enableReadyCheck: true,
     slotsRefreshTimeout: 2000,
     slotsRefreshInterval: 5000,
-    clusterRetryStrategy: (times) => Math.min(100 * 2 ** Math.min(times, 6), 2000),
+    // ioredis counts reconnection attempts from 1.
+    clusterRetryStrategy: (times) => backoffDelayMs(times - 1, CLUSTER_RECONNECT_BACKOFF),
     redisOptions: {
       password: opts.password,
       commandTimeout: opts.commandTimeoutMs,

@@ -6,7 +6,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { RedisClusterAdmin } from '../../operator/redis/cluster-admin.js';
+import type { RedisClusterAdmin } from '../../runtime/redis-cluster/cluster-admin.js';
 import { startLocalRedisCluster } from '../../runtime/dev/local-redis-cluster.js';
 import type { RedisServerProcess } from '../../runtime/dev/redis-server-process.js';
 import { getFreePorts } from './free-ports.js';

@@ -19,7 +19,7 @@ import { desiredAuthSecret, newAuthSecretValues } from '../../../operator/desire
 import { desiredLogicStatefulSet } from '../../../operator/desired/logic-statefulset.js';
 import { LOGIC_OPS_PORT } from '../../../operator/desired/ports.js';
 import { desiredRedisStatefulSet } from '../../../operator/desired/redis-statefulset.js';
-import { RedisClusterAdmin } from '../../../operator/redis/cluster-admin.js';
+import { RedisClusterAdmin } from '../../../runtime/redis-cluster/cluster-admin.js';
 import { MERGE_PATCH } from '../../support/node-agent/agent-api.js';
 import { type EnvSources, resolveContainerEnv } from '../../support/node-agent/container-env.js';
 import type { ContainerStatusJson } from '../../support/node-agent/container-runner.js';

@@ -19,9 +19,9 @@ import { GROUP, type ImGroupCluster, type ImGroupClusterStatus, PLURAL, type Red
 import { AUTH_SECRET_KEYS } from '../../../operator/desired/auth-secret.js';
 import { type RunningOperator, startOperator } from '../../../operator/main.js';
 import type { OperatorOptions } from '../../../operator/operator-options.js';
-import { RedisClusterAdmin } from '../../../operator/redis/cluster-admin.js';
-import type { ClusterNodeRecord } from '../../../operator/redis/cluster-nodes.js';
-import { countSlots } from '../../../operator/redis/slot-ranges.js';
+import { RedisClusterAdmin } from '../../../runtime/redis-cluster/cluster-admin.js';
+import type { ClusterNodeRecord } from '../../../runtime/redis-cluster/cluster-nodes.js';
+import { countSlots } from '../../../runtime/redis-cluster/slot-ranges.js';
 import type { TestControlPlane } from '../../support/control-plane.js';
 import { eventually } from '../../support/eventually.js';
 import { MERGE_PATCH } from '../../support/node-agent/agent-api.js';

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Cluster } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { RedisClusterAdmin } from '../../../operator/redis/cluster-admin.js';
+import { RedisClusterAdmin } from '../../../runtime/redis-cluster/cluster-admin.js';
 import { startLocalRedisCluster } from '../../../runtime/dev/local-redis-cluster.js';
 import { RedisServerProcess } from '../../../runtime/dev/redis-server-process.js';
 import { getFreePorts } from '../../support/free-ports.js';

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createRedisMetrics } from '../../../runtime/redis/redis-metrics.js';
 import { getFreePorts } from '../../support/free-ports.js';
 import calculateSlot from 'cluster-key-slot';
-import { parseAddr } from '../../../operator/redis/redis-addr.js';
+import { parseAddr } from '../../../runtime/redis-cluster/redis-addr.js';
 import { createCluster, defineScript, RedisStore, type BatchCommand } from '../../../runtime/redis/redis-store.js';
 import { startRedisCluster, type TestRedisCluster } from '../../support/redis-cluster.js';
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { histogramQuantile, type MetricsSnapshot } from '../../../runtime/bench/metrics-scrape.js';
-import { parsePrometheusText } from '../../../runtime/bench/prom-text.js';
+import { delta, histogramQuantile, loadFigures, type MetricsSnapshot, total } from '../../../runtime/bench/metrics-scrape.js';
+import { parsePrometheusText } from '../../../runtime/ops/prom-text.js';
 
 /** One process's histogram `h` with cumulative bucket counts at 0.01, 0.05, 0.1 and +Inf. */
 function histogram(counts: [number, number, number, number], labels = ''): string {
@@ -33,5 +33,23 @@ describe('histogramQuantile over two snapshots', () => {
     const before = snap(histogram([0, 0, 0, 0]));
     const after = snap(histogram([0, 0, 0, 10]));
     expect(histogramQuantile(before, after, 'h', 0.99)).toBe(0.1);
+  });
+});
+
+describe('scrape deltas', () => {
+  const snap = (...texts: string[]): MetricsSnapshot => ({ perTarget: texts.map(parsePrometheusText) });
+
+  it('sums every process and subtracts before from after', () => {
+    const before = snap('imgroup_redis_commands_total{command="get"} 10\nimgroup_redis_roundtrips_total 5', 'imgroup_redis_commands_total{command="get"} 1');
+    const after = snap('imgroup_redis_commands_total{command="get"} 30\nimgroup_redis_roundtrips_total 9', 'imgroup_redis_commands_total{command="get"} 11\nimgroup_redis_commands_total{command="set"} 4');
+    expect(total(after, 'imgroup_redis_commands_total')).toBe(45);
+    expect(delta(before, after, 'imgroup_redis_commands_total')).toBe(34);
+    expect(loadFigures(before, after)).toEqual({ redisCommands: 34, redisCommandsByName: { get: 30, set: 4 }, redisRoundtrips: 4, cacheHits: null, cacheRequests: null, serverP99Ms: { handedToGates: null, writtenByGate: null } });
+  });
+
+  it('gives cache figures only when some process exports the cache metric', () => {
+    const before = snap('imgroup_logic_session_cache_requests_total{result="hit"} 5\nimgroup_logic_session_cache_requests_total{result="miss"} 5');
+    const after = snap('imgroup_logic_session_cache_requests_total{result="hit"} 95\nimgroup_logic_session_cache_requests_total{result="miss"} 15');
+    expect(loadFigures(before, after)).toMatchObject({ cacheHits: 90, cacheRequests: 100 });
   });
 });

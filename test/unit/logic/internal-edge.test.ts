@@ -1,10 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { ridOf } from '../../../runtime/logic/frame-handler.js';
-import { checkUpgrade, digest } from '../../../runtime/logic/internal-server.js';
+import { secretDigest } from '../../../runtime/auth/secret-compare.js';
+import { checkUpgrade } from '../../../runtime/logic/internal-server.js';
 import { failureOf, RequestTimeoutError } from '../../../runtime/logic/request-failure.js';
 import { ProtocolError } from '../../../runtime/protocol/errors.js';
 
-const tokenDigest = digest('secret');
+const tokenDigest = secretDigest('secret');
 const headers = (h: Record<string, string>) => ({ authorization: 'Bearer secret', 'x-imgroup-gate': 'gate-0', 'x-imgroup-gate-boot': 'b00t', ...h });
 
 describe('checkUpgrade', () => {

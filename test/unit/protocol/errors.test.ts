@@ -14,6 +14,7 @@ describe('close codes', () => {
     TOO_MANY_BAD_FRAMES: false,
     TOKEN_EXPIRED: false,
     TOO_MANY_CONNECTIONS: false,
+    ABNORMAL: true,
   };
 
   it.each(Object.entries(CloseCode))('%s (%i) has its documented reconnect verdict', (name, code) => {

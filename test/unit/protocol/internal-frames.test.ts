@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { decodeGateFrame, decodeLogicFrame } from '../../../runtime/protocol/internal-frames.js';
+import { CloseCode } from '../../../runtime/protocol/errors.js';
+import { decodeGateFrame, decodeLogicFrame, InternalCloseCode } from '../../../runtime/protocol/internal-frames.js';
 
 const msg = { groupId: 'g', seq: 1, from: 'u', body: 'b', ts: 1 };
 
@@ -54,5 +55,16 @@ describe('decodeLogicFrame', () => {
     ['unknown t', { t: 'hello' }],
   ])('rejects %s', (_name, frame) => {
     expect(decodeLogicFrame(JSON.stringify(frame))).toBeNull();
+  });
+});
+
+describe('internal close codes', () => {
+  it('keeps the link\'s own codes in 4100–4199, where no client close code is', () => {
+    const own = Object.values(InternalCloseCode).filter((c) => c >= 4000);
+    expect(own.length).toBeGreaterThan(0);
+    for (const code of own) expect(code >= 4100 && code <= 4199).toBe(true);
+    for (const code of Object.values(CloseCode)) expect(code >= 4100 && code <= 4199).toBe(false);
+    for (const code of Object.values(InternalCloseCode).filter((c) => c < 4000)) expect(code).toBeGreaterThanOrEqual(1000);
+    expect(new Set(Object.values(InternalCloseCode)).size).toBe(Object.values(InternalCloseCode).length);
   });
 });

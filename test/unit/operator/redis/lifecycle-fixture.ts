@@ -3,8 +3,8 @@
  * every reachable pod's CLUSTER NODES text is generated from that description (what it knows of
  * every other node), then parsed by the real parser.
  */
-import { parseClusterInfo } from '../../../../operator/redis/cluster-info.js';
-import { myselfOf, parseClusterNodes } from '../../../../operator/redis/cluster-nodes.js';
+import { parseClusterInfo } from '../../../../runtime/redis-cluster/cluster-info.js';
+import { myselfOf, parseClusterNodes } from '../../../../runtime/redis-cluster/cluster-nodes.js';
 import { pictureOf, type ClusterPicture } from '../../../../operator/redis/cluster-picture.js';
 import type { RedisLifecycleInput } from '../../../../operator/redis/lifecycle-types.js';
 import type { PodObservation } from '../../../../operator/redis/pod-observation.js';

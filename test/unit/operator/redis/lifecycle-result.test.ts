@@ -1,7 +1,7 @@
 import { Registry } from 'prom-client';
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
-import { RedisClusterAdmin } from '../../../../operator/redis/cluster-admin.js';
+import { RedisClusterAdmin } from '../../../../runtime/redis-cluster/cluster-admin.js';
 import { planStep } from '../../../../operator/redis/lifecycle-plan.js';
 import { DEFAULT_REQUEUE, lifecycleResult, type ExecutedStep } from '../../../../operator/redis/lifecycle-result.js';
 import type { RedisLifecycleInput } from '../../../../operator/redis/lifecycle-types.js';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { balanceTolerance, chooseKeepers, isBalanced, nextSlotMove, slotTargets, topSlots, type SlotHolder } from '../../../../operator/redis/slot-balance.js';
-import { evenSlotRanges, normalizeSlotRanges, slotRangesWhere, type SlotRange } from '../../../../operator/redis/slot-ranges.js';
+import { evenSlotRanges, normalizeSlotRanges, slotRangesWhere, type SlotRange } from '../../../../runtime/redis-cluster/slot-ranges.js';
 
 const holder = (id: string, ordinal: number, slots: SlotRange[]): SlotHolder => ({ id, ordinal, slots, slotCount: slots.reduce((n, r) => n + r.end - r.start + 1, 0) });
 

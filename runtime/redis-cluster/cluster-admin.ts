@@ -1,37 +1,25 @@
 /**
  * Our own Redis Cluster administration, spoken through plain `ioredis` connections to individual
  * nodes (no redis-cli). Used by `imgroup dev`, the tests, and the Kubernetes operator, whose
- * lifecycle engine (redis-lifecycle.ts) drives bootstrap, self-repair and scaling through it.
+ * lifecycle engine (operator/redis/redis-lifecycle.ts) drives bootstrap, self-repair and scaling
+ * through it. The commands to one node are node-commands.ts; this adds the work that spans nodes.
  *
  * Everything a node says is untrusted input (parsed by cluster-nodes.ts / cluster-info.ts),
  * every wait is bounded, and bootstrap refuses to touch a node that already serves slots or
  * holds keys: a restarted operator must never wipe data.
  */
-import { Redis } from 'ioredis';
-import { pino, type Logger } from 'pino';
 import { ClusterAdminError } from './cluster-admin-error.js';
 import { assessClusterHealth, type ClusterHealth, type HealthExpectation, type NodeObservation } from './cluster-health.js';
-import { parseClusterInfo, type ClusterInfo } from './cluster-info.js';
-import { myselfOf, parseClusterNodes, type ClusterNodeRecord, type ClusterNodesView } from './cluster-nodes.js';
+import { myselfOf, type ClusterNodeRecord, type ClusterNodesView } from './cluster-nodes.js';
 import { planCluster, type ClusterPlan } from './cluster-plan.js';
-import { formatAddr, resolveIp, type Addr, type ClusterMember } from './redis-addr.js';
-import { formatSlotRanges, type SlotRange } from './slot-ranges.js';
+import { RedisNodeCommands, type NodeCommandsOptions } from './node-commands.js';
+import { formatAddr, type Addr, type ClusterMember } from './redis-addr.js';
+import { formatSlotRanges } from './slot-ranges.js';
 import { migrateSlot, moveSlot, type MigrateSlotOptions, type MigrateSlotResult, type SlotEnd } from './slot-migration.js';
 
-/** The logger methods the admin uses; a pino Logger fits. */
-export type AdminLogger = Pick<Logger, 'debug' | 'info' | 'warn' | 'error'>;
-
-export interface RedisClusterAdminOptions {
-  /** `requirepass` shared by all nodes; also used as AUTH for MIGRATE. Default: none. */
-  password?: string | undefined;
-  /** Bound on opening the TCP connection to one node. Default 2000 ms. */
-  connectTimeoutMs?: number;
-  /** A command without a reply after this long fails with code UNREACHABLE. Default 5000 ms. */
-  commandTimeoutMs?: number;
+export interface RedisClusterAdminOptions extends NodeCommandsOptions {
   /** Interval between probes of the bounded waits (formCluster, waitHealthy). Default 100 ms. */
   pollMs?: number;
-  /** Default: silent. */
-  logger?: AdminLogger;
 }
 
 export interface FormClusterOptions {
@@ -66,90 +54,13 @@ const DEFAULT_FORM_TIMEOUT_MS = 30_000;
 /** While nodes are being introduced, repeat CLUSTER MEET for a still-unknown node this often. */
 const REMEET_EVERY_MS = 2000;
 
-export class RedisClusterAdmin {
-  private readonly conns = new Map<string, Redis>();
-  private readonly log: AdminLogger;
+/** The single-node commands (node-commands.ts) plus the work that spans the cluster. */
+export class RedisClusterAdmin extends RedisNodeCommands {
   private readonly pollMs: number;
 
-  constructor(private readonly opts: RedisClusterAdminOptions = {}) {
-    this.log = opts.logger ?? pino({ level: 'silent' });
+  constructor(opts: RedisClusterAdminOptions = {}) {
+    super(opts);
     this.pollMs = opts.pollMs ?? 100;
-  }
-
-  /** The cached connection to one node (made on first use; remade after it gave up). */
-  connection(addr: Addr): Redis {
-    const key = formatAddr(addr);
-    const cached = this.conns.get(key);
-    if (cached && cached.status !== 'end') return cached;
-    const conn = new Redis({
-      host: addr.host,
-      port: addr.port,
-      password: this.opts.password,
-      connectTimeout: this.opts.connectTimeoutMs ?? 2000,
-      commandTimeout: this.opts.commandTimeoutMs ?? 5000,
-      maxRetriesPerRequest: 1,
-      retryStrategy: (times) => (times > 3 ? null : 100 * times),
-      enableReadyCheck: false,
-      lazyConnect: true,
-    });
-    conn.on('error', (err: Error) => this.log.debug({ err, node: key }, 'redis admin connection error'));
-    this.conns.set(key, conn);
-    return conn;
-  }
-
-  /** One command to one node. Errors become ClusterAdminError UNREACHABLE (no reply) or REJECTED. */
-  async command(addr: Addr, command: string, ...args: Array<string | number | Buffer>): Promise<unknown> {
-    try {
-      return await this.connection(addr).call(command, ...args);
-    } catch (err) {
-      throw this.commandError(addr, command, args, err);
-    }
-  }
-
-  private commandError(addr: Addr, command: string, args: ReadonlyArray<string | number | Buffer>, err: unknown): ClusterAdminError {
-    const what = `${formatAddr(addr)}: ${[command, ...args.slice(0, 2)].join(' ')}`;
-    const msg = err instanceof Error ? err.message : String(err);
-    if (err instanceof Error && err.name === 'ReplyError') {
-      if (/cluster support disabled/i.test(msg)) return new ClusterAdminError('NOT_CLUSTER', `${what}: ${msg} (start it with cluster-enabled yes)`, { cause: err });
-      return new ClusterAdminError('REJECTED', `${what}: ${msg}`, { cause: err });
-    }
-    return new ClusterAdminError('UNREACHABLE', `${what}: ${msg}`, { cause: err });
-  }
-
-  /** Like `command`, but bulk replies come back as Buffers (keys may be binary). */
-  async commandBuffer(addr: Addr, command: string, ...args: Array<string | number | Buffer>): Promise<unknown> {
-    try {
-      return await this.connection(addr).callBuffer(command, ...args);
-    } catch (err) {
-      throw this.commandError(addr, command, args, err);
-    }
-  }
-
-  async ping(addr: Addr): Promise<void> {
-    const reply = await this.command(addr, 'ping');
-    if (reply !== 'PONG') throw new ClusterAdminError('BAD_REPLY', `${formatAddr(addr)}: PING answered ${JSON.stringify(reply)}`);
-  }
-
-  async clusterInfo(addr: Addr): Promise<ClusterInfo> {
-    return parseClusterInfo(await this.command(addr, 'cluster', 'info'));
-  }
-
-  /** CLUSTER NODES as this node sees the cluster; malformed lines are in `rejected`. */
-  async nodes(addr: Addr): Promise<ClusterNodesView> {
-    return parseClusterNodes(await this.command(addr, 'cluster', 'nodes'));
-  }
-
-  /** This node's own record (id, role, bus port, slots). */
-  async myself(addr: Addr): Promise<ClusterNodeRecord> {
-    const me = myselfOf(await this.nodes(addr));
-    if (!me) throw new ClusterAdminError('BAD_REPLY', `${formatAddr(addr)}: CLUSTER NODES has no valid myself line`);
-    return me;
-  }
-
-  async dbSize(addr: Addr): Promise<number> {
-    const n = await this.command(addr, 'dbsize');
-    if (typeof n !== 'number' || !Number.isSafeInteger(n) || n < 0) throw new ClusterAdminError('BAD_REPLY', `${formatAddr(addr)}: DBSIZE answered ${JSON.stringify(n)}`);
-    return n;
   }
 
   /** Ask every node for CLUSTER INFO and CLUSTER NODES, in parallel. Never throws. */
@@ -226,81 +137,9 @@ export class RedisClusterAdmin {
     return { plan, ids, health };
   }
 
-  /** Ask `addr` to handshake with `target` (resolved to an IP; bus port sent when known). */
-  async meet(addr: Addr, target: Addr & { busPort?: number | null }): Promise<void> {
-    const ip = await resolveIp(target.host);
-    const args: number[] = target.busPort ? [target.port, target.busPort] : [target.port];
-    await this.command(addr, 'cluster', 'meet', ip, ...args);
-  }
-
-  /** CLUSTER ADDSLOTSRANGE (Redis 7), or ADDSLOTS in chunks on older servers. */
-  async addSlots(addr: Addr, ranges: readonly SlotRange[]): Promise<void> {
-    if (ranges.length === 0) return;
-    try {
-      await this.command(addr, 'cluster', 'addslotsrange', ...ranges.flatMap((r) => [r.start, r.end]));
-      return;
-    } catch (err) {
-      if (!(err instanceof ClusterAdminError && /unknown subcommand/i.test(err.message))) throw err;
-    }
-    for (const r of ranges) {
-      for (let s = r.start; s <= r.end; s += 1000) {
-        const chunk = Array.from({ length: Math.min(1000, r.end - s + 1) }, (_, k) => s + k);
-        await this.command(addr, 'cluster', 'addslots', ...chunk);
-      }
-    }
-  }
-
-  async replicate(addr: Addr, masterId: string): Promise<void> {
-    await this.command(addr, 'cluster', 'replicate', masterId);
-  }
-
-  /** Remove a node from `addr`'s table (for 60 s Redis will not re-add it from gossip). */
-  async forget(addr: Addr, nodeId: string): Promise<void> {
-    await this.command(addr, 'cluster', 'forget', nodeId);
-  }
-
-  /**
-   * CLUSTER RESET: the node forgets every other node and serves no slots (SOFT keeps its node
-   * id; HARD makes a new one). Redis refuses it on a master that holds keys; a replica is turned
-   * into an empty master (its dataset is flushed).
-   */
-  async reset(addr: Addr, mode: 'soft' | 'hard' = 'soft'): Promise<void> {
-    await this.command(addr, 'cluster', 'reset', mode);
-  }
-
-  async countKeysInSlot(addr: Addr, slot: number): Promise<number> {
-    const n = await this.command(addr, 'cluster', 'countkeysinslot', slot);
-    if (typeof n !== 'number' || !Number.isSafeInteger(n) || n < 0) throw new ClusterAdminError('BAD_REPLY', `${formatAddr(addr)}: CLUSTER COUNTKEYSINSLOT answered ${JSON.stringify(n)}`);
-    return n;
-  }
-
-  /**
-   * Close the cached connections to every address not in `addrs` (pods that went away or
-   * changed address), so a long-running operator does not collect them.
-   */
-  retain(addrs: readonly Addr[]): void {
-    const keep = new Set(addrs.map(formatAddr));
-    const gone = [...this.conns.entries()].filter(([key]) => !keep.has(key));
-    for (const [key, conn] of gone) {
-      this.conns.delete(key);
-      conn.disconnect(); // no QUIT: the address may no longer answer at all
-    }
-  }
-
-  /** Run on a replica: promote it (coordinated; `force`/`takeover` for a dead master or no quorum). */
-  async failover(addr: Addr, mode?: 'force' | 'takeover'): Promise<void> {
-    await this.command(addr, 'cluster', 'failover', ...(mode ? [mode] : []));
-  }
-
-  async setSlot(addr: Addr, slot: number, state: 'importing' | 'migrating' | 'node', nodeId: string): Promise<void>;
-  async setSlot(addr: Addr, slot: number, state: 'stable'): Promise<void>;
-  async setSlot(addr: Addr, slot: number, state: 'importing' | 'migrating' | 'node' | 'stable', nodeId?: string): Promise<void> {
-    await this.command(addr, 'cluster', 'setslot', slot, state, ...(nodeId ? [nodeId] : []));
-  }
-
   /** Move one slot and its keys from master `from` to master `to` (see slot-migration.ts). */
   async migrateSlot(slot: number, from: Addr, to: Addr, opts: MigrateSlotOptions = {}): Promise<MigrateSlotResult> {
-    return migrateSlot(this, slot, from, to, { password: this.opts.password, ...opts });
+    return migrateSlot(this, slot, from, to, { password: this.password, ...opts });
   }
 
   /**
@@ -308,14 +147,7 @@ export class RedisClusterAdmin {
    * moveSlot). `others` are told the new owner at the end.
    */
   async moveSlot(slot: number, from: SlotEnd, to: SlotEnd, others: readonly Addr[], opts: MigrateSlotOptions = {}): Promise<{ keysMoved: number; batches: number }> {
-    return moveSlot(this, slot, from, to, others, { password: this.opts.password, ...opts });
-  }
-
-  /** Close every cached connection. */
-  async close(): Promise<void> {
-    const conns = [...this.conns.values()];
-    this.conns.clear();
-    await Promise.all(conns.map((c) => c.quit().catch(() => c.disconnect())));
+    return moveSlot(this, slot, from, to, others, { password: this.password, ...opts });
   }
 
   /**

@@ -4,7 +4,7 @@
  */
 import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
-import { parseSeed } from '../../runtime/redis/redis-store.js';
+import { parseSeed } from '../redis/redis-store.js';
 
 export interface Addr {
   host: string;

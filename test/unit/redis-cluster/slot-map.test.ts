@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { parseClusterNodes } from '../../../../operator/redis/cluster-nodes.js';
-import { slotMapOf } from '../../../../operator/redis/slot-map.js';
+import { parseClusterNodes } from '../../../runtime/redis-cluster/cluster-nodes.js';
+import { slotMapOf } from '../../../runtime/redis-cluster/slot-map.js';
 
 const A = 'a'.repeat(40);
 const B = 'b'.repeat(40);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { myselfOf, parseClusterNodeLine, parseClusterNodes, type ClusterNodeRecord } from '../../../../operator/redis/cluster-nodes.js';
+import { myselfOf, parseClusterNodeLine, parseClusterNodes, type ClusterNodeRecord } from '../../../runtime/redis-cluster/cluster-nodes.js';
 
 const A = 'e7d1eecce10fd6bb5eb35b9f99a514335d9ba9ca';
 const B = '67ed2db8d677e59ec4a4cefb06858cf2a1a89fa1';

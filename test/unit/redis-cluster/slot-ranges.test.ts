@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { countSlots, evenSlotRanges, formatSlotRanges, normalizeSlotRanges, slotRangesWhere } from '../../../../operator/redis/slot-ranges.js';
+import { countSlots, evenSlotRanges, formatSlotRanges, normalizeSlotRanges, slotRangesWhere } from '../../../runtime/redis-cluster/slot-ranges.js';
 
 describe('evenSlotRanges', () => {
   it.each([1, 2, 3, 5, 7, 10, 16, 100, 1000, 16384])('splits 16384 slots over %i masters contiguously, sizes differing by at most one', (n) => {

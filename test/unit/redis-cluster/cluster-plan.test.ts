@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { planCluster } from '../../../../operator/redis/cluster-plan.js';
-import type { ClusterMember } from '../../../../operator/redis/redis-addr.js';
+import { planCluster } from '../../../runtime/redis-cluster/cluster-plan.js';
+import type { ClusterMember } from '../../../runtime/redis-cluster/redis-addr.js';
 
 const local = (n: number, base = 7000): ClusterMember[] => Array.from({ length: n }, (_, i) => ({ host: '127.0.0.1', port: base + i }));
 const key = (a: { host: string; port: number }) => `${a.host}:${a.port}`;

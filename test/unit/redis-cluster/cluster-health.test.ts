@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { assessClusterHealth, type NodeObservation } from '../../../../operator/redis/cluster-health.js';
-import { parseClusterInfo } from '../../../../operator/redis/cluster-info.js';
-import { parseClusterNodes } from '../../../../operator/redis/cluster-nodes.js';
+import { assessClusterHealth, type NodeObservation } from '../../../runtime/redis-cluster/cluster-health.js';
+import { parseClusterInfo } from '../../../runtime/redis-cluster/cluster-info.js';
+import { parseClusterNodes } from '../../../runtime/redis-cluster/cluster-nodes.js';
 
 const A = 'a'.repeat(40);
 const B = 'b'.repeat(40);

@@ -11,7 +11,7 @@
  * interrupted by a crash is finished by running it again with the same arguments.
  */
 import { ClusterAdminError } from './cluster-admin-error.js';
-import type { RedisClusterAdmin } from './cluster-admin.js';
+import type { RedisNodeCommands } from './node-commands.js';
 import { formatAddr, resolveIp, type Addr } from './redis-addr.js';
 import { isSlot } from './slot-ranges.js';
 
@@ -35,7 +35,7 @@ export interface MigrateSlotResult {
   alreadyMoved: boolean;
 }
 
-export async function migrateSlot(admin: RedisClusterAdmin, slot: number, from: Addr, to: Addr, opts: MigrateSlotOptions = {}): Promise<MigrateSlotResult> {
+export async function migrateSlot(admin: RedisNodeCommands, slot: number, from: Addr, to: Addr, opts: MigrateSlotOptions = {}): Promise<MigrateSlotResult> {
   if (!isSlot(slot)) throw new ClusterAdminError('INVALID', `slot ${slot} is not an integer 0..16383`);
   const [src, dst, view, targetView] = await Promise.all([admin.myself(from), admin.myself(to), admin.nodes(from), admin.nodes(to)]);
   if (src.id === dst.id) throw new ClusterAdminError('INVALID', `cannot migrate slot ${slot} from ${formatAddr(from)} to itself`);
@@ -72,7 +72,7 @@ export interface SlotEnd {
  * rebalancing). `others` are the remaining masters, told the new owner at the end (best effort;
  * gossip tells them anyway). Same steps and the same idempotence as migrateSlot.
  */
-export async function moveSlot(admin: RedisClusterAdmin, slot: number, from: SlotEnd, to: SlotEnd, others: readonly Addr[], opts: MigrateSlotOptions = {}): Promise<{ keysMoved: number; batches: number }> {
+export async function moveSlot(admin: RedisNodeCommands, slot: number, from: SlotEnd, to: SlotEnd, others: readonly Addr[], opts: MigrateSlotOptions = {}): Promise<{ keysMoved: number; batches: number }> {
   if (!isSlot(slot)) throw new ClusterAdminError('INVALID', `slot ${slot} is not an integer 0..16383`);
   if (from.id === to.id) throw new ClusterAdminError('INVALID', `cannot migrate slot ${slot} from ${formatAddr(from.addr)} to itself`);
   await admin.setSlot(to.addr, slot, 'importing', from.id);
@@ -83,7 +83,7 @@ export async function moveSlot(admin: RedisClusterAdmin, slot: number, from: Slo
 }
 
 /** GETKEYSINSLOT + MIGRATE … KEYS, batch after batch, until the source has no key of the slot left. */
-async function moveKeysOfSlot(admin: RedisClusterAdmin, slot: number, from: Addr, to: Addr, opts: MigrateSlotOptions): Promise<{ keysMoved: number; batches: number }> {
+async function moveKeysOfSlot(admin: RedisNodeCommands, slot: number, from: Addr, to: Addr, opts: MigrateSlotOptions): Promise<{ keysMoved: number; batches: number }> {
   const keysPerBatch = opts.keysPerBatch ?? 100;
   const maxBatches = opts.maxBatches ?? 100_000;
   const ip = await resolveIp(to.host);
@@ -110,7 +110,7 @@ async function moveKeysOfSlot(admin: RedisClusterAdmin, slot: number, from: Addr
 }
 
 /** SETSLOT NODE on the target first, then the source, then (best effort) every other master. */
-async function assignSlot(admin: RedisClusterAdmin, slot: number, from: SlotEnd, to: SlotEnd, others: readonly Addr[]): Promise<void> {
+async function assignSlot(admin: RedisNodeCommands, slot: number, from: SlotEnd, to: SlotEnd, others: readonly Addr[]): Promise<void> {
   await admin.setSlot(to.addr, slot, 'node', to.id);
   await admin.setSlot(from.addr, slot, 'node', to.id).catch((err: unknown) => {
     // A source that just gave away its last slot turns itself into a replica of the new owner
