@@ -168,9 +168,9 @@ while read -r -u 3 name rest || [[ -n ${name:-} ]]; do
   kc() { "$kubectl" --kubeconfig "$case_kubeconfig" "$@"; }
 
   # Every namespace the rendered objects are in (objects without one go to the case's), created
-  # here when missing. kubectl's client-side dry-run prints them without asking the server to
-  # store anything.
-  if ! kc apply --dry-run=client --validate=false -f "$manifest" \
+  # here when missing. `kubectl create --dry-run=client` prints them without reading or storing
+  # anything on the server (apply would diff against live objects such as an installed CRD).
+  if ! kc create --dry-run=client --validate=false -f "$manifest" \
     -o go-template='{{if .items}}{{range .items}}{{.metadata.namespace}}{{"\n"}}{{end}}{{else}}{{.metadata.namespace}}{{"\n"}}{{end}}' \
     >"$work/$name.namespaces" 2>"$out"; then
     fail "$name" "the rendered manifest is not a list of Kubernetes objects" "$out"
