@@ -31,8 +31,15 @@ export function run(command: string, args: readonly string[], opts: { env?: Reco
   });
 }
 
+let kubectlCache: string | null = null;
+
+/**
+ * kubectl with the test's kubeconfig. Its discovery cache goes to a directory of this run: `run`
+ * passes no HOME, and kubectl would otherwise write `.kube/cache` into the working directory.
+ */
 export function kubectl(kubeconfig: string, args: readonly string[], input?: string): Promise<CommandResult> {
-  return run(kubectlPath(), ['--kubeconfig', kubeconfig, ...args], input === undefined ? {} : { input });
+  kubectlCache ??= mkdtempSync(join(tmpdir(), 'imgroup-kubectl-cache-'));
+  return run(kubectlPath(), ['--kubeconfig', kubeconfig, '--cache-dir', kubectlCache, ...args], input === undefined ? {} : { input });
 }
 
 let helmBinary: string | null = null;
@@ -54,6 +61,8 @@ export function helm(kubeconfig: string, args: readonly string[]): Promise<Comma
   helmHome ??= mkdtempSync(join(tmpdir(), 'imgroup-helm-'));
   return run(helmPath(), [...args], {
     env: {
+      // HOME too: helm's Kubernetes client keeps its discovery cache under $HOME/.kube/cache.
+      HOME: helmHome,
       KUBECONFIG: kubeconfig,
       HELM_CONFIG_HOME: join(helmHome, 'config'),
       HELM_CACHE_HOME: join(helmHome, 'cache'),
