@@ -36,6 +36,17 @@ export default defineConfig({
         },
       },
       {
+        // `make faults`: issue 12's fault suite (test/faults) — each file starts a Redis Cluster of
+        // its own, real gates and logic nodes and a load of real clients, and kills things.
+        test: {
+          name: 'faults',
+          include: ['test/faults/**/*.test.ts'],
+          fileParallelism: false,
+          testTimeout: 300_000,
+          hookTimeout: 120_000,
+        },
+      },
+      {
         // `make e2e` (not `make test`): the whole system as pods — the operator included, in
         // cluster with its ServiceAccount — on a control plane with the workload controllers and
         // kube-scheduler (test/support/e2e/global-e2e.ts) and the test node agent.

@@ -96,6 +96,12 @@ export class RedisServerProcess {
     return this.proc.kill();
   }
 
+  /** A new process with the same options (port, directory, nodes.conf): a crashed node restarted in place. */
+  respawn(): Promise<RedisServerProcess> {
+    if (this.running) throw new Error(`redis-server ${this.seed} is still running`);
+    return RedisServerProcess.start(this.opts);
+  }
+
   waitExit(): Promise<ExitInfo> {
     return this.proc.waitExit();
   }

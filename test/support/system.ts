@@ -67,12 +67,12 @@ export class TestSystem {
     };
   }
 
-  async startLogic(name: string): Promise<LogicHandle> {
+  async startLogic(name: string, extraEnv: Record<string, string> = {}): Promise<LogicHandle> {
     const [port, opsPort] = (await getFreePorts(2)) as [number, number];
     const process = new ImgroupProcess({
       name,
       args: ['logic'],
-      env: this.env({ IMGROUP_NODE_NAME: name, IMGROUP_LOGIC_HOST: '127.0.0.1', IMGROUP_LOGIC_PORT: String(port), IMGROUP_OPS_PORT: String(opsPort) }),
+      env: this.env({ IMGROUP_NODE_NAME: name, IMGROUP_LOGIC_HOST: '127.0.0.1', IMGROUP_LOGIC_PORT: String(port), IMGROUP_OPS_PORT: String(opsPort), ...extraEnv }),
       logFile: join(this.dir, `${name}.log`),
       opsUrl: `http://127.0.0.1:${opsPort}`,
     });
@@ -82,7 +82,8 @@ export class TestSystem {
     return handle;
   }
 
-  async startGate(name: string): Promise<GateHandle> {
+  /** `extraEnv` is for this process only (after the system's own `env`). */
+  async startGate(name: string, extraEnv: Record<string, string> = {}): Promise<GateHandle> {
     const [port, opsPort] = (await getFreePorts(2)) as [number, number];
     const process = new ImgroupProcess({
       name,
@@ -95,6 +96,7 @@ export class TestSystem {
         IMGROUP_JWT_SECRET: this.jwtSecret,
         IMGROUP_ADMIN_TOKEN: this.adminToken,
         IMGROUP_MEMBERSHIP_FILE: this.membershipFile,
+        ...extraEnv,
       }),
       logFile: join(this.dir, `${name}.log`),
       opsUrl: `http://127.0.0.1:${opsPort}`,
@@ -114,7 +116,7 @@ export class TestSystem {
   }
 
   /** Write the membership file atomically (write + rename), as a ConfigMap volume update does. */
-  writeMembership(members: readonly LogicHandle[]): string {
+  writeMembership(members: ReadonlyArray<Pick<LogicHandle, 'name' | 'internalUrl'>>): string {
     const doc = buildMembership(members.map((l) => ({ id: l.name, url: l.internalUrl })));
     const tmp = `${this.membershipFile}.tmp`;
     writeFileSync(tmp, serializeMembership(doc));

@@ -3,6 +3,7 @@
  * the connections it holds go silent — bytes in either direction are held, nothing is closed, no
  * error reaches either end — the way a dead peer or a dropped NAT entry looks to a client. New
  * connections after `stall()` are forwarded normally (the network "healed" for fresh connections).
+ * `cut()` is the other failure: connections are torn down and refused until `restore()`.
  */
 import { createServer, type Server, type Socket, connect } from 'node:net';
 
@@ -16,6 +17,7 @@ export class TcpProxy {
   private readonly pairs = new Set<Pair>();
   private server: Server | null = null;
   port = 0;
+  private refusing = false;
   /** Connections accepted so far. */
   accepted = 0;
 
@@ -49,6 +51,26 @@ export class TcpProxy {
     return n;
   }
 
+  /**
+   * A cut link: every connection open now is destroyed (both ends see it close) and new ones are
+   * accepted and closed at once, until `restore()`. Returns the connections destroyed.
+   */
+  cut(): number {
+    this.refusing = true;
+    const n = this.pairs.size;
+    for (const p of this.pairs) {
+      p.client.destroy();
+      p.upstream.destroy();
+    }
+    this.pairs.clear();
+    return n;
+  }
+
+  /** New connections are forwarded again after a `cut()`. */
+  restore(): void {
+    this.refusing = false;
+  }
+
   /** Open connections now (stalled or not). */
   get open(): number {
     return this.pairs.size;
@@ -66,6 +88,10 @@ export class TcpProxy {
   }
 
   private accept(client: Socket): void {
+    if (this.refusing) {
+      client.destroy();
+      return;
+    }
     this.accepted++;
     const upstream = connect(this.target.port, this.target.host);
     const pair: Pair = { client, upstream, stalled: false };
