@@ -48,16 +48,41 @@ async function restartInPlace(bed: FaultBed, index: number): Promise<void> {
   await bed.waitReplicasInSync();
 }
 
+/**
+ * The killed master's slots are served by another node, as every running node sees it. Restarting
+ * the victim before this would be a different fault: a master without persistence back within the
+ * failure-detection window keeps its slots and comes back empty.
+ */
+async function failedOver(bed: FaultBed, victimId: string): Promise<void> {
+  const { nodes, admin } = bed.cluster;
+  await eventually(
+    'a replica promoted in place of the killed master',
+    async () => {
+      for (const n of nodes) {
+        if (!n.running) continue;
+        const view = await admin.nodes(addrOf(n.seed));
+        if (view.nodes.some((x) => x.id === victimId && x.role === 'master' && x.slots.length > 0)) return false;
+      }
+      return true;
+    },
+    { timeoutMs: 120_000, retryErrors: true },
+  );
+}
+
 export function killRedisMaster(): Fault {
   let victim = -1;
+  let victimId = '';
   return {
     name: 'redis-master-sigkill',
     injected: 'SIGKILL a Redis master (its replica promoted; the node restarted afterwards)',
     async inject(bed) {
       victim = await nodeWithRole(bed, 'master');
+      const view = await bed.cluster.admin.nodes(addrOf(bed.cluster.nodes[victim]!.seed));
+      victimId = view.nodes.find((x) => x.flags.has('myself'))!.id;
       await bed.cluster.nodes[victim]!.kill();
     },
     async heal(bed) {
+      await failedOver(bed, victimId);
       await clusterOk(bed);
       await restartInPlace(bed, victim);
     },

@@ -100,7 +100,15 @@ export class FaultBed {
         firsts = this.checker.firstAcceptedSince(injectedAt);
         return [...firsts.values()].every((t) => t !== null);
       },
-      { timeoutMs: RECOVERY_WAIT_MS, explain: () => JSON.stringify(Object.fromEntries(firsts)) },
+      {
+        timeoutMs: RECOVERY_WAIT_MS,
+        explain: () =>
+          JSON.stringify({
+            firstAccepted: Object.fromEntries(firsts),
+            codes: this.checker.verdict(new Map()).codes,
+            clients: this.driver.users.map((u) => `${u.userId}@gate-${u.gate}: ${u.client.state}, ${u.client.pendingSends} pending`),
+          }),
+      },
     );
     return Math.max(...[...firsts.values()].map((t) => (t as number) - injectedAt));
   }
