@@ -33,6 +33,8 @@ export interface Verdict {
   duplicates: number;
   /** Members whose received seqs are not exactly 1..head of the group. */
   gappedMembers: number;
+  /** Acknowledgements that gave a seq another send of the group already had (two messages, one seq). */
+  reusedSeqs: number;
   /** Received messages whose body differs from what the accepted send carried. */
   mismatched: number;
   /** Sends that failed for good, by code. */
@@ -130,10 +132,12 @@ export class DeliveryChecker {
     let lost = 0;
     let duplicates = 0;
     let gappedMembers = 0;
+    let reusedSeqs = 0;
     for (const [g, members] of this.receipts) {
       const acks = this.accepted.get(g) ?? [];
       const head = heads.get(g) ?? 0;
       accepted += acks.length;
+      reusedSeqs += acks.length - new Set(acks.map((a) => a.seq)).size;
       const lostHere = new Set<number>();
       for (const r of members.values()) {
         duplicates += r.duplicates;
@@ -153,6 +157,7 @@ export class DeliveryChecker {
       lost,
       duplicates,
       gappedMembers,
+      reusedSeqs,
       mismatched: this.mismatched,
       rejected: Object.fromEntries(this.rejected),
       codes: Object.fromEntries(this.codes),

@@ -128,6 +128,7 @@ export class FaultBed {
     const v = this.checker.verdict(heads);
     expect(v.lost, 'accepted messages lost').toBe(0);
     expect(v.gappedMembers, 'members without a gap-free 1..head sequence').toBe(0);
+    expect(v.reusedSeqs, 'seqs acknowledged to two different sends').toBe(0);
     expect(v.duplicates, 'messages handed to the app twice').toBe(0);
     expect(v.mismatched, 'messages received with another body than accepted').toBe(0);
     expect(v.codes.INTERNAL ?? 0, 'INTERNAL seen by a client').toBe(0);
