@@ -47,6 +47,16 @@ export default defineConfig({
         },
       },
       {
+        // `make soak` (never in CI): test/soak, minutes of load with churn and rotating faults.
+        test: {
+          name: 'soak',
+          include: ['test/soak/**/*.test.ts'],
+          fileParallelism: false,
+          testTimeout: 3_600_000,
+          hookTimeout: 120_000,
+        },
+      },
+      {
         // `make e2e` (not `make test`): the whole system as pods — the operator included, in
         // cluster with its ServiceAccount — on a control plane with the workload controllers and
         // kube-scheduler (test/support/e2e/global-e2e.ts) and the test node agent.

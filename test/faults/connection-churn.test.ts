@@ -8,10 +8,9 @@
  * Listener counts are not exported by the processes; a listener leak per connection would show as
  * heap growth (each listener holds its closure), which is checked.
  */
-import WebSocket from 'ws';
 import { expect, it } from 'vitest';
-import { ImgroupClient } from '../../runtime/client/index.js';
 import { eventually } from '../support/eventually.js';
+import { churnRound } from './support/churn.js';
 import { FaultBed } from './support/fault-bed.js';
 import { writeReport } from './support/fault-report.js';
 import { INSPECT_ENV, type ProcessSample, sampleProcess } from './support/process-sample.js';
@@ -31,15 +30,7 @@ it('100 rounds of connect/disconnect leave no connections, handles, timers or he
     const group = bed.driver.groups[0] as string;
     const churners = Array.from({ length: PER_ROUND }, (_, k) => `churn-${group}-${k}`);
     await bed.sys.addMembers(group, churners);
-    const round = async (r: number) => {
-      const clients = churners.map(
-        (u, k) =>
-          new ImgroupClient({ url: bed.sys.gates[k % bed.sys.gates.length]!.wsUrl, token: () => bed.sys.token(u), WebSocket, reconnectMinMs: 100, reconnectMaxMs: 1000 }),
-      );
-      await Promise.all(clients.map((c) => c.connect()));
-      if (r % 10 === 0) await clients[0]!.send(group, `churn round ${r}`);
-      for (const c of clients) c.close();
-    };
+    const round = (r: number) => churnRound(bed.sys, churners, r % 10 === 0 ? { groupId: group, body: `churn round ${r}` } : undefined);
     const steadyConnections = bed.driver.users.length;
     const quiet = async (what: string) => {
       await bed.driver.stopSending();

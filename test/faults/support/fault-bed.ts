@@ -48,7 +48,13 @@ export class FaultBed {
       await bed.waitReplicasInSync();
       await Promise.all(Array.from({ length: opts.logic ?? 2 }, (_, i) => sys.startLogic(`logic-${i}`)));
       sys.writeMembership(opts.membership ? await opts.membership(sys.logic) : sys.logic);
-      await Promise.all(Array.from({ length: opts.gates ?? 2 }, async (_, i) => sys.startGate(`gate-${i}`, (await opts.gateEnv?.(i, cluster)) ?? {})));
+      const gateEnv = async (i: number) => {
+        const extra = (await opts.gateEnv?.(i, cluster)) ?? {};
+        // NODE_OPTIONS of the bed (e.g. --inspect) and of one gate (a preload) both apply.
+        if (extra.NODE_OPTIONS && opts.env?.NODE_OPTIONS) extra.NODE_OPTIONS = `${opts.env.NODE_OPTIONS} ${extra.NODE_OPTIONS}`;
+        return extra;
+      };
+      await Promise.all(Array.from({ length: opts.gates ?? 2 }, async (_, i) => sys.startGate(`gate-${i}`, await gateEnv(i))));
       const runId = randomBytes(3).toString('hex');
       bed.driver = new LoadDriver({ ...opts.load, gateUrls: sys.gates.map((g) => g.wsUrl), runId, token: (u) => sys.token(u) }, bed.checker);
       for (const [g, members] of bed.driver.membersByGroup()) await sys.addMembers(g, members);

@@ -6,6 +6,7 @@
  * checker: acknowledged seqs, failed sends, messages received, error codes.
  */
 import WebSocket from 'ws';
+import { LatencyHistogram } from '../../../runtime/bench/latency-histogram.js';
 import { ImgroupClient } from '../../../runtime/client/index.js';
 import type { DeliveryChecker } from './checker.js';
 
@@ -38,8 +39,8 @@ export class LoadDriver {
   private timers: NodeJS.Timeout[] = [];
   private readonly pending = new Set<Promise<void>>();
   private sequence = 0;
-  /** Wall time of every acknowledged send, first write to `sent`, in ms (for percentiles). */
-  readonly latencies: Array<{ at: number; ms: number }> = [];
+  /** Wall time of each send acknowledged since the last `takeLatencies()`, first write to `sent`, ms. */
+  private latencies = new LatencyHistogram();
 
   constructor(
     private readonly opts: LoadOptions,
@@ -83,9 +84,16 @@ export class LoadDriver {
     await Promise.all(this.users.map((u) => u.client.connect()));
   }
 
-  /** Begin sending: every user once per interval, staggered over the interval. */
-  startSending(): void {
-    const interval = this.opts.sendIntervalMs ?? 400;
+  /** Send latencies (ms) of the sends acknowledged since the last call. */
+  takeLatencies(): LatencyHistogram {
+    const out = this.latencies;
+    this.latencies = new LatencyHistogram();
+    return out;
+  }
+
+  /** Begin sending: every user once per interval (default: the option's), staggered over the interval. */
+  startSending(intervalMs?: number): void {
+    const interval = intervalMs ?? this.opts.sendIntervalMs ?? 400;
     this.users.forEach((u, i) => {
       let turn = 0;
       const tick = () => this.send(u, u.groups[turn++ % u.groups.length] as string);
@@ -106,7 +114,7 @@ export class LoadDriver {
     const p = u.client.send(groupId, body, { id }).then(
       (r) => {
         const now = Date.now();
-        this.latencies.push({ at: now, ms: now - startedAt });
+        this.latencies.record(now - startedAt);
         this.checker.sent(groupId, r.seq, body, startedAt, now);
       },
       (err: { code?: unknown }) => this.checker.sendFailed(String(err.code ?? 'UNKNOWN')),

@@ -11,6 +11,8 @@ import { metricValue, type NodeHandle, type TestSystem } from '../../support/sys
 
 export interface ProcessSample {
   name: string;
+  /** Changes when the node was restarted. */
+  pid: number;
   rssBytes: number;
   heapUsedBytes: number;
   /** libuv handles (sockets, servers, pipes …), `nodejs_active_handles` summed over types. */
@@ -37,6 +39,7 @@ export async function sampleProcess(sys: TestSystem, node: NodeHandle, opts: { g
   const text = await sys.metrics(node);
   return {
     name: node.name,
+    pid: node.process.pid ?? 0,
     rssBytes: metricValue(text, 'process_resident_memory_bytes'),
     heapUsedBytes: metricValue(text, 'nodejs_heap_size_used_bytes'),
     handles: metricValue(text, 'nodejs_active_handles'),
