@@ -2,6 +2,7 @@
 #   make run    install what is missing, build, start a whole local cluster on loopback
 #   make test   install what is missing, build, run the whole test suite
 #   make e2e    the end-to-end suite: the chart, the operator and the whole system as pods
+#   make faults / make soak   the fault suite and the soak (README "Reliability")
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
@@ -11,12 +12,14 @@ APT_PACKAGES := redis-server prometheus
 VITEST_ARGS ?=
 RUN_ARGS ?=
 
-.PHONY: help run test e2e deps system-deps node-deps build typecheck clean docs crds k8s-bins helm-bins lint image kind-e2e cluster-up cluster-down
+.PHONY: help run test e2e faults soak deps system-deps node-deps build typecheck clean docs crds k8s-bins helm-bins lint image kind-e2e cluster-up cluster-down
 
 help:
 	@echo "make run    start a local cluster (Redis Cluster 3+3, 2 logic nodes, 2 gates) on loopback"
 	@echo "make test   run the whole test suite (unit + integration against real processes)"
 	@echo "make e2e    the end-to-end suite: everything as pods on a local control plane (test/e2e)"
+	@echo "make faults the fault suite (test/faults): kills, pauses, cuts under load; rewrites README's Reliability table (FAULTS_README=0: not)"
+	@echo "make soak   SOAK_MINUTES (default 10) of load, churn and a fault a minute; rewrites README's Soak figures (not in CI)"
 	@echo "make build  compile TypeScript to dist/"
 	@echo "make cluster-up / cluster-down  a local Kubernetes control plane on loopback (.cluster/kubeconfig)"
 	@echo "make lint   helm lint --strict, helm template over a values matrix, server-side dry-run of every object"
@@ -26,7 +29,21 @@ run: deps build
 	node bin/imgroup.js dev $(RUN_ARGS)
 
 test: deps build typecheck k8s-bins helm-bins
-	npx vitest run --project '!e2e' $(VITEST_ARGS)
+	npx vitest run --project unit --project integration --project operator $(VITEST_ARGS)
+
+# Issue 12's fault suite, one scenario file at a time, each with its own Redis Cluster; then the
+# README "Reliability" table from its report (.faults/, or FAULTS_REPORT_DIR) unless FAULTS_README=0.
+FAULTS_REPORT_DIR ?= .faults
+export FAULTS_REPORT_DIR
+faults: deps build typecheck
+	@mkdir -p $(FAULTS_REPORT_DIR) && find $(FAULTS_REPORT_DIR) -maxdepth 1 -name '*.json' ! -name soak.json -delete
+	npx vitest run --project faults $(VITEST_ARGS)
+	@if [ "$${FAULTS_README:-1}" != 0 ]; then node hack/faults/reliability-readme.mjs faults; fi
+
+# Minutes (SOAK_MINUTES, default 10) of half the measured maximum rate, churn and a fault a minute.
+soak: deps build typecheck
+	npx vitest run --project soak $(VITEST_ARGS)
+	@if [ "$${FAULTS_README:-1}" != 0 ]; then node hack/faults/reliability-readme.mjs soak; fi
 
 # The operator (chart's Deployment, in-cluster config, chart RBAC), Redis, logic and gates as pods
 # of a local control plane with kube-controller-manager, kube-scheduler and the test node agent.
