@@ -27,7 +27,7 @@ export interface RampOptions {
   maxPerUserPerSec: number;
 }
 
-export const DEFAULT_RAMP: RampOptions = { ratesPerSec: [100, 200, 400, 800, 1200, 1600], stepMs: 10_000, keepUpRatio: 0.9, p99LimitMs: 1000, maxPerUserPerSec: 50 };
+export const DEFAULT_RAMP: RampOptions = { ratesPerSec: [100, 150, 200, 300, 400, 600, 800, 1200, 1600], stepMs: 10_000, keepUpRatio: 0.9, p99LimitMs: 1000, maxPerUserPerSec: 50 };
 
 export async function measureMaxRate(bed: FaultBed, o: RampOptions = DEFAULT_RAMP): Promise<{ maxPerSec: number; steps: RampStep[] }> {
   const users = bed.driver.users.length;
