@@ -88,7 +88,7 @@ it(`soak: ${MINUTES} min at half the measured maximum rate, churn and a fault ev
     }
     churning = false;
     await churn;
-    const verdict = await bed.verdict();
+    const { verdict, waitError } = await bed.settle();
 
     // Memory: per process life (name + pid), from its second sample to its last.
     const lives = new Map<string, ProcessSample[]>();
@@ -116,6 +116,8 @@ it(`soak: ${MINUTES} min at half the measured maximum rate, churn and a fault ev
       duplicates: verdict.duplicates,
       codes: verdict.codes,
       rejected: verdict.rejected,
+      gappedMembers: verdict.gappedMembers,
+      settleError: waitError ? String((waitError as Error).message) : null,
       memory,
       heapFlatCriterion: `last post-GC heap ≤ max(${HEAP_FLAT.ratio} × second sample, second sample + ${HEAP_FLAT.bytes / 2 ** 20} MiB), per process life of ≥ ${MIN_LIFE_SAMPLES} samples`,
       perMinute: minutes.map((r) => ({
@@ -131,6 +133,8 @@ it(`soak: ${MINUTES} min at half the measured maximum rate, churn and a fault ev
     };
     writeReport('soak', figures);
     console.log(JSON.stringify({ soak: { ...figures, perMinute: undefined } }));
+    if (waitError) throw waitError;
+    FaultBed.assertVerdict(verdict);
     if (MINUTES >= MIN_LIFE_SAMPLES) expect(memory.length, 'process lives long enough to judge').toBeGreaterThan(0);
     expect(memory.filter((x) => !x.flat), 'process lives whose heap grew').toEqual([]);
   } finally {

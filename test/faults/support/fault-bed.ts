@@ -120,18 +120,35 @@ export class FaultBed {
   }
 
   /**
-   * Stop the load, let every send settle, mark each group's head, wait until every member has
-   * received 1..head, and assert the verdict: nothing accepted lost, no gap, no duplicate, no
-   * changed body, no INTERNAL anywhere.
+   * Stop the load, let every send settle, mark each group's head and wait until every member has
+   * received 1..head. Returns the verdict and, when some member never caught up, the wait's error
+   * (so a soak can still write its figures before failing).
    */
-  async verdict(): Promise<Verdict> {
+  async settle(): Promise<{ verdict: Verdict; waitError: Error | null }> {
     await this.driver.stopSending();
     const heads = await this.driver.markHeads();
+    let waitError: Error | null = null;
     await eventually('every member received its groups up to the head', () => this.checker.caughtUp(heads), {
       timeoutMs: RECOVERY_WAIT_MS,
-      explain: () => this.checker.behind(heads).slice(0, 10).join('\n'),
+      explain: async () => {
+        const behind = this.checker.behind(heads).slice(0, 10);
+        const lines = [];
+        for (const b of behind) {
+          const userId = b.slice(0, b.indexOf('@'));
+          const u = this.driver.users.find((x) => x.userId === userId);
+          const presence = await this.sys.admin('GET', `/v1/users/${userId}/presence`).catch((err: Error) => ({ body: err.message }));
+          lines.push(`${b}; client ${u?.client.state} via gate-${u?.gate}; presence ${JSON.stringify(presence.body)}`);
+        }
+        return `${lines.join('\n')}\nlogs: ${this.sys.dir}`;
+      },
+    }).catch((err: Error) => {
+      waitError = err;
     });
-    const v = this.checker.verdict(heads);
+    return { verdict: this.checker.verdict(heads), waitError };
+  }
+
+  /** Nothing accepted lost, no gap, no duplicate, no changed body, no INTERNAL anywhere. */
+  static assertVerdict(v: Verdict): void {
     expect(v.lost, 'accepted messages lost').toBe(0);
     expect(v.gappedMembers, 'members without a gap-free 1..head sequence').toBe(0);
     expect(v.reusedSeqs, 'seqs acknowledged to two different sends').toBe(0);
@@ -139,7 +156,14 @@ export class FaultBed {
     expect(v.mismatched, 'messages received with another body than accepted').toBe(0);
     expect(v.codes.INTERNAL ?? 0, 'INTERNAL seen by a client').toBe(0);
     expect(v.delivered).toBe(v.expected);
-    return v;
+  }
+
+  /** `settle()`, then the verdict asserted. */
+  async verdict(): Promise<Verdict> {
+    const { verdict, waitError } = await this.settle();
+    if (waitError) throw waitError;
+    FaultBed.assertVerdict(verdict);
+    return verdict;
   }
 
   /** Write the scenario's figures to the report directory and print them. */
