@@ -57,6 +57,7 @@ function soakPart() {
     '',
     `- **Rate**: measured maximum ${s.ramp.maxPerSec} sends/s (a ramp of 10 s steps on the soak's own cluster, before the soak: ${ramp}); the soak offered half, ${s.soakPerSec} sends/s.`,
     `- **Churn**: ${s.churnRounds} rounds of ${s.churnClientsPerRound} clients connecting and disconnecting (${s.churnFailures} failed rounds).`,
+    ...(s.settleError ? [`- **Not every member caught up** (${s.gappedMembers} member×group sequences short of the head): ${s.settleError.split('\n').slice(0, 4).join(' / ')}`] : []),
     `- **Messages**: ${s.accepted} accepted, ${s.delivered} of ${s.expected} deliveries made, **${s.lost} lost**, ${s.duplicates} duplicates; error codes clients saw: ${codes(s.codes)}; sends given up: ${codes(s.rejected)}.`,
     s.memory.length === 0
       ? `- **Memory**: not judged (no process lived for enough samples; criterion: ${s.heapFlatCriterion}).`
