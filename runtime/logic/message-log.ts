@@ -10,9 +10,12 @@
  *
  * With `minReplicasAck` > 0 the script is followed by `WAIT n timeout` on the same master
  * connection (RedisStore.scriptThenWait): a message counts as sent only once n replicas hold it.
- * A duplicate then also rewrites its idempotency record's expiry (the same instant): that write
- * makes the WAIT cover the original append even when another connection made it (another logic
- * node, an earlier connection), since the master's replication stream carries both in order.
+ * A duplicate then also rewrites its idempotency record's expiry (the same instant): WAIT is
+ * documented to cover the writes of its own connection, and that write makes it cover the
+ * original append even when another connection made it (another logic node, an earlier
+ * connection), since the master's replication stream carries both in order. (Redis 7.0.15, the
+ * one tested here, already counts from the master's current offset after a read-only command;
+ * the write keeps the guarantee from depending on that.)
  */
 import type { ChatMessage } from '../protocol/client-frames.js';
 import { keys, seqOfStreamId } from '../redis/keys.js';

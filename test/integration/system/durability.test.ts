@@ -11,6 +11,8 @@
  *   and the replica promoted, gone from the log: the documented hazard of asynchronous
  *   replication, made deterministic. With n=1 the same send is refused UNAVAILABLE instead, and
  *   its retry with the same id after the promotion is stored exactly once.
+ * - With n=1, a send whose message another connection already stored (the n=0 system, while the
+ *   replica is SIGSTOPped) is a duplicate — and still refused until a replica has it.
  *
  * Each test picks a master that still has a replica in sync, so they pass alone and in any order.
  */
@@ -282,5 +284,38 @@ describe('IMGROUP_REDIS_MIN_REPLICAS_ACK', () => {
       [before1.seq, 'replicated'],
       [retried.seq, 'on the master only'],
     ]);
+  });
+
+  it('n=1: a retry that finds the message stored by another connection waits for the replicas too', { timeout: 120_000 }, async () => {
+    // The message is stored through the n=0 system while the replica is stopped (SIGSTOP: its
+    // link stays open, it just does not read); the same send through the n=1 system then finds
+    // it (duplicate) and must still not say `sent` before a replica has it.
+    const shard = await healthyShard();
+    const g = await groupOn(shard);
+    const [alice, bob] = [uid('alice'), uid('bob')];
+    await plain.addMembers(g, [alice, bob]);
+    const viaPlain = await RawClient.connect(plain.gates[0]!.wsUrl, await plain.token(alice));
+    plain.track(viaPlain.ws);
+    const viaAcking = await RawClient.connect(acking.gates[0]!.wsUrl, await acking.token(alice));
+    acking.track(viaAcking.ws);
+    // The n=1 node's connection to that master has written before (and been replicated).
+    await sendUntilSent(viaAcking, { type: 'send', id: 'm1', groupId: g, body: 'first' });
+
+    const replica = cluster.nodes[shard.replicaIndex] as RedisServerProcess;
+    process.kill(replica.pid as number, 'SIGSTOP');
+    let dup: Frame;
+    let stored: Frame;
+    try {
+      stored = await attempt(viaPlain, { type: 'send', id: 'm2', groupId: g, body: 'second' });
+      dup = await attempt(viaAcking, { type: 'send', id: 'm2', groupId: g, body: 'second' });
+    } finally {
+      process.kill(replica.pid as number, 'SIGCONT');
+    }
+    expect(stored.type, JSON.stringify(stored)).toBe('sent');
+    expect(dup.type, JSON.stringify(dup)).toBe('error');
+    expect(dup.code).toBe('UNAVAILABLE');
+    // Once the replica has it, the retry is answered with the first seq.
+    const retried = await sendUntilSent(viaAcking, { type: 'send', id: 'm2', groupId: g, body: 'second' });
+    expect(retried.seq).toBe(stored.seq);
   });
 });
