@@ -46,6 +46,7 @@ export function workloadOf(o: BenchOptions): Record<string, unknown> {
     ...(o.target ? { target: o.target } : { gates: o.gates, logic: o.logic, redisMasters: o.redisMasters, redisReplicas: o.redisReplicas }),
     ...(o.sessionTtlMs !== undefined ? { sessionTtlMs: o.sessionTtlMs } : {}),
     ...(o.sessionInvalidation !== undefined ? { sessionInvalidation: o.sessionInvalidation === 'true' } : {}),
+    ...(o.minReplicasAck !== undefined ? { minReplicasAck: o.minReplicasAck } : {}),
   };
 }
 
