@@ -94,9 +94,10 @@ export function checkBenchOptions(o: BenchOptions): void {
     if (!o.adminToken && o.idle === 0) throw new ConfigError('--target needs --admin-token (IMGROUP_ADMIN_TOKEN): the benchmark creates its groups through the admin API');
     if (!o.jwtSecret) throw new ConfigError('--target needs --jwt-secret (IMGROUP_JWT_SECRET): the benchmark signs its clients’ tokens');
     if (o.compareCache) throw new ConfigError('--compare-cache restarts logic nodes with another cache TTL, which only works on a cluster the benchmark starts: drop --target');
-    if (o.sessionTtlMs !== undefined || o.sessionInvalidation !== undefined || o.minReplicasAck !== undefined) {
-      throw new ConfigError('--session-ttl-ms, --session-invalidation and --min-replicas-ack configure logic nodes the benchmark starts; with --target, configure your logic nodes instead');
+    if (o.sessionTtlMs !== undefined || o.sessionInvalidation !== undefined) {
+      throw new ConfigError('--session-ttl-ms and --session-invalidation configure logic nodes the benchmark starts; with --target, configure your logic nodes instead');
     }
+    if (o.minReplicasAck !== undefined) throw new ConfigError('--min-replicas-ack configures logic nodes the benchmark starts; with --target, set IMGROUP_REDIS_MIN_REPLICAS_ACK on your logic nodes instead');
     if (o.idle > 0 && o.metrics.length === 0) throw new ConfigError('--idle with --target needs --metrics <ops URL of the first --target gate> to read its memory');
   } else if (o.metrics.length > 0 || o.redisSeeds.length > 0) {
     throw new ConfigError('--metrics and --redis-seeds describe an existing cluster: use them with --target');
