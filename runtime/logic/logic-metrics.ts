@@ -60,8 +60,8 @@ export interface LogicMetrics {
   storageOutages: Counter;
   /** Appends followed by WAIT (IMGROUP_REDIS_MIN_REPLICAS_ACK > 0): time of the append + WAIT round trip, by outcome (acked, shortfall, error). */
   replicaAckDuration: Histogram<'outcome'>;
-  /** Sends and posts answered UNAVAILABLE because fewer replicas than IMGROUP_REDIS_MIN_REPLICAS_ACK acknowledged them in time. */
-  replicaAckShortfalls: Counter;
+  /** Sends and posts answered UNAVAILABLE for too few replica acknowledgements: sent (appended, WAIT fell short) or not (the master was known short, another append was probing it). */
+  replicaAckShortfalls: Counter<'sent'>;
 }
 
 export function createLogicMetrics(registry: Registry): LogicMetrics {
@@ -225,7 +225,8 @@ export function createLogicMetrics(registry: Registry): LogicMetrics {
     }),
     replicaAckShortfalls: new Counter({
       name: 'imgroup_logic_replica_ack_shortfalls_total',
-      help: 'Sends and posts answered UNAVAILABLE because fewer replicas than IMGROUP_REDIS_MIN_REPLICAS_ACK acknowledged them within IMGROUP_REDIS_REPLICAS_ACK_TIMEOUT_MS (the client retries with the same id).',
+      help: 'Sends and posts answered UNAVAILABLE (the client retries with the same id) because fewer replicas than IMGROUP_REDIS_MIN_REPLICAS_ACK acknowledged: sent="true" the append was followed by a WAIT that fell short within IMGROUP_REDIS_REPLICAS_ACK_TIMEOUT_MS; sent="false" not sent, because the master fell short on its last WAIT and another append is checking it again (one WAIT at a time goes to such a master).',
+      labelNames: ['sent'],
       registers,
     }),
   };
@@ -250,4 +251,5 @@ function zeroKnownLabels(m: LogicMetrics): void {
   for (const result of ['immediate', 'waited', 'refused']) m.logReadAdmissions.inc({ result }, 0);
   for (const source of STORAGE_FAILURE_SOURCES) m.storageFailures.inc({ source }, 0);
   for (const outcome of ['acked', 'shortfall', 'error']) m.replicaAckDuration.zero({ outcome });
+  for (const sent of ['true', 'false']) m.replicaAckShortfalls.inc({ sent }, 0);
 }

@@ -103,8 +103,9 @@ export async function startLogic(options: LogicOptions, deps: LogicDeps): Promis
   const service = new GroupService({
     log: new MessageLog(store, options, {
       observed: (outcome, seconds) => {
-        metrics.replicaAckDuration.observe({ outcome }, seconds);
-        if (outcome === 'shortfall') metrics.replicaAckShortfalls.inc();
+        if (outcome === 'refused') metrics.replicaAckShortfalls.inc({ sent: 'false' });
+        else metrics.replicaAckDuration.observe({ outcome }, seconds);
+        if (outcome === 'shortfall') metrics.replicaAckShortfalls.inc({ sent: 'true' });
       },
     }),
     reader,

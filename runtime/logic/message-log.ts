@@ -100,23 +100,28 @@ export interface MessageLogOptions {
 
 /** What the replicas said about an append that was followed by a WAIT. */
 export interface ReplicaAckObserver {
-  observed(outcome: 'acked' | 'shortfall' | 'error', seconds: number): void;
+  observed(outcome: 'acked' | 'shortfall' | 'refused' | 'error', seconds: number): void;
 }
 
 /**
  * A message the master stored (or found stored) but fewer than `minReplicasAck` replicas
  * acknowledged within the timeout: it may be lost if the master dies now, so it is not reported
  * as sent. Answered UNAVAILABLE; the retry (same id) finds the stored copy and waits again, or —
- * if the copy was lost with its master — stores it anew, once.
+ * if the copy was lost with its master — stores it anew, once. Also thrown, with `stored` false,
+ * for a message not even sent because its master is known to be short of replicas.
  */
 export class ReplicaAckShortfall extends Error {
   constructor(
     readonly acked: number,
     readonly wanted: number,
     readonly timeoutMs: number,
+    /** False: not even sent, because the master was short of replicas on its last WAIT (RedisStore.scriptThenWait). */
+    readonly stored = true,
   ) {
     super(
-      `the message reached the Redis master but only ${acked} of the ${wanted} replicas IMGROUP_REDIS_MIN_REPLICAS_ACK asks for acknowledged it within ${timeoutMs} ms, so it could still be lost in a failover; retry with the same id (it is not stored twice)`,
+      stored
+        ? `the message reached the Redis master but only ${acked} of the ${wanted} replicas IMGROUP_REDIS_MIN_REPLICAS_ACK asks for acknowledged it within ${timeoutMs} ms, so it could still be lost in a failover; retry with the same id (it is not stored twice)`
+        : `the message was not stored: the group's Redis master had fewer than the ${wanted} replicas IMGROUP_REDIS_MIN_REPLICAS_ACK asks for on its last write, and is being checked again; retry with the same id`,
     );
     this.name = 'ReplicaAckShortfall';
   }
@@ -147,6 +152,11 @@ export class MessageLog {
     } catch (err) {
       this.acks.observed('error', (performance.now() - started) / 1000);
       throw err;
+    }
+    if (result === null) {
+      // Not sent: this master was short of replicas a moment ago and another append is checking it.
+      this.acks.observed('refused', (performance.now() - started) / 1000);
+      throw new ReplicaAckShortfall(0, minReplicasAck, replicasAckTimeoutMs, false);
     }
     const outcome = parseAppendReply(g, input, result.reply);
     if (outcome.kind === 'not_member') return outcome;

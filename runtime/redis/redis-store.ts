@@ -10,6 +10,7 @@ import { Cluster, type ClusterOptions, type Redis } from 'ioredis';
 import type { RedisMetrics } from './redis-metrics.js';
 import { redisErrorKind } from './redis-errors.js';
 import { backoffDelayMs, type BackoffBounds } from '../retry/backoff.js';
+import { ShortMasters } from './short-masters.js';
 
 export type RedisArg = string | number | Buffer;
 
@@ -78,6 +79,8 @@ export function createCluster(opts: RedisConnectOptions, extra: Partial<ClusterO
 
 export class RedisStore {
   private readyWait: Promise<void> | null = null;
+  /** Masters whose last WAIT fell short (scriptThenWait): one WAIT at a time is sent to them. */
+  private readonly shortMasters = new ShortMasters();
 
   constructor(
     readonly cluster: Cluster,
@@ -253,38 +256,57 @@ export class RedisStore {
    * thrown (MOVED, TRYAGAIN … are retryable: the caller runs it again after a slot map refresh);
    * an ASK is followed at once (ASKING, script, WAIT to the importing node); NOSCRIPT is answered
    * by sending the source. Counted as `script:<name>` and `wait`, one round trip per pipeline.
+   * Null — nothing sent — while the master is short of replicas and another call is probing it
+   * (ShortMasters): a WAIT blocks the connection, so they are not queued behind each other.
    */
-  async scriptThenWait(call: ScriptCall, replicas: number, timeoutMs: number): Promise<{ reply: unknown; acked: number }> {
+  async scriptThenWait(call: ScriptCall, replicas: number, timeoutMs: number): Promise<{ reply: unknown; acked: number } | null> {
     const label = `script:${call.script.name}`;
-    this.metrics.commands.inc({ command: label });
-    this.metrics.commands.inc({ command: 'wait' });
-    const started = process.hrtime.bigint();
     try {
       await this.ready();
-      let node = this.byMaster([call.keys[0] ?? ''])[0]?.node ?? null;
-      if (!node) throw new Error(`Redis Cluster not ready: no known master for the slot of ${JSON.stringify(call.keys[0])}`);
+    } catch (err) {
+      this.metrics.errors.inc({ kind: redisErrorKind(err) });
+      throw err;
+    }
+    let node = this.byMaster([call.keys[0] ?? ''])[0]?.node ?? null;
+    if (!node) {
+      this.metrics.errors.inc({ kind: 'connection' });
+      throw new Error(`Redis Cluster not ready: no known master for the slot of ${JSON.stringify(call.keys[0])}`);
+    }
+    const master = `${node.options.host}:${node.options.port}`;
+    if (!this.shortMasters.admit(master)) return null;
+    let outcome: 'enough' | 'short' | 'failed' = 'failed';
+    const started = process.hrtime.bigint();
+    try {
       let asking = false;
       for (let attempt = 0; ; attempt++) {
+        this.metrics.commands.inc({ command: label });
+        this.metrics.commands.inc({ command: 'wait' });
         const [script, wait] = await this.pipelineScriptWait(node, call, replicas, timeoutMs, asking);
+        let result: { reply: unknown; acked: number };
         if (script[0] && redisErrorKind(script[0]) === 'noscript') {
           this.metrics.commands.inc({ command: label });
           this.metrics.commands.inc({ command: 'wait' });
           const [again, againWait] = await this.pipelineScriptWait(node, call, replicas, timeoutMs, asking, true);
-          return this.scriptWaitResult(again, againWait);
+          result = this.scriptWaitResult(again, againWait);
+        } else {
+          const target = script[0] && attempt === 0 ? this.askTarget(script[0]) : null;
+          if (target) {
+            // A slot being migrated: the keys are (or go) on the importing node; one ASKING round there.
+            this.metrics.errors.inc({ kind: 'ask' });
+            node = target;
+            asking = true;
+            continue;
+          }
+          result = this.scriptWaitResult(script, wait);
         }
-        const target = script[0] && attempt === 0 ? this.askTarget(script[0]) : null;
-        if (!target) return this.scriptWaitResult(script, wait);
-        // A slot being migrated: the keys are (or go) on the importing node; one ASKING round there.
-        this.metrics.errors.inc({ kind: 'ask' });
-        this.metrics.commands.inc({ command: label });
-        this.metrics.commands.inc({ command: 'wait' });
-        node = target;
-        asking = true;
+        outcome = result.acked >= replicas ? 'enough' : 'short';
+        return result;
       }
     } catch (err) {
       this.metrics.errors.inc({ kind: redisErrorKind(err) });
       throw err;
     } finally {
+      this.shortMasters.settled(master, outcome);
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
       this.metrics.duration.observe({ command: label }, seconds);
       this.metrics.duration.observe({ command: 'wait' }, seconds);

@@ -262,8 +262,22 @@ describe('IMGROUP_REDIS_MIN_REPLICAS_ACK', () => {
     expect(refused.type, JSON.stringify(refused)).toBe('error');
     expect(refused.code).toBe('UNAVAILABLE');
     expect(String(refused.message)).toMatch(/only 0 of the 1 replicas/);
-    const shortfalls = metricValue(await acking.metrics(acking.logic[0]!), 'imgroup_logic_replica_ack_shortfalls_total');
+    const shortfalls = metricValue(await acking.metrics(acking.logic[0]!), 'imgroup_logic_replica_ack_shortfalls_total', { sent: 'true' });
     expect(shortfalls).toBeGreaterThanOrEqual(1);
+
+    // The master is now known short: a burst to it sends one WAIT (a probe; a WAIT holds the
+    // connection) and refuses the rest at once, unsent — every one of them UNAVAILABLE.
+    const before = await acking.metrics(acking.logic[0]!);
+    const burst = await Promise.all(Array.from({ length: 20 }, (_, i) => attempt(alice1, { type: 'send', id: `p${i}`, groupId: g1, body: `probe ${i}` })));
+    expect(burst.map((f) => f.code)).toEqual(burst.map(() => 'UNAVAILABLE'));
+    const after = await acking.metrics(acking.logic[0]!);
+    const d = (name: string, labels: Record<string, string>) => metricValue(after, name, labels) - metricValue(before, name, labels);
+    const waits = d('imgroup_redis_commands_total', { command: 'wait' });
+    const unsent = d('imgroup_logic_replica_ack_shortfalls_total', { sent: 'false' });
+    expect(unsent).toBeGreaterThanOrEqual(1);
+    expect(waits + unsent).toBe(20);
+    expect(d('imgroup_logic_replica_ack_shortfalls_total', { sent: 'true' })).toBe(waits);
+    console.log(JSON.stringify({ burstToShortMaster: 20, waitsSent: waits, refusedUnsent: unsent }));
 
     await killMasterAndWaitPromotion(shard, g0);
 
@@ -280,6 +294,7 @@ describe('IMGROUP_REDIS_MIN_REPLICAS_ACK', () => {
     const again = await sendUntilSent(alice1, { type: 'send', id: 'm2', groupId: g1, body: 'on the master only' });
     expect(again.seq).toBe(retried.seq);
     const log1 = await readLog(bob1, g1);
+    // The probes that were stored on the killed master went with it; none is in the log.
     expect(log1.map((m) => [m.seq, m.body])).toEqual([
       [before1.seq, 'replicated'],
       [retried.seq, 'on the master only'],
