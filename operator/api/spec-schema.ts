@@ -112,6 +112,13 @@ const redisSchema = object({
       maximum: 500,
     }),
     replicasPerMaster: integer({ description: 'Replicas of every master; with 0 a master failure loses its slots. Default 1.', default: 1, minimum: 0, maximum: 5 }),
+    minReplicasAck: integer({
+      description:
+        'Replicas of a group\'s master that must acknowledge each message (Redis WAIT) before the sender gets `sent` (IMGROUP_REDIS_MIN_REPLICAS_ACK of logic nodes); at most replicasPerMaster. 0 (default): `sent` once the master has it — asynchronous replication, so a master crash can lose the last acknowledged messages. With 1 a single Redis pod failure loses no acknowledged message, and sends to a master with no replica in sync are refused UNAVAILABLE (retryable) until one is back.',
+      default: 0,
+      minimum: 0,
+      maximum: 5,
+    }),
     storage: storageSchema,
   },
   rules: [
@@ -126,6 +133,12 @@ const redisSchema = object({
       message: `spec.redis.replicasPerMaster is too large for spec.redis.masters: masters × (1 + replicasPerMaster) must be at most ${MAX_REDIS_NODES} Redis nodes`,
       fieldPath: '.replicasPerMaster',
       check: (self) => self.masters * (1 + self.replicasPerMaster) <= MAX_REDIS_NODES,
+    },
+    {
+      rule: 'self.minReplicasAck <= self.replicasPerMaster',
+      message: 'spec.redis.minReplicasAck must be at most spec.redis.replicasPerMaster: a message cannot wait for more replicas than a master has (every send would be refused)',
+      fieldPath: '.minReplicasAck',
+      check: (self) => self.minReplicasAck <= self.replicasPerMaster,
     },
   ],
 });

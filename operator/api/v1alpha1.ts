@@ -71,6 +71,11 @@ export interface RedisSpec {
   masters: number;
   /** Replicas of every master, 0-5. Default 1. */
   replicasPerMaster: number;
+  /**
+   * IMGROUP_REDIS_MIN_REPLICAS_ACK of logic nodes: replicas that must acknowledge a message (WAIT)
+   * before it is reported sent; at most replicasPerMaster. Default 0 (asynchronous replication).
+   */
+  minReplicasAck: number;
   storage: RedisStorageSpec;
 }
 

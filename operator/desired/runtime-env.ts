@@ -64,7 +64,7 @@ export function gateEnv(ctx: ClusterContext): V1EnvVar[] {
   ];
 }
 
-/** Logic env: its ports, the session cache and the offline log bounds from the spec. */
+/** Logic env: its ports, the session cache, the offline log bounds and the replica acks from the spec. */
 export function logicEnv(ctx: ClusterContext): V1EnvVar[] {
   const retentionMs = parseDurationMs(ctx.spec.offline.retention);
   if (retentionMs === null) throw new RangeError(`spec.offline.retention ${JSON.stringify(ctx.spec.offline.retention)} is not a duration`);
@@ -76,5 +76,7 @@ export function logicEnv(ctx: ClusterContext): V1EnvVar[] {
     value('IMGROUP_SESSION_INVALIDATION', ctx.spec.session.invalidation),
     value('IMGROUP_LOG_RETENTION_MS', retentionMs),
     value('IMGROUP_LOG_CAP', ctx.spec.offline.maxPerGroup),
+    // Only when set: clusters at the default keep their logic pod template (no rollout on upgrade).
+    ...(ctx.spec.redis.minReplicasAck > 0 ? [value('IMGROUP_REDIS_MIN_REPLICAS_ACK', ctx.spec.redis.minReplicasAck)] : []),
   ];
 }

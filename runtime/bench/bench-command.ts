@@ -24,8 +24,9 @@ export interface BenchIo {
 }
 
 /** Environment for the logic nodes of one run. */
-function cacheEnv(ttlMs: number | undefined, invalidation: string | undefined): Record<string, string> {
+function cacheEnv(o: BenchOptions, ttlMs: number | undefined, invalidation: string | undefined): Record<string, string> {
   return {
+    ...(o.minReplicasAck !== undefined ? { IMGROUP_REDIS_MIN_REPLICAS_ACK: String(o.minReplicasAck) } : {}),
     ...(ttlMs !== undefined ? { IMGROUP_SESSION_TTL_MS: String(ttlMs) } : {}),
     ...(invalidation !== undefined ? { IMGROUP_SESSION_INVALIDATION: invalidation } : {}),
   };
@@ -72,8 +73,8 @@ async function runAll(o: BenchOptions, env: Env, progress: ProgressSink, cleanup
   const imgroupRun = (runEnv: Record<string, string>, label: string, name: string): Promise<RunResult> =>
     withTarget(o, runEnv, label, env, progress, cleanups, (subject) => runWorkload(o, { ...subject, name }, progress));
   let cacheOff: RunResult | undefined;
-  if (o.compareCache) cacheOff = await imgroupRun(cacheEnv(0, o.sessionInvalidation), 'cache-off', 'cache off');
-  const main = await imgroupRun(cacheEnv(o.sessionTtlMs, o.sessionInvalidation), 'imgroup', o.compareCache ? 'cache on' : 'imgroup');
+  if (o.compareCache) cacheOff = await imgroupRun(cacheEnv(o, 0, o.sessionInvalidation), 'cache-off', 'cache off');
+  const main = await imgroupRun(cacheEnv(o, o.sessionTtlMs, o.sessionInvalidation), 'imgroup', o.compareCache ? 'cache on' : 'imgroup');
   let baseline: RunResult | undefined;
   if (o.baseline) {
     const subject = baselineSubject(BASELINE_MAX_PAYLOAD);

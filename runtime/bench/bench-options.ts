@@ -10,6 +10,7 @@ import { MIN_BODY_BYTES } from './message-body.js';
 import { onlineCount } from './population.js';
 
 const logicSessionTtl = specOf(LOGIC_OWN_OPTIONS, 'sessionTtlMs');
+const logicMinReplicasAck = specOf(LOGIC_OWN_OPTIONS, 'minReplicasAck');
 
 export const BENCH_OPTIONS = [
   intOption({ key: 'groupSize', env: 'IMGROUP_BENCH_GROUP_SIZE', flag: 'group-size', default: 1000, min: 1, max: 1_000_000, doc: 'Members per group (fresh users, created through the admin API).' }),
@@ -28,6 +29,7 @@ export const BENCH_OPTIONS = [
   intOption({ key: 'redisReplicas', env: 'IMGROUP_BENCH_REDIS_REPLICAS', flag: 'redis-replicas', default: 0, min: 0, max: 4, doc: 'Replicas per Redis master of the cluster the benchmark starts (replication does not change commands per message; it costs CPU on a small machine).' }),
   intOption({ key: 'sessionTtlMs', env: 'IMGROUP_SESSION_TTL_MS', flag: 'session-ttl-ms', min: logicSessionTtl.min, max: logicSessionTtl.max, doc: 'Passed to the logic nodes the benchmark starts (presence session cache TTL; 0 disables the cache). Default: the logic default.' }),
   stringOption({ key: 'sessionInvalidation', env: 'IMGROUP_SESSION_INVALIDATION', flag: 'session-invalidation', choices: ['true', 'false'], doc: 'Passed to the logic nodes the benchmark starts (cache invalidation by presence notifications). Default: the logic default.' }),
+  intOption({ key: 'minReplicasAck', env: 'IMGROUP_REDIS_MIN_REPLICAS_ACK', flag: 'min-replicas-ack', min: logicMinReplicasAck.min, max: logicMinReplicasAck.max, doc: 'Passed to the logic nodes the benchmark starts: replicas that must acknowledge each append (WAIT) before `sent`; at most `--redis-replicas`. Default: the logic default (0).' }),
   boolOption({ key: 'compareCache', env: 'IMGROUP_BENCH_COMPARE_CACHE', flag: 'compare-cache', default: false, doc: 'Run the workload twice, session cache off (TTL 0) and on (`--session-ttl-ms`, or the logic default), and show both side by side.' }),
   boolOption({ key: 'baseline', env: 'IMGROUP_BENCH_BASELINE', flag: 'baseline', default: false, doc: 'Also run the workload against a bare `ws` broadcast server (same clients, same message size) and show imgroup’s deliveries/s as a fraction of it.' }),
   intOption({ key: 'idle', env: 'IMGROUP_BENCH_IDLE', flag: 'idle', default: 0, min: 0, max: 10_000_000, doc: 'Instead of messaging: connect this many idle authenticated connections to one gate and report its memory per connection.' }),
@@ -95,9 +97,13 @@ export function checkBenchOptions(o: BenchOptions): void {
     if (o.sessionTtlMs !== undefined || o.sessionInvalidation !== undefined) {
       throw new ConfigError('--session-ttl-ms and --session-invalidation configure logic nodes the benchmark starts; with --target, configure your logic nodes instead');
     }
+    if (o.minReplicasAck !== undefined) throw new ConfigError('--min-replicas-ack configures logic nodes the benchmark starts; with --target, set IMGROUP_REDIS_MIN_REPLICAS_ACK on your logic nodes instead');
     if (o.idle > 0 && o.metrics.length === 0) throw new ConfigError('--idle with --target needs --metrics <ops URL of the first --target gate> to read its memory');
   } else if (o.metrics.length > 0 || o.redisSeeds.length > 0) {
     throw new ConfigError('--metrics and --redis-seeds describe an existing cluster: use them with --target');
+  }
+  if (!o.target && o.minReplicasAck !== undefined && o.minReplicasAck > o.redisReplicas) {
+    throw new ConfigError(`--min-replicas-ack (${o.minReplicasAck}) is more than --redis-replicas (${o.redisReplicas}): no send could ever be acknowledged by that many replicas`);
   }
   if (o.idle > 0) {
     if (o.compareCache || o.baseline) throw new ConfigError('--idle measures memory per idle connection; it cannot be combined with --compare-cache or --baseline');

@@ -46,6 +46,7 @@ export function workloadOf(o: BenchOptions): Record<string, unknown> {
     ...(o.target ? { target: o.target } : { gates: o.gates, logic: o.logic, redisMasters: o.redisMasters, redisReplicas: o.redisReplicas }),
     ...(o.sessionTtlMs !== undefined ? { sessionTtlMs: o.sessionTtlMs } : {}),
     ...(o.sessionInvalidation !== undefined ? { sessionInvalidation: o.sessionInvalidation === 'true' } : {}),
+    ...(o.minReplicasAck !== undefined ? { minReplicasAck: o.minReplicasAck } : {}),
   };
 }
 
@@ -56,6 +57,7 @@ function runJson(r: RunResult): Record<string, unknown> {
     latencyMs: { p50: round(r.latencyMs.p50), p90: round(r.latencyMs.p90), p99: round(r.latencyMs.p99), max: round(r.latencyMs.max), mean: round(r.latencyMs.mean) },
     afterStoreMs: { p50: round(r.afterStoreMs.p50), p99: round(r.afterStoreMs.p99) },
     serverP99Ms: { handedToGates: round(r.serverP99Ms.handedToGates), writtenByGate: round(r.serverP99Ms.writtenByGate) },
+    serverStoredMs: { p50: round(r.serverStoredMs.p50), p99: round(r.serverStoredMs.p99) },
     messages: r.messages,
     messagesPerSec: round(r.messagesPerSec, 1),
     redisCommandsPerMessage: round(r.redisCommandsPerMessage),
@@ -122,6 +124,7 @@ const ROWS: ReadonlyArray<[label: string, cell: (r: RunResult) => string]> = [
   ['latency max (ms)', (r) => ms(r.latencyMs.max)],
   ['  of which after store p50/p99', (r) => `${ms(r.afterStoreMs.p50)} / ${ms(r.afterStoreMs.p99)}`],
   ['server p99 ≤ (ms): to gates / by gates', (r) => `${ms(r.serverP99Ms.handedToGates)} / ${ms(r.serverP99Ms.writtenByGate)}`],
+  ['server accept → stored p50/p99 ≤ (ms)', (r) => `${ms(r.serverStoredMs.p50)} / ${ms(r.serverStoredMs.p99)}`],
   ['Redis commands/message', (r) => n2(r.redisCommandsPerMessage)],
   ['Redis round trips/message', (r) => n2(r.redisRoundtripsPerMessage)],
   ['session cache hit ratio', (r) => pct(r.cacheHitRatio)],

@@ -73,6 +73,8 @@ export interface LoadFigures {
     /** Gate: store time → written to its local connections. */
     writtenByGate: number | null;
   };
+  /** Logic: accept → stored (the append, and its WAIT with IMGROUP_REDIS_MIN_REPLICAS_ACK), p50 and p99 in ms (bucket bounds). */
+  serverStoredMs: { p50: number | null; p99: number | null };
 }
 
 /** Every value of `label` that `name` carries in a snapshot. */
@@ -97,6 +99,10 @@ export function loadFigures(before: MetricsSnapshot, after: MetricsSnapshot): Lo
     serverP99Ms: {
       handedToGates: toMs(histogramQuantile(before, after, METRIC.logicMessageDuration, 0.99, { stage: 'delivered' })),
       writtenByGate: toMs(histogramQuantile(before, after, METRIC.gateDeliveryDelay, 0.99)),
+    },
+    serverStoredMs: {
+      p50: toMs(histogramQuantile(before, after, METRIC.logicMessageDuration, 0.5, { stage: 'stored' })),
+      p99: toMs(histogramQuantile(before, after, METRIC.logicMessageDuration, 0.99, { stage: 'stored' })),
     },
   };
 }

@@ -35,6 +35,8 @@ export interface RunResult {
   afterStoreMs: { p50: number | null; p99: number | null };
   /** Server-side p99s from the processes' histograms (bucket upper bounds): see LoadFigures. */
   serverP99Ms: { handedToGates: number | null; writtenByGate: number | null };
+  /** Server-side accept → stored (append, and WAIT when asked for), from the logic histograms (bucket bounds). */
+  serverStoredMs: { p50: number | null; p99: number | null };
   redisCommandsPerMessage: number | null;
   redisRoundtripsPerMessage: number | null;
   cacheHitRatio: number | null;
@@ -248,6 +250,7 @@ function summarize(
     latencyMs: { p50: latency.percentile(50), p90: latency.percentile(90), p99: latency.percentile(99), max: latency.max, mean: latency.mean },
     afterStoreMs: { p50: afterStore.percentile(50), p99: afterStore.percentile(99) },
     serverP99Ms: load?.serverP99Ms ?? { handedToGates: null, writtenByGate: null },
+    serverStoredMs: load?.serverStoredMs ?? { p50: null, p99: null },
     redisCommandsPerMessage: perMessage(load?.redisCommands),
     redisRoundtripsPerMessage: perMessage(load?.redisRoundtrips),
     cacheHitRatio: load && load.cacheRequests !== null && load.cacheHits !== null && load.cacheRequests > 0 ? load.cacheHits / load.cacheRequests : null,

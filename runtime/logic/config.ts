@@ -11,6 +11,8 @@ import { STORAGE_RETRY_BACKOFF } from './storage-retry.js';
 const MINUTE_MS = 60_000;
 const DAY_MS = 24 * 60 * MINUTE_MS;
 const MiB = 1024 * 1024;
+/** The most replicas per master an ImGroupCluster may have (spec.redis.replicasPerMaster). */
+export const MAX_MIN_REPLICAS_ACK = 5;
 
 /** The logic node's own options (COMMON_OPTIONS come first in LOGIC_OPTIONS). */
 export const LOGIC_OWN_OPTIONS = [
@@ -58,6 +60,24 @@ export const LOGIC_OWN_OPTIONS = [
     max: 10 * MINUTE_MS,
     doc: `A request that meets a transient Redis failure (failover, slot migration, timeout) is tried again, with backoff from ${STORAGE_RETRY_BACKOFF.minMs} ms up to ${STORAGE_RETRY_BACKOFF.maxMs / 1000} s and a slot map refresh, for up to this long in ms, then answered UNAVAILABLE; never past IMGROUP_LOGIC_REQUEST_TIMEOUT_MS. 0: answer UNAVAILABLE at once. Keep it below the gates’ IMGROUP_REQUEST_TIMEOUT_MS, after which a gate stops waiting.`,
   }),
+  intOption({
+    key: 'minReplicasAck',
+    env: 'IMGROUP_REDIS_MIN_REPLICAS_ACK',
+    flag: 'redis-min-replicas-ack',
+    default: 0,
+    min: 0,
+    max: MAX_MIN_REPLICAS_ACK,
+    doc: `A send or post is answered \`sent\` only after this many replicas of the group's Redis master acknowledged it (\`WAIT n timeout\` right after the append); fewer within IMGROUP_REDIS_REPLICAS_ACK_TIMEOUT_MS answer UNAVAILABLE (retry with the same id: never stored twice). 0: \`sent\` once the master has it, which a master crash can lose (asynchronous replication; see Durability). At most the replicas each master has (the operator checks it against spec.redis.replicasPerMaster), at most ${MAX_MIN_REPLICAS_ACK}.`,
+  }),
+  intOption({
+    key: 'replicasAckTimeoutMs',
+    env: 'IMGROUP_REDIS_REPLICAS_ACK_TIMEOUT_MS',
+    flag: 'redis-replicas-ack-timeout-ms',
+    default: 500,
+    min: 1,
+    max: 60_000,
+    doc: 'With IMGROUP_REDIS_MIN_REPLICAS_ACK > 0: how long the WAIT after an append waits for the replicas, in ms. The WAIT holds this node\'s connection to that master (commands behind it wait too), so it must be at most half of IMGROUP_REDIS_COMMAND_TIMEOUT_MS.',
+  }),
   intOption({ key: 'shutdownTimeoutMs', env: 'IMGROUP_LOGIC_SHUTDOWN_TIMEOUT_MS', flag: 'shutdown-timeout-ms', default: 10_000, min: 0, max: 10 * MINUTE_MS, doc: 'On SIGTERM, wait at most this long for in-flight requests and fan-out before closing links.' }),
 ] as const;
 
@@ -104,6 +124,11 @@ export function rejectContradictions(o: LogicOptions): void {
     if (bytes > o.logReadMaxBytes) {
       throw new ConfigError(`${name} (${bytes}) is larger than IMGROUP_LOGIC_LOG_READ_MAX_BYTES (${o.logReadMaxBytes}); one read could never fit the node's read budget`);
     }
+  }
+  if (o.minReplicasAck > 0 && 2 * o.replicasAckTimeoutMs > o.redisCommandTimeoutMs) {
+    throw new ConfigError(
+      `IMGROUP_REDIS_REPLICAS_ACK_TIMEOUT_MS (${o.replicasAckTimeoutMs}) is more than half of IMGROUP_REDIS_COMMAND_TIMEOUT_MS (${o.redisCommandTimeoutMs}); a WAIT holds the connection to its master, so the commands queued behind it would time out — lower the ack timeout or raise the command timeout`,
+    );
   }
   if (o.fanoutQueueMax > o.fanoutMaxPending) {
     throw new ConfigError(`IMGROUP_FANOUT_QUEUE_MAX (${o.fanoutQueueMax}) is larger than IMGROUP_FANOUT_MAX_PENDING (${o.fanoutMaxPending}); one group cannot hold more than all groups together`);

@@ -58,6 +58,10 @@ export interface LogicMetrics {
   storageFailures: Counter<'source'>;
   /** Outages (periods of transient Redis failures), each logged once when it starts and once when it ends. */
   storageOutages: Counter;
+  /** Appends followed by WAIT (IMGROUP_REDIS_MIN_REPLICAS_ACK > 0): time of the append + WAIT round trip, by outcome (acked, shortfall, error). */
+  replicaAckDuration: Histogram<'outcome'>;
+  /** Sends and posts answered UNAVAILABLE for too few replica acknowledgements: sent (appended, WAIT fell short) or not (the master was known short, another append was probing it). */
+  replicaAckShortfalls: Counter<'sent'>;
 }
 
 export function createLogicMetrics(registry: Registry): LogicMetrics {
@@ -212,6 +216,19 @@ export function createLogicMetrics(registry: Registry): LogicMetrics {
       help: 'Periods of transient Redis failures, each logged once at warn when it starts and once at info when requests succeed again.',
       registers,
     }),
+    replicaAckDuration: new Histogram({
+      name: 'imgroup_logic_replica_ack_seconds',
+      help: 'With IMGROUP_REDIS_MIN_REPLICAS_ACK > 0: time of the append and its WAIT (one round trip to the master), by outcome: acked (enough replicas), shortfall (too few within IMGROUP_REDIS_REPLICAS_ACK_TIMEOUT_MS), error (the append failed).',
+      labelNames: ['outcome'],
+      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+      registers,
+    }),
+    replicaAckShortfalls: new Counter({
+      name: 'imgroup_logic_replica_ack_shortfalls_total',
+      help: 'Sends and posts answered UNAVAILABLE (the client retries with the same id) because fewer replicas than IMGROUP_REDIS_MIN_REPLICAS_ACK acknowledged: sent="true" the append was followed by a WAIT that fell short within IMGROUP_REDIS_REPLICAS_ACK_TIMEOUT_MS; sent="false" not sent, because the master fell short on its last WAIT and another append is checking it again (one WAIT at a time goes to such a master).',
+      labelNames: ['sent'],
+      registers,
+    }),
   };
   zeroKnownLabels(metrics);
   return metrics;
@@ -233,4 +250,6 @@ function zeroKnownLabels(m: LogicMetrics): void {
   for (const path of ['sync', 'replay', 'sweep']) m.logReadBytes.inc({ path }, 0);
   for (const result of ['immediate', 'waited', 'refused']) m.logReadAdmissions.inc({ result }, 0);
   for (const source of STORAGE_FAILURE_SOURCES) m.storageFailures.inc({ source }, 0);
+  for (const outcome of ['acked', 'shortfall', 'error']) m.replicaAckDuration.zero({ outcome });
+  for (const sent of ['true', 'false']) m.replicaAckShortfalls.inc({ sent }, 0);
 }

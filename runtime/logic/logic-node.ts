@@ -101,7 +101,13 @@ export async function startLogic(options: LogicOptions, deps: LogicDeps): Promis
   const fanout = new Fanout(memberCache, presence, delivery, metrics, log.child({ component: 'fanout' }), options, health);
   const sweep = new Sweep({ store, reader, members: memberCache, presence, cursors, delivery, metrics, log: log.child({ component: 'sweep' }), health }, options);
   const service = new GroupService({
-    log: new MessageLog(store, options),
+    log: new MessageLog(store, options, {
+      observed: (outcome, seconds) => {
+        if (outcome === 'refused') metrics.replicaAckShortfalls.inc({ sent: 'false' });
+        else metrics.replicaAckDuration.observe({ outcome }, seconds);
+        if (outcome === 'shortfall') metrics.replicaAckShortfalls.inc({ sent: 'true' });
+      },
+    }),
     reader,
     members: new GroupMembers(store, options.maxMembersPerGroup),
     memberCache,

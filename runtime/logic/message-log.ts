@@ -7,6 +7,15 @@
  *
  * The timestamp is the Redis server's clock (TIME), so it never goes backwards within a group's
  * shard. All keys of the script share the `{g:G}` hash tag.
+ *
+ * With `minReplicasAck` > 0 the script is followed by `WAIT n timeout` on the same master
+ * connection (RedisStore.scriptThenWait): a message counts as sent only once n replicas hold it.
+ * A duplicate then also rewrites its idempotency record's expiry (the same instant): WAIT is
+ * documented to cover the writes of its own connection, and that write makes it cover the
+ * original append even when another connection made it (another logic node, an earlier
+ * connection), since the master's replication stream carries both in order. (Redis 7.0.15, the
+ * one tested here, already counts from the master's current offset after a read-only command;
+ * the write keeps the guarantee from depending on that.)
  */
 import type { ChatMessage } from '../protocol/client-frames.js';
 import { keys, seqOfStreamId } from '../redis/keys.js';
@@ -17,7 +26,13 @@ export const TRIM_SCAN_MAX = 64;
 
 const APPEND_SOURCE = `
 local idem = redis.call('GET', KEYS[4])
-if idem then return {'dup', idem} end
+if idem then
+  if ARGV[8] == '1' then
+    local left = redis.call('PTTL', KEYS[4])
+    if left > 0 then redis.call('PEXPIRE', KEYS[4], left) end
+  end
+  return {'dup', idem}
+end
 if ARGV[3] ~= '' and redis.call('SISMEMBER', KEYS[3], ARGV[3]) == 0 then return {'not_member'} end
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
@@ -77,23 +92,81 @@ export interface MessageLogOptions {
   logCap: number;
   logRetentionMs: number;
   idempotencyMs: number;
+  /** Replicas that must acknowledge an append (WAIT) before it counts as sent; 0: no WAIT. */
+  minReplicasAck: number;
+  /** The WAIT's timeout in ms. */
+  replicasAckTimeoutMs: number;
+}
+
+/** What the replicas said about an append that was followed by a WAIT. */
+export interface ReplicaAckObserver {
+  observed(outcome: 'acked' | 'shortfall' | 'refused' | 'error', seconds: number): void;
+}
+
+/**
+ * A message the master stored (or found stored) but fewer than `minReplicasAck` replicas
+ * acknowledged within the timeout: it may be lost if the master dies now, so it is not reported
+ * as sent. Answered UNAVAILABLE; the retry (same id) finds the stored copy and waits again, or —
+ * if the copy was lost with its master — stores it anew, once. Also thrown, with `stored` false,
+ * for a message not even sent because its master is known to be short of replicas.
+ */
+export class ReplicaAckShortfall extends Error {
+  constructor(
+    readonly acked: number,
+    readonly wanted: number,
+    readonly timeoutMs: number,
+    /** False: not even sent, because the master was short of replicas on its last WAIT (RedisStore.scriptThenWait). */
+    readonly stored = true,
+  ) {
+    super(
+      stored
+        ? `the message reached the Redis master but only ${acked} of the ${wanted} replicas IMGROUP_REDIS_MIN_REPLICAS_ACK asks for acknowledged it within ${timeoutMs} ms, so it could still be lost in a failover; retry with the same id (it is not stored twice)`
+        : `the message was not stored: the group's Redis master had fewer than the ${wanted} replicas IMGROUP_REDIS_MIN_REPLICAS_ACK asks for on its last write, and is being checked again; retry with the same id`,
+    );
+    this.name = 'ReplicaAckShortfall';
+  }
 }
 
 export class MessageLog {
   constructor(
-    private readonly store: RedisStore,
+    private readonly store: Pick<RedisStore, 'script' | 'scriptThenWait'>,
     private readonly opts: MessageLogOptions,
+    private readonly acks: ReplicaAckObserver = { observed: () => undefined },
   ) {}
 
-  /** Append a message (or find its earlier copy): one script, one round trip. */
+  /**
+   * Append a message (or find its earlier copy): one script, one round trip — followed in the
+   * same round trip by WAIT when `minReplicasAck` > 0, and then a ReplicaAckShortfall is thrown
+   * for a stored or duplicate message that too few replicas acknowledged.
+   */
   async append(input: AppendInput): Promise<AppendOutcome> {
     const g = input.groupId;
-    const reply = await this.store.script<unknown>(
-      APPEND_SCRIPT,
-      [keys.groupSeq(g), keys.groupLog(g), keys.groupMembers(g), keys.groupIdempotency(g, input.idemUser, input.clientId)],
-      [input.from, input.body, input.memberCheck ?? '', this.opts.logCap, this.opts.logRetentionMs, this.opts.idempotencyMs, TRIM_SCAN_MAX],
-    );
-    return parseAppendReply(g, input, reply);
+    const { minReplicasAck, replicasAckTimeoutMs } = this.opts;
+    const scriptKeys = [keys.groupSeq(g), keys.groupLog(g), keys.groupMembers(g), keys.groupIdempotency(g, input.idemUser, input.clientId)];
+    const args = [input.from, input.body, input.memberCheck ?? '', this.opts.logCap, this.opts.logRetentionMs, this.opts.idempotencyMs, TRIM_SCAN_MAX];
+    if (minReplicasAck === 0) return parseAppendReply(g, input, await this.store.script<unknown>(APPEND_SCRIPT, scriptKeys, [...args, '0']));
+    const started = performance.now();
+    let result;
+    try {
+      result = await this.store.scriptThenWait({ script: APPEND_SCRIPT, keys: scriptKeys, args: [...args, '1'] }, minReplicasAck, replicasAckTimeoutMs);
+    } catch (err) {
+      this.acks.observed('error', (performance.now() - started) / 1000);
+      throw err;
+    }
+    if (result === null) {
+      // Not sent: this master was short of replicas a moment ago and another append is checking it.
+      this.acks.observed('refused', (performance.now() - started) / 1000);
+      throw new ReplicaAckShortfall(0, minReplicasAck, replicasAckTimeoutMs, false);
+    }
+    const outcome = parseAppendReply(g, input, result.reply);
+    if (outcome.kind === 'not_member') return outcome;
+    const seconds = (performance.now() - started) / 1000;
+    if (result.acked < minReplicasAck) {
+      this.acks.observed('shortfall', seconds);
+      throw new ReplicaAckShortfall(result.acked, minReplicasAck, replicasAckTimeoutMs);
+    }
+    this.acks.observed('acked', seconds);
+    return outcome;
   }
 }
 

@@ -10,6 +10,7 @@ import { Cluster, type ClusterOptions, type Redis } from 'ioredis';
 import type { RedisMetrics } from './redis-metrics.js';
 import { redisErrorKind } from './redis-errors.js';
 import { backoffDelayMs, type BackoffBounds } from '../retry/backoff.js';
+import { ShortMasters } from './short-masters.js';
 
 export type RedisArg = string | number | Buffer;
 
@@ -78,6 +79,8 @@ export function createCluster(opts: RedisConnectOptions, extra: Partial<ClusterO
 
 export class RedisStore {
   private readyWait: Promise<void> | null = null;
+  /** Masters whose last WAIT fell short (scriptThenWait): one WAIT at a time is sent to them. */
+  private readonly shortMasters = new ShortMasters();
 
   constructor(
     readonly cluster: Cluster,
@@ -242,6 +245,105 @@ export class RedisStore {
       }),
     );
     return replies;
+  }
+
+  /**
+   * One script call, then `WAIT replicas timeoutMs` on the same connection to the master that ran
+   * it (a node pipeline: WAIT is not allowed inside scripts and has no key, so it must follow the
+   * write on the writer's own connection — it waits for every write that connection sent before
+   * it). `acked` is the number of replicas that acknowledged, or 0 when the WAIT itself failed
+   * (the write may still be there: the caller cannot count it as replicated). A script error is
+   * thrown (MOVED, TRYAGAIN … are retryable: the caller runs it again after a slot map refresh);
+   * an ASK is followed at once (ASKING, script, WAIT to the importing node); NOSCRIPT is answered
+   * by sending the source. Counted as `script:<name>` and `wait`, one round trip per pipeline.
+   * Null — nothing sent — while the master is short of replicas and another call is probing it
+   * (ShortMasters): a WAIT blocks the connection, so they are not queued behind each other.
+   */
+  async scriptThenWait(call: ScriptCall, replicas: number, timeoutMs: number): Promise<{ reply: unknown; acked: number } | null> {
+    const label = `script:${call.script.name}`;
+    try {
+      await this.ready();
+    } catch (err) {
+      this.metrics.errors.inc({ kind: redisErrorKind(err) });
+      throw err;
+    }
+    let node = this.byMaster([call.keys[0] ?? ''])[0]?.node ?? null;
+    if (!node) {
+      this.metrics.errors.inc({ kind: 'connection' });
+      throw new Error(`Redis Cluster not ready: no known master for the slot of ${JSON.stringify(call.keys[0])}`);
+    }
+    const master = `${node.options.host}:${node.options.port}`;
+    if (!this.shortMasters.admit(master)) return null;
+    let outcome: 'enough' | 'short' | 'failed' = 'failed';
+    const started = process.hrtime.bigint();
+    try {
+      let asking = false;
+      for (let attempt = 0; ; attempt++) {
+        this.metrics.commands.inc({ command: label });
+        this.metrics.commands.inc({ command: 'wait' });
+        const [script, wait] = await this.pipelineScriptWait(node, call, replicas, timeoutMs, asking);
+        let result: { reply: unknown; acked: number };
+        if (script[0] && redisErrorKind(script[0]) === 'noscript') {
+          this.metrics.commands.inc({ command: label });
+          this.metrics.commands.inc({ command: 'wait' });
+          const [again, againWait] = await this.pipelineScriptWait(node, call, replicas, timeoutMs, asking, true);
+          result = this.scriptWaitResult(again, againWait);
+        } else {
+          const target = script[0] && attempt === 0 ? this.askTarget(script[0]) : null;
+          if (target) {
+            // A slot being migrated: the keys are (or go) on the importing node; one ASKING round there.
+            this.metrics.errors.inc({ kind: 'ask' });
+            node = target;
+            asking = true;
+            continue;
+          }
+          result = this.scriptWaitResult(script, wait);
+        }
+        outcome = result.acked >= replicas ? 'enough' : 'short';
+        return result;
+      }
+    } catch (err) {
+      this.metrics.errors.inc({ kind: redisErrorKind(err) });
+      throw err;
+    } finally {
+      this.shortMasters.settled(master, outcome);
+      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+      this.metrics.duration.observe({ command: label }, seconds);
+      this.metrics.duration.observe({ command: 'wait' }, seconds);
+    }
+  }
+
+  private async pipelineScriptWait(node: Redis, call: ScriptCall, replicas: number, timeoutMs: number, asking: boolean, withSource = false): Promise<[BatchReply, BatchReply]> {
+    const { script, keys, args } = call;
+    const pipeline = node.pipeline();
+    if (asking) pipeline.call('asking');
+    if (withSource) pipeline.eval(script.source, keys.length, ...keys, ...args);
+    else pipeline.evalsha(script.sha, keys.length, ...keys, ...args);
+    pipeline.call('wait', replicas, timeoutMs);
+    this.metrics.roundtrips.inc();
+    const results = (await pipeline.exec()) ?? [];
+    const at = (i: number): BatchReply => {
+      const r = results[i];
+      return r ? [r[0], r[1]] : [new Error('pipeline returned no reply'), null];
+    };
+    const first = asking ? 1 : 0;
+    return [at(first), at(first + 1)];
+  }
+
+  private scriptWaitResult(script: BatchReply, wait: BatchReply): { reply: unknown; acked: number } {
+    if (script[0]) throw script[0];
+    if (wait[0]) this.metrics.errors.inc({ kind: redisErrorKind(wait[0]) });
+    // Off the wire: only a non-negative integer counts as acknowledgements.
+    const acked = !wait[0] && typeof wait[1] === 'number' && Number.isSafeInteger(wait[1]) && wait[1] >= 0 ? wait[1] : 0;
+    return { reply: script[1], acked };
+  }
+
+  /** The connection to the node an `ASK <slot> <host>:<port>` error names, if this client has one. */
+  private askTarget(err: Error): Redis | null {
+    if (redisErrorKind(err) !== 'ask') return null;
+    const addr = /^ASK \d+ (\S+)$/.exec(err.message.trim())?.[1];
+    if (!addr) return null;
+    return this.cluster.nodes('master').find((n) => `${n.options.host}:${n.options.port}` === addr) ?? null;
   }
 
   /**

@@ -129,6 +129,25 @@ describe('RedisStore against a real Redis Cluster', () => {
     expect((await s.metric('imgroup_redis_roundtrips_total')) - trips1).toBeLessThanOrEqual(MASTERS);
   });
 
+  it('runs a script and WAIT on the same master connection: one round trip, the replicas that acknowledged', async () => {
+    const key = `store-test:${run}:waited`;
+    const script = defineScript('store_test_set', `-- ${randomUUID()}\nredis.call('SET', KEYS[1], ARGV[1]) return redis.call('GET', KEYS[1])`);
+    await s.store.script(script, [key], ['x']); // loaded, so the next call is EVALSHA + WAIT only
+    const trips0 = await s.metric('imgroup_redis_roundtrips_total');
+    const waits0 = await s.metric('imgroup_redis_commands_total', { command: 'wait' });
+    // Every master of the shared cluster has one replica: WAIT 1 is answered 1 (no timeout needed).
+    expect(await s.store.scriptThenWait({ script, keys: [key], args: ['v1'] }, 1, 10_000)).toEqual({ reply: 'v1', acked: 1 });
+    expect((await s.metric('imgroup_redis_roundtrips_total')) - trips0).toBe(1);
+    expect((await s.metric('imgroup_redis_commands_total', { command: 'wait' })) - waits0).toBe(1);
+    // Asking for more replicas than there are: the WAIT times out and says how many there were.
+    expect(await s.store.scriptThenWait({ script, keys: [key], args: ['v2'] }, 2, 50)).toEqual({ reply: 'v2', acked: 1 });
+  });
+
+  it('throws the script\'s own error from scriptThenWait', async () => {
+    const script = defineScript('store_test_fail', `-- ${randomUUID()}\nreturn redis.error_reply('ERR imgroup test failure')`);
+    await expect(s.store.scriptThenWait({ script, keys: [`store-test:${run}:fail`], args: [] }, 1, 1000)).rejects.toThrow(/imgroup test failure/);
+  });
+
   it('counts a failing script as a reply error', async () => {
     const script = defineScript('store_test_broken', `-- ${randomUUID()}\nreturn redis.call('NOSUCHCOMMAND', KEYS[1])`);
     const reply0 = await s.metric('imgroup_redis_errors_total', { kind: 'reply' });
@@ -237,6 +256,13 @@ describe('RedisStore while a slot is being migrated (a cluster of its own)', () 
     const script = defineScript('store_test_get', `-- ${randomUUID()}\nreturn redis.call('GET', KEYS[1])`);
     const viaScript = await store.scripts(keys.map((k) => ({ script, keys: [k], args: [] })));
     expect(viaScript.map(([e, v]) => e?.message ?? v)).toEqual(keys.map((_, i) => `w${i}`));
+    // A script followed by WAIT follows the ASK to the importing node (ASKING, script, WAIT there).
+    const append = defineScript('store_test_append', `-- ${randomUUID()}\nreturn redis.call('APPEND', KEYS[1], ARGV[1])`);
+    for (const [i, k] of [[0, keys[0]], [39, keys[39]]] as const) {
+      expect(await store.scriptThenWait({ script: append, keys: [k as string], args: ['+'] }, 0, 100)).toEqual({ reply: `w${i}+`.length, acked: 0 });
+    }
+    expect((await store.batch([['get', keys[0] as string], ['get', keys[39] as string]])).map(([e, v]) => e?.message ?? v)).toEqual(['w0+', 'w39+']);
+    await store.batch([['set', keys[0] as string, 'w0'], ['set', keys[39] as string, 'w39']]);
 
     // Finish the move: the rest of the keys, then the slot belongs to the target everywhere.
     await rc.admin.command(source.addr, 'MIGRATE', target.addr.host, target.addr.port, '', 0, 5000, 'KEYS', ...keys.slice(20));

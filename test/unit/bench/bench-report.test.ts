@@ -14,6 +14,7 @@ function run(over: Partial<RunResult> = {}): RunResult {
     latencyMs: { p50: 3.21, p90: 7.5, p99: 21.345678, max: 40, mean: 4.2 },
     afterStoreMs: { p50: 2, p99: 19 },
     serverP99Ms: { handedToGates: 5, writtenByGate: 10 },
+    serverStoredMs: { p50: 1, p99: 2.5 },
     redisCommandsPerMessage: 2.4567,
     redisRoundtripsPerMessage: 1.1,
     cacheHitRatio: 0.99876,

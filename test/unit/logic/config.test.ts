@@ -24,6 +24,14 @@ describe('resolveLogicOptions', () => {
     expect(warnings).toEqual([]);
   });
 
+  it('acknowledges without replicas by default; a replica ack count comes with a timeout within the command timeout', () => {
+    expect(resolveLogicOptions([], token).options).toMatchObject({ minReplicasAck: 0, replicasAckTimeoutMs: 500 });
+    const on = resolveLogicOptions(['--redis-min-replicas-ack', '2'], { ...token, IMGROUP_REDIS_REPLICAS_ACK_TIMEOUT_MS: '1000' }).options;
+    expect(on).toMatchObject({ minReplicasAck: 2, replicasAckTimeoutMs: 1000, redisCommandTimeoutMs: 2000 });
+    // Without acks the timeout is not used, so it is not checked against the command timeout.
+    expect(resolveLogicOptions([], { ...token, IMGROUP_REDIS_REPLICAS_ACK_TIMEOUT_MS: '5000' }).options.replicasAckTimeoutMs).toBe(5000);
+  });
+
   it('reads environment and flags (flags win)', () => {
     const { options } = resolveLogicOptions(['--replay-limit', '20', '--name', 'logic-7'], { ...token, IMGROUP_REPLAY_LIMIT: '10', IMGROUP_LOG_CAP: '99', IMGROUP_LOGIC_PORT: '0' });
     expect(options).toMatchObject({ replayLimit: 20, logCap: 99, port: 0, name: 'logic-7' });
@@ -62,6 +70,14 @@ describe('resolveLogicOptions', () => {
     ['a replay larger than the node read budget', { IMGROUP_REPLAY_MAX_BYTES: '2097152', IMGROUP_LOGIC_LOG_READ_MAX_BYTES: '1048576' }, /IMGROUP_REPLAY_MAX_BYTES \(2097152\).*IMGROUP_LOGIC_LOG_READ_MAX_BYTES/],
     ['a read wait over ten minutes', { IMGROUP_LOGIC_LOG_READ_WAIT_MS: '600001' }, /IMGROUP_LOGIC_LOG_READ_WAIT_MS.*maximum/],
     ['a negative storage retry bound', { IMGROUP_LOGIC_STORAGE_RETRY_MS: '-1' }, /IMGROUP_LOGIC_STORAGE_RETRY_MS.*minimum/],
+    ['more replica acks than a master can have', { IMGROUP_REDIS_MIN_REPLICAS_ACK: '6' }, /IMGROUP_REDIS_MIN_REPLICAS_ACK.*maximum/],
+    ['a negative replica ack count', { IMGROUP_REDIS_MIN_REPLICAS_ACK: '-1' }, /IMGROUP_REDIS_MIN_REPLICAS_ACK.*minimum/],
+    ['a replica ack timeout of 0 (WAIT would block for ever)', { IMGROUP_REDIS_REPLICAS_ACK_TIMEOUT_MS: '0' }, /IMGROUP_REDIS_REPLICAS_ACK_TIMEOUT_MS.*minimum/],
+    [
+      'a replica ack timeout over half the Redis command timeout',
+      { IMGROUP_REDIS_MIN_REPLICAS_ACK: '1', IMGROUP_REDIS_REPLICAS_ACK_TIMEOUT_MS: '1001', IMGROUP_REDIS_COMMAND_TIMEOUT_MS: '2000' },
+      /IMGROUP_REDIS_REPLICAS_ACK_TIMEOUT_MS \(1001\) is more than half of IMGROUP_REDIS_COMMAND_TIMEOUT_MS \(2000\)/,
+    ],
   ])('rejects %s, naming the setting', (_name, env, message) => {
     const { '--argv': flag, ...rest } = env as Record<string, string>;
     const argv = flag ? [flag, '1'] : [];

@@ -16,7 +16,7 @@ const DEFAULTED_MINIMAL: ImGroupClusterSpec = {
     replicas: 3,
     resources: { requests: { cpu: '250m', memory: '512Mi' }, limits: { memory: '1Gi' } },
   },
-  redis: { image: 'redis:7.2', masters: 3, replicasPerMaster: 1, storage: { size: '1Gi' } },
+  redis: { image: 'redis:7.2', masters: 3, replicasPerMaster: 1, minReplicasAck: 0, storage: { size: '1Gi' } },
   session: { ttlMs: 30_000, invalidation: true },
   offline: { retention: '168h', maxPerGroup: 10_000 },
   auth: {},

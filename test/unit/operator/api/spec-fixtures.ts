@@ -22,6 +22,7 @@ export const FULL_SPEC: ImGroupClusterSpec = {
     image: 'redis:7.4',
     masters: 5,
     replicasPerMaster: 2,
+    minReplicasAck: 1,
     storage: { size: '20Gi', storageClassName: 'fast-ssd' },
   },
   session: { ttlMs: 5000, invalidation: false },

@@ -21,6 +21,8 @@ describe('validateSpec accepts', () => {
     ['the longest retention', { offline: { retention: '8760h' } }],
     ['a compound retention', { offline: { retention: '1h30m' } }],
     ['the largest Redis cluster', { redis: { masters: 500, replicasPerMaster: 1 } }],
+    ['replica acks as many as the replicas', { redis: { replicasPerMaster: 2, minReplicasAck: 2 } }],
+    ['replica acks without replicas at 0', { redis: { replicasPerMaster: 0, minReplicasAck: 0 } }],
     ['NodePort on port 1', { gate: { service: { type: 'NodePort', port: 1 } } }],
   ])('%s', (_name, spec) => {
     expect(validateSpec(spec)).toEqual([]);
@@ -33,6 +35,11 @@ describe('validateSpec rejects, naming the field', () => {
     ['0 Redis masters', { redis: { masters: 0 } }, 'spec.redis.masters', /spec\.redis\.masters must be at least 3/],
     ['too many Redis nodes', { redis: { masters: 400, replicasPerMaster: 2 } }, 'spec.redis.replicasPerMaster', /at most 1000 Redis nodes/],
     ['6 replicas per master', { redis: { replicasPerMaster: 6 } }, 'spec.redis.replicasPerMaster', /spec\.redis\.replicasPerMaster must be at most 5/],
+    ['more replica acks than replicas', { redis: { replicasPerMaster: 1, minReplicasAck: 2 } }, 'spec.redis.minReplicasAck', /spec\.redis\.minReplicasAck must be at most spec\.redis\.replicasPerMaster/],
+    ['replica acks with the default replicas of 1', { redis: { minReplicasAck: 2 } }, 'spec.redis.minReplicasAck', /must be at most spec\.redis\.replicasPerMaster/],
+    ['replica acks without replicas', { redis: { replicasPerMaster: 0, minReplicasAck: 1 } }, 'spec.redis.minReplicasAck', /must be at most spec\.redis\.replicasPerMaster/],
+    ['6 replica acks', { redis: { replicasPerMaster: 5, minReplicasAck: 6 } }, 'spec.redis.minReplicasAck', /spec\.redis\.minReplicasAck must be at most 5/],
+    ['negative replica acks', { redis: { minReplicasAck: -1 } }, 'spec.redis.minReplicasAck', /spec\.redis\.minReplicasAck must be at least 0/],
     ['fractional masters', { redis: { masters: 3.5 } }, 'spec.redis.masters', /spec\.redis\.masters must be an integer/],
     ['masters as a string', { redis: { masters: '3' } }, 'spec.redis.masters', /spec\.redis\.masters must be an integer/],
     ['negative gate replicas', { gate: { replicas: -1 } }, 'spec.gate.replicas', /spec\.gate\.replicas must be at least 0/],

@@ -97,6 +97,11 @@ describe('the Redis pod\'s arguments, expanded as the kubelet does', () => {
     );
   });
 
+  it('keep an append-only file, fsynced every second (set explicitly, not left to the image)', () => {
+    expect(options(args).get('appendonly')).toBe('yes');
+    expect(options(args).get('appendfsync')).toBe('everysec');
+  });
+
   it('keep nodes.conf on the pod\'s volume', () => {
     const dataMount = main.volumeMounts?.find((m) => m.name === 'data')?.mountPath as string;
     expect(options(args).get('cluster-config-file')?.startsWith(`${dataMount}/`)).toBe(true);

@@ -108,6 +108,18 @@ describe('runtime env from the spec', () => {
     }
   });
 
+  it.each<[string, ReturnType<typeof cluster>, number]>([
+    ['defaults', cluster(), 0],
+    ['full spec', cluster(FULL_SPEC), 1],
+    ['as many as the replicas', cluster({ redis: { replicasPerMaster: 3, minReplicasAck: 3 } }), 3],
+  ])('%s: spec.redis.minReplicasAck becomes the logic nodes\' IMGROUP_REDIS_MIN_REPLICAS_ACK', (_name, c, want) => {
+    const env = logicEnv(c);
+    expect(resolveLogicOptions([], resolveEnv(env, 'chat-logic-0')).options.minReplicasAck).toBe(want);
+    // At the default the variable is left out, so the logic pod template of existing clusters does not change.
+    expect(env.some((e) => e.name === 'IMGROUP_REDIS_MIN_REPLICAS_ACK')).toBe(want > 0);
+    expect(gateEnv(c).some((e) => e.name === 'IMGROUP_REDIS_MIN_REPLICAS_ACK')).toBe(false);
+  });
+
   it('does not change the pods when only the Redis size changes (no rolling restart of gates)', () => {
     const small = cluster({ redis: { masters: 3 } });
     const big = cluster({ redis: { masters: 9, replicasPerMaster: 2 } });

@@ -140,7 +140,7 @@ describe('N-redis', () => {
 
   it('applies the replica count it is given (scale-in is held until slots are drained)', () => {
     const c = cluster({ redis: { masters: 3 } });
-    expect(redisTargetReplicas({ redis: { masters: 3, replicasPerMaster: 1, image: 'r', storage: { size: '1Gi' } } })).toBe(6);
+    expect(redisTargetReplicas({ redis: { masters: 3, replicasPerMaster: 1, minReplicasAck: 0, image: 'r', storage: { size: '1Gi' } } })).toBe(6);
     expect(desiredRedisStatefulSet(c, { replicas: 10 }).spec?.replicas).toBe(10);
     for (const bad of [-1, 1.5, Number.NaN]) expect(() => desiredRedisStatefulSet(c, { replicas: bad })).toThrow(RangeError);
   });
