@@ -38,6 +38,9 @@ export interface GateMetrics {
   routeRetries: Counter<'op'>;
   linksUp: Gauge;
   adminRequests: Counter<'route' | 'status'>;
+  /** 1 while the gate drains (SIGTERM): not ready, refusing new clients, closing its clients over the window. */
+  draining: Gauge;
+  connectionsDrained: Counter<'wait'>;
 }
 
 const AUTH_FAILURE_REASONS = ['missing', 'invalid', 'expired'] as const satisfies readonly AuthFailureReason[];
@@ -142,6 +145,13 @@ export function createGateMetrics(registry: Registry): GateMetrics {
       labelNames: ['route', 'status'],
       registers,
     }),
+    draining: new Gauge({ name: 'imgroup_gate_draining', help: '1 while the gate drains after SIGTERM (not ready, new WebSocket upgrades refused with 503, clients closed with 1001 over IMGROUP_GATE_DRAIN_WINDOW_MS), else 0.', registers }),
+    connectionsDrained: new Counter({
+      name: 'imgroup_gate_connections_drained_total',
+      help: 'Client connections closed with 1001 by the drain, by whether they had requests in flight to wait for at their turn (wait = none, requests).',
+      labelNames: ['wait'],
+      registers,
+    }),
   };
   // Every known value of a closed label set starts at 0: rates then read 0, not "no data",
   // before the first event, and a series never appears out of nothing.
@@ -152,6 +162,8 @@ export function createGateMetrics(registry: Registry): GateMetrics {
   for (const reason of DROP_REASONS) metrics.deliveriesDropped.inc({ reason }, 0);
   for (const outcome of ['ok', 'failed']) metrics.gapFills.inc({ outcome }, 0);
   for (const op of INTERNAL_OPS) metrics.routeRetries.inc({ op }, 0);
+  for (const wait of ['none', 'requests']) metrics.connectionsDrained.inc({ wait }, 0);
+  metrics.draining.set(0);
   return metrics;
 }
 

@@ -14,9 +14,6 @@ import { createCluster, RedisStore } from '../redis/redis-store.js';
 import { type ResolvedGateOptions, resolveGateOptions } from './config.js';
 import { startGate } from './gate-node.js';
 
-/** A shutdown that takes longer than this exits anyway. */
-const SHUTDOWN_LIMIT_MS = 10_000;
-
 /**
  * Run a gate until SIGTERM or SIGINT. Invalid options (also those found unusable at start, such
  * as a kubeconfig that cannot be loaded) print their message and exit with code 2; any other
@@ -66,11 +63,11 @@ export async function runGate(argv: readonly string[], env: Readonly<Record<stri
     const stop = (signal: NodeJS.Signals) => {
       if (stopping) return;
       stopping = true;
-      log.info({ signal }, 'shutting down');
+      log.info({ signal, drainWindowMs: options.drainWindowMs, shutdownTimeoutMs: options.shutdownTimeoutMs }, 'shutting down');
       const force = setTimeout(() => {
         log.error('shutdown took too long; exiting');
         process.exit(1);
-      }, SHUTDOWN_LIMIT_MS);
+      }, options.shutdownTimeoutMs);
       force.unref();
       void (async () => {
         await gate.close();
