@@ -3,7 +3,8 @@
  * (`<url>/v1/internal`). It reconnects with jittered exponential backoff, pings so that a hung
  * node is noticed within two ping intervals, matches responses to requests by rid, bounds the
  * requests in flight and fails them all at once when the link goes down (the router re-sends
- * them to the new owner).
+ * them to the new owner). A node that announces `draining` is routed around at once; what it
+ * still answers is awaited, what it refuses with UNAVAILABLE is re-sent to the new owner.
  */
 import type { Socket } from 'node:net';
 import { WebSocket } from 'ws';
@@ -66,6 +67,8 @@ export function internalUrl(memberUrl: string): string {
 export class LogicLink {
   private ws: WebSocket | null = null;
   private up = false;
+  /** The node announced its shutdown on this socket: not routable, its answers still awaited. */
+  private draining = false;
   private closed = false;
   private nextRid = 1;
   private readonly pending = new Map<number, Pending>();
@@ -90,8 +93,9 @@ export class LogicLink {
     return this.opts.id;
   }
 
+  /** Open and routable (not draining). */
   get isUp(): boolean {
-    return this.up;
+    return this.up && !this.draining;
   }
 
   get pendingCount(): number {
@@ -109,7 +113,7 @@ export class LogicLink {
    */
   request(req: InternalRequest, timeoutMs: number): Promise<unknown> {
     const ws = this.ws;
-    if (!this.up || !ws) return Promise.reject(new LinkDownError(this.id));
+    if (!this.up || this.draining || !ws) return Promise.reject(new LinkDownError(this.id));
     if (this.pending.size >= this.opts.maxPending) {
       return Promise.reject(new ProtocolError(ErrorCode.UNAVAILABLE, `logic node ${this.id} has ${this.pending.size} requests in flight; retry later`));
     }
@@ -243,17 +247,27 @@ export class LogicLink {
       this.events.deliver(this, frame);
       return;
     }
+    if (frame.t === 'draining') {
+      if (this.draining) return;
+      this.draining = true;
+      this.log.info({ pending: this.pending.size }, 'logic node is draining; routing around it');
+      this.events.down(this);
+      return;
+    }
     const p = this.pending.get(frame.rid);
     if (!p) return; // answered after its timeout
     this.pending.delete(frame.rid);
     clearTimeout(p.timer);
     if (frame.ok) p.resolve(frame.result);
+    // A draining node refuses what it no longer takes: the request goes to the new owner.
+    else if (this.draining && frame.code === ErrorCode.UNAVAILABLE) p.reject(new LinkDownError(this.id));
     else p.reject(new ProtocolError(frame.code, frame.message));
   }
 
   private onSocketGone(): void {
-    const wasUp = this.up;
+    const wasUp = this.up && !this.draining;
     this.up = false;
+    this.draining = false;
     this.ws = null;
     if (this.pingTimer) clearInterval(this.pingTimer);
     this.pingTimer = null;

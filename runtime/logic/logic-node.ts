@@ -167,7 +167,11 @@ export async function startLogic(options: LogicOptions, deps: LogicDeps): Promis
   async function shutdown(): Promise<void> {
     const deadline = Date.now() + options.shutdownTimeoutMs;
     server.stopAccepting();
+    // The notice goes out before any refusal on each link, so a gate that reads a refusal already
+    // routes around this node and re-sends the request to the new owner.
+    const gates = links.announceDraining();
     handler.stopAccepting();
+    log.info({ gates, inFlight: handler.inFlight, pendingFanout: fanout.pending, shutdownTimeoutMs: options.shutdownTimeoutMs }, 'draining: new requests go to other nodes');
     await sweep.stop();
     await handler.drain(Math.max(0, deadline - Date.now()));
     await fanout.idle(Math.max(0, deadline - Date.now()));
