@@ -36,6 +36,8 @@ export async function runLogic(argv: readonly string[], env: Readonly<Record<str
   );
   store.cluster.on('error', (err: Error) => log.debug({ err }, 'redis cluster client error'));
   let node: LogicNode | null = null;
+  /** Set on SIGTERM: /readyz fails at once, so the operator takes the node out of the membership. */
+  let draining = false;
   const ops = await startOpsServer({
     host: options.opsHost,
     port: options.opsPort,
@@ -43,6 +45,7 @@ export async function runLogic(argv: readonly string[], env: Readonly<Record<str
     handshakeTimeoutMs: options.handshakeTimeoutMs,
     readiness: [
       { name: 'internal-endpoint', check: () => (node ? null : 'not listening yet') },
+      { name: 'draining', check: () => (draining ? 'logic node is draining (shutting down)' : null) },
       { name: 'redis', check: async () => ((await store.ping()) ? null : 'Redis Cluster does not answer') },
     ],
   });
@@ -64,6 +67,7 @@ export async function runLogic(argv: readonly string[], env: Readonly<Record<str
         process.exit(1);
       }
       stopping = true;
+      draining = true;
       log.info({ signal }, 'shutting down');
       void started
         .close()
