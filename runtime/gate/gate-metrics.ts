@@ -41,6 +41,10 @@ export interface GateMetrics {
   /** 1 while the gate drains (SIGTERM): not ready, refusing new clients, closing its clients over the window. */
   draining: Gauge;
   connectionsDrained: Counter<'wait'>;
+  linkPendingRequests: Gauge;
+  linkBufferedBytes: Gauge;
+  /** Read on every scrape: the router sets these. */
+  linkSource: { pendingRequests: () => number; bufferedBytes: () => number };
 }
 
 const AUTH_FAILURE_REASONS = ['missing', 'invalid', 'expired'] as const satisfies readonly AuthFailureReason[];
@@ -51,7 +55,25 @@ const DROP_REASONS = ['duplicate', 'overflow', 'closed'] as const satisfies read
 export function createGateMetrics(registry: Registry): GateMetrics {
   const registers = [registry];
   const uncounted: Record<DeliveryPath, number> = { online: 0, offline: 0, sweep: 0, gapfill: 0 };
+  const linkSource = { pendingRequests: () => 0, bufferedBytes: () => 0 };
   const metrics: GateMetrics = {
+    linkSource,
+    linkPendingRequests: new Gauge({
+      name: 'imgroup_gate_logic_pending_requests',
+      help: 'Requests sent to logic nodes and not yet answered, over all links; at most IMGROUP_MAX_PENDING_REQUESTS per link (beyond it: UNAVAILABLE).',
+      registers,
+      collect() {
+        this.set(linkSource.pendingRequests());
+      },
+    }),
+    linkBufferedBytes: new Gauge({
+      name: 'imgroup_gate_logic_buffered_bytes',
+      help: 'Bytes queued on the logic links and not yet taken by the network, over all links; requests to a link above IMGROUP_LINK_MAX_BUFFERED_BYTES fail with UNAVAILABLE.',
+      registers,
+      collect() {
+        this.set(linkSource.bufferedBytes());
+      },
+    }),
     connections: new Gauge({ name: 'imgroup_gate_connections', help: 'Authenticated client connections open on this gate.', registers }),
     users: new Gauge({ name: 'imgroup_gate_users', help: 'Distinct users with at least one authenticated connection on this gate.', registers }),
     connectionsOpened: new Counter({ name: 'imgroup_gate_connections_opened_total', help: 'Client connections accepted (after authentication).', registers }),

@@ -101,10 +101,13 @@ export async function startGate(options: GateOptions, deps: GateDeps): Promise<G
       linkPingMs: options.linkPingMs,
       linkReconnectMaxMs: options.linkReconnectMaxMs,
       maxPendingRequests: options.maxPendingRequests,
+      maxLinkBufferedBytes: options.maxLinkBufferedBytes,
       maxInternalFrameBytes: options.maxInternalFrameBytes,
     },
     { log: base, metrics },
   );
+  metrics.linkSource.pendingRequests = () => router.pendingRequests;
+  metrics.linkSource.bufferedBytes = () => router.bufferedBytes;
   const delivery = new Delivery(connections, metrics, base);
   router.on('deliver', (frame, link) => delivery.deliver(frame, link));
   const gaps = new RouterGapFiller(router, metrics, { gapFillTimeoutMs: options.gapFillTimeoutMs }, base);

@@ -34,6 +34,8 @@ export interface LogicLinkOptions {
   pingMs: number;
   reconnectMaxMs: number;
   maxPending: number;
+  /** Bytes of requests written to the link but not yet handed to the kernel (a logic node that stops reading); beyond it requests fail with UNAVAILABLE. */
+  maxBufferedBytes: number;
   maxFrameBytes: number;
 }
 
@@ -102,6 +104,11 @@ export class LogicLink {
     return this.pending.size;
   }
 
+  /** Bytes queued on the socket, not yet written to the kernel. */
+  get bufferedBytes(): number {
+    return this.ws?.bufferedAmount ?? 0;
+  }
+
   start(): void {
     if (this.closed || this.ws) return;
     this.connect();
@@ -116,6 +123,9 @@ export class LogicLink {
     if (!this.up || this.draining || !ws) return Promise.reject(new LinkDownError(this.id));
     if (this.pending.size >= this.opts.maxPending) {
       return Promise.reject(new ProtocolError(ErrorCode.UNAVAILABLE, `logic node ${this.id} has ${this.pending.size} requests in flight; retry later`));
+    }
+    if (ws.bufferedAmount > this.opts.maxBufferedBytes) {
+      return Promise.reject(new ProtocolError(ErrorCode.UNAVAILABLE, `logic node ${this.id} is not reading its link (${ws.bufferedAmount} bytes queued); retry later`));
     }
     const rid = this.nextRid;
     this.nextRid = this.nextRid >= Number.MAX_SAFE_INTEGER ? 1 : this.nextRid + 1;

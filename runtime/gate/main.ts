@@ -10,6 +10,7 @@ import { createLogger } from '../ops/logger.js';
 import { startOpsServer } from '../ops/ops-server.js';
 import { collectProcessMetrics } from '../ops/process-metrics.js';
 import { createRedisMetrics } from '../redis/redis-metrics.js';
+import { CommandBudget } from '../redis/command-budget.js';
 import { createCluster, RedisStore } from '../redis/redis-store.js';
 import { type ResolvedGateOptions, resolveGateOptions } from './config.js';
 import { startGate } from './gate-node.js';
@@ -36,7 +37,7 @@ export async function runGate(argv: readonly string[], env: Readonly<Record<stri
   collectProcessMetrics(registry);
   const cluster = createCluster({ seeds: options.redisSeeds, password: options.redisPassword, commandTimeoutMs: options.redisCommandTimeoutMs });
   cluster.on('error', (err: Error) => log.warn({ err: err.message }, 'redis cluster error'));
-  const store = new RedisStore(cluster, createRedisMetrics(registry));
+  const store = new RedisStore(cluster, createRedisMetrics(registry), new CommandBudget({ maxCommands: options.redisMaxPendingCommands, maxBytes: options.redisMaxPendingBytes }));
 
   let gate: Awaited<ReturnType<typeof startGate>>;
   try {

@@ -10,6 +10,7 @@ import { ThrottledLog } from '../ops/throttled-log.js';
 import { InternalCloseCode } from '../protocol/internal-frames.js';
 import { RedisPresenceReader } from '../presence/presence-redis.js';
 import { createRedisMetrics } from '../redis/redis-metrics.js';
+import { CommandBudget } from '../redis/command-budget.js';
 import { createCluster, RedisStore } from '../redis/redis-store.js';
 import { gateCacheMs, type LogicOptions } from './config.js';
 import { CoalescingCursorWriter } from './coalescing-cursor-writer.js';
@@ -68,6 +69,7 @@ export async function startLogic(options: LogicOptions, deps: LogicDeps): Promis
     new RedisStore(
       createCluster({ seeds: options.redisSeeds, password: options.redisPassword, commandTimeoutMs: options.redisCommandTimeoutMs }),
       createRedisMetrics(deps.registry),
+      new CommandBudget({ maxCommands: options.redisMaxPendingCommands, maxBytes: options.redisMaxPendingBytes }),
     );
   if (ownsStore) store.cluster.on('error', (err: Error) => log.debug({ err }, 'redis cluster client error'));
   const metrics = createLogicMetrics(deps.registry);

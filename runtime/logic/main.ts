@@ -10,6 +10,7 @@ import { createLogger } from '../ops/logger.js';
 import { startOpsServer } from '../ops/ops-server.js';
 import { collectProcessMetrics } from '../ops/process-metrics.js';
 import { createRedisMetrics } from '../redis/redis-metrics.js';
+import { CommandBudget } from '../redis/command-budget.js';
 import { createCluster, RedisStore } from '../redis/redis-store.js';
 import { type LogicOptions, resolveLogicOptions } from './config.js';
 import { type LogicNode, startLogic } from './logic-node.js';
@@ -33,6 +34,7 @@ export async function runLogic(argv: readonly string[], env: Readonly<Record<str
   const store = new RedisStore(
     createCluster({ seeds: options.redisSeeds, password: options.redisPassword, commandTimeoutMs: options.redisCommandTimeoutMs }),
     createRedisMetrics(registry),
+    new CommandBudget({ maxCommands: options.redisMaxPendingCommands, maxBytes: options.redisMaxPendingBytes }),
   );
   store.cluster.on('error', (err: Error) => log.debug({ err }, 'redis cluster client error'));
   let node: LogicNode | null = null;
