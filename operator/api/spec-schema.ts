@@ -34,6 +34,9 @@ const sessionTtl = option(LOGIC_OWN_OPTIONS, 'IMGROUP_SESSION_TTL_MS');
 const logCap = option(LOGIC_OWN_OPTIONS, 'IMGROUP_LOG_CAP');
 const logRetention = option(LOGIC_OWN_OPTIONS, 'IMGROUP_LOG_RETENTION_MS');
 const gatePort = option(GATE_ONLY_OPTIONS, 'IMGROUP_GATE_PORT');
+const drainWindow = option(GATE_ONLY_OPTIONS, 'IMGROUP_GATE_DRAIN_WINDOW_MS');
+/** Longest drain window the API accepts: 10 minutes (the pods' grace period grows with it). */
+const MAX_DRAIN_WINDOW_MS = 600_000;
 const minRetention = formatDurationMs(logRetention.min);
 const maxRetention = formatDurationMs(logRetention.max);
 
@@ -55,6 +58,13 @@ const gateSchema = object({
           maximum: gatePort.max,
         }),
       },
+    }),
+    drainWindowMs: integer({
+      description:
+        'A stopping gate (rolling update, scale-down) turns not ready, refuses new WebSocket upgrades with 503 and closes its clients with 1001 spread evenly over this many ms, so that their reconnects do not hit the other gates as one storm (IMGROUP_GATE_DRAIN_WINDOW_MS; 0 = all at once). The gate pods\' terminationGracePeriodSeconds is derived from it. Default 10000.',
+      default: 10_000,
+      minimum: drainWindow.min,
+      maximum: Math.min(drainWindow.max, MAX_DRAIN_WINDOW_MS),
     }),
   },
 });

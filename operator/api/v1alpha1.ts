@@ -48,6 +48,11 @@ export interface GateSpec {
   /** Default requests cpu 250m, memory 256Mi; limits memory 1Gi. */
   resources: ResourceRequirements;
   service: GateServiceSpec;
+  /**
+   * IMGROUP_GATE_DRAIN_WINDOW_MS: a stopping gate closes its clients with 1001 spread over this
+   * many ms. Default 10000. The pods' terminationGracePeriodSeconds follows from it.
+   */
+  drainWindowMs: number;
 }
 
 export interface LogicSpec {

@@ -8,6 +8,7 @@ import type { ImGroupCluster } from '../api/v1alpha1.js';
 import { clusterContext } from './cluster-context.js';
 import { ownedMeta, selectorLabels } from './object-meta.js';
 import { GATE_CLIENT_PORT, GATE_OPS_PORT } from './ports.js';
+import { gateShutdownBudget } from './grace-period.js';
 import { gateEnv, MEMBERSHIP_KEY, MEMBERSHIP_MOUNT_DIR } from './runtime-env.js';
 import { type RuntimeDefaults, runtimePodTemplate } from './runtime-pod.js';
 
@@ -37,6 +38,7 @@ export function desiredGateStatefulSet(cluster: ImGroupCluster, defaults: Runtim
         resources: gate.resources,
         timing: { readinessPeriodSeconds: 5 },
         serviceAccountName: ctx.names.gateAccess,
+        terminationGracePeriodSeconds: gateShutdownBudget(gate.drainWindowMs).terminationGracePeriodSeconds,
         volumes: [
           {
             // optional: a gate starts (and waits for members) even before the operator wrote it.

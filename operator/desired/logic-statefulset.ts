@@ -8,6 +8,7 @@ import type { ImGroupCluster } from '../api/v1alpha1.js';
 import { clusterContext } from './cluster-context.js';
 import { ownedMeta, selectorLabels } from './object-meta.js';
 import { LOGIC_INTERNAL_PORT, LOGIC_INTERNAL_PORT_NAME, LOGIC_OPS_PORT } from './ports.js';
+import { logicShutdownBudget } from './grace-period.js';
 import { logicEnv } from './runtime-env.js';
 import { type RuntimeDefaults, runtimePodTemplate } from './runtime-pod.js';
 
@@ -34,6 +35,7 @@ export function desiredLogicStatefulSet(cluster: ImGroupCluster, defaults: Runti
         ],
         resources: logic.resources,
         timing: { readinessPeriodSeconds: 2 },
+        terminationGracePeriodSeconds: logicShutdownBudget().terminationGracePeriodSeconds,
       }),
     },
   };

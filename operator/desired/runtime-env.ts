@@ -8,6 +8,7 @@ import { parseDurationMs } from '../api/duration.js';
 import { AUTH_SECRET_KEYS, contextAuthSecretName } from './auth-secret.js';
 import type { ClusterContext } from './cluster-context.js';
 import { GATE_CLIENT_PORT, GATE_OPS_PORT, LOGIC_INTERNAL_PORT, LOGIC_OPS_PORT, REDIS_PORT } from './ports.js';
+import { gateShutdownBudget } from './grace-period.js';
 import { redisPodHost } from './redis-config.js';
 
 /** Where gate pods mount the ConfigMap N-membership (IMGROUP_MEMBERSHIP_FILE). */
@@ -61,6 +62,8 @@ export function gateEnv(ctx: ClusterContext): V1EnvVar[] {
     value('IMGROUP_MEMBERSHIP_FILE', `${MEMBERSHIP_MOUNT_DIR}/${MEMBERSHIP_KEY}`),
     value('IMGROUP_MEMBERSHIP_CONFIGMAP', `${ctx.namespace}/${ctx.names.membership}`),
     value('IMGROUP_PRESENCE_PUBLISH', ctx.spec.session.invalidation),
+    value('IMGROUP_GATE_DRAIN_WINDOW_MS', ctx.spec.gate.drainWindowMs),
+    value('IMGROUP_GATE_SHUTDOWN_TIMEOUT_MS', gateShutdownBudget(ctx.spec.gate.drainWindowMs).shutdownTimeoutMs),
   ];
 }
 

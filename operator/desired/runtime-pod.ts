@@ -1,7 +1,8 @@
 /**
  * The pod template shared by gate and logic StatefulSets: one container of the imgroup runtime
  * image (runtimeImage) running `imgroup <component>`, configured by env, probed on its ops port (`/readyz` for
- * readiness, `/healthz` for liveness, with a startup probe so a slow start is not killed),
+ * readiness — it fails as soon as the process drains —, `/healthz` for liveness, with a startup
+ * probe so a slow start is not killed), a grace period that holds the process's drain,
  * hardened (pod-security.ts), with a writable /tmp as its only scratch space.
  */
 import type { V1ContainerPort, V1EnvVar, V1PodTemplateSpec, V1Probe, V1ResourceRequirements, V1Volume, V1VolumeMount } from '@kubernetes/client-node';
@@ -13,6 +14,7 @@ import { containerSecurityContext, podSecurityContext, spreadOverNodes } from '.
 
 export const TMP_VOLUME = 'tmp';
 export const TMP_SIZE_LIMIT = '64Mi';
+/** Grace period of Redis pods (gate and logic pods derive theirs from their drain, grace-period.ts). */
 export const TERMINATION_GRACE_SECONDS = 30;
 
 /** What the operator's configuration adds to a cluster's spec when computing runtime pods. */
@@ -65,6 +67,8 @@ export interface RuntimePodOptions {
   volumes?: { volume: V1Volume; mount: V1VolumeMount }[];
   /** Gate pods: the ServiceAccount whose token reads N-membership; others get no token. */
   serviceAccountName?: string;
+  /** The process's shutdown timeout plus a margin (grace-period.ts). */
+  terminationGracePeriodSeconds: number;
 }
 
 export function runtimePodTemplate(ctx: ClusterContext, o: RuntimePodOptions): V1PodTemplateSpec {
@@ -76,7 +80,7 @@ export function runtimePodTemplate(ctx: ClusterContext, o: RuntimePodOptions): V
         ? { serviceAccountName: o.serviceAccountName, automountServiceAccountToken: true }
         : { automountServiceAccountToken: false }),
       enableServiceLinks: false,
-      terminationGracePeriodSeconds: TERMINATION_GRACE_SECONDS,
+      terminationGracePeriodSeconds: o.terminationGracePeriodSeconds,
       securityContext: podSecurityContext(),
       affinity: spreadOverNodes(selectorLabels(ctx, o.component)),
       containers: [

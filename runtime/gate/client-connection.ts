@@ -74,6 +74,10 @@ export class ClientConnection implements Flushable {
   private badFrames: WindowCounter | null = null;
   /** Client `sync` requests sent to logic and not yet answered (bounded by ClientRequests). */
   syncsInFlight = 0;
+  /** Client `send` and `sync` requests sent to logic and not yet answered (ClientRequests counts them). */
+  requestsInFlight = 0;
+  /** Draining: frames from the client are no longer acted on (an unconfirmed send is resent after the reconnect). */
+  private draining = false;
 
   constructor(
     readonly ws: WebSocket,
@@ -104,7 +108,7 @@ export class ClientConnection implements Flushable {
   /** One frame from the client. Never throws. */
   receive(data: RawData, isBinary: boolean, nowMs: number): void {
     this.lastSeenMs = nowMs;
-    if (this.closingSinceMs !== 0) return;
+    if (this.closingSinceMs !== 0 || this.draining) return;
     if (isBinary) {
       this.reject(null, ErrorCode.BAD_FRAME, 'binary frames are not accepted: send JSON text frames', nowMs);
       return;
@@ -227,6 +231,20 @@ export class ClientConnection implements Flushable {
       return;
     }
     this.ws.ping();
+  }
+
+  /**
+   * The gate drains this connection: from now on its frames are ignored (nothing new is accepted,
+   * so nothing accepted can be lost by the close), while answers and messages still go out until
+   * the gate closes it once `requestsInFlight` is 0.
+   */
+  stopTaking(): void {
+    this.draining = true;
+  }
+
+  /** Closing or closed (by either side). */
+  get isClosed(): boolean {
+    return this.closingSinceMs !== 0 || this.ws.readyState > 1;
   }
 
   /** Start closing with `code`; a close that does not complete is terminated by the next tick. */

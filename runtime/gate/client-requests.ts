@@ -42,6 +42,7 @@ export class ClientRequests {
   }
 
   private async send(conn: ClientConnection, frame: SendFrame): Promise<void> {
+    conn.requestsInFlight++;
     try {
       const r = await this.router.request(frame.groupId, {
         op: 'send',
@@ -53,6 +54,8 @@ export class ClientRequests {
       conn.sendFrame({ type: 'sent', id: frame.id, groupId: frame.groupId, seq: r.seq, ts: r.ts });
     } catch (err) {
       this.fail(conn, frame.id, err);
+    } finally {
+      conn.requestsInFlight--;
     }
   }
 
@@ -63,6 +66,7 @@ export class ClientRequests {
       return;
     }
     conn.syncsInFlight++;
+    conn.requestsInFlight++;
     try {
       const r = await this.router.request(frame.groupId, {
         op: 'sync',
@@ -76,6 +80,7 @@ export class ClientRequests {
       this.fail(conn, frame.id, err);
     } finally {
       conn.syncsInFlight--;
+      conn.requestsInFlight--;
     }
   }
 

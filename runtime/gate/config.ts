@@ -20,6 +20,11 @@ export const MIN_JWT_SECRET_BYTES = 32;
 /** The ws hard frame cap is this multiple of maxFrameBytes: frames in between get FRAME_TOO_LARGE, bigger ones close 1009. */
 export const HARD_FRAME_FACTOR = 4;
 
+/** How long a drained gate waits for its clients to complete the 1001 close handshake before terminating them. */
+export const CLOSE_HANDSHAKE_MS = 2000;
+/** Seconds a pod's terminationGracePeriodSeconds exceeds the process's own shutdown timeout (the operator adds it). */
+export const GRACE_MARGIN_SECONDS = 5;
+
 const KiB = 1024;
 const MiB = 1024 * KiB;
 
@@ -51,6 +56,7 @@ export const GATE_ONLY_OPTIONS = [
   intOption({ key: 'sendBufferBytes', env: 'IMGROUP_SEND_BUFFER_BYTES', flag: 'send-buffer-bytes', default: 4 * MiB, min: 16 * KiB, max: 1024 * MiB, doc: 'Unsent bytes a connection may accumulate before it is closed as a slow consumer (4001).' }),
   intOption({ key: 'requestTimeoutMs', env: 'IMGROUP_REQUEST_TIMEOUT_MS', flag: 'request-timeout-ms', default: 5000, min: 100, max: 120_000, doc: 'A request to logic (including retries on a new owner) without answer after this long fails with UNAVAILABLE.' }),
   intOption({ key: 'maxPendingRequests', env: 'IMGROUP_MAX_PENDING_REQUESTS', flag: 'max-pending-requests', default: 10_000, min: 1, max: 1_000_000, doc: 'Requests in flight per logic link; beyond it requests fail with UNAVAILABLE.' }),
+  intOption({ key: 'maxLinkBufferedBytes', env: 'IMGROUP_LINK_MAX_BUFFERED_BYTES', flag: 'link-max-buffered-bytes', default: 16 * MiB, min: 64 * KiB, max: 1024 * MiB, doc: 'Bytes of requests queued on one logic link and not yet taken by the network (a logic node that stopped reading); beyond it requests to that node fail with UNAVAILABLE.' }),
   intOption({ key: 'linkPingMs', env: 'IMGROUP_LINK_PING_MS', flag: 'link-ping-ms', default: 1000, min: 50, max: 60_000, doc: 'Ping interval of internal links; a logic node silent for 2 intervals is dropped from the ring.' }),
   intOption({ key: 'linkReconnectMaxMs', env: 'IMGROUP_LINK_RECONNECT_MAX_MS', flag: 'link-reconnect-max-ms', default: 5000, min: 100, max: 300_000, doc: 'Upper bound of the jittered exponential backoff between link reconnect attempts, in ms.' }),
   intOption({ key: 'maxInternalFrameBytes', env: 'IMGROUP_MAX_INTERNAL_FRAME_BYTES', flag: 'max-internal-frame-bytes', default: 64 * MiB, min: 64 * KiB, max: 1024 * MiB, doc: 'Largest frame accepted from a logic node, in bytes.' }),
@@ -64,6 +70,16 @@ export const GATE_ONLY_OPTIONS = [
   intOption({ key: 'adminRatePerSec', env: 'IMGROUP_ADMIN_RATE_PER_SEC', flag: 'admin-rate-per-sec', default: 1000, min: 1, max: 1_000_000, doc: 'Admin API requests per second this gate accepts (HTTP 429 beyond).' }),
   boolOption({ key: 'presencePublish', env: 'IMGROUP_PRESENCE_PUBLISH', flag: 'presence-publish', default: true, doc: 'Publish presence changes on sharded pub/sub, so logic nodes update their session caches at once (with `false`, logic caches rely on their TTL alone).' }),
   PRESENCE_CHANNELS_OPTION,
+  intOption({ key: 'drainWindowMs', env: 'IMGROUP_GATE_DRAIN_WINDOW_MS', flag: 'drain-window-ms', default: 10_000, min: 0, max: 3_600_000, doc: 'On SIGTERM the gate turns not ready, refuses new WebSocket upgrades (HTTP 503) and closes its clients with 1001 spread evenly over this many ms, so that their reconnects reach the other gates as a steady stream (0 = all at once). Must fit IMGROUP_GATE_SHUTDOWN_TIMEOUT_MS (see there).' }),
+  intOption({
+    key: 'shutdownTimeoutMs',
+    env: 'IMGROUP_GATE_SHUTDOWN_TIMEOUT_MS',
+    flag: 'shutdown-timeout-ms',
+    default: 25_000,
+    min: 1000,
+    max: 3_600_000,
+    doc: `On SIGTERM the gate exits within this many ms, drained or not. It must hold the drain: IMGROUP_GATE_DRAIN_WINDOW_MS + IMGROUP_REQUEST_TIMEOUT_MS (the last client's requests in flight) + ${CLOSE_HANDSHAKE_MS} ms (close handshakes) + 2 × IMGROUP_REDIS_COMMAND_TIMEOUT_MS (presence) at most. Keep the pod's terminationGracePeriodSeconds above it (the operator sets it to this + ${GRACE_MARGIN_SECONDS} s).`,
+  }),
 ] as const;
 
 /** Every option of `imgroup gate`: the shared ones first. */
@@ -152,11 +168,26 @@ export function checkGateOptions(o: GateOptions): void {
   if (o.sendBufferBytes < o.maxFrameBytes) {
     throw new ConfigError(`IMGROUP_SEND_BUFFER_BYTES (${o.sendBufferBytes}) must be at least IMGROUP_MAX_FRAME_BYTES (${o.maxFrameBytes}): one message must fit`);
   }
+  const drainMs = gateDrainBudgetMs(o);
+  if (drainMs > o.shutdownTimeoutMs) {
+    throw new ConfigError(
+      `IMGROUP_GATE_SHUTDOWN_TIMEOUT_MS (${o.shutdownTimeoutMs}) cannot hold a drain of ${drainMs} ms: IMGROUP_GATE_DRAIN_WINDOW_MS (${o.drainWindowMs}) + IMGROUP_REQUEST_TIMEOUT_MS (${o.requestTimeoutMs}) + ${CLOSE_HANDSHAKE_MS} ms close handshakes + 2 × IMGROUP_REDIS_COMMAND_TIMEOUT_MS (${o.redisCommandTimeoutMs}); shorten the window or raise the timeout`,
+    );
+  }
   if (o.mode === 'production') {
     if (o.jwtSecret === DEV_JWT_SECRET) throw new ConfigError('IMGROUP_JWT_SECRET must not be the development default in production mode');
     if (o.adminToken === DEV_ADMIN_TOKEN) throw new ConfigError('IMGROUP_ADMIN_TOKEN must not be the development default in production mode');
     if (o.internalToken === DEV_INTERNAL_TOKEN) throw new ConfigError('IMGROUP_INTERNAL_TOKEN must not be the development default in production mode');
   }
+}
+
+/**
+ * The longest a drain can take: the window, then the last connection's requests in flight (each
+ * ends within the request timeout), the close handshakes, the presence writes still in flight and
+ * the unregister (one Redis command timeout each).
+ */
+export function gateDrainBudgetMs(o: Pick<GateOptions, 'drainWindowMs' | 'requestTimeoutMs' | 'redisCommandTimeoutMs'>): number {
+  return o.drainWindowMs + o.requestTimeoutMs + CLOSE_HANDSHAKE_MS + 2 * o.redisCommandTimeoutMs;
 }
 
 /** A random boot id: distinguishes this process from earlier incarnations of the same gate name. */

@@ -38,6 +38,13 @@ export interface GateMetrics {
   routeRetries: Counter<'op'>;
   linksUp: Gauge;
   adminRequests: Counter<'route' | 'status'>;
+  /** 1 while the gate drains (SIGTERM): not ready, refusing new clients, closing its clients over the window. */
+  draining: Gauge;
+  connectionsDrained: Counter<'wait'>;
+  linkPendingRequests: Gauge;
+  linkBufferedBytes: Gauge;
+  /** Read on every scrape: the router sets these. */
+  linkSource: { pendingRequests: () => number; bufferedBytes: () => number };
 }
 
 const AUTH_FAILURE_REASONS = ['missing', 'invalid', 'expired'] as const satisfies readonly AuthFailureReason[];
@@ -48,7 +55,25 @@ const DROP_REASONS = ['duplicate', 'overflow', 'closed'] as const satisfies read
 export function createGateMetrics(registry: Registry): GateMetrics {
   const registers = [registry];
   const uncounted: Record<DeliveryPath, number> = { online: 0, offline: 0, sweep: 0, gapfill: 0 };
+  const linkSource = { pendingRequests: () => 0, bufferedBytes: () => 0 };
   const metrics: GateMetrics = {
+    linkSource,
+    linkPendingRequests: new Gauge({
+      name: 'imgroup_gate_logic_pending_requests',
+      help: 'Requests sent to logic nodes and not yet answered, over all links; at most IMGROUP_MAX_PENDING_REQUESTS per link (beyond it: UNAVAILABLE).',
+      registers,
+      collect() {
+        this.set(linkSource.pendingRequests());
+      },
+    }),
+    linkBufferedBytes: new Gauge({
+      name: 'imgroup_gate_logic_buffered_bytes',
+      help: 'Bytes queued on the logic links and not yet taken by the network, over all links; requests to a link above IMGROUP_LINK_MAX_BUFFERED_BYTES fail with UNAVAILABLE.',
+      registers,
+      collect() {
+        this.set(linkSource.bufferedBytes());
+      },
+    }),
     connections: new Gauge({ name: 'imgroup_gate_connections', help: 'Authenticated client connections open on this gate.', registers }),
     users: new Gauge({ name: 'imgroup_gate_users', help: 'Distinct users with at least one authenticated connection on this gate.', registers }),
     connectionsOpened: new Counter({ name: 'imgroup_gate_connections_opened_total', help: 'Client connections accepted (after authentication).', registers }),
@@ -142,6 +167,13 @@ export function createGateMetrics(registry: Registry): GateMetrics {
       labelNames: ['route', 'status'],
       registers,
     }),
+    draining: new Gauge({ name: 'imgroup_gate_draining', help: '1 while the gate drains after SIGTERM (not ready, new WebSocket upgrades refused with 503, clients closed with 1001 over IMGROUP_GATE_DRAIN_WINDOW_MS), else 0.', registers }),
+    connectionsDrained: new Counter({
+      name: 'imgroup_gate_connections_drained_total',
+      help: 'Client connections closed with 1001 by the drain, by whether they had requests in flight to wait for at their turn (wait = none, requests).',
+      labelNames: ['wait'],
+      registers,
+    }),
   };
   // Every known value of a closed label set starts at 0: rates then read 0, not "no data",
   // before the first event, and a series never appears out of nothing.
@@ -152,6 +184,8 @@ export function createGateMetrics(registry: Registry): GateMetrics {
   for (const reason of DROP_REASONS) metrics.deliveriesDropped.inc({ reason }, 0);
   for (const outcome of ['ok', 'failed']) metrics.gapFills.inc({ outcome }, 0);
   for (const op of INTERNAL_OPS) metrics.routeRetries.inc({ op }, 0);
+  for (const wait of ['none', 'requests']) metrics.connectionsDrained.inc({ wait }, 0);
+  metrics.draining.set(0);
   return metrics;
 }
 

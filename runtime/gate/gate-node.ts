@@ -1,7 +1,8 @@
 /**
  * A gate node, wired: options → metrics, presence, router + membership source, delivery, client
  * port, heartbeat loop. `startGate` returns once the client port listens; `close()` is the
- * graceful shutdown (stop accepting, close clients with 1001, unregister presence, close links).
+ * graceful shutdown (turn not ready, refuse new clients, close clients with 1001 spread over the
+ * drain window, unregister presence, close links).
  */
 import { randomBytes } from 'node:crypto';
 import type { Registry } from 'prom-client';
@@ -17,7 +18,8 @@ import type { AuthResult } from './auth.js';
 import { TokenVerifier } from './auth.js';
 import { ClientConnection, type ConnectionContext } from './client-connection.js';
 import { ClientRequests } from './client-requests.js';
-import { checkGateOptions, type GateOptions, HARD_FRAME_FACTOR, newBootId } from './config.js';
+import { CLOSE_HANDSHAKE_MS, checkGateOptions, type GateOptions, HARD_FRAME_FACTOR, newBootId } from './config.js';
+import { drainConnections } from './connection-drain.js';
 import { ConnectionRegistry } from './connection-registry.js';
 import { Delivery } from './delivery.js';
 import { type GapFiller, RouterGapFiller } from './gap-filler.js';
@@ -41,19 +43,20 @@ export interface GateHandle {
   port: number;
   name: string;
   bootId: string;
-  /** For the ops server's /readyz: Redis answers, at least one logic node is reachable. */
+  /** For the ops server's /readyz: Redis answers, at least one logic node is reachable, not draining. */
   readiness: readonly ReadinessCheck[];
   /** Authenticated client connections open now. */
   connections(): number;
   /** Logic nodes whose link is up. */
   linksUp(): number;
   membershipVersion(): string | null;
-  /** Graceful shutdown; idempotent. */
+  /**
+   * Graceful shutdown; idempotent. Drain (not ready, new upgrades refused with 503, clients closed
+   * with 1001 spread over IMGROUP_GATE_DRAIN_WINDOW_MS after their requests in flight are
+   * answered), then unregister what is left from presence and close the links.
+   */
   close(): Promise<void>;
 }
-
-/** How long a graceful shutdown waits for clients to complete the 1001 close before terminating them. */
-const DRAIN_MS = 2000;
 
 export async function startGate(options: GateOptions, deps: GateDeps): Promise<GateHandle> {
   checkGateOptions(options);
@@ -98,10 +101,13 @@ export async function startGate(options: GateOptions, deps: GateDeps): Promise<G
       linkPingMs: options.linkPingMs,
       linkReconnectMaxMs: options.linkReconnectMaxMs,
       maxPendingRequests: options.maxPendingRequests,
+      maxLinkBufferedBytes: options.maxLinkBufferedBytes,
       maxInternalFrameBytes: options.maxInternalFrameBytes,
     },
     { log: base, metrics },
   );
+  metrics.linkSource.pendingRequests = () => router.pendingRequests;
+  metrics.linkSource.bufferedBytes = () => router.bufferedBytes;
   const delivery = new Delivery(connections, metrics, base);
   router.on('deliver', (frame, link) => delivery.deliver(frame, link));
   const gaps = new RouterGapFiller(router, metrics, { gapFillTimeoutMs: options.gapFillTimeoutMs }, base);
@@ -121,7 +127,10 @@ export async function startGate(options: GateOptions, deps: GateDeps): Promise<G
   }
   await membership.start();
 
+  /** Draining or closing: new clients are refused, the gate is not ready. */
   let shuttingDown = false;
+  /** The last phase of close(): remaining devices are unregistered in one batch, not one by one. */
+  let unregistering = false;
   /** Presence writes not yet settled: a disconnect must wait for them, or it could land first. */
   const presenceWrites = new Map<ClientConnection, Promise<void>>();
 
@@ -130,7 +139,7 @@ export async function startGate(options: GateOptions, deps: GateDeps): Promise<G
     metrics.connections.set(connections.size);
     metrics.users.set(connections.users);
     metrics.connectionsClosed.inc({ code: closeCodeLabel(code) });
-    if (shuttingDown) return;
+    if (unregistering) return;
     const disconnect = () =>
       presence.disconnect(conn.userId, conn.connId).catch((err: Error) => log.warn({ err: err.message, connId: conn.connId }, 'presence disconnect failed'));
     const pending = presenceWrites.get(conn);
@@ -154,6 +163,7 @@ export async function startGate(options: GateOptions, deps: GateDeps): Promise<G
     metrics.connections.set(connections.size);
     metrics.users.set(connections.users);
     metrics.connectionsOpened.inc();
+    log.debug({ connId: conn.connId }, 'client connected');
     ws.on('message', (data, isBinary) => conn.receive(data, isBinary, Date.now()));
     ws.on('pong', () => conn.seen(Date.now()));
     ws.on('error', (err) => log.debug({ err: err.message, connId: conn.connId }, 'client socket error'));
@@ -210,7 +220,7 @@ export async function startGate(options: GateOptions, deps: GateDeps): Promise<G
         log: base,
         refusals,
         refuseReason: () => {
-          if (shuttingDown) return 'gate is shutting down; connect to another gate';
+          if (shuttingDown) return 'gate is draining (shutting down); connect to another gate';
           if (connections.size + (server?.handshakes ?? 0) >= options.maxConnections) return `gate holds its maximum of ${options.maxConnections} connections`;
           return null;
         },
@@ -235,14 +245,27 @@ export async function startGate(options: GateOptions, deps: GateDeps): Promise<G
   let closing: Promise<void> | null = null;
   const close = (): Promise<void> => {
     closing ??= (async () => {
+      // Draining: not ready, upgrades refused with 503, clients closed with 1001 over the window.
+      // Presence, heartbeat, membership and links keep working meanwhile: the clients not yet
+      // closed are served as before, and each closed one is unregistered as it goes.
       shuttingDown = true;
+      metrics.draining.set(1);
+      const drainStart = performance.now();
+      const clients = connections.all();
+      log.info({ connections: clients.length, windowMs: options.drainWindowMs }, 'draining: closing clients with 1001 over the drain window');
+      await drainConnections(
+        clients,
+        { windowMs: options.drainWindowMs, inFlightWaitMs: options.requestTimeoutMs, closeCode: CloseCode.GOING_AWAY },
+        { drained: (waited) => metrics.connectionsDrained.inc({ wait: waited ? 'requests' : 'none' }) },
+      );
+      const deadline = Date.now() + CLOSE_HANDSHAKE_MS;
+      while (connections.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      // Closing: whatever is left is terminated and unregistered in one batch.
+      unregistering = true;
       clearInterval(heartbeat);
       membership.stop();
       const stopped = gateServer.stopAccepting();
       const devices = connections.all().map((c) => ({ userId: c.userId, connId: c.connId }));
-      for (const conn of connections.all()) conn.close(CloseCode.GOING_AWAY);
-      const deadline = Date.now() + DRAIN_MS;
-      while (connections.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
       for (const conn of connections.all()) conn.ws.terminate();
       // Connects still in flight must land before the unregister that removes them.
       await withDeadline(Promise.all(presenceWrites.values()), options.redisCommandTimeoutMs, 'presence connects').catch(() => undefined);
@@ -251,7 +274,7 @@ export async function startGate(options: GateOptions, deps: GateDeps): Promise<G
       gateServer.destroy();
       refusals.close();
       await stopped;
-      log.info({ devices: devices.length }, 'gate closed');
+      log.info({ drained: clients.length, terminated: devices.length, drainMs: Math.round(performance.now() - drainStart) }, 'gate closed');
     })();
     return closing;
   };
@@ -263,6 +286,7 @@ export async function startGate(options: GateOptions, deps: GateDeps): Promise<G
     readiness: [
       { name: 'redis', check: () => redisReady(deps.store, registered, options.redisCommandTimeoutMs) },
       { name: 'logic', check: () => (router.linksUp > 0 ? null : 'no logic node is reachable') },
+      { name: 'draining', check: () => (shuttingDown ? 'gate is draining (shutting down): clients are being moved to other gates' : null) },
     ],
     connections: () => connections.size,
     linksUp: () => router.linksUp,

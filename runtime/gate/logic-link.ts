@@ -3,7 +3,8 @@
  * (`<url>/v1/internal`). It reconnects with jittered exponential backoff, pings so that a hung
  * node is noticed within two ping intervals, matches responses to requests by rid, bounds the
  * requests in flight and fails them all at once when the link goes down (the router re-sends
- * them to the new owner).
+ * them to the new owner). A node that announces `draining` is routed around at once; what it
+ * still answers is awaited, what it refuses with UNAVAILABLE is re-sent to the new owner.
  */
 import type { Socket } from 'node:net';
 import { WebSocket } from 'ws';
@@ -33,6 +34,8 @@ export interface LogicLinkOptions {
   pingMs: number;
   reconnectMaxMs: number;
   maxPending: number;
+  /** Bytes of requests written to the link but not yet handed to the kernel (a logic node that stops reading); beyond it requests fail with UNAVAILABLE. */
+  maxBufferedBytes: number;
   maxFrameBytes: number;
 }
 
@@ -66,6 +69,8 @@ export function internalUrl(memberUrl: string): string {
 export class LogicLink {
   private ws: WebSocket | null = null;
   private up = false;
+  /** The node announced its shutdown on this socket: not routable, its answers still awaited. */
+  private draining = false;
   private closed = false;
   private nextRid = 1;
   private readonly pending = new Map<number, Pending>();
@@ -90,12 +95,18 @@ export class LogicLink {
     return this.opts.id;
   }
 
+  /** Open and routable (not draining). */
   get isUp(): boolean {
-    return this.up;
+    return this.up && !this.draining;
   }
 
   get pendingCount(): number {
     return this.pending.size;
+  }
+
+  /** Bytes queued on the socket, not yet written to the kernel. */
+  get bufferedBytes(): number {
+    return this.ws?.bufferedAmount ?? 0;
   }
 
   start(): void {
@@ -109,9 +120,12 @@ export class LogicLink {
    */
   request(req: InternalRequest, timeoutMs: number): Promise<unknown> {
     const ws = this.ws;
-    if (!this.up || !ws) return Promise.reject(new LinkDownError(this.id));
+    if (!this.up || this.draining || !ws) return Promise.reject(new LinkDownError(this.id));
     if (this.pending.size >= this.opts.maxPending) {
       return Promise.reject(new ProtocolError(ErrorCode.UNAVAILABLE, `logic node ${this.id} has ${this.pending.size} requests in flight; retry later`));
+    }
+    if (ws.bufferedAmount > this.opts.maxBufferedBytes) {
+      return Promise.reject(new ProtocolError(ErrorCode.UNAVAILABLE, `logic node ${this.id} is not reading its link (${ws.bufferedAmount} bytes queued); retry later`));
     }
     const rid = this.nextRid;
     this.nextRid = this.nextRid >= Number.MAX_SAFE_INTEGER ? 1 : this.nextRid + 1;
@@ -243,17 +257,27 @@ export class LogicLink {
       this.events.deliver(this, frame);
       return;
     }
+    if (frame.t === 'draining') {
+      if (this.draining) return;
+      this.draining = true;
+      this.log.info({ pending: this.pending.size }, 'logic node is draining; routing around it');
+      this.events.down(this);
+      return;
+    }
     const p = this.pending.get(frame.rid);
     if (!p) return; // answered after its timeout
     this.pending.delete(frame.rid);
     clearTimeout(p.timer);
     if (frame.ok) p.resolve(frame.result);
+    // A draining node refuses what it no longer takes: the request goes to the new owner.
+    else if (this.draining && frame.code === ErrorCode.UNAVAILABLE) p.reject(new LinkDownError(this.id));
     else p.reject(new ProtocolError(frame.code, frame.message));
   }
 
   private onSocketGone(): void {
-    const wasUp = this.up;
+    const wasUp = this.up && !this.draining;
     this.up = false;
+    this.draining = false;
     this.ws = null;
     if (this.pingTimer) clearInterval(this.pingTimer);
     this.pingTimer = null;

@@ -10,12 +10,10 @@ import { createLogger } from '../ops/logger.js';
 import { startOpsServer } from '../ops/ops-server.js';
 import { collectProcessMetrics } from '../ops/process-metrics.js';
 import { createRedisMetrics } from '../redis/redis-metrics.js';
+import { CommandBudget } from '../redis/command-budget.js';
 import { createCluster, RedisStore } from '../redis/redis-store.js';
 import { type ResolvedGateOptions, resolveGateOptions } from './config.js';
 import { startGate } from './gate-node.js';
-
-/** A shutdown that takes longer than this exits anyway. */
-const SHUTDOWN_LIMIT_MS = 10_000;
 
 /**
  * Run a gate until SIGTERM or SIGINT. Invalid options (also those found unusable at start, such
@@ -39,7 +37,7 @@ export async function runGate(argv: readonly string[], env: Readonly<Record<stri
   collectProcessMetrics(registry);
   const cluster = createCluster({ seeds: options.redisSeeds, password: options.redisPassword, commandTimeoutMs: options.redisCommandTimeoutMs });
   cluster.on('error', (err: Error) => log.warn({ err: err.message }, 'redis cluster error'));
-  const store = new RedisStore(cluster, createRedisMetrics(registry));
+  const store = new RedisStore(cluster, createRedisMetrics(registry), new CommandBudget({ maxCommands: options.redisMaxPendingCommands, maxBytes: options.redisMaxPendingBytes }));
 
   let gate: Awaited<ReturnType<typeof startGate>>;
   try {
@@ -66,11 +64,11 @@ export async function runGate(argv: readonly string[], env: Readonly<Record<stri
     const stop = (signal: NodeJS.Signals) => {
       if (stopping) return;
       stopping = true;
-      log.info({ signal }, 'shutting down');
+      log.info({ signal, drainWindowMs: options.drainWindowMs, shutdownTimeoutMs: options.shutdownTimeoutMs }, 'shutting down');
       const force = setTimeout(() => {
         log.error('shutdown took too long; exiting');
         process.exit(1);
-      }, SHUTDOWN_LIMIT_MS);
+      }, options.shutdownTimeoutMs);
       force.unref();
       void (async () => {
         await gate.close();

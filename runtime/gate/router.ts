@@ -27,6 +27,7 @@ export interface RouterOptions {
   linkPingMs: number;
   linkReconnectMaxMs: number;
   maxPendingRequests: number;
+  maxLinkBufferedBytes: number;
   maxInternalFrameBytes: number;
 }
 
@@ -69,6 +70,20 @@ export class Router extends EventEmitter<RouterEvents> {
 
   get linksUp(): number {
     return this.ring.size;
+  }
+
+  /** Requests in flight over all links. */
+  get pendingRequests(): number {
+    let n = 0;
+    for (const link of this.links.values()) n += link.pendingCount;
+    return n;
+  }
+
+  /** Bytes queued on all links, not yet written to the kernel. */
+  get bufferedBytes(): number {
+    let n = 0;
+    for (const link of this.links.values()) n += link.bufferedBytes;
+    return n;
   }
 
   get upIds(): readonly string[] {
@@ -186,6 +201,7 @@ export class Router extends EventEmitter<RouterEvents> {
       pingMs: this.opts.linkPingMs,
       reconnectMaxMs: this.opts.linkReconnectMaxMs,
       maxPending: this.opts.maxPendingRequests,
+      maxBufferedBytes: this.opts.maxLinkBufferedBytes,
       maxFrameBytes: this.opts.maxInternalFrameBytes,
     };
   }

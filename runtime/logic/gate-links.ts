@@ -94,4 +94,11 @@ export class GateLinks {
   get size(): number {
     return this.byGate.size;
   }
+
+  /** Tell every linked gate that this node is shutting down (`draining`): they route around it. */
+  announceDraining(): number {
+    let told = 0;
+    for (const link of this.byGate.values()) if (link.send({ t: 'draining' })) told++;
+    return told;
+  }
 }

@@ -10,6 +10,7 @@ import { ThrottledLog } from '../ops/throttled-log.js';
 import { InternalCloseCode } from '../protocol/internal-frames.js';
 import { RedisPresenceReader } from '../presence/presence-redis.js';
 import { createRedisMetrics } from '../redis/redis-metrics.js';
+import { CommandBudget } from '../redis/command-budget.js';
 import { createCluster, RedisStore } from '../redis/redis-store.js';
 import { gateCacheMs, type LogicOptions } from './config.js';
 import { CoalescingCursorWriter } from './coalescing-cursor-writer.js';
@@ -68,6 +69,7 @@ export async function startLogic(options: LogicOptions, deps: LogicDeps): Promis
     new RedisStore(
       createCluster({ seeds: options.redisSeeds, password: options.redisPassword, commandTimeoutMs: options.redisCommandTimeoutMs }),
       createRedisMetrics(deps.registry),
+      new CommandBudget({ maxCommands: options.redisMaxPendingCommands, maxBytes: options.redisMaxPendingBytes }),
     );
   if (ownsStore) store.cluster.on('error', (err: Error) => log.debug({ err }, 'redis cluster client error'));
   const metrics = createLogicMetrics(deps.registry);
@@ -173,7 +175,11 @@ export async function startLogic(options: LogicOptions, deps: LogicDeps): Promis
   async function shutdown(): Promise<void> {
     const deadline = Date.now() + options.shutdownTimeoutMs;
     server.stopAccepting();
+    // The notice goes out before any refusal on each link, so a gate that reads a refusal already
+    // routes around this node and re-sends the request to the new owner.
+    const gates = links.announceDraining();
     handler.stopAccepting();
+    log.info({ gates, inFlight: handler.inFlight, pendingFanout: fanout.pending, shutdownTimeoutMs: options.shutdownTimeoutMs }, 'draining: new requests go to other nodes');
     await sweep.stop();
     await handler.drain(Math.max(0, deadline - Date.now()));
     await fanout.idle(Math.max(0, deadline - Date.now()));

@@ -10,6 +10,7 @@ import { createLogger } from '../ops/logger.js';
 import { startOpsServer } from '../ops/ops-server.js';
 import { collectProcessMetrics } from '../ops/process-metrics.js';
 import { createRedisMetrics } from '../redis/redis-metrics.js';
+import { CommandBudget } from '../redis/command-budget.js';
 import { createCluster, RedisStore } from '../redis/redis-store.js';
 import { type LogicOptions, resolveLogicOptions } from './config.js';
 import { type LogicNode, startLogic } from './logic-node.js';
@@ -33,9 +34,12 @@ export async function runLogic(argv: readonly string[], env: Readonly<Record<str
   const store = new RedisStore(
     createCluster({ seeds: options.redisSeeds, password: options.redisPassword, commandTimeoutMs: options.redisCommandTimeoutMs }),
     createRedisMetrics(registry),
+    new CommandBudget({ maxCommands: options.redisMaxPendingCommands, maxBytes: options.redisMaxPendingBytes }),
   );
   store.cluster.on('error', (err: Error) => log.debug({ err }, 'redis cluster client error'));
   let node: LogicNode | null = null;
+  /** Set on SIGTERM: /readyz fails at once, so the operator takes the node out of the membership. */
+  let draining = false;
   const ops = await startOpsServer({
     host: options.opsHost,
     port: options.opsPort,
@@ -43,6 +47,7 @@ export async function runLogic(argv: readonly string[], env: Readonly<Record<str
     handshakeTimeoutMs: options.handshakeTimeoutMs,
     readiness: [
       { name: 'internal-endpoint', check: () => (node ? null : 'not listening yet') },
+      { name: 'draining', check: () => (draining ? 'logic node is draining (shutting down)' : null) },
       { name: 'redis', check: async () => ((await store.ping()) ? null : 'Redis Cluster does not answer') },
     ],
   });
@@ -64,6 +69,7 @@ export async function runLogic(argv: readonly string[], env: Readonly<Record<str
         process.exit(1);
       }
       stopping = true;
+      draining = true;
       log.info({ signal }, 'shutting down');
       void started
         .close()

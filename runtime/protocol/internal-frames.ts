@@ -8,7 +8,8 @@
  *   X-Imgroup-Gate-Boot: <boot id>       (random per gate process start)
  *
  * Gate → logic: requests (`t:"req"`, answered by exactly one `t:"res"` with the same rid),
- * and one-way notices (`ack`, `missed`). Logic → gate: responses and `deliver` pushes.
+ * and one-way notices (`ack`, `missed`). Logic → gate: responses, `deliver` pushes and the
+ * `draining` notice of a node that shuts down.
  * Frames on one socket are processed in order, so a `deliver` sent before a `res` arrives first.
  */
 import type { ChatMessage } from './client-frames.js';
@@ -179,8 +180,17 @@ export interface DeliverFrame {
   path: PushPath;
 }
 
+/**
+ * The logic node is shutting down: it answers the requests it has, refuses new ones with
+ * UNAVAILABLE and will close the link. The gate routes around it at once and re-sends a request
+ * it refuses to the new owner. Sent before any such refusal on the same socket.
+ */
+export interface DrainingNotice {
+  t: 'draining';
+}
+
 export type GateToLogicFrame = ReqFrame | AckNotice | MissedNotice;
-export type LogicToGateFrame = ResFrame | DeliverFrame;
+export type LogicToGateFrame = ResFrame | DeliverFrame | DrainingNotice;
 
 // ---------------------------------------------------------------- decoding (untrusted even here)
 
@@ -255,6 +265,7 @@ export function decodeLogicFrame(text: string): LogicToGateFrame | null {
     if (f.ok === false && isErrorCode(f.code) && isStr(f.message, 4096)) return f as unknown as ResFrame;
     return null;
   }
+  if (f.t === 'draining') return { t: 'draining' };
   if (f.t === 'deliver') {
     if (!isStr(f.groupId, 256) || !Array.isArray(f.msgs) || !f.msgs.every(isChatMessage)) return null;
     if (!isPushPath(f.path)) return null;

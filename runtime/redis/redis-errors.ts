@@ -15,6 +15,8 @@
  * `Too many Cluster redirections. Last error: <the last of them>`.
  */
 
+import { OVERLOAD_PREFIX } from './command-budget.js';
+
 /** The closed set of `kind` label values of `imgroup_redis_errors_total`. */
 export const REDIS_ERROR_KINDS = [
   'timeout',
@@ -28,6 +30,7 @@ export const REDIS_ERROR_KINDS = [
   'masterdown',
   'busy',
   'noscript',
+  'overload',
   'reply',
 ] as const;
 export type RedisErrorKind = (typeof REDIS_ERROR_KINDS)[number];
@@ -35,10 +38,11 @@ export type RedisErrorKind = (typeof REDIS_ERROR_KINDS)[number];
 /**
  * Kinds that pass by themselves: a failover (connection lost, CLUSTERDOWN, MOVED to the promoted
  * replica, READONLY/MASTERDOWN from a node changing role), a migration (ASK, TRYAGAIN), a node
- * starting (LOADING) or busy (BUSY), and timeouts. NOSCRIPT is handled where scripts are sent;
+ * starting (LOADING) or busy (BUSY), timeouts, and this process's own pending-command bound
+ * (overload: Redis is slow, commands were refused before being sent). NOSCRIPT is handled where scripts are sent;
  * any other error reply (WRONGTYPE, OOM, ERR …) is not retried.
  */
-const TRANSIENT_KINDS: ReadonlySet<RedisErrorKind> = new Set(['timeout', 'connection', 'moved', 'ask', 'tryagain', 'clusterdown', 'loading', 'readonly', 'masterdown', 'busy']);
+const TRANSIENT_KINDS: ReadonlySet<RedisErrorKind> = new Set(['timeout', 'connection', 'moved', 'ask', 'tryagain', 'clusterdown', 'loading', 'readonly', 'masterdown', 'busy', 'overload']);
 
 /** Error classes of ioredis / redis-errors: whatever their message, Redis did not do it. */
 const REDIS_ERROR_NAMES: ReadonlySet<string> = new Set([
@@ -65,6 +69,8 @@ const REPLY_CODES: ReadonlyArray<readonly [prefix: string, kind: RedisErrorKind]
   ['MASTERDOWN', 'masterdown'],
   ['BUSY ', 'busy'],
   ['NOSCRIPT', 'noscript'],
+  // Not a Redis reply: this process's own bound on pending commands (command-budget.ts).
+  [OVERLOAD_PREFIX, 'overload'],
 ];
 
 /** ioredis's and Node's ways of saying the connection is not there (or not yet). */

@@ -1,4 +1,4 @@
-import { Counter, Histogram, type Registry } from 'prom-client';
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import { REDIS_ERROR_KINDS } from './redis-errors.js';
 
 /** Redis load as the process itself sees it: every command it sends, counted where it is sent. */
@@ -7,10 +7,32 @@ export interface RedisMetrics {
   duration: Histogram<'command'>;
   roundtrips: Counter;
   errors: Counter<'kind'>;
+  pendingCommands: Gauge;
+  pendingBytes: Gauge;
+  /** Read on every scrape: the RedisStore's command budget sets these. */
+  pendingSource: { commands: () => number; bytes: () => number };
 }
 
 export function createRedisMetrics(registry: Registry): RedisMetrics {
+  const pendingSource = { commands: () => 0, bytes: () => 0 };
   const metrics: RedisMetrics = {
+    pendingSource,
+    pendingCommands: new Gauge({
+      name: 'imgroup_redis_pending_commands',
+      help: 'Redis commands this process has sent or queued and not yet had answered; bounded by IMGROUP_REDIS_MAX_PENDING_COMMANDS (beyond it commands fail at once, kind overload).',
+      registers: [registry],
+      collect() {
+        this.set(pendingSource.commands());
+      },
+    }),
+    pendingBytes: new Gauge({
+      name: 'imgroup_redis_pending_bytes',
+      help: 'Bytes of the arguments of pending Redis commands (plus a fixed overhead each); bounded by IMGROUP_REDIS_MAX_PENDING_BYTES.',
+      registers: [registry],
+      collect() {
+        this.set(pendingSource.bytes());
+      },
+    }),
     commands: new Counter({
       name: 'imgroup_redis_commands_total',
       help: 'Redis commands sent by this process, by command (scripts as script:<name>).',
@@ -31,7 +53,7 @@ export function createRedisMetrics(registry: Registry): RedisMetrics {
     }),
     errors: new Counter({
       name: 'imgroup_redis_errors_total',
-      help: 'Failed Redis commands, by kind (timeout, connection, moved, ask, tryagain, clusterdown, loading, readonly, masterdown, busy, noscript, reply; see redis-errors.ts).',
+      help: 'Failed Redis commands, by kind (timeout, connection, moved, ask, tryagain, clusterdown, loading, readonly, masterdown, busy, noscript, overload, reply; see redis-errors.ts).',
       labelNames: ['kind'],
       registers: [registry],
     }),

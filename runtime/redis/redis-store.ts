@@ -7,6 +7,7 @@
 import { createHash } from 'node:crypto';
 import calculateSlot from 'cluster-key-slot';
 import { Cluster, type ClusterOptions, type Redis } from 'ioredis';
+import { type Admission, CommandBudget } from './command-budget.js';
 import type { RedisMetrics } from './redis-metrics.js';
 import { redisErrorKind } from './redis-errors.js';
 import { backoffDelayMs, type BackoffBounds } from '../retry/backoff.js';
@@ -85,13 +86,29 @@ export class RedisStore {
   constructor(
     readonly cluster: Cluster,
     private readonly metrics: RedisMetrics,
-  ) {}
+    /** The bound on commands pending towards Redis (default: none). */
+    readonly budget: CommandBudget = new CommandBudget(),
+  ) {
+    metrics.pendingSource.commands = () => budget.pendingCommands;
+    metrics.pendingSource.bytes = () => budget.pendingBytes;
+  }
+
+  /** Room for these commands within the budget; a refusal is counted as an `overload` error and thrown. */
+  private admit(commands: number, args: Iterable<readonly RedisArg[]>): Admission {
+    try {
+      return this.budget.admit(commands, args);
+    } catch (err) {
+      this.metrics.errors.inc({ kind: redisErrorKind(err) }, commands);
+      throw err;
+    }
+  }
 
   /** One command, one round trip. */
   async call<T = unknown>(command: string, ...args: RedisArg[]): Promise<T> {
     const name = command.toLowerCase();
     this.metrics.commands.inc({ command: name });
     this.metrics.roundtrips.inc();
+    const admitted = this.admit(1, [args]);
     const end = this.metrics.duration.startTimer({ command: name });
     try {
       await this.ready();
@@ -101,6 +118,7 @@ export class RedisStore {
       throw err;
     } finally {
       end();
+      this.budget.release(admitted);
     }
   }
 
@@ -109,6 +127,7 @@ export class RedisStore {
     const label = `script:${script.name}`;
     this.metrics.commands.inc({ command: label });
     this.metrics.roundtrips.inc();
+    const admitted = this.admit(1, [keys, args]);
     const end = this.metrics.duration.startTimer({ command: label });
     try {
       await this.ready();
@@ -124,6 +143,7 @@ export class RedisStore {
       throw err;
     } finally {
       end();
+      this.budget.release(admitted);
     }
   }
 
@@ -134,6 +154,22 @@ export class RedisStore {
    */
   async batch(commands: readonly BatchCommand[]): Promise<BatchReply[]> {
     if (commands.length === 0) return [];
+    let admitted: Admission;
+    try {
+      admitted = this.budget.admit(commands.length, commands.map(([, ...args]) => args));
+    } catch (err) {
+      for (const [command] of commands) this.metrics.commands.inc({ command: command.toLowerCase() });
+      this.metrics.errors.inc({ kind: redisErrorKind(err) }, commands.length);
+      return commands.map(() => [err as Error, null]);
+    }
+    try {
+      return await this.batchAdmitted(commands);
+    } finally {
+      this.budget.release(admitted);
+    }
+  }
+
+  private async batchAdmitted(commands: readonly BatchCommand[]): Promise<BatchReply[]> {
     try {
       await this.ready();
     } catch (err) {
@@ -204,6 +240,21 @@ export class RedisStore {
   async scripts(calls: readonly ScriptCall[]): Promise<BatchReply[]> {
     if (calls.length === 0) return [];
     for (const c of calls) this.metrics.commands.inc({ command: `script:${c.script.name}` });
+    let admitted: Admission;
+    try {
+      admitted = this.budget.admit(calls.length, calls.flatMap((c) => [c.keys, c.args]));
+    } catch (err) {
+      this.metrics.errors.inc({ kind: redisErrorKind(err) }, calls.length);
+      return calls.map(() => [err as Error, null]);
+    }
+    try {
+      return await this.scriptsAdmitted(calls);
+    } finally {
+      this.budget.release(admitted);
+    }
+  }
+
+  private async scriptsAdmitted(calls: readonly ScriptCall[]): Promise<BatchReply[]> {
     try {
       await this.ready();
     } catch (err) {

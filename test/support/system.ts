@@ -62,6 +62,8 @@ export class TestSystem {
       IMGROUP_INTERNAL_TOKEN: this.internalToken,
       IMGROUP_HEARTBEAT_MS: String(this.opts.heartbeatMs ?? 1000),
       IMGROUP_OPS_HOST: '127.0.0.1',
+      // Gates close their clients at once on SIGTERM unless a test sets a drain window.
+      IMGROUP_GATE_DRAIN_WINDOW_MS: '0',
       ...this.opts.env,
       ...extra,
     };

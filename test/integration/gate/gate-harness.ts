@@ -59,6 +59,7 @@ export async function startTestGate(
     IMGROUP_GATE_PORT: '0',
     IMGROUP_HEARTBEAT_MS: '1000',
     IMGROUP_LOG_LEVEL: 'silent',
+    IMGROUP_GATE_DRAIN_WINDOW_MS: '0',
     ...env,
   });
   const registry = new Registry();

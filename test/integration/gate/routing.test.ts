@@ -237,6 +237,44 @@ describe('several logic nodes', () => {
     }
   });
 
+  it('routes around a node that announces draining and re-sends what it refuses to the new owner', async () => {
+    const a = await ScriptedLogic.start('logic-a', TOKEN);
+    const b = await ScriptedLogic.start('logic-b', TOKEN);
+    const g = await startTestGate(seeds(), {}, [a.member, b.member]);
+    try {
+      await waitFor(() => g.gate.linksUp() === 2, 'both links');
+      const ring = new HashRing([a.id, b.id]);
+      let group = randomId('g');
+      while (ring.owner(group) !== b.id) group = randomId('g');
+      let seq = 0;
+      a.handler = (req) => (req.op === 'send' ? { ok: true, result: { seq: ++seq, ts: 70 } } : { ok: true, result: { groups: 0, delivered: 0 } });
+      let refuse: (() => void) | null = null;
+      const refused = new Promise<void>((r) => (refuse = r));
+      b.handler = async (req) => {
+        if (req.op !== 'send') return { ok: true, result: { groups: 0, delivered: 0 } };
+        await refused;
+        return { ok: false, code: 'UNAVAILABLE', message: 'logic node is shutting down; retry on another node' };
+      };
+      const c = await RawClient.connect(g.wsUrl, await g.token(randomId('u')));
+      c.send({ type: 'send', id: 'first', groupId: group, body: 'hi' });
+      await b.until(() => b.requests('send').length === 1);
+      for (const ws of b.links) ws.send(JSON.stringify({ t: 'draining' }));
+      await waitFor(() => g.gate.linksUp() === 1, 'the draining node to leave the ring while its link stays open');
+      expect(b.links.size).toBe(1);
+      (refuse as unknown as () => void)();
+      expect(await c.next((f) => f.id === 'first')).toEqual({ type: 'sent', id: 'first', groupId: group, seq: 1, ts: 70 });
+      expect(await c.request({ type: 'send', id: 'second', groupId: group, body: 'again' })).toMatchObject({ type: 'sent', seq: 2 });
+      expect(b.requests('send')).toHaveLength(1);
+      expect(await g.metric('imgroup_gate_route_retries_total', { op: 'send' })).toBe(1);
+      expect(c.frames.filter((f) => f.type === 'error')).toEqual([]);
+      c.close();
+    } finally {
+      await g.close();
+      await a.kill();
+      await b.kill();
+    }
+  });
+
   it('applies a new membership document without dropping client connections', async () => {
     const a = await ScriptedLogic.start('logic-a', TOKEN);
     const b = await ScriptedLogic.start('logic-b', TOKEN);

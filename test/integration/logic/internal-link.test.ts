@@ -140,4 +140,32 @@ describe('close', () => {
     expect(stored).toBeGreaterThanOrEqual(1);
     expect(await logic.store.call('xlen', `im:{g:${g}}:log`)).toBe(stored);
   });
+
+  it('announces draining on every link before it refuses a single request', async () => {
+    const other = await startTestLogic(inject('redisSeeds'));
+    const d = await other.driver();
+    const g = uid('g');
+    // Requests keep arriving while the node closes: some are taken on, the rest refused.
+    let sending = true;
+    const results: Promise<unknown>[] = [];
+    const pump = (async () => {
+      for (let i = 0; sending && i < 2000; i++) {
+        results.push(d.request({ op: 'members.get', groupId: g }).catch(() => null));
+        await new Promise((r) => setImmediate(r));
+      }
+    })();
+    await d.next((f) => f.t === 'res');
+    const closing = other.node.close();
+    await d.waitClose();
+    sending = false;
+    await pump;
+    await Promise.all(results);
+    await closing;
+    await other.close();
+    const draining = d.frames.findIndex((f) => f.t === 'draining');
+    const firstRefusal = d.frames.findIndex((f) => f.t === 'res' && !f.ok && f.code === 'UNAVAILABLE');
+    expect(draining, 'the draining notice arrived').toBeGreaterThanOrEqual(0);
+    if (firstRefusal >= 0) expect(draining).toBeLessThan(firstRefusal);
+    expect(d.undecodable).toEqual([]);
+  });
 });

@@ -28,6 +28,8 @@ describe('resolveGateOptions', () => {
       maxBadFrames: 10,
       maxGapFill: 100,
       presencePublish: true,
+      drainWindowMs: 10_000,
+      shutdownTimeoutMs: 25_000,
       jwtSecret: DEV_JWT_SECRET,
       adminToken: DEV_ADMIN_TOKEN,
       name: 'gate-0',
@@ -65,6 +67,9 @@ describe('resolveGateOptions', () => {
     ['more than 1000 syncs in flight per connection', [], { ...BASE, IMGROUP_MAX_SYNCS_PER_CONNECTION: '1001' }, /IMGROUP_MAX_SYNCS_PER_CONNECTION.*maximum/],
     ['a non-boolean presence flag', [], { ...BASE, IMGROUP_PRESENCE_PUBLISH: 'maybe' }, /IMGROUP_PRESENCE_PUBLISH/],
     ['a gate name with a space', [], { ...BASE, IMGROUP_NODE_NAME: 'gate 0' }, /IMGROUP_NODE_NAME/],
+    ['a drain window that does not fit the shutdown timeout', [], { ...BASE, IMGROUP_GATE_DRAIN_WINDOW_MS: '20000' }, /IMGROUP_GATE_SHUTDOWN_TIMEOUT_MS \(25000\) cannot hold a drain of 31000 ms/],
+    ['a request timeout that does not fit the shutdown timeout', [], { ...BASE, IMGROUP_GATE_SHUTDOWN_TIMEOUT_MS: '10000' }, /IMGROUP_GATE_SHUTDOWN_TIMEOUT_MS \(10000\).*IMGROUP_REQUEST_TIMEOUT_MS/],
+    ['a negative drain window', [], { ...BASE, IMGROUP_GATE_DRAIN_WINDOW_MS: '-1' }, /IMGROUP_GATE_DRAIN_WINDOW_MS.*minimum/],
     ['an unknown flag', ['--frobnicate', '1'], BASE, /--frobnicate/],
     ['a positional argument', ['extra'], BASE, /unexpected argument/],
   ];

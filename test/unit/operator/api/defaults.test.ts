@@ -11,6 +11,7 @@ const DEFAULTED_MINIMAL: ImGroupClusterSpec = {
     replicas: 2,
     resources: { requests: { cpu: '250m', memory: '256Mi' }, limits: { memory: '1Gi' } },
     service: { type: 'ClusterIP', port: 8080 },
+    drainWindowMs: 10_000,
   },
   logic: {
     replicas: 3,

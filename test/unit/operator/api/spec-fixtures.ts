@@ -13,6 +13,7 @@ export const FULL_SPEC: ImGroupClusterSpec = {
     replicas: 4,
     resources: { requests: { cpu: '500m', memory: '300Mi' }, limits: { cpu: 2, memory: '2Gi' } },
     service: { type: 'LoadBalancer', port: 443 },
+    drainWindowMs: 20_000,
   },
   logic: {
     replicas: 5,
