@@ -88,6 +88,12 @@ export const CloseCode = {
    * ended without a close frame — refused, timed out, dropped. Reconnect.
    */
   ABNORMAL: 1006,
+  /**
+   * A frame that breaks RFC 6455 (unmasked, reserved bits set, an unknown opcode, a continuation
+   * without a start, a fragmented or oversized control frame, an invalid close code); the ws
+   * library closes with this. A client bug: use a conforming WebSocket client.
+   */
+  PROTOCOL_ERROR: 1002,
   /** A text frame was not valid UTF-8; the ws library closes with this. A client bug: fix the encoding. */
   INVALID_PAYLOAD: 1007,
   /** A WebSocket frame exceeded the hard frame limit; the ws library closes with this. */

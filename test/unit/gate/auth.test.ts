@@ -2,6 +2,7 @@ import { SignJWT, UnsecuredJWT } from 'jose';
 import { describe, expect, it } from 'vitest';
 import { signToken } from '../../../runtime/auth/token-signer.js';
 import { extractToken, TokenVerifier } from '../../../runtime/gate/auth.js';
+import { handToken, hostileTokens } from '../../support/hostile-tokens.js';
 
 const SECRET = 'unit-test-secret-unit-test-secret-0123';
 const key = new TextEncoder().encode(SECRET);
@@ -32,6 +33,18 @@ describe('TokenVerifier', () => {
   it.each(rejected)('rejects %s', async (_name, make, reason) => {
     const result = await verifier.verify(await make());
     expect(result).toMatchObject({ ok: false, reason });
+  });
+
+  // The probe's tokens (issue 12 §4): only HS256 with the gate's own secret is taken, whatever the
+  // header says about algorithms or keys, and only a sub that is a valid user id.
+  it.each(hostileTokens(SECRET))('rejects %s', async (_name, make, reason) => {
+    const result = await verifier.verify(await make());
+    expect(result).toMatchObject({ ok: false, reason });
+  });
+
+  it('ignores a kid of a token signed HS256 with the right secret (there is one key; kid chooses nothing)', async () => {
+    const result = await verifier.verify(handToken({ alg: 'HS256', typ: 'JWT', kid: 'any' }, { sub: 'alice', exp: now() + 60 }, key));
+    expect(result).toMatchObject({ ok: true, userId: 'alice' });
   });
 
   it('accepts a valid token and returns the user id and expiry in ms', async () => {

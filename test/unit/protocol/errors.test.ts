@@ -6,6 +6,7 @@ describe('close codes', () => {
   const expected: Record<keyof typeof CloseCode, boolean> = {
     NORMAL: true,
     GOING_AWAY: true,
+    PROTOCOL_ERROR: true,
     INVALID_PAYLOAD: true,
     MESSAGE_TOO_BIG: true,
     HEARTBEAT_TIMEOUT: true,

@@ -1,0 +1,84 @@
+/**
+ * Acks a client should not be able to use against others, end to end (real gate and logic
+ * processes, the shared Redis Cluster): an ack of a non-member writes no cursor and is answered
+ * with nothing, and an ack past the head of the group moves the member's cursor to the head, not
+ * beyond — so messages sent later still reach the member on its next login. Non-member send and
+ * sync (NOT_MEMBER) are in messaging.test.ts.
+ */
+import { randomBytes } from 'node:crypto';
+import { Cluster } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { MAX_SEQ } from '../../../runtime/protocol/client-frames.js';
+import { keys } from '../../../runtime/redis/keys.js';
+import { eventually } from '../../support/eventually.js';
+import { parseExposition, sampleSum } from '../../support/exposition.js';
+import { RawClient } from '../../support/raw-client.js';
+import { TestSystem } from '../../support/system.js';
+
+const uid = (p: string) => `${p}-${randomBytes(4).toString('hex')}`;
+let sys: TestSystem;
+let redis: Cluster;
+
+beforeAll(async () => {
+  sys = await new TestSystem({ redisSeeds: inject('redisSeeds'), logic: 1, gates: 1 }).start();
+  redis = new Cluster(inject('redisSeeds').map((s) => ({ host: s.split(':')[0], port: Number(s.split(':')[1]) })));
+});
+afterAll(async () => {
+  await redis?.quit();
+  await sys?.stop();
+});
+
+async function connect(userId: string): Promise<RawClient> {
+  const c = await RawClient.connect(sys.gates[0]!.wsUrl, await sys.token(userId));
+  sys.track(c.ws);
+  return c;
+}
+
+/** A ping round trip: the gate has read (and forwarded) everything sent before it. */
+async function flushed(c: RawClient): Promise<void> {
+  const pongs = c.frames.filter((f) => f.type === 'pong').length;
+  c.send({ type: 'ping' });
+  await c.next(() => c.frames.filter((f) => f.type === 'pong').length > pongs);
+}
+
+const acksSeen = async () => sampleSum(parseExposition(await sys.metrics(sys.logic[0]!)).get('imgroup_logic_acks_total'));
+
+describe('hostile acks', () => {
+  it('ignores a non-member’s ack and clamps a member’s ack past the head to the head; later messages still arrive', async () => {
+    const [g, alice, bob, eve] = [uid('g'), uid('alice'), uid('bob'), uid('eve')];
+    await sys.addMembers(g, [alice, bob]);
+    const a = await connect(alice);
+    for (let i = 1; i <= 2; i++) expect(await a.request({ type: 'send', id: `m${i}`, groupId: g, body: `b${i}` })).toMatchObject({ type: 'sent', seq: i });
+    const before = await acksSeen();
+
+    // Eve, a member of nothing, acks the group; then Bob acks far past its head (2).
+    const e = await connect(eve);
+    e.send({ type: 'ack', groupId: g, seq: 2 });
+    await flushed(e);
+    const b = await connect(bob);
+    await b.waitMessages(g, 2);
+    b.send({ type: 'ack', groupId: g, seq: MAX_SEQ });
+    await flushed(b);
+    await eventually('logic took both acks', async () => (await acksSeen()) >= before + 2);
+    await eventually('bob’s cursor written', async () => Number(await redis.hget(keys.groupCursors(g), bob)) > 0);
+
+    expect(await redis.hget(keys.groupCursors(g), bob)).toBe('2');
+    expect(await redis.hget(keys.groupCursors(g), eve)).toBeNull();
+    expect((await sys.admin('GET', `/v1/groups/${g}/members`)).body.members.sort()).toEqual([alice, bob].sort());
+    // Acks are answered with nothing, hostile or not.
+    expect(e.frames.filter((f) => f.type === 'error')).toEqual([]);
+    expect(b.frames.filter((f) => f.type === 'error')).toEqual([]);
+
+    // Bob leaves; the next message waits for him and arrives at his next login, alone.
+    b.close();
+    await b.waitClose();
+    expect(await a.request({ type: 'send', id: 'm3', groupId: g, body: 'after the ack' })).toMatchObject({ type: 'sent', seq: 3 });
+    const again = await connect(bob);
+    const [first] = await again.waitMessages(g, 1);
+    expect(first).toMatchObject({ seq: 3, body: 'after the ack' });
+    await flushed(again);
+    expect(again.messages(g).map((m) => m.seq)).toEqual([3]);
+    // Eve never received anything of the group.
+    expect(e.messages(g)).toEqual([]);
+  });
+});
