@@ -65,12 +65,14 @@ export interface RuntimePodOptions {
   volumes?: { volume: V1Volume; mount: V1VolumeMount }[];
   /** Gate pods: the ServiceAccount whose token reads N-membership; others get no token. */
   serviceAccountName?: string;
+  /** Annotations of the pod template (a change rolls the pods). */
+  annotations?: Record<string, string>;
 }
 
 export function runtimePodTemplate(ctx: ClusterContext, o: RuntimePodOptions): V1PodTemplateSpec {
   const extra = o.volumes ?? [];
   return {
-    metadata: { labels: ownedLabels(ctx, o.component) },
+    metadata: { labels: ownedLabels(ctx, o.component), ...(o.annotations ? { annotations: { ...o.annotations } } : {}) },
     spec: {
       ...(o.serviceAccountName !== undefined
         ? { serviceAccountName: o.serviceAccountName, automountServiceAccountToken: true }
