@@ -82,7 +82,8 @@ export class TestSystem {
     return handle;
   }
 
-  async startGate(name: string): Promise<GateHandle> {
+  /** Start a gate; `env` overrides its environment (e.g. the JWT secret a rolled pod reads). */
+  async startGate(name: string, env: Record<string, string> = {}): Promise<GateHandle> {
     const [port, opsPort] = (await getFreePorts(2)) as [number, number];
     const process = new ImgroupProcess({
       name,
@@ -95,6 +96,7 @@ export class TestSystem {
         IMGROUP_JWT_SECRET: this.jwtSecret,
         IMGROUP_ADMIN_TOKEN: this.adminToken,
         IMGROUP_MEMBERSHIP_FILE: this.membershipFile,
+        ...env,
       }),
       logFile: join(this.dir, `${name}.log`),
       opsUrl: `http://127.0.0.1:${opsPort}`,
