@@ -3,7 +3,8 @@
  * (creating `N-auth` only when absent) and its objects, compute the desired state
  * (operator/desired; the Secret's fingerprints roll the gates, secret-rollout.ts), apply only the
  * objects whose applied hash differs (cluster-objects.ts), delete the NetworkPolicies it must not
- * have, then write the status only when it differs. NotFound means done (ownerReferences let the garbage collector delete the children).
+ * have, then write the status only when it differs. NotFound means done (ownerReferences let the
+ * garbage collector delete the children).
  * N-membership is the membership reconciler's (membership-reconciler.ts); the Redis Cluster's
  * state and N-redis's replica count come from the Redis reconciler's latest observation
  * (redis-observations.ts), so a reconcile never waits for Redis.
