@@ -328,11 +328,13 @@ describe('helm install → kubectl apply → a running chat cluster (issue 10 §
     const oldToken = await signToken(before.jwtSecret, 'rotate-alice', 3600);
     const jwtSecret = randomBytes(36).toString('base64url');
     const secretName = authSecretName(await chat.read());
+    const t0 = performance.now();
     await k.core.patchNamespacedSecret({ namespace: ns, name: secretName, body: { data: { [AUTH_SECRET_KEYS.jwtSecret]: Buffer.from(jwtSecret).toString('base64') } } }, MERGE_PATCH);
     await wait(`all ${gates} gate pods replaced and Ready`, async () => {
       const pods = await chat.pods('gate');
       return pods.length === gates && pods.every((p) => isPodReady(p) && !gateUids.includes(p.metadata?.uid ?? ''));
     }, 300_000);
+    console.log(`Secret edit → all ${gates} gate pods replaced and Ready after ${((performance.now() - t0) / 1000).toFixed(1)} s (a measurement)`);
     expect(await uids('logic')).toEqual(logicUids);
     expect(await uids('redis')).toEqual(redisUids);
     await wait('the gate Service has Ready endpoints', async () => gateProxy!.ready.length >= gates);
