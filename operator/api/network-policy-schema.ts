@@ -19,38 +19,41 @@ const cidr = (description: string) => string({ description, pattern: CIDR_PATTER
 
 function labelSelector(what: string) {
   return object({
-    description: `${what}, by labels (all must match; an empty selector selects all).`,
-    properties: {
-      matchLabels: mapOf(string({ description: 'A label value.', maxLength: 63 }), { description: 'Labels the object must carry, name → value.', maxProperties: MAX_SELECTOR_LABELS }),
-    },
+      description: `${what}, by labels (all must match; an empty selector selects all).`,
+      properties: {
+        matchLabels: mapOf(string({ description: 'A label value.', maxLength: 63 }), { description: 'Labels the object must carry, name → value.', maxProperties: MAX_SELECTOR_LABELS }),
+      },
   });
 }
 
-const peerSchema = object({
-  description: 'A source of traffic: ipBlock, or namespaceSelector and/or podSelector (as in a NetworkPolicyPeer). podSelector alone means pods of the cluster\'s namespace.',
-  properties: {
-    ipBlock: object({
-      description: 'Addresses (e.g. clients outside the Kubernetes cluster, seen through a load balancer that keeps their address).',
-      properties: {
-        cidr: cidr('The CIDR, e.g. 10.0.0.0/8 or 2001:db8::/32.'),
-        except: arrayOf(cidr('A CIDR inside `cidr` that is not allowed.'), { description: 'CIDRs inside `cidr` that are not allowed.', maxItems: MAX_IP_BLOCK_EXCEPT, listType: 'atomic' }),
-      },
-      required: ['cidr'],
-    }),
-    namespaceSelector: labelSelector('Namespaces whose pods may connect'),
-    podSelector: labelSelector('Pods that may connect'),
-  },
-  rules: [
-    {
-      rule: 'has(self.ipBlock) != (has(self.namespaceSelector) || has(self.podSelector))',
-      message: 'spec.networkPolicy: each peer of clientFrom and metricsFrom has either ipBlock or namespaceSelector/podSelector, not both and not neither',
-      check: (self) => (self.ipBlock !== undefined) !== (self.namespaceSelector !== undefined || self.podSelector !== undefined),
+/** A peer of the list `spec.networkPolicy.<list>` (its rule's message names the list). */
+function peerSchema(list: string) {
+  return object({
+    description: 'A source of traffic: ipBlock, or namespaceSelector and/or podSelector (as in a NetworkPolicyPeer). podSelector alone means pods of the cluster\'s namespace.',
+    properties: {
+      ipBlock: object({
+        description: 'Addresses (e.g. clients outside the Kubernetes cluster, seen through a load balancer that keeps their address).',
+        properties: {
+          cidr: cidr('The CIDR, e.g. 10.0.0.0/8 or 2001:db8::/32.'),
+          except: arrayOf(cidr('A CIDR inside `cidr` that is not allowed.'), { description: 'CIDRs inside `cidr` that are not allowed.', maxItems: MAX_IP_BLOCK_EXCEPT, listType: 'atomic' }),
+        },
+        required: ['cidr'],
+      }),
+      namespaceSelector: labelSelector('Namespaces whose pods may connect'),
+      podSelector: labelSelector('Pods that may connect'),
     },
-  ],
-});
+    rules: [
+      {
+        rule: 'has(self.ipBlock) != (has(self.namespaceSelector) || has(self.podSelector))',
+        message: `spec.networkPolicy.${list}: each peer has either ipBlock or namespaceSelector/podSelector, not both and not neither`,
+        check: (self) => (self.ipBlock !== undefined) !== (self.namespaceSelector !== undefined || self.podSelector !== undefined),
+      },
+    ],
+  });
+}
 
-function peers(description: string) {
-  return arrayOf(peerSchema, { description, maxItems: MAX_POLICY_PEERS, listType: 'atomic' });
+function peers(list: string, description: string) {
+  return arrayOf(peerSchema(list), { description, maxItems: MAX_POLICY_PEERS, listType: 'atomic' });
 }
 
 export const networkPolicySchema = object({
@@ -59,7 +62,7 @@ export const networkPolicySchema = object({
   default: {},
   properties: {
     enabled: boolean({ description: 'Make the NetworkPolicies (false deletes the ones the operator made). Default true.', default: true }),
-    clientFrom: peers('Sources that may reach the gates\' client port (WebSocket and admin API). Absent: any source. A list: exactly those (an empty list: none).'),
-    metricsFrom: peers('Sources that may reach the ops ports (/metrics, /healthz, /readyz) of gates and logic pods, e.g. Prometheus. Absent: every pod of every namespace. A list: exactly those (an empty list: none; the kubelet\'s probes come from the node and are always allowed).'),
+    clientFrom: peers('clientFrom', 'Sources that may reach the gates\' client port (WebSocket and admin API). Absent: any source. A list: exactly those (an empty list: none).'),
+    metricsFrom: peers('metricsFrom', 'Sources that may reach the ops ports (/metrics, /healthz, /readyz) of gates and logic pods, e.g. Prometheus. Absent: every pod of every namespace. A list: exactly those (an empty list: none; the kubelet\'s probes come from the node and are always allowed).'),
   },
 });

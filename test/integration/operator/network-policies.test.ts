@@ -175,6 +175,13 @@ describe('NetworkPolicies of an ImGroupCluster on the real API server', () => {
     }
   });
 
+  it('the API server refuses a malformed peer, naming the field (the CRD\'s CEL rule and pattern)', async () => {
+    const create = (networkPolicy: unknown) =>
+      k.custom.createNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: ns, plural: PLURAL, body: { apiVersion: `${GROUP}/${VERSION}`, kind: 'ImGroupCluster', metadata: { name: 'bad' }, spec: { ...SPEC, networkPolicy } } });
+    await expect(create({ clientFrom: [{ ipBlock: { cidr: '10.0.0.0/8' }, podSelector: {} }] })).rejects.toThrow(/spec\.networkPolicy\.clientFrom: each peer has either ipBlock or namespaceSelector\/podSelector/);
+    await expect(create({ metricsFrom: [{ ipBlock: { cidr: 'not-a-cidr' } }] })).rejects.toThrow(/spec\.networkPolicy\.metricsFrom\[0\]\.ipBlock\.cidr/);
+  });
+
   it('deletes them when spec.networkPolicy.enabled is false, and makes them again when true', async () => {
     await eventually('three NetworkPolicies', async () => (await policies()).length === 3);
     await patchSpec({ enabled: false });
