@@ -189,4 +189,23 @@ describe('NetworkPolicies of an ImGroupCluster on the real API server', () => {
     await patchSpec({ enabled: true });
     await eventually('three NetworkPolicies again', async () => (await policies()).length === 3);
   });
+
+  it('makes none with the operator\'s feature off (IMGROUP_OPERATOR_NETWORK_POLICIES=false), though the spec asks for them', async () => {
+    const offNs = await createNamespace(k, 'np-off');
+    const off = new ImGroupController({ kc: k.kc, namespace: offNs, log: quietLogger(), registry: new Registry() });
+    await off.start();
+    try {
+      await eventually('informers synced', async () => off.readiness() === null);
+      await k.custom.createNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: offNs, plural: PLURAL, body: { apiVersion: `${GROUP}/${VERSION}`, kind: 'ImGroupCluster', metadata: { name: 'chat' }, spec: { ...SPEC, networkPolicy: { enabled: true } } } });
+      // The reconcile is done once the status is written (it comes after every apply).
+      await eventually('the cluster reconciled', async () => {
+        const c = (await k.custom.getNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: offNs, plural: PLURAL, name: 'chat' })) as ImGroupCluster;
+        return c.status?.observedGeneration === c.metadata.generation && (c.status?.conditions ?? []).some((x) => x.type === 'Ready');
+      });
+      expect((await k.apps.listNamespacedStatefulSet({ namespace: offNs })).items).toHaveLength(3);
+      expect((await networking.listNamespacedNetworkPolicy({ namespace: offNs })).items).toEqual([]);
+    } finally {
+      await off.stop();
+    }
+  });
 });
