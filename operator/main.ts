@@ -17,6 +17,7 @@ import { createControllerMetrics } from './controller/controller-metrics.js';
 import { LeaderElector } from './controller/leader-election.js';
 import { FencedKubeConfig } from './controller/leadership-fence.js';
 import { loadKubeConfig, serviceAccountNamespace } from '../runtime/kube/kube-config.js';
+import { type OperatorPods, operatorPods } from './desired/operator-pods.js';
 import { lifecycleEngineFactory, RedisDriver } from './reconcile/redis-driver.js';
 import type { RedisLifecycleResult } from './redis/lifecycle-types.js';
 import { createRedisLifecycleMetrics, forgetLifecycleCluster, recordLifecycleStep } from './redis/redis-lifecycle-metrics.js';
@@ -41,7 +42,16 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
   if (options.renewDeadlineMs >= options.leaseDurationMs) {
     throw new ConfigError('IMGROUP_LEADER_RENEW_DEADLINE_MS must be below IMGROUP_LEADER_LEASE_DURATION_MS');
   }
+  let pods: OperatorPods | undefined;
+  try {
+    pods = operatorPods(options.podNamespace, options.podLabels);
+  } catch (err) {
+    throw new ConfigError((err as Error).message);
+  }
   const log = createLogger('imgroup-operator', options.logLevel as Parameters<typeof createLogger>[1]);
+  if (options.networkPolicies && options.redisLifecycle && !pods) {
+    log.warn('IMGROUP_OPERATOR_POD_NAMESPACE and IMGROUP_OPERATOR_POD_LABELS are not set: the Redis NetworkPolicies admit no operator pod (where they are enforced, an operator inside the cluster cannot reach Redis)');
+  }
   const kc = loadKubeConfig({ kubeconfig: options.kubeconfig, serviceAccountDir: options.serviceAccountDir, requestTimeoutMs: options.requestTimeoutMs });
   const registry = new Registry();
   collectProcessMetrics(registry);
@@ -60,6 +70,7 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
       metrics,
       workers: options.workers,
       runtime: { defaultImage: options.defaultImage },
+      ...(options.networkPolicies ? { networkPolicies: { operatorPods: pods } } : {}),
       resyncMs: options.resyncMs,
       stallMs: options.stallMs,
       ...(options.namespace ? { namespace: options.namespace } : {}),

@@ -4,7 +4,7 @@
  */
 import { LOG_LEVELS } from '../runtime/ops/logger.js';
 import { DEFAULT_IMAGE } from './api/spec-schema.js';
-import { boolOption, intOption, type OptionValues, stringOption } from '../runtime/config/options.js';
+import { boolOption, intOption, listOption, type OptionValues, stringOption } from '../runtime/config/options.js';
 
 export const OPERATOR_OPTIONS = [
   stringOption({ key: 'kubeconfig', env: 'IMGROUP_KUBECONFIG', flag: 'kubeconfig', doc: 'Path of a kubeconfig file. Default: the in-cluster ServiceAccount configuration.' }),
@@ -26,6 +26,9 @@ export const OPERATOR_OPTIONS = [
   boolOption({ key: 'redisLifecycle', env: 'IMGROUP_OPERATOR_REDIS_LIFECYCLE', flag: 'redis-lifecycle', default: true, doc: 'Form, repair and scale the Redis Cluster inside N-redis (false: only apply its StatefulSet; for a Redis managed elsewhere).' }),
   intOption({ key: 'redisStepBudgetMs', env: 'IMGROUP_OPERATOR_REDIS_STEP_BUDGET_MS', flag: 'redis-step-budget-ms', default: 2000, min: 100, max: 600_000, doc: 'No new slot move starts after this long into one reconcile (a migration goes on in the next; membership updates of the same cluster wait for a step).' }),
   intOption({ key: 'redisSlotsPerStep', env: 'IMGROUP_OPERATOR_REDIS_SLOTS_PER_STEP', flag: 'redis-slots-per-step', default: 64, min: 1, max: 16_384, doc: 'Hash slots moved per reconcile at most while scaling Redis masters out or in.' }),
+  boolOption({ key: 'networkPolicies', env: 'IMGROUP_OPERATOR_NETWORK_POLICIES', flag: 'network-policies', default: true, doc: 'Make the NetworkPolicies of every ImGroupCluster whose `spec.networkPolicy.enabled` is true, and delete them when it is false (false: the operator neither makes, watches nor deletes NetworkPolicies; for a network plugin without NetworkPolicy support).' }),
+  stringOption({ key: 'podNamespace', env: 'IMGROUP_OPERATOR_POD_NAMESPACE', flag: 'pod-namespace', doc: 'Namespace of the operator\'s own pods (the chart sets it from the downward API): the Redis NetworkPolicies admit the operator from there. Needs --pod-labels. Default: none (an operator outside the cluster).' }),
+  listOption({ key: 'podLabels', env: 'IMGROUP_OPERATOR_POD_LABELS', flag: 'pod-labels', doc: 'Labels of the operator\'s own pods, `key=value,…` (the chart sets its selector labels): the Redis NetworkPolicies admit pods with these labels in --pod-namespace.' }),
   intOption({ key: 'requestTimeoutMs', env: 'IMGROUP_KUBE_REQUEST_TIMEOUT_MS', flag: 'kube-request-timeout-ms', default: 30_000, min: 1_000, max: 600_000, doc: 'Deadline of every Kubernetes API request (not watches): a request on a connection gone silent fails and is retried instead of hanging a worker.' }),
 ] as const;
 

@@ -9,6 +9,7 @@ import { GATE_ONLY_OPTIONS } from '../../runtime/gate/config.js';
 import { LOGIC_OWN_OPTIONS } from '../../runtime/logic/config.js';
 import { MEMBERSHIP_LIMITS } from '../../runtime/protocol/membership.js';
 import { DURATION_PATTERN, formatDurationMs, parseDurationMs } from './duration.js';
+import { networkPolicySchema } from './network-policy-schema.js';
 import { QUANTITY_PATTERN, resourcesSchema } from './resources-schema.js';
 import { boolean, enumOf, integer, intOrString, object, string } from './schema-builder.js';
 
@@ -231,6 +232,7 @@ export const specSchema = object({
     session: sessionSchema,
     offline: offlineSchema,
     auth: authSchema,
+    networkPolicy: networkPolicySchema,
     paused: boolean({ description: 'While true the operator changes nothing (it still reports status). Default false.', default: false }),
   },
 });

@@ -6,7 +6,7 @@
 import { arrayOf, enumOf, integer, object, string } from './schema-builder.js';
 
 /** Condition types the operator sets. */
-export const CONDITION_TYPES = ['Ready', 'Progressing', 'Degraded', 'MembershipPublished', 'ClusterFormed', 'SlotsAssigned'] as const;
+export const CONDITION_TYPES = ['Ready', 'Progressing', 'Degraded', 'MembershipPublished', 'ClusterFormed', 'SlotsAssigned', 'SecretsApplied'] as const;
 export type ConditionType = (typeof CONDITION_TYPES)[number];
 
 /** The states of the Redis Cluster as `status.redis.state` reports them. */

@@ -108,6 +108,31 @@ export interface AuthSpec {
   secretRef?: SecretReference;
 }
 
+export interface LabelSelector {
+  matchLabels?: Record<string, string>;
+}
+
+export interface IpBlock {
+  cidr: string;
+  except?: string[];
+}
+
+/** A NetworkPolicyPeer: ipBlock, or namespaceSelector and/or podSelector. */
+export interface NetworkPolicyPeer {
+  ipBlock?: IpBlock;
+  namespaceSelector?: LabelSelector;
+  podSelector?: LabelSelector;
+}
+
+export interface NetworkPolicySpec {
+  /** Make NetworkPolicies N-gate, N-logic, N-redis. Default true. */
+  enabled: boolean;
+  /** Who may reach the gates' client port. Absent: any source. */
+  clientFrom?: NetworkPolicyPeer[];
+  /** Who may reach the ops (metrics) ports. Absent: every pod of every namespace. */
+  metricsFrom?: NetworkPolicyPeer[];
+}
+
 /** The spec after defaulting. */
 export interface ImGroupClusterSpec {
   /** The imgroup runtime image. Absent: the operator's default image (runtime-pod.ts). */
@@ -118,6 +143,7 @@ export interface ImGroupClusterSpec {
   session: SessionSpec;
   offline: OfflineSpec;
   auth: AuthSpec;
+  networkPolicy: NetworkPolicySpec;
   /** While true the operator changes nothing. Default false. */
   paused: boolean;
 }

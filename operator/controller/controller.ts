@@ -6,10 +6,11 @@
  * level-triggered, rate-limited retries — so none waits for another's work: a Redis step that
  * takes seconds delays no membership publish and no status.
  */
-import { CoreV1Api, CustomObjectsApi, type KubeConfig, KubernetesObjectApi } from '@kubernetes/client-node';
+import { CoreV1Api, CustomObjectsApi, type KubeConfig, KubernetesObjectApi, NetworkingV1Api } from '@kubernetes/client-node';
 import type { Registry } from 'prom-client';
 import type { Logger } from '../../runtime/ops/logger.js';
 import type { BackoffBounds } from '../../runtime/retry/backoff.js';
+import type { NetworkPolicyInputs } from '../desired/network-policies.js';
 import type { RuntimeDefaults } from '../desired/runtime-pod.js';
 import type { ClusterObjectsOptions } from '../reconcile/cluster-objects.js';
 import { createEventRecorder } from '../reconcile/event-recorder.js';
@@ -49,6 +50,11 @@ export interface ControllerOptions {
   maxQueueDepth?: number;
   /** The operator's defaults of gate and logic pods (its default runtime image). */
   runtime?: RuntimeDefaults;
+  /**
+   * The NetworkPolicy feature (IMGROUP_OPERATOR_NETWORK_POLICIES): absent, the operator neither
+   * makes, watches nor deletes NetworkPolicies.
+   */
+  networkPolicies?: NetworkPolicyInputs;
   /** The Redis Cluster lifecycle; absent: the operator only applies the Redis StatefulSet. */
   redis?: RedisDriver;
   onRedisStep?: (namespace: string, clusterName: string, result: RedisLifecycleResult) => void;
@@ -74,6 +80,7 @@ export class ImGroupController {
       ...(opts.namespace ? { namespace: opts.namespace } : {}),
       ...(opts.resyncMs ? { resyncMs: opts.resyncMs } : {}),
       ...(opts.stallMs ? { stallMs: opts.stallMs } : {}),
+      networkPolicies: opts.networkPolicies !== undefined,
     });
     this.informers = informers;
     const core = kc.makeApiClient(CoreV1Api);
@@ -81,6 +88,7 @@ export class ImGroupController {
       objects: KubernetesObjectApi.makeApiClient(kc),
       core,
       custom: kc.makeApiClient(CustomObjectsApi),
+      ...(opts.networkPolicies ? { networking: kc.makeApiClient(NetworkingV1Api) } : {}),
       readCached: (apiVersion, kind, namespace, name) => informers.readCached(apiVersion, kind, namespace, name),
       listPods: (namespace, name, component) => informers.podsOf(namespace, name, component),
     };
@@ -102,6 +110,7 @@ export class ImGroupController {
         log: log.child({ component: 'reconcile' }),
         ...(opts.waitRequeueMs !== undefined ? { waitRequeueMs: opts.waitRequeueMs } : {}),
         ...(opts.runtime ? { runtime: opts.runtime } : {}),
+        ...(opts.networkPolicies ? { networkPolicies: opts.networkPolicies } : {}),
         ...(observations ? { redis: observations } : {}),
         onClusterGone: (namespace, name) => forgetClusterConditions(metrics, `${namespace}/${name}`),
         onStatus: (namespace, name, status) => recordClusterConditions(metrics, `${namespace}/${name}`, status.conditions ?? []),

@@ -1,7 +1,9 @@
 /**
  * The operator's one set of informers, shared by its controllers: ImGroupClusters, the objects the
- * operator owns (StatefulSets, ConfigMaps, Services, by the managed-by label) and the logic and
- * Redis Pods (gates' pods are not watched). Controllers subscribe to events as cluster keys
+ * operator owns (StatefulSets, ConfigMaps, Services and, with the NetworkPolicy feature,
+ * NetworkPolicies, by the managed-by label), the logic and Redis Pods (gates' pods are not
+ * watched) and the Secrets labelled `app.kubernetes.io/name=imgroup` (N-auth, and a user's own
+ * auth Secret labelled so: an edit rolls the gates at once, not at the next resync). Controllers subscribe to events as cluster keys
  * `<namespace>/<cluster>` (`watch`) and read through the caches (`readCached`, `podsOf`).
  */
 import {
@@ -9,10 +11,13 @@ import {
   CoreV1Api,
   CustomObjectsApi,
   type KubeConfig,
+  NetworkingV1Api,
   type KubernetesListObject,
   type KubernetesObject,
   type V1ConfigMap,
+  type V1NetworkPolicy,
   type V1Pod,
+  type V1Secret,
   type V1Service,
   type V1StatefulSet,
 } from '@kubernetes/client-node';
@@ -33,15 +38,18 @@ export interface InformerSetOptions {
   resyncMs?: number;
   /** Informer watchdog: restart after this long without an event. Default 600000 ms. */
   stallMs?: number;
+  /** Watch the NetworkPolicies the operator owns (its NetworkPolicy feature is on). */
+  networkPolicies?: boolean;
 }
 
 /** What changed, as a cluster key: the cluster itself, an object it owns (by kind and component), or one of its pods. */
 export type ClusterEvent =
   | { source: 'cluster'; key: string; why: 'add' | 'update' | 'delete' | 'resync'; generation: number | undefined }
-  | { source: 'owned'; key: string; kind: 'StatefulSet' | 'ConfigMap' | 'Service'; component: string | undefined }
+  | { source: 'owned'; key: string; kind: 'StatefulSet' | 'ConfigMap' | 'Service' | 'NetworkPolicy' | 'Secret'; component: string | undefined }
   | { source: 'pod'; key: string; component: PodComponent };
 
 type AnyInformer = ResilientInformer<KubernetesObject>;
+type ClusterEventKind = Extract<ClusterEvent, { source: 'owned' }>['kind'];
 
 function keyOf(namespace: string | undefined, name: string | undefined): string | undefined {
   return namespace && name ? `${namespace}/${name}` : undefined;
@@ -109,7 +117,31 @@ export class InformerSet {
       labelSelector: managed,
       list: () => (ns ? core.listNamespacedService({ namespace: ns, labelSelector: managed }) : core.listServiceForAllNamespaces({ labelSelector: managed })),
     });
-    for (const [kind, inf] of [['StatefulSet', sts], ['ConfigMap', cms], ['Service', svcs]] as const) {
+    // The cluster's auth Secret, when labelled as ours (N-auth is): the key is its instance label.
+    const ours = `${LABEL_NAME}=${APP_NAME}`;
+    const secrets = new ResilientInformer<V1Secret>({
+      ...common,
+      path: nsPath('/api/v1', 'secrets'),
+      onRestart: (reason) => m.informerRestarts.inc({ resource: 'secrets', reason }),
+      labelSelector: ours,
+      list: () => (ns ? core.listNamespacedSecret({ namespace: ns, labelSelector: ours }) : core.listSecretForAllNamespaces({ labelSelector: ours })),
+    });
+    const owned: [ClusterEventKind, AnyInformer][] = [['StatefulSet', sts as AnyInformer], ['ConfigMap', cms as AnyInformer], ['Service', svcs as AnyInformer], ['Secret', secrets as AnyInformer]];
+    const resources = [PLURAL, 'statefulsets', 'configmaps', 'services', 'pods', 'secrets'];
+    let policies: ResilientInformer<V1NetworkPolicy> | undefined;
+    if (opts.networkPolicies) {
+      const networking = kc.makeApiClient(NetworkingV1Api);
+      policies = new ResilientInformer<V1NetworkPolicy>({
+        ...common,
+        path: nsPath('/apis/networking.k8s.io/v1', 'networkpolicies'),
+        onRestart: (reason) => m.informerRestarts.inc({ resource: 'networkpolicies', reason }),
+        labelSelector: managed,
+        list: () => (ns ? networking.listNamespacedNetworkPolicy({ namespace: ns, labelSelector: managed }) : networking.listNetworkPolicyForAllNamespaces({ labelSelector: managed })),
+      });
+      owned.push(['NetworkPolicy', policies as AnyInformer]);
+      resources.push('networkpolicies');
+    }
+    for (const [kind, inf] of owned) {
       for (const verb of ['add', 'update', 'delete'] as const) {
         (inf as AnyInformer).informer.on(verb, (o) => {
           const key = ownerKey(o);
@@ -133,11 +165,13 @@ export class InformerSet {
         if (key && (component === 'logic' || component === 'redis')) emit({ source: 'pod', key, component });
       });
     }
-    for (const resource of [PLURAL, 'statefulsets', 'configmaps', 'services', 'pods']) {
+    for (const resource of resources) {
       for (const reason of INFORMER_RESTART_REASONS) m.informerRestarts.inc({ resource, reason }, 0);
     }
-    this.informers.push(clusters as AnyInformer, sts as AnyInformer, cms as AnyInformer, svcs as AnyInformer, this.pods as AnyInformer);
+    this.informers.push(clusters as AnyInformer, sts as AnyInformer, cms as AnyInformer, svcs as AnyInformer, this.pods as AnyInformer, secrets as AnyInformer);
+    if (policies) this.informers.push(policies as AnyInformer);
     this.cached = new Map<string, AnyInformer>([
+      ...(policies ? [['networking.k8s.io/v1/NetworkPolicy', policies as AnyInformer] as [string, AnyInformer]] : []),
       [`${GROUP}/${VERSION}/ImGroupCluster`, clusters as AnyInformer],
       ['apps/v1/StatefulSet', sts as AnyInformer],
       ['v1/ConfigMap', cms as AnyInformer],

@@ -11,10 +11,15 @@ import { GATE_CLIENT_PORT, GATE_OPS_PORT } from './ports.js';
 import { gateShutdownBudget } from './grace-period.js';
 import { gateEnv, MEMBERSHIP_KEY, MEMBERSHIP_MOUNT_DIR } from './runtime-env.js';
 import { type RuntimeDefaults, runtimePodTemplate } from './runtime-pod.js';
+import { GATE_SECRETS_ANNOTATION } from './secret-rollout.js';
 
 export const MEMBERSHIP_VOLUME = 'membership';
 
-export function desiredGateStatefulSet(cluster: ImGroupCluster, defaults: RuntimeDefaults = {}): V1StatefulSet {
+/**
+ * `gateSecretsHash`: the fingerprint of the gates' own secrets (secret-rollout.ts) as a pod
+ * template annotation, so an edit of jwt-secret or admin-token rolls the gates.
+ */
+export function desiredGateStatefulSet(cluster: ImGroupCluster, defaults: RuntimeDefaults = {}, gateSecretsHash?: string): V1StatefulSet {
   const ctx = clusterContext(cluster);
   const gate = ctx.spec.gate;
   return {
@@ -39,6 +44,7 @@ export function desiredGateStatefulSet(cluster: ImGroupCluster, defaults: Runtim
         timing: { readinessPeriodSeconds: 5 },
         serviceAccountName: ctx.names.gateAccess,
         terminationGracePeriodSeconds: gateShutdownBudget(gate.drainWindowMs).terminationGracePeriodSeconds,
+        ...(gateSecretsHash !== undefined ? { annotations: { [GATE_SECRETS_ANNOTATION]: gateSecretsHash } } : {}),
         volumes: [
           {
             // optional: a gate starts (and waits for members) even before the operator wrote it.

@@ -11,14 +11,19 @@ import { LOGIC_INTERNAL_PORT, LOGIC_INTERNAL_PORT_NAME, LOGIC_OPS_PORT } from '.
 import { logicShutdownBudget } from './grace-period.js';
 import { logicEnv } from './runtime-env.js';
 import { type RuntimeDefaults, runtimePodTemplate } from './runtime-pod.js';
+import { SHARED_SECRETS_ANNOTATION } from './secret-rollout.js';
 
-export function desiredLogicStatefulSet(cluster: ImGroupCluster, defaults: RuntimeDefaults = {}): V1StatefulSet {
+/**
+ * `sharedSecretsHash`: the fingerprint of internal-token and redis-password the pods started with
+ * (secret-rollout.ts), recorded on the StatefulSet itself, not its pod template: it never rolls.
+ */
+export function desiredLogicStatefulSet(cluster: ImGroupCluster, defaults: RuntimeDefaults = {}, sharedSecretsHash?: string): V1StatefulSet {
   const ctx = clusterContext(cluster);
   const logic = ctx.spec.logic;
   return {
     apiVersion: 'apps/v1',
     kind: 'StatefulSet',
-    metadata: ownedMeta(ctx, ctx.names.logic, 'logic'),
+    metadata: ownedMeta(ctx, ctx.names.logic, 'logic', sharedSecretsHash !== undefined ? { [SHARED_SECRETS_ANNOTATION]: sharedSecretsHash } : undefined),
     spec: {
       serviceName: ctx.names.logic,
       replicas: logic.replicas,

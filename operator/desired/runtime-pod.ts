@@ -69,12 +69,14 @@ export interface RuntimePodOptions {
   serviceAccountName?: string;
   /** The process's shutdown timeout plus a margin (grace-period.ts). */
   terminationGracePeriodSeconds: number;
+  /** Annotations of the pod template (a change rolls the pods). */
+  annotations?: Record<string, string>;
 }
 
 export function runtimePodTemplate(ctx: ClusterContext, o: RuntimePodOptions): V1PodTemplateSpec {
   const extra = o.volumes ?? [];
   return {
-    metadata: { labels: ownedLabels(ctx, o.component) },
+    metadata: { labels: ownedLabels(ctx, o.component), ...(o.annotations ? { annotations: { ...o.annotations } } : {}) },
     spec: {
       ...(o.serviceAccountName !== undefined
         ? { serviceAccountName: o.serviceAccountName, automountServiceAccountToken: true }

@@ -4,9 +4,9 @@
  * `imgroup-operator`, force: we own the fields we apply) only of objects whose applied hash
  * differs (applied-hash.ts).
  */
-import { type CoreV1Api, type CustomObjectsApi, type KubernetesObject, type KubernetesObjectApi, PatchStrategy, type V1Pod } from '@kubernetes/client-node';
+import { type CoreV1Api, type CustomObjectsApi, type KubernetesObject, type KubernetesObjectApi, type NetworkingV1Api, PatchStrategy, type V1Pod } from '@kubernetes/client-node';
 import { GROUP, type ImGroupCluster, PLURAL, VERSION } from '../api/v1alpha1.js';
-import type { DesiredObject } from '../desired/desired-objects.js';
+import type { AbsentObject, DesiredObject } from '../desired/desired-objects.js';
 import { APP_NAME, LABEL_COMPONENT, LABEL_INSTANCE, LABEL_NAME, MANAGER } from '../desired/object-meta.js';
 import { isNotFound } from './api-errors.js';
 import { appliedHashOf, withAppliedHash } from './applied-hash.js';
@@ -18,6 +18,8 @@ export interface ClusterObjectsOptions {
   objects: KubernetesObjectApi;
   core: CoreV1Api;
   custom: CustomObjectsApi;
+  /** NetworkPolicies (the operator's NetworkPolicy feature); absent: none is deleted. */
+  networking?: NetworkingV1Api;
   /**
    * Objects from informer caches: the object, null when the cache knows it is absent, or
    * undefined when this kind is not cached (then it is read from the API).
@@ -87,5 +89,23 @@ export class ClusterObjects {
     const result = await this.opts.objects.patch(object, undefined, undefined, MANAGER, true, PatchStrategy.ServerSideApply);
     applied.push(`${obj.kind}/${obj.metadata?.name}`);
     return result;
+  }
+
+  /**
+   * Delete `absent` in `namespace` if it exists and its controller is the cluster `ownerUid` (a
+   * same-named object of someone else is left alone); its `Kind/name` is pushed onto `deleted`.
+   * Only NetworkPolicies are ever absent.
+   */
+  async deleteIfOwned(namespace: string, absent: AbsentObject, ownerUid: string, deleted: string[]): Promise<void> {
+    const networking = this.opts.networking;
+    if (absent.kind !== 'NetworkPolicy' || !networking) throw new TypeError(`cannot delete ${absent.kind}/${absent.name}`);
+    const live = await this.readLive(absent.apiVersion, absent.kind, namespace, absent.name);
+    if (!live || !live.metadata?.ownerReferences?.some((r) => r.controller && r.uid === ownerUid)) return;
+    try {
+      await networking.deleteNamespacedNetworkPolicy({ namespace, name: absent.name, body: { preconditions: { uid: live.metadata.uid as string } } });
+      deleted.push(`${absent.kind}/${absent.name}`);
+    } catch (err) {
+      if (!isNotFound(err)) throw err;
+    }
   }
 }

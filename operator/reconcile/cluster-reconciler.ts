@@ -1,27 +1,31 @@
 /**
- * Level-triggered reconcile of one ImGroupCluster's objects and status: read it and its objects,
- * compute the desired state (operator/desired), apply only the objects whose applied hash differs
- * (cluster-objects.ts), create `N-auth` only when absent, then write the status only when it
- * differs. NotFound means done (ownerReferences let the garbage collector delete the children).
+ * Level-triggered reconcile of one ImGroupCluster's objects and status: read it, its auth Secret
+ * (creating `N-auth` only when absent) and its objects, compute the desired state
+ * (operator/desired; the Secret's fingerprints roll the gates, secret-rollout.ts), apply only the
+ * objects whose applied hash differs (cluster-objects.ts), delete the NetworkPolicies it must not
+ * have, then write the status only when it differs. NotFound means done (ownerReferences let the
+ * garbage collector delete the children).
  * N-membership is the membership reconciler's (membership-reconciler.ts); the Redis Cluster's
  * state and N-redis's replica count come from the Redis reconciler's latest observation
  * (redis-observations.ts), so a reconcile never waits for Redis.
  */
 import { randomBytes as cryptoRandomBytes } from 'node:crypto';
-import type { V1StatefulSet } from '@kubernetes/client-node';
+import type { V1Secret, V1StatefulSet } from '@kubernetes/client-node';
 import type { Logger } from '../../runtime/ops/logger.js';
 import { type ImGroupCluster, type ImGroupClusterStatus, GROUP, PLURAL, VERSION } from '../api/v1alpha1.js';
 import { formatFieldErrors, resolveImGroupCluster, type ValidImGroupCluster } from '../api/validation.js';
-import { desiredAuthSecret, newAuthSecretValues, usesGeneratedAuthSecret } from '../desired/auth-secret.js';
+import { authSecretName, type AuthSecretValues, desiredAuthSecret, newAuthSecretValues, usesGeneratedAuthSecret } from '../desired/auth-secret.js';
 import { objectNames } from '../desired/cluster-context.js';
 import { type DesiredObject, desiredState } from '../desired/desired-objects.js';
+import type { NetworkPolicyInputs } from '../desired/network-policies.js';
 import { MANAGER } from '../desired/object-meta.js';
 import { redisTargetReplicas } from '../desired/redis-statefulset.js';
 import type { RuntimeDefaults } from '../desired/runtime-pod.js';
+import { authSecretValues, GATE_SECRETS_ANNOTATION, SHARED_SECRETS_ANNOTATION, type SecretRollout, secretRollout } from '../desired/secret-rollout.js';
 import { apiStatus, asError, isConflict, isNotFound, isTerminalApiError } from './api-errors.js';
 import { hashObject } from './applied-hash.js';
 import { ClusterObjects, type ClusterObjectsOptions } from './cluster-objects.js';
-import { convergedStatus, failedStatus, pausedStatus } from './cluster-status.js';
+import { convergedStatus, failedStatus, pausedStatus, secretsCondition } from './cluster-status.js';
 import { setConditions } from './conditions.js';
 import { type EventRecorder, eventTarget } from './event-recorder.js';
 import type { ReconcileOutcome } from './outcome.js';
@@ -33,6 +37,8 @@ export interface ClusterReconcilerOptions extends ClusterObjectsOptions {
   log: Logger;
   /** The operator's defaults of gate and logic pods (its default runtime image). */
   runtime?: RuntimeDefaults;
+  /** The NetworkPolicy feature; absent: NetworkPolicies are neither made nor deleted. */
+  networkPolicies?: NetworkPolicyInputs;
   /** Wait before looking again while replicas are not ready. Default 30000 ms. */
   waitRequeueMs?: number;
   /**
@@ -100,7 +106,14 @@ export class ClusterReconciler {
     try {
       const names = objectNames(name);
       const pods = await this.kube.listPods(namespace, name, 'logic');
-      const desired = desiredState(cluster, { logicPods: pods, redisReplicas: await this.redisReplicas(cluster), ...(this.opts.runtime ? { runtime: this.opts.runtime } : {}) });
+      const secrets = await this.secretRollout(cluster, await this.authSecret(cluster, report));
+      const desired = desiredState(cluster, {
+        logicPods: pods,
+        redisReplicas: await this.redisReplicas(cluster),
+        secrets,
+        ...(this.opts.runtime ? { runtime: this.opts.runtime } : {}),
+        ...(this.opts.networkPolicies ? { networkPolicies: this.opts.networkPolicies } : {}),
+      });
       let gate: V1StatefulSet | undefined;
       let logic: V1StatefulSet | undefined;
       for (const obj of desired.objects) {
@@ -109,11 +122,13 @@ export class ClusterReconciler {
         if (obj.kind === 'StatefulSet' && obj.metadata?.name === names.gate) gate = live as V1StatefulSet;
         if (obj.kind === 'StatefulSet' && obj.metadata?.name === names.logic) logic = live as V1StatefulSet;
       }
-      await this.ensureAuthSecret(cluster, report);
+      for (const absent of desired.absent) await this.kube.deleteIfOwned(namespace, absent, cluster.metadata.uid, report.applied);
       if (report.applied.length > 0) {
         await this.opts.events.record(eventTarget(cluster), 'Normal', 'Applied', `applied ${report.applied.join(', ')}`);
       }
-      const status = this.withRedisStatus(cluster, convergedStatus(cluster, { gate, logic, membership: desired.membership }, this.now()));
+      const converged = convergedStatus(cluster, { gate, logic, membership: desired.membership }, this.now());
+      const withSecrets = { ...converged, conditions: setConditions(converged.conditions ?? [], [secretsCondition(secrets.state, authSecretName(cluster), names.logic)], cluster.metadata.generation, this.now()) };
+      const status = this.withRedisStatus(cluster, withSecrets);
       await this.writeStatus(cluster, status, report);
       report.outcome = this.outcomeOf(status);
       return report;
@@ -158,22 +173,48 @@ export class ClusterReconciler {
     return { kind: 'done' };
   }
 
-  private async ensureAuthSecret(cluster: ValidImGroupCluster, report: ReconcileReport): Promise<void> {
-    if (!usesGeneratedAuthSecret(cluster)) return;
-    const secret = desiredAuthSecret(cluster, newAuthSecretValues(this.opts.randomBytes ?? cryptoRandomBytes));
-    const name = secret.metadata?.name ?? '';
+  /**
+   * The cluster's auth Secret as read from the API (null when absent); `N-auth` is created first
+   * when the cluster uses it and it does not exist (never overwritten).
+   */
+  private async authSecret(cluster: ValidImGroupCluster, report: ReconcileReport): Promise<V1Secret | null> {
+    const namespace = cluster.metadata.namespace;
+    const name = authSecretName(cluster);
     try {
-      await this.kube.core.readNamespacedSecret({ namespace: cluster.metadata.namespace, name });
-      return;
+      return await this.kube.core.readNamespacedSecret({ namespace, name });
     } catch (err) {
       if (!isNotFound(err)) throw err;
     }
+    if (!usesGeneratedAuthSecret(cluster)) return null;
+    const secret = desiredAuthSecret(cluster, newAuthSecretValues(this.opts.randomBytes ?? cryptoRandomBytes));
     try {
-      await this.kube.core.createNamespacedSecret({ namespace: cluster.metadata.namespace, body: secret, fieldManager: MANAGER });
+      const created = await this.kube.core.createNamespacedSecret({ namespace, body: secret, fieldManager: MANAGER });
       report.applied.push(`Secret/${name}`);
+      return created;
     } catch (err) {
       if (!isConflict(err)) throw err; // created meanwhile (AlreadyExists): never overwrite it
+      return await this.kube.core.readNamespacedSecret({ namespace, name });
     }
+  }
+
+  /** The Secret's fingerprints against what the live gate and logic StatefulSets record. */
+  private async secretRollout(cluster: ValidImGroupCluster, secret: V1Secret | null): Promise<SecretRollout> {
+    const { namespace, name } = cluster.metadata;
+    const names = objectNames(name);
+    const [gate, logic] = await Promise.all([
+      this.kube.readLive<V1StatefulSet>('apps/v1', 'StatefulSet', namespace, names.gate),
+      this.kube.readLive<V1StatefulSet>('apps/v1', 'StatefulSet', namespace, names.logic),
+    ]);
+    let current: AuthSecretValues | { unreadable: string };
+    if (secret === null) current = { unreadable: `Secret ${authSecretName(cluster)} does not exist` };
+    else {
+      const read = authSecretValues(secret);
+      current = read.ok ? read.values : { unreadable: `Secret ${authSecretName(cluster)} lacks ${read.missing.join(', ')}` };
+    }
+    return secretRollout(current, {
+      gateTemplate: gate?.spec?.template?.metadata?.annotations?.[GATE_SECRETS_ANNOTATION],
+      shared: logic?.metadata?.annotations?.[SHARED_SECRETS_ANNOTATION],
+    });
   }
 
   /** Replace the status when it differs; 409 → re-read and retry (bounded). */

@@ -7,6 +7,8 @@ import type { V1StatefulSet } from '@kubernetes/client-node';
 import type { MembershipDocument } from '../../runtime/protocol/membership.js';
 import type { ImGroupClusterStatus } from '../api/v1alpha1.js';
 import type { ValidImGroupCluster } from '../api/validation.js';
+import type { SecretsState } from '../desired/secret-rollout.js';
+import { SHARED_SECRETS_ANNOTATION } from '../desired/secret-rollout.js';
 import { type ConditionInput, setConditions } from './conditions.js';
 
 export interface ObservedState {
@@ -66,4 +68,27 @@ export function failedStatus(cluster: { metadata: { generation?: number }; statu
     observedGeneration: cluster.metadata.generation ?? 0,
     conditions: setConditions(cluster.status?.conditions ?? [], inputs, cluster.metadata.generation, now),
   };
+}
+
+/**
+ * SecretsApplied: whether the pods follow the auth Secret `secretName` (secret-rollout.ts). False
+ * says what the operator will not do and how to go on; N-logic is `logicName`.
+ */
+export function secretsCondition(state: SecretsState, secretName: string, logicName: string): ConditionInput {
+  switch (state.kind) {
+    case 'applied':
+      return { type: 'SecretsApplied', status: 'True', reason: 'Applied', message: `gates follow jwt-secret and admin-token of Secret ${secretName} (an edit rolls them); internal-token and redis-password are those the pods started with` };
+    case 'unreadable':
+      return { type: 'SecretsApplied', status: 'Unknown', reason: 'SecretUnreadable', message: `${state.reason}: pods that need it cannot start; nothing is rolled` };
+    case 'sharedChanged':
+      return {
+        type: 'SecretsApplied',
+        status: 'False',
+        reason: 'SharedSecretChanged',
+        message:
+          `internal-token or redis-password of Secret ${secretName} differs from what the pods started with. The operator rolls no pod for them (and holds the gates): ` +
+          `pods restarted with different values cannot reach each other. Put the previous values back, or rotate them as the README's "Rotating secrets" says ` +
+          `(restart Redis, logic and gate pods, then: kubectl annotate statefulset ${logicName} ${SHARED_SECRETS_ANNOTATION}-)`,
+      };
+  }
 }

@@ -12,6 +12,9 @@
  *   3. Logic 2 → 4 → 1 while clients send: membership follows, no accepted message lost.
  *   4. A gate pod's process killed: its clients reconnect to the other gate and get what they missed.
  *   5. Redis masters 3 → 4 under traffic: no key, no message lost.
+ *  5b. `kubectl patch` of the auth Secret's jwt-secret (issue 12 §5): the operator rolls the gate
+ *      pods and no other; afterwards a token signed with the old secret is refused (HTTP 401) and
+ *      new ones work, messages included.
  *   6. `helm upgrade` (2 replicas: one leader; a changed CRD description reaches the server);
  *      `helm uninstall` keeps the CRD and the custom resources and removes the rest.
  *
@@ -19,13 +22,15 @@
  * reach the gates as users do, through the gate Service (ServiceProxy stands in for kube-proxy).
  * Every wait is for a state; nothing is timed.
  */
+import { randomBytes } from 'node:crypto';
 import { cpSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ApiextensionsV1Api, AuthorizationV1Api, loadAllYaml, loadYaml, RbacAuthorizationV1Api, type V1PolicyRule } from '@kubernetes/client-node';
+import { ApiextensionsV1Api, AuthorizationV1Api, loadAllYaml, loadYaml, NetworkingV1Api, RbacAuthorizationV1Api, type V1PolicyRule } from '@kubernetes/client-node';
 import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { CRD_NAME, GROUP, PLURAL } from '../../operator/api/v1alpha1.js';
+import { AUTH_SECRET_KEYS, authSecretName } from '../../operator/desired/auth-secret.js';
 import { REDIS_PORT } from '../../operator/desired/ports.js';
 import { signToken } from '../../runtime/auth/token-signer.js';
 import { ImgroupClient } from '../../runtime/client/index.js';
@@ -37,6 +42,8 @@ import { ChatTraffic } from '../support/e2e/chat-traffic.js';
 import { CHART_DIR, helm, kubectl, PRODUCTION_EXAMPLE, run, SMALL_EXAMPLE } from '../support/e2e/cli-tools.js';
 import { OperatorRelease } from '../support/e2e/operator-release.js';
 import { ServiceProxy } from '../support/e2e/service-proxy.js';
+import { MERGE_PATCH } from '../support/node-agent/agent-api.js';
+import { RawClient } from '../support/raw-client.js';
 import { NodeAgent, imgroupRuntime, redisRuntime } from '../support/node-agent/index.js';
 import { podDnsEnv } from '../support/node-agent/pod-dns.js';
 import { installPodDnsLookup } from '../support/pod-dns-lookup.js';
@@ -313,6 +320,36 @@ describe('helm install → kubectl apply → a running chat cluster (issue 10 §
   });
 
   // -------------------------------------------------------------------------------------------
+  it("5b. a hand edit of the auth Secret's jwt-secret rolls the gate pods, and only them: old tokens are refused, new ones work", async () => {
+    const before = await chat.credentials();
+    const uids = async (c: 'gate' | 'logic' | 'redis') => (await chat.pods(c)).map((p) => p.metadata?.uid ?? '').sort();
+    const [gateUids, logicUids, redisUids] = [await uids('gate'), await uids('logic'), await uids('redis')];
+    const gates = gateUids.length;
+    const oldToken = await signToken(before.jwtSecret, 'rotate-alice', 3600);
+    const jwtSecret = randomBytes(36).toString('base64url');
+    const secretName = authSecretName(await chat.read());
+    const t0 = performance.now();
+    await k.core.patchNamespacedSecret({ namespace: ns, name: secretName, body: { data: { [AUTH_SECRET_KEYS.jwtSecret]: Buffer.from(jwtSecret).toString('base64') } } }, MERGE_PATCH);
+    await wait(`all ${gates} gate pods replaced and Ready`, async () => {
+      const pods = await chat.pods('gate');
+      return pods.length === gates && pods.every((p) => isPodReady(p) && !gateUids.includes(p.metadata?.uid ?? ''));
+    }, 300_000);
+    console.log(`Secret edit → all ${gates} gate pods replaced and Ready after ${((performance.now() - t0) / 1000).toFixed(1)} s (a measurement)`);
+    expect(await uids('logic')).toEqual(logicUids);
+    expect(await uids('redis')).toEqual(redisUids);
+    await wait('the gate Service has Ready endpoints', async () => gateProxy!.ready.length >= gates);
+    const wsUrl = `ws://127.0.0.1:${(gateProxy as ServiceProxy).port}/v1/ws`;
+    await expect(RawClient.connect(wsUrl, oldToken)).rejects.toThrow('HTTP 401');
+    (await RawClient.connect(wsUrl, await signToken(jwtSecret, 'rotate-alice', 3600))).ws.close();
+    const t = await newTraffic('rotated'); // signs with the Secret's new value
+    t.start();
+    await t.acceptedAtLeast(10, 'after the rotation');
+    await t.stop();
+    expect(await t.waitDelivered()).toEqual({ missing: {}, duplicated: {} });
+    await wait('the ImGroupCluster is Ready, SecretsApplied', async () => (await chat.condition('Ready')) === 'True' && (await chat.condition('SecretsApplied')) === 'True');
+  });
+
+  // -------------------------------------------------------------------------------------------
   it('6. helm upgrade (2 replicas, one leader; a changed CRD description), then helm uninstall keeps the CRD and the custom resources', async () => {
     // The chart as a newer version would ship it: one field description of the CRD changed.
     const chartCopy = join(mkdtempSync(join(tmpdir(), 'imgroup-chart-')), 'imgroup');
@@ -348,6 +385,7 @@ describe('helm install → kubectl apply → a running chat cluster (issue 10 §
       ...(await rbac.listClusterRole({ labelSelector: `app.kubernetes.io/instance=${RELEASE}` })).items.map((o) => `ClusterRole/${o.metadata?.name}`),
       ...(await rbac.listClusterRoleBinding({ labelSelector: `app.kubernetes.io/instance=${RELEASE}` })).items.map((o) => `ClusterRoleBinding/${o.metadata?.name}`),
       ...(await k.apps.listNamespacedDeployment({ namespace: ns, labelSelector: `app.kubernetes.io/instance=${RELEASE}` })).items.map((o) => `Deployment/${o.metadata?.name}`),
+      ...(await k.kc.makeApiClient(NetworkingV1Api).listNamespacedNetworkPolicy({ namespace: ns, labelSelector: `app.kubernetes.io/instance=${RELEASE}` })).items.map((o) => `NetworkPolicy/${o.metadata?.name}`),
     ];
     // The ImGroupCluster's own objects carry instance=<cluster name>; only the release's are counted.
     expect(left.filter((o) => !o.includes(chat.name))).toEqual([]);

@@ -157,6 +157,7 @@ export function operatorTestOptions(kubeconfig: string, namespace: string, ident
     redisLifecycle: true,
     redisStepBudgetMs: 2000,
     redisSlotsPerStep: 64,
+    networkPolicies: true,
     ...overrides,
   };
 }

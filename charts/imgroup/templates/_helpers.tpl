@@ -52,6 +52,15 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 app.kubernetes.io/component: operator
 {{- end }}
 
+{{/* The operator pods' selector labels as `key=value,…` (IMGROUP_OPERATOR_POD_LABELS). */}}
+{{- define "imgroup.operatorPodLabelList" -}}
+{{- $items := list }}
+{{- range $k, $v := (include "imgroup.operatorSelectorLabels" . | fromYaml) }}
+{{- $items = append $items (printf "%s=%s" $k $v) }}
+{{- end }}
+{{- join "," $items }}
+{{- end }}
+
 {{/* Labels of the operator's objects: the standard labels plus the component. */}}
 {{- define "imgroup.operatorLabels" -}}
 {{ include "imgroup.labels" . }}

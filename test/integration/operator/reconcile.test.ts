@@ -102,7 +102,7 @@ describe('reconcile on a real API server', () => {
     expect(status?.observedGeneration).toBe(created.metadata.generation);
     expect(status?.logic).toEqual({ replicas: 3, ready: 0 });
     expect(status?.membership?.members).toBe(0);
-    expect(status?.conditions?.map((c) => `${c.type}=${c.status}`).sort()).toEqual(['Degraded=False', 'MembershipPublished=True', 'Progressing=True', 'Ready=False']);
+    expect(status?.conditions?.map((c) => `${c.type}=${c.status}`).sort()).toEqual(['Degraded=False', 'MembershipPublished=True', 'Progressing=True', 'Ready=False', 'SecretsApplied=True']);
 
     const before = await versions(ns);
     const second = await reconciler.reconcile(ns, 'chat');

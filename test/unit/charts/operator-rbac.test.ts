@@ -31,7 +31,7 @@ const sources: [string, string][] = readdirSync(OPERATOR_DIR, { recursive: true,
 const allSource = sources.map(([, text]) => text).join('\n');
 
 /** The API group of each typed client-node API class the operator may use. */
-const API_CLASS_GROUPS: Record<string, string> = { CoreV1Api: '', AppsV1Api: 'apps', CoordinationV1Api: 'coordination.k8s.io', CustomObjectsApi: GROUP };
+const API_CLASS_GROUPS: Record<string, string> = { CoreV1Api: '', AppsV1Api: 'apps', CoordinationV1Api: 'coordination.k8s.io', CustomObjectsApi: GROUP, NetworkingV1Api: 'networking.k8s.io' };
 
 const METHOD_VERBS: Record<string, string> = { list: 'list', read: 'get', get: 'get', create: 'create', replace: 'update', patch: 'patch', delete: 'delete', deleteCollection: 'deletecollection' };
 
@@ -108,9 +108,9 @@ function informerUses(): Use[] {
   return out;
 }
 
-/** Every object the reconciler applies, over specs that take every branch (generated or own Secret). */
+/** Every object the reconciler applies, over specs that take every branch (generated or own Secret, NetworkPolicies on). */
 function desiredObjects(): KubernetesObject[] {
-  return [MINIMAL_SPEC, FULL_SPEC].flatMap((spec) => desiredState(cluster(spec), { logicPods: [] }).objects as KubernetesObject[]);
+  return [MINIMAL_SPEC, FULL_SPEC].flatMap((spec) => desiredState(cluster(spec), { logicPods: [], networkPolicies: {} }).objects as KubernetesObject[]);
 }
 
 function objectClientUses(): Use[] {

@@ -6,12 +6,13 @@
  * the standard labels. Needs a helm binary (test/support/helm.ts); without one these tests are
  * skipped and say so (`make lint` builds it). Text-level checks of the templates run always.
  */
-import type { KubernetesObject, V1ClusterRole, V1Container, V1Deployment, V1PodSpec, V1Role, V1RoleBinding } from '@kubernetes/client-node';
+import type { KubernetesObject, V1ClusterRole, V1Container, V1Deployment, V1NetworkPolicy, V1PodSpec, V1Role, V1RoleBinding } from '@kubernetes/client-node';
 import { loadYaml } from '@kubernetes/client-node';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError, resolveOptions } from '../../../runtime/config/options.js';
 import { imGroupClusterCrd } from '../../../operator/api/crd.js';
 import { OPERATOR_OPTIONS } from '../../../operator/operator-options.js';
+import { operatorPods } from '../../../operator/desired/operator-pods.js';
 import { chartText, packageVersion } from '../../support/chart-files.js';
 import { findHelm, helmTemplate, renderChart, type RenderOptions } from '../../support/helm.js';
 import { restrictedViolations } from '../../support/pod-security-standard.js';
@@ -57,6 +58,7 @@ describe.skipIf(helm === null)(`helm template (helm: ${helm ?? 'not found: set I
       'ClusterRoleBinding/imgroup-operator',
       'CustomResourceDefinition/imgroupclusters.imgroup.dev',
       'Deployment/imgroup-operator',
+      'NetworkPolicy/imgroup-operator',
       'Role/imgroup-operator-leader-election',
       'RoleBinding/imgroup-operator-leader-election',
       'Service/imgroup-operator-metrics',
@@ -160,6 +162,33 @@ describe.skipIf(helm === null)(`helm template (helm: ${helm ?? 'not found: set I
     // Helm merges a map value into the default one: the default memory request and limit stay.
     expect(spec?.containers[0]?.resources).toEqual({ requests: { cpu: '1', memory: '128Mi' }, limits: { memory: '512Mi' } });
     expect(spec?.affinity?.podAntiAffinity?.preferredDuringSchedulingIgnoredDuringExecution?.[0]?.podAffinityTerm.labelSelector?.matchLabels).toEqual(d.spec?.selector.matchLabels);
+  });
+
+  it('tells the operator its pods\' namespace (downward API) and labels, which its Redis NetworkPolicies admit', () => {
+    const all = container?.env ?? [];
+    expect(all.find((e) => e.name === 'IMGROUP_OPERATOR_POD_NAMESPACE')?.valueFrom).toEqual({ fieldRef: { fieldPath: 'metadata.namespace' } });
+    const { options } = resolveOptions(OPERATOR_OPTIONS, [], { ...env(deployment), IMGROUP_OPERATOR_IDENTITY: 'pod-0' });
+    expect(options.networkPolicies).toBe(true);
+    const pods = operatorPods(NS, options.podLabels);
+    // Every label it names is on the operator's pods, and together they select the Deployment's pods.
+    expect(deployment.spec?.template.metadata?.labels).toMatchObject(pods?.labels ?? { missing: 'labels' });
+    expect(pods?.labels).toEqual(deployment.spec?.selector.matchLabels);
+    const off = one<V1Deployment>(render({ set: { networkPolicy: { clusters: false } } }), 'Deployment');
+    expect(env(off).IMGROUP_OPERATOR_NETWORK_POLICIES).toBe('false');
+  });
+
+  it('limits ingress of the operator\'s pods to the ops port, from networkPolicy.operator.metricsFrom', () => {
+    const np = one<V1NetworkPolicy>(defaults, 'NetworkPolicy', 'imgroup-operator');
+    expect(np.metadata?.namespace).toBe(NS);
+    expect(np.spec?.podSelector).toEqual(deployment.spec?.selector);
+    expect(np.spec?.policyTypes).toEqual(['Ingress']);
+    // Raw YAML: `from` (the typed client would call it `_from`).
+    expect(np.spec?.ingress).toEqual([{ ports: [{ protocol: 'TCP', port: 'ops' }] }]);
+    expect(container?.ports?.map((p) => p.name)).toEqual(['ops']);
+    const peers = [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'monitoring' } } }];
+    const limited = one<V1NetworkPolicy>(render({ set: { networkPolicy: { operator: { metricsFrom: peers } } } }), 'NetworkPolicy');
+    expect(limited.spec?.ingress).toEqual([{ ports: [{ protocol: 'TCP', port: 'ops' }], from: peers }]);
+    expect(find(render({ set: { networkPolicy: { operator: { enabled: false } } } }), 'NetworkPolicy')).toEqual([]);
   });
 
   it.each<[string, Record<string, unknown>, RegExp]>([

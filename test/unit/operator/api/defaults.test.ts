@@ -21,6 +21,7 @@ const DEFAULTED_MINIMAL: ImGroupClusterSpec = {
   session: { ttlMs: 30_000, invalidation: true },
   offline: { retention: '168h', maxPerGroup: 10_000 },
   auth: {},
+  networkPolicy: { enabled: true },
   paused: false,
 };
 

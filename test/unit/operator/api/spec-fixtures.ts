@@ -29,5 +29,10 @@ export const FULL_SPEC: ImGroupClusterSpec = {
   session: { ttlMs: 5000, invalidation: false },
   offline: { retention: '48h', maxPerGroup: 500 },
   auth: { secretRef: { name: 'chat-secrets' } },
+  networkPolicy: {
+    enabled: false,
+    clientFrom: [{ ipBlock: { cidr: '10.0.0.0/8', except: ['10.1.0.0/16'] } }, { namespaceSelector: { matchLabels: { tier: 'edge' } }, podSelector: { matchLabels: { app: 'proxy' } } }],
+    metricsFrom: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'monitoring' } } }],
+  },
   paused: true,
 };

@@ -24,6 +24,9 @@ describe('validateSpec accepts', () => {
     ['replica acks as many as the replicas', { redis: { replicasPerMaster: 2, minReplicasAck: 2 } }],
     ['replica acks without replicas at 0', { redis: { replicasPerMaster: 0, minReplicasAck: 0 } }],
     ['NodePort on port 1', { gate: { service: { type: 'NodePort', port: 1 } } }],
+    ['NetworkPolicies off', { networkPolicy: { enabled: false } }],
+    ['empty client and metrics source lists (none admitted)', { networkPolicy: { clientFrom: [], metricsFrom: [] } }],
+    ['an IPv6 client block and a namespace-only metrics peer', { networkPolicy: { clientFrom: [{ ipBlock: { cidr: '2001:db8::/32' } }], metricsFrom: [{ namespaceSelector: {} }] } }],
   ])('%s', (_name, spec) => {
     expect(validateSpec(spec)).toEqual([]);
   });
@@ -62,6 +65,12 @@ describe('validateSpec rejects, naming the field', () => {
     ['an empty storage class', { redis: { storage: { storageClassName: '' } } }, 'spec.redis.storage.storageClassName', /spec\.redis\.storage\.storageClassName must be at least 1 characters/],
     ['gate as a list', { gate: [] }, 'spec.gate', /spec\.gate must be an object/],
     ['paused as a number', { paused: 1 }, 'spec.paused', /spec\.paused must be true or false/],
+    ['a peer with ipBlock and a selector', { networkPolicy: { clientFrom: [{ ipBlock: { cidr: '10.0.0.0/8' }, podSelector: {} }] } }, 'spec.networkPolicy.clientFrom[0]', /spec\.networkPolicy\.clientFrom: each peer .* not both and not neither/],
+    ['an empty peer', { networkPolicy: { metricsFrom: [{}] } }, 'spec.networkPolicy.metricsFrom[0]', /not both and not neither/],
+    ['a CIDR without a prefix', { networkPolicy: { clientFrom: [{ ipBlock: { cidr: '10.0.0.1' } }] } }, 'spec.networkPolicy.clientFrom[0].ipBlock.cidr', /must match/],
+    ['an ipBlock without cidr', { networkPolicy: { clientFrom: [{ ipBlock: {} }] } }, 'spec.networkPolicy.clientFrom[0].ipBlock.cidr', /is required/],
+    ['33 client peers', { networkPolicy: { clientFrom: Array.from({ length: 33 }, () => ({ podSelector: {} })) } }, 'spec.networkPolicy.clientFrom', /at most 32 items/],
+    ['a label value over 63 characters', { networkPolicy: { metricsFrom: [{ podSelector: { matchLabels: { app: 'x'.repeat(64) } } }] } }, 'spec.networkPolicy.metricsFrom[0].podSelector.matchLabels["app"]', /at most 63 characters/],
   ])('%s', (_name, spec, field, message) => {
     const errors = validateSpec(spec);
     expect(errors.length).toBeGreaterThan(0);
