@@ -6,11 +6,10 @@
  */
 import { Cluster } from 'ioredis';
 import { keys } from '../../../runtime/redis/keys.js';
+import { parseSeed } from '../../../runtime/redis/redis-store.js';
 import { eventually } from '../../support/eventually.js';
 import type { FaultBed } from '../support/fault-bed.js';
 import type { Fault } from './fault.js';
-
-const addrOf = (seed: string) => ({ host: seed.slice(0, seed.lastIndexOf(':')), port: Number(seed.slice(seed.lastIndexOf(':') + 1)) });
 
 export function isOnline(bed: FaultBed, userId: string): Promise<boolean> {
   return bed.sys.admin('GET', `/v1/users/${userId}/presence`).then((r) => r.body?.online === true);
@@ -23,7 +22,7 @@ export function losePresence(gate: number): Fault {
     injected: `presence entries of gate-${gate}'s users lost in Redis (connections stay open)`,
     async inject(bed) {
       const users = bed.driver.users.filter((u) => u.gate === gate).map((u) => u.userId);
-      const redis = new Cluster(bed.cluster.seeds.map(addrOf));
+      const redis = new Cluster(bed.cluster.seeds.map(parseSeed));
       try {
         for (const u of users) await redis.del(keys.userPresence(u));
       } finally {
