@@ -12,6 +12,8 @@ import type { DropReason } from './delivery-order.js';
 
 export interface GateMetrics {
   connections: Gauge;
+  /** Presence entries of open connections that were missing in Redis and were written again. */
+  presenceRestored: Counter;
   users: Gauge;
   connectionsOpened: Counter;
   connectionsClosed: Counter<'code'>;
@@ -75,6 +77,11 @@ export function createGateMetrics(registry: Registry): GateMetrics {
       },
     }),
     connections: new Gauge({ name: 'imgroup_gate_connections', help: 'Authenticated client connections open on this gate.', registers }),
+    presenceRestored: new Counter({
+      name: 'imgroup_gate_presence_restored_total',
+      help: 'Presence entries of open connections found missing in Redis by the presence refresh and written again (e.g. lost in a Redis failover).',
+      registers,
+    }),
     users: new Gauge({ name: 'imgroup_gate_users', help: 'Distinct users with at least one authenticated connection on this gate.', registers }),
     connectionsOpened: new Counter({ name: 'imgroup_gate_connections_opened_total', help: 'Client connections accepted (after authentication).', registers }),
     connectionsClosed: new Counter({

@@ -12,6 +12,7 @@ import type { Logger } from '../ops/logger.js';
 import type { ReadinessCheck } from '../ops/ops-server.js';
 import { ThrottledLog } from '../ops/throttled-log.js';
 import { RedisPresenceReader, RedisPresenceWriter } from '../presence/presence-redis.js';
+import { PresenceRefresh } from './presence-refresh.js';
 import type { RedisStore } from '../redis/redis-store.js';
 import { AdminApi } from './admin-api.js';
 import type { AuthResult } from './auth.js';
@@ -235,9 +236,32 @@ export async function startGate(options: GateOptions, deps: GateDeps): Promise<G
   }
   const gateServer = server;
 
+  const refresh = options.presenceRefreshMs > 0 ? new PresenceRefresh(presence, { refreshMs: options.presenceRefreshMs, heartbeatMs }) : null;
+  const refreshPresence = (): void => {
+    // Connections whose connect write is still pending are skipped (their turn comes again); a
+    // disconnect waits for the rewrite, so it cannot land before it and leave a dead device.
+    const due = refresh?.due(connections.all()).filter((c) => c.isOpen && !presenceWrites.has(c)) ?? [];
+    if (due.length === 0) return;
+    const written = refresh!.write(due).then(
+      (n) => {
+        if (n === 0) return;
+        metrics.presenceRestored.inc(n);
+        log.warn({ restored: n }, 'presence of open connections was missing in Redis; written again');
+      },
+      (err: Error) => log.warn({ err: err.message }, 'presence refresh failed; retried next round'),
+    );
+    for (const c of due) {
+      const mine: Promise<void> = written.then(() => void (presenceWrites.get(c) === mine && presenceWrites.delete(c)));
+      presenceWrites.set(c, mine);
+    }
+  };
+
   const heartbeat = setInterval(() => {
     if (!registered) void register();
-    else presence.heartbeat().catch((err: Error) => log.warn({ err: err.message }, 'presence heartbeat failed'));
+    else {
+      presence.heartbeat().catch((err: Error) => log.warn({ err: err.message }, 'presence heartbeat failed'));
+      refreshPresence();
+    }
     const now = Date.now();
     for (const conn of connections.all()) conn.tick(now);
   }, heartbeatMs);

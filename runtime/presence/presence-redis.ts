@@ -77,6 +77,23 @@ export class RedisPresenceWriter implements PresenceWriter {
     await this.store.batch(cmds).then(throwFirst);
   }
 
+  async reassert(devices: ReadonlyArray<{ userId: string; connId: string }>): Promise<number> {
+    if (devices.length === 0) return 0;
+    const cmds: BatchCommand[] = [];
+    for (const d of devices) {
+      const key = keys.userPresence(d.userId);
+      cmds.push(['hset', key, d.connId, this.value], ['pexpire', key, PRESENCE_HASH_TTL_MS]);
+    }
+    const replies = await this.store.batch(cmds);
+    throwFirst(replies);
+    // HSET answers 1 for a field it created: that device was missing, so caches may hold it offline.
+    const restored = devices.filter((_, i) => replies[2 * i]?.[1] === 1);
+    if (restored.length > 0 && this.opts.publishChanges) {
+      await this.store.batch(restored.map((d) => this.notice(d.userId, d.connId, true))).then(throwFirst);
+    }
+    return restored.length;
+  }
+
   async disconnect(userId: string, connId: string): Promise<void> {
     const cmds: BatchCommand[] = [['hdel', keys.userPresence(userId), connId]];
     if (this.opts.publishChanges) cmds.push(this.notice(userId, connId, false));

@@ -20,6 +20,11 @@ export interface PresenceWriter {
   heartbeat(): Promise<void>;
   connect(userId: string, connId: string): Promise<void>;
   disconnect(userId: string, connId: string): Promise<void>;
+  /**
+   * Write open devices again (a Redis failover can lose an acknowledged write). Resolves with the
+   * devices that were missing and are announced again as online.
+   */
+  reassert(devices: ReadonlyArray<{ userId: string; connId: string }>): Promise<number>;
   /** Graceful shutdown: remove the given devices and the gate's liveness. */
   unregister(devices: ReadonlyArray<{ userId: string; connId: string }>): Promise<void>;
 }

@@ -66,7 +66,7 @@ it('100 rounds of connect/disconnect leave no connections, handles, timers or he
     const v = await bed.verdict();
     writeReport('connection-churn', {
       scenario: 'connection-churn',
-      order: 10,
+      order: 11,
       injected: `${ROUNDS} rounds × ${PER_ROUND} clients connect and disconnect`,
       accepted: v.accepted,
       delivered: v.delivered,

@@ -10,6 +10,7 @@
 import { Cluster } from 'ioredis';
 import { expect, it } from 'vitest';
 import { keys } from '../../runtime/redis/keys.js';
+import { parseSeed } from '../../runtime/redis/redis-store.js';
 import { eventually } from '../support/eventually.js';
 import { killGate } from './injectors/process-faults.js';
 import { HEARTBEAT_MS } from './support/fault-bed.js';
@@ -22,7 +23,7 @@ it('SIGKILL of a gate loses no accepted message and shows its users offline with
   let livenessTtlMs = -1;
   const inject = fault.inject.bind(fault);
   fault.inject = async (bed) => {
-    const redis = new Cluster(bed.cluster.seeds.map((s) => ({ host: s.slice(0, s.lastIndexOf(':')), port: Number(s.slice(s.lastIndexOf(':') + 1)) })));
+    const redis = new Cluster(bed.cluster.seeds.map(parseSeed));
     try {
       livenessTtlMs = await redis.pttl(keys.gateAlive(bed.sys.gates[KILLED]!.name));
     } finally {

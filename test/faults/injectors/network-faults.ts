@@ -5,6 +5,7 @@
  * processes must be routed through them from the start.
  */
 import { fileURLToPath } from 'node:url';
+import { eventually } from '../../support/eventually.js';
 import { TcpProxy } from '../../support/tcp-proxy.js';
 import type { TestRedisCluster } from '../../support/redis-cluster.js';
 import type { LogicHandle } from '../../support/system.js';
@@ -61,6 +62,7 @@ export function cutGateRedis(gate: number, cutMs: number): NetworkFault {
 /** The internal links of every gate to logic node `logic` go silent: bytes held, nothing closed. */
 export function silenceLogicLink(logic: number): NetworkFault {
   let proxy: TcpProxy | null = null;
+  let acceptedBefore = 0;
   const membership = async (nodes: readonly LogicHandle[]) => {
     const target = nodes[logic]!;
     proxy = new TcpProxy({ host: '127.0.0.1', port: target.port });
@@ -72,11 +74,15 @@ export function silenceLogicLink(logic: number): NetworkFault {
     injected: `every gate's link to logic-${logic} silent (held, not closed)`,
     bedOptions: { membership },
     async inject() {
+      acceptedBefore = proxy?.accepted ?? 0;
       const n = proxy?.stall() ?? 0;
       if (n === 0) throw new Error(`no link to logic-${logic} went through the proxy`);
     },
     async heal(bed) {
-      // New connections through the proxy flow: the gates link again on their own.
+      // The gates notice the silence (unanswered link pings), drop the links and open new ones
+      // through the proxy, which forward again: wait for those, then for every link to be up.
+      const gates = bed.sys.gates.length;
+      await eventually(`every gate opened a new link to logic-${logic}`, () => (proxy?.accepted ?? 0) >= acceptedBefore + gates, { timeoutMs: 60_000 });
       await linksWhole(bed);
     },
     async close() {

@@ -8,14 +8,12 @@ import { eventually } from '../../support/eventually.js';
 import type { FaultBed } from '../support/fault-bed.js';
 import type { Fault } from './fault.js';
 
-const addrOf = (seed: string) => ({ host: seed.slice(0, seed.lastIndexOf(':')), port: Number(seed.slice(seed.lastIndexOf(':') + 1)) });
-
 /** Index (in cluster.nodes) of a running node with the given role; a master only if a replica follows it. */
 async function nodeWithRole(bed: FaultBed, role: 'master' | 'slave'): Promise<number> {
   const { nodes, admin } = bed.cluster;
   for (const [i, n] of nodes.entries()) {
     if (!n.running) continue;
-    const info = String(await admin.command(addrOf(n.seed), 'info', 'replication'));
+    const info = String(await admin.command(n.addr, 'info', 'replication'));
     if (!info.includes(`role:${role}`)) continue;
     if (role === 'master' && !/connected_slaves:[1-9]/.test(info)) continue;
     return i;
@@ -31,8 +29,8 @@ async function clusterOk(bed: FaultBed): Promise<void> {
     async () => {
       for (const n of nodes) {
         if (!n.running) continue;
-        if ((await admin.clusterInfo(addrOf(n.seed))).state !== 'ok') return false;
-        const view = await admin.nodes(addrOf(n.seed));
+        if ((await admin.clusterInfo(n.addr)).state !== 'ok') return false;
+        const view = await admin.nodes(n.addr);
         if (view.nodes.some((x) => x.role === 'master' && x.flags.has('fail') && x.slots.length > 0)) return false;
       }
       return true;
@@ -60,7 +58,7 @@ async function failedOver(bed: FaultBed, victimId: string): Promise<void> {
     async () => {
       for (const n of nodes) {
         if (!n.running) continue;
-        const view = await admin.nodes(addrOf(n.seed));
+        const view = await admin.nodes(n.addr);
         if (view.nodes.some((x) => x.id === victimId && x.role === 'master' && x.slots.length > 0)) return false;
       }
       return true;
@@ -77,7 +75,7 @@ export function killRedisMaster(): Fault {
     injected: 'SIGKILL a Redis master (its replica promoted; the node restarted afterwards)',
     async inject(bed) {
       victim = await nodeWithRole(bed, 'master');
-      const view = await bed.cluster.admin.nodes(addrOf(bed.cluster.nodes[victim]!.seed));
+      const view = await bed.cluster.admin.nodes(bed.cluster.nodes[victim]!.addr);
       victimId = view.nodes.find((x) => x.flags.has('myself'))!.id;
       await bed.cluster.nodes[victim]!.kill();
     },

@@ -30,8 +30,6 @@ export interface BedOptions {
   env?: Record<string, string>;
 }
 
-const addrOf = (seed: string) => ({ host: seed.slice(0, seed.lastIndexOf(':')), port: Number(seed.slice(seed.lastIndexOf(':') + 1)) });
-
 export class FaultBed {
   readonly checker = new DeliveryChecker();
   driver!: LoadDriver;
@@ -73,8 +71,8 @@ export class FaultBed {
       'every Redis replica in sync with its master',
       async () => {
         let up = 0;
-        for (const seed of this.cluster.seeds) {
-          const info = String(await this.cluster.admin.command(addrOf(seed), 'info', 'replication'));
+        for (const n of this.cluster.nodes) {
+          const info = String(await this.cluster.admin.command(n.addr, 'info', 'replication'));
           if (info.includes('role:slave') && !info.includes('master_link_status:up')) return false;
           if (info.includes('role:slave')) up++;
         }

@@ -31,8 +31,9 @@ export async function runFaultScenario(fault: Fault, opts: ScenarioOptions): Pro
     await fault.inject(bed);
     const recovered = bed.timeToRecover(injectedAt);
     recovered.catch(() => undefined); // awaited below; a failure then is the test's failure
-    const notes = await opts.during?.(bed, injectedAt);
+    const during = await opts.during?.(bed, injectedAt);
     await fault.heal(bed);
+    const notes = [during, `whole again ${Date.now() - injectedAt} ms after the injection`].filter(Boolean).join('; ');
     const recoverMs = await recovered;
     // Some load on the healed system before the verdict: every group accepts sends again.
     await bed.acceptedEverywhere('after healing', Date.now(), 2);

@@ -55,6 +55,23 @@ describe('Redis presence', () => {
     expect((await freshReader().lookup([user])).devices.has(user)).toBe(false);
   });
 
+  it('reassert writes open devices again and counts those that were missing', async () => {
+    const gate = id('gate');
+    const boot = randomUUID();
+    const w = writer(gate, boot);
+    await w.register();
+    const [kept, lost] = [id('user'), id('user')];
+    await w.connect(kept, 'c1');
+    await w.connect(lost, 'c2');
+    await store.call('del', keys.userPresence(lost)); // as a failover that lost the write
+    expect((await freshReader().lookup([lost])).devices.has(lost)).toBe(false);
+    expect(await w.reassert([{ userId: kept, connId: 'c1' }, { userId: lost, connId: 'c2' }])).toBe(1);
+    const seen = await freshReader().lookup([kept, lost]);
+    expect(seen.devices.get(lost)).toEqual([{ gate, boot, connId: 'c2' }]);
+    expect(seen.devices.get(kept)).toEqual([{ gate, boot, connId: 'c1' }]);
+    expect(await w.reassert([])).toBe(0);
+  });
+
   it('lists every device of one user across two gates, and only those', async () => {
     const [gateA, gateB] = [id('gate-a'), id('gate-b')];
     const [a, b] = [writer(gateA), writer(gateB)];

@@ -65,6 +65,7 @@ describe('resolveGateOptions', () => {
     ['a rate of zero', [], { ...BASE, IMGROUP_RATE_PER_SEC: '0' }, /IMGROUP_RATE_PER_SEC.*minimum/],
     ['no sync in flight per connection', [], { ...BASE, IMGROUP_MAX_SYNCS_PER_CONNECTION: '0' }, /IMGROUP_MAX_SYNCS_PER_CONNECTION.*minimum/],
     ['more than 1000 syncs in flight per connection', [], { ...BASE, IMGROUP_MAX_SYNCS_PER_CONNECTION: '1001' }, /IMGROUP_MAX_SYNCS_PER_CONNECTION.*maximum/],
+    ['a negative presence refresh', [], { ...BASE, IMGROUP_PRESENCE_REFRESH_MS: '-1' }, /IMGROUP_PRESENCE_REFRESH_MS.*minimum/],
     ['a non-boolean presence flag', [], { ...BASE, IMGROUP_PRESENCE_PUBLISH: 'maybe' }, /IMGROUP_PRESENCE_PUBLISH/],
     ['a gate name with a space', [], { ...BASE, IMGROUP_NODE_NAME: 'gate 0' }, /IMGROUP_NODE_NAME/],
     ['a drain window that does not fit the shutdown timeout', [], { ...BASE, IMGROUP_GATE_DRAIN_WINDOW_MS: '20000' }, /IMGROUP_GATE_SHUTDOWN_TIMEOUT_MS \(25000\) cannot hold a drain of 31000 ms/],
