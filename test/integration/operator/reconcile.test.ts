@@ -197,6 +197,7 @@ describe('reconcile on a real API server', () => {
     ['masters below 3', { ...MINIMAL, redis: { masters: 2, replicasPerMaster: 1 } }, 'spec.redis.masters'],
     ['negative logic replicas', { ...MINIMAL, logic: { replicas: -1 } }, 'spec.logic.replicas'],
     ['unknown service type', { ...MINIMAL, gate: { replicas: 2, service: { type: 'Bogus' } } }, 'spec.gate.service.type'],
+    ['more replica acks than replicas (CEL)', { ...MINIMAL, redis: { masters: 3, replicasPerMaster: 1, minReplicasAck: 2 } }, 'spec.redis.minReplicasAck'],
   ])('the API server rejects %s naming the field', async (_what, spec, field) => {
     const ns = await createNamespace(k);
     const err = await createCluster(ns, 'bad', spec).then(

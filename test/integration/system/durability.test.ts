@@ -82,7 +82,7 @@ async function healthyShard(): Promise<Shard> {
     const info = String(await cluster.admin.command(addrOf(cluster.seeds[replicaIndex] as string), 'info', 'replication'));
     if (info.includes('master_link_status:up')) return { masterIndex, masterId: m.id, replicaIndex };
   }
-  throw new Error('no master with a replica in sync is left in this file’s cluster');
+  throw new Error(`no master with a replica in sync is left in this file’s cluster (killed: ${[...killed].join(',')}; view of ${seed}: ${view.nodes.map((n) => `${n.port} ${n.role} ${[...n.flags].join(',')} ${n.slots.length}`).join('; ')})`);
 }
 
 /** A fresh group id whose slot the given master serves. */
@@ -274,9 +274,11 @@ describe('IMGROUP_REDIS_MIN_REPLICAS_ACK', () => {
     const d = (name: string, labels: Record<string, string>) => metricValue(after, name, labels) - metricValue(before, name, labels);
     const waits = d('imgroup_redis_commands_total', { command: 'wait' });
     const unsent = d('imgroup_logic_replica_ack_shortfalls_total', { sent: 'false' });
+    // Counts, not times: some were refused without being sent, and fewer WAITs than sends went
+    // out (a probe that timed out on a very busy machine may be retried once more: hence not "= 1").
     expect(unsent).toBeGreaterThanOrEqual(1);
-    expect(waits + unsent).toBe(20);
-    expect(d('imgroup_logic_replica_ack_shortfalls_total', { sent: 'true' })).toBe(waits);
+    expect(waits).toBeLessThan(20);
+    expect(d('imgroup_logic_replica_ack_shortfalls_total', { sent: 'true' }) + unsent).toBe(20);
     console.log(JSON.stringify({ burstToShortMaster: 20, waitsSent: waits, refusedUnsent: unsent }));
 
     await killMasterAndWaitPromotion(shard, g0);
