@@ -78,6 +78,7 @@ beforeAll(async () => {
       const token = await sys.token(userId);
       const client = new ImgroupClient({ url: sys.gates[0]!.wsUrl, token, WebSocket: ServiceWebSocket, reconnectMaxMs: 5000 });
       const member: Member = { userId, groupId, client, received: new Set() };
+      client.setLastSeq(groupId, 0); // a new member: a first message above seq 1 is a gap to fill
       client.on('message', (m) => member.received.add(m.seq));
       client.on('error', () => undefined);
       clients.push(member);
