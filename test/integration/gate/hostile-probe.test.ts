@@ -236,6 +236,19 @@ describe('slowloris', () => {
     expect(logic.received.length).toBe(asked);
   });
 
+  it('closes a keep-alive connection whose second request drips its body, after answering the first', async () => {
+    const before = await g.metric('imgroup_gate_handshake_timeouts_total');
+    const body = JSON.stringify({ add: Array.from({ length: 110 }, (_, i) => `user-${i}`) });
+    const auth = `Authorization: Bearer ${g.options.adminToken}\r\n`;
+    const first = `GET /v1/groups/g1/members HTTP/1.1\r\nHost: x\r\n${auth}\r\n`;
+    const second = `PUT /v1/groups/g1/members HTTP/1.1\r\nHost: x\r\n${auth}Content-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n`;
+    const r = await dripUntilClosed(first + second, body);
+    expect(r.received).toMatch(/^HTTP\/1\.1 200 /);
+    expect(r.received.match(/HTTP\/1\.1 /g)).toHaveLength(1);
+    expect(r.dripped).toBeLessThan(body.length);
+    expect(await g.metric('imgroup_gate_handshake_timeouts_total')).toBe(before + 1);
+  });
+
   it('still serves an admin request whose whole body arrives in time', async () => {
     const r = await rawAdmin('PUT', '/v1/groups/g1/members', { add: ['u1'] });
     expect(r.status).toBe(200);
