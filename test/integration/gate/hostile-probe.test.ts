@@ -67,7 +67,7 @@ function handshake(url: string, headers: Record<string, string>): Promise<{ stat
 /** An admin request with its path sent exactly as given (fetch would normalise dot segments). */
 function rawAdmin(method: string, path: string, body?: unknown, token = g.options.adminToken): Promise<{ status: number; body: any }> {
   return new Promise((resolve, reject) => {
-    const text = body === undefined ? undefined : JSON.stringify(body);
+    const text = body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body);
     const req = request(
       { host: '127.0.0.1', port: g.gate.port, method, path, headers: { authorization: `Bearer ${token}`, ...(text ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) } : {}) } },
       (res) => {
@@ -124,6 +124,10 @@ describe('path traversal in ids', () => {
     ['a dot-dot member id in the body', 'PUT', `/v1/groups/${G}/members`, { add: ['ok'], remove: ['..'] }, 400, 'BAD_FRAME'],
     ['a NUL in a member id of the body', 'PUT', `/v1/groups/${G}/members`, { add: ['u\u0000'] }, 400, 'BAD_FRAME'],
     ['a traversal in the sender of a post', 'POST', `/v1/groups/${G}/messages`, { from: '../system', body: 'hi' }, 400, 'BAD_FRAME'],
+    // Bodies: deep nesting, and prototype keys where the fields should be.
+    ['a members body nested 100,000 deep', 'PUT', `/v1/groups/${G}/members`, `{"add":${'['.repeat(100_000)}${']'.repeat(100_000)}}`, 400, 'BAD_FRAME'],
+    ['a members body whose change hides under __proto__', 'PUT', `/v1/groups/${G}/members`, '{"__proto__":{"add":["u1"]}}', 400, 'BAD_FRAME'],
+    ['a post whose body hides under __proto__', 'POST', `/v1/groups/${G}/messages`, '{"__proto__":{"body":"hi"}}', 400, 'BAD_FRAME'],
   ];
 
   it.each(cases)('answers %s with its status and code, and asks logic nothing', async (_name, method, path, body, status, code) => {
@@ -131,6 +135,16 @@ describe('path traversal in ids', () => {
     const r = await rawAdmin(method, path, body);
     expect(r).toEqual({ status, body: { error: { code, message: expect.any(String) } } });
     expect(logic.received.length).toBe(asked);
+  });
+
+  it('takes prototype keys in an admin body as plain keys: the change is what the body says, nothing is polluted', async () => {
+    const asked = logic.received.length;
+    const r = await rawAdmin('PUT', `/v1/groups/${G}/members`, '{"add":["u1"],"__proto__":{"remove":["u2"]},"constructor":{"prototype":{"polluted":1}}}');
+    expect(r.status).toBe(200);
+    const update = logic.received.slice(asked).find((f) => f.op === 'members.update');
+    expect(update).toMatchObject({ groupId: G, add: ['u1'], remove: [] });
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+    expect(({} as Record<string, unknown>).remove).toBeUndefined();
   });
 
   it('serves the same routes with a plain id (the guard is the id, not the route)', async () => {
