@@ -171,19 +171,22 @@ describe('a ping flood', () => {
   it('answers pings from their own bucket: pongs, then RATE_LIMITED with id null; the connection and its sends stay', async () => {
     const c = await RawClient.connect(g.wsUrl, await g.token(randomId('u')));
     const flood = 2000;
+    // The flood and, right behind it in the same write, a send: the pings must not have used its tokens.
     for (let i = 0; i < flood; i++) c.send({ type: 'ping' });
+    c.send({ type: 'send', id: 'after-pings', groupId: 'g1', body: 'still here' });
     const pongs = () => c.frames.filter((f) => f.type === 'pong').length;
     const limited = () => c.frames.filter((f) => f.type === 'error' && f.code === ErrorCode.RATE_LIMITED && f.id === null).length;
     await c.next(() => pongs() + limited() === flood);
-    // The default control bucket holds 400 and refills at 200/s: an instant flood is cut.
-    expect(pongs()).toBeGreaterThan(0);
+    // The control bucket starts full (IMGROUP_CONTROL_RATE_BURST, default 400): at least that many
+    // pongs, and an instant flood of 2000 is cut.
+    expect(pongs()).toBeGreaterThanOrEqual(400);
     expect(limited()).toBeGreaterThan(0);
-    expect(c.frames.filter((f) => f.type === 'error' && f.code !== ErrorCode.RATE_LIMITED)).toEqual([]);
-    // The send is answered as sends are (the flood took nothing from its bucket). UNAVAILABLE is the
-    // documented retryable answer when the link to logic is momentarily down — in this process the
-    // gate, its scripted logic and the client share one event loop, which a busy machine can starve
-    // past the link's ping — and is retried with the same id, as the typed client does.
-    let answer = await c.request({ type: 'send', id: 'after-pings', groupId: 'g1', body: 'still here' });
+    expect(c.frames.filter((f) => f.type === 'error' && f.id === null && f.code !== ErrorCode.RATE_LIMITED)).toEqual([]);
+    // The send is answered as sends are. UNAVAILABLE is the documented retryable answer when the
+    // link to logic is momentarily down — in this process the gate, its scripted logic and the
+    // client share one event loop, which a busy machine can starve past the link's ping — and is
+    // retried with the same id, as the typed client does.
+    let answer = await c.next((f) => f.id === 'after-pings');
     for (let retry = 0; answer.code === ErrorCode.UNAVAILABLE && retry < 10; retry++) {
       await eventually('the link to logic is up again', () => g.gate.linksUp() === 1);
       c.frames.splice(c.frames.indexOf(answer), 1);
