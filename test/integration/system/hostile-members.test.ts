@@ -1,9 +1,11 @@
 /**
- * Acks a client should not be able to use against others, end to end (real gate and logic
- * processes, the shared Redis Cluster): an ack of a non-member writes no cursor and is answered
- * with nothing, and an ack past the head of the group moves the member's cursor to the head, not
- * beyond — so messages sent later still reach the member on its next login. Non-member send and
- * sync (NOT_MEMBER) are in messaging.test.ts.
+ * Hostile use of the group protocol end to end (real gate and logic processes, the shared Redis
+ * Cluster). Acks a client should not be able to use against others: an ack of a non-member writes
+ * no cursor and is answered with nothing, and an ack past the head of the group moves the member's
+ * cursor to the head, not beyond — so messages sent later still reach the member on its next
+ * login. And ids that are JavaScript property names (`__proto__`, `constructor`, …): valid ids,
+ * which must work like any other wherever an id keys a map (presence, members, cursors, fan-out).
+ * Non-member send and sync (NOT_MEMBER) are in messaging.test.ts.
  */
 import { randomBytes } from 'node:crypto';
 import { Cluster } from 'ioredis';
@@ -80,5 +82,38 @@ describe('hostile acks', () => {
     expect(again.messages(g).map((m) => m.seq)).toEqual([3]);
     // Eve never received anything of the group.
     expect(e.messages(g)).toEqual([]);
+  });
+});
+
+describe('ids that are JavaScript property names', () => {
+  it('work like any other id: members, fan-out, presence, acks and login replay', async () => {
+    // Fixed ids by necessity; only this test uses them (the fuzzing's non-member sends to
+    // `__proto__` change nothing), and every assertion is relative to what it finds.
+    const [proto, ctor, toStr] = ['__proto__', 'constructor', 'toString'];
+    const g = '__proto__';
+    await sys.addMembers(g, [proto, ctor, toStr]);
+    expect((await sys.admin('GET', `/v1/groups/${g}/members`)).body.members).toEqual(expect.arrayContaining([proto, ctor, toStr]));
+    const [p, c] = [await connect(proto), await connect(ctor)];
+    const presence = await sys.admin('GET', `/v1/users/${proto}/presence`);
+    expect(presence.body).toMatchObject({ userId: proto, online: true, devices: [{ gate: sys.gates[0]!.name, connId: p.frames[0]!.connId }] });
+    const sent = await p.request({ type: 'send', id: 'proto-1', groupId: g, body: 'from __proto__' });
+    expect(sent).toMatchObject({ type: 'sent', groupId: g });
+    for (const client of [p, c]) {
+      await client.next((f) => f.type === 'msg' && f.seq === sent.seq);
+      expect(client.messages(g).find((m) => m.seq === sent.seq)).toMatchObject({ from: proto, body: 'from __proto__' });
+    }
+    // Acks move the cursors of exactly these users.
+    p.send({ type: 'ack', groupId: g, seq: sent.seq });
+    c.send({ type: 'ack', groupId: g, seq: sent.seq });
+    await Promise.all([flushed(p), flushed(c)]);
+    await eventually('both cursors at the message', async () => {
+      const cursors = await redis.hgetall(keys.groupCursors(g));
+      return Number(cursors[proto]) === sent.seq && Number(cursors[ctor]) === sent.seq;
+    });
+    // toString was offline: it gets the message at login, from the cursor it has (not from a prototype).
+    const t = await connect(toStr);
+    await t.next((f) => f.type === 'msg' && f.seq === sent.seq);
+    expect(Object.getPrototypeOf({})).toBe(Object.prototype);
+    for (const client of [p, c, t]) expect(client.frames.filter((f) => f.type === 'error')).toEqual([]);
   });
 });
