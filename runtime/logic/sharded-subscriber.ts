@@ -115,6 +115,8 @@ export class ShardedSubscriber {
       port,
       username: base.username,
       password: base.password,
+      // The cluster client's TLS options (redis-store.ts): the same CA, the node named as the slot map names it.
+      tls: base.tls,
       connectTimeout: base.connectTimeout ?? 2000,
       commandTimeout: base.commandTimeout,
       connectionName: 'imgroup-ssubscriber',

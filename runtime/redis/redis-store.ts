@@ -10,6 +10,7 @@ import { Cluster, type ClusterOptions, type Redis } from 'ioredis';
 import type { RedisMetrics } from './redis-metrics.js';
 import { redisErrorKind } from './redis-errors.js';
 import { backoffDelayMs, type BackoffBounds } from '../retry/backoff.js';
+import { type RedisTls, tlsConnectOptions } from './redis-tls.js';
 
 export type RedisArg = string | number | Buffer;
 
@@ -43,6 +44,8 @@ export interface RedisConnectOptions {
   /** A command without a reply after this long fails with a timeout (→ UNAVAILABLE). */
   commandTimeoutMs: number;
   connectTimeoutMs?: number;
+  /** Connect to every node with TLS (redis-tls.ts); absent or null: plain TCP. */
+  tls?: RedisTls | null | undefined;
 }
 
 /** Parse `host:port` (IPv6 as `[addr]:port`); throws a message naming the bad seed. */
@@ -58,7 +61,12 @@ const CLUSTER_RECONNECT_BACKOFF: BackoffBounds = { minMs: 100, maxMs: 2000 };
 
 export function createCluster(opts: RedisConnectOptions, extra: Partial<ClusterOptions> = {}): Cluster {
   const nodes = opts.seeds.map(parseSeed);
+  const tls = opts.tls ? tlsConnectOptions(opts.tls) : undefined;
   return new Cluster(nodes, {
+    // With TLS a node is reached by the name it was given (a seed, or the host name Redis announces
+    // with cluster-preferred-endpoint-type hostname), so that the certificate is checked against that
+    // name; ioredis would otherwise resolve seed names to IP addresses first.
+    ...(tls ? { dnsLookup: ((address, callback) => callback(null, address)) satisfies ClusterOptions['dnsLookup'] } : {}),
     scaleReads: 'master',
     enableReadyCheck: true,
     slotsRefreshTimeout: 2000,
@@ -71,6 +79,7 @@ export function createCluster(opts: RedisConnectOptions, extra: Partial<ClusterO
       connectTimeout: opts.connectTimeoutMs ?? 2000,
       maxRetriesPerRequest: 2,
       enableAutoPipelining: false,
+      ...(tls ? { tls } : {}),
     },
     ...extra,
   });
