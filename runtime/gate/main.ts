@@ -11,7 +11,8 @@ import { createLogger } from '../ops/logger.js';
 import { startOpsServer } from '../ops/ops-server.js';
 import { collectProcessMetrics } from '../ops/process-metrics.js';
 import { createRedisMetrics } from '../redis/redis-metrics.js';
-import { createCluster, type RedisConnectOptions, RedisStore } from '../redis/redis-store.js';
+import { ThrottledLog } from '../ops/throttled-log.js';
+import { createCluster, logNodeErrors, type RedisConnectOptions, RedisStore } from '../redis/redis-store.js';
 import { type ResolvedGateOptions, resolveGateOptions } from './config.js';
 import { startGate } from './gate-node.js';
 
@@ -42,6 +43,7 @@ export async function runGate(argv: readonly string[], env: Readonly<Record<stri
   collectProcessMetrics(registry);
   const cluster = createCluster(redis);
   cluster.on('error', (err: Error) => log.warn({ err: err.message }, 'redis cluster error'));
+  logNodeErrors(cluster, new ThrottledLog(log, options.refusalLogIntervalMs), redis.tls);
   const store = new RedisStore(cluster, createRedisMetrics(registry));
 
   let gate: Awaited<ReturnType<typeof startGate>>;

@@ -11,7 +11,8 @@ import { createLogger } from '../ops/logger.js';
 import { startOpsServer } from '../ops/ops-server.js';
 import { collectProcessMetrics } from '../ops/process-metrics.js';
 import { createRedisMetrics } from '../redis/redis-metrics.js';
-import { createCluster, type RedisConnectOptions, RedisStore } from '../redis/redis-store.js';
+import { ThrottledLog } from '../ops/throttled-log.js';
+import { createCluster, logNodeErrors, type RedisConnectOptions, RedisStore } from '../redis/redis-store.js';
 import { type LogicOptions, resolveLogicOptions } from './config.js';
 import { type LogicNode, startLogic } from './logic-node.js';
 
@@ -38,6 +39,7 @@ export async function runLogic(argv: readonly string[], env: Readonly<Record<str
     createRedisMetrics(registry),
   );
   store.cluster.on('error', (err: Error) => log.debug({ err }, 'redis cluster client error'));
+  logNodeErrors(store.cluster, new ThrottledLog(log, options.refusalLogIntervalMs), redis.tls);
   let node: LogicNode | null = null;
   const ops = await startOpsServer({
     host: options.opsHost,

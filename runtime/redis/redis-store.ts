@@ -10,7 +10,8 @@ import { Cluster, type ClusterOptions, type Redis } from 'ioredis';
 import type { RedisMetrics } from './redis-metrics.js';
 import { redisErrorKind } from './redis-errors.js';
 import { backoffDelayMs, type BackoffBounds } from '../retry/backoff.js';
-import { type RedisTls, tlsConnectOptions } from './redis-tls.js';
+import { type RedisTls, tlsConnectOptions, tlsHandshakeError } from './redis-tls.js';
+import type { ThrottledLog } from '../ops/throttled-log.js';
 
 export type RedisArg = string | number | Buffer;
 
@@ -84,6 +85,45 @@ export function createCluster(opts: RedisConnectOptions, extra: Partial<ClusterO
     ...extra,
   });
 }
+
+/**
+ * Log why connections to the cluster's nodes fail (a refused connection, a timeout), through a
+ * ThrottledLog: a node that stays down costs one line per interval. ioredis' cluster client
+ * reports a refused TLS handshake only as a closed connection; with `tls`, such a node is asked
+ * for a TLS handshake of its own — at most one at a time and one per TLS_DIAGNOSIS_EVERY_MS — and what
+ * refused it (a certificate the CA does not sign, or that names another host) is logged.
+ */
+export function logNodeErrors(cluster: Cluster, log: ThrottledLog, tls?: RedisTls | null): void {
+  let diagnosing = false;
+  let lastDiagnosis = -Infinity;
+  cluster.on('node error', (err: Error, node: string) => {
+    if (err.message !== CONNECTION_CLOSED) {
+      log.event('redis-node-error', { err: err.message, node }, 'redis node connection error');
+      return;
+    }
+    if (!tls || diagnosing || performance.now() - lastDiagnosis < TLS_DIAGNOSIS_EVERY_MS) return;
+    diagnosing = true;
+    lastDiagnosis = performance.now();
+    const { host, port } = parseNodeKey(node);
+    void tlsHandshakeError(host, port, tls, TLS_DIAGNOSIS_TIMEOUT_MS).then((why) => {
+      diagnosing = false;
+      if (why !== null) log.event('redis-tls-refused', { err: why, node }, 'redis node connection error: TLS handshake failed');
+    });
+  });
+}
+
+/** `host:port` of an ioredis node key (the host may be an IPv6 address with colons). */
+export function parseNodeKey(node: string): { host: string; port: number } {
+  const colon = node.lastIndexOf(':');
+  return { host: node.slice(0, colon), port: Number(node.slice(colon + 1)) };
+}
+
+/** Bounds of logNodeErrors' own TLS handshakes. */
+const TLS_DIAGNOSIS_EVERY_MS = 1000;
+const TLS_DIAGNOSIS_TIMEOUT_MS = 5000;
+
+/** ioredis' message for a command whose connection closed. */
+const CONNECTION_CLOSED = 'Connection is closed.';
 
 export class RedisStore {
   private readyWait: Promise<void> | null = null;

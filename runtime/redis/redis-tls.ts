@@ -12,7 +12,7 @@
  */
 import { X509Certificate, createPrivateKey } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
-import type { ConnectionOptions } from 'node:tls';
+import { connect, type ConnectionOptions } from 'node:tls';
 
 /** PEM files larger than this are refused: a CA bundle or a certificate chain is a few KiB. */
 export const MAX_TLS_FILE_BYTES = 1024 * 1024;
@@ -122,4 +122,23 @@ export function tlsConnectOptions(tls: RedisTls, servername?: string): Connectio
   }
   if (servername !== undefined) o.servername = servername;
   return o;
+}
+
+/**
+ * Why a TLS handshake with `host:port` fails (the certificate is not signed by the CA, names
+ * another host, the port does not speak TLS, …), or null when it succeeds; bounded by `timeoutMs`.
+ * A diagnosis: ioredis' cluster client reports such a failure only as a closed connection.
+ */
+export function tlsHandshakeError(host: string, port: number, tls: RedisTls, timeoutMs: number): Promise<string | null> {
+  return new Promise((resolve) => {
+    const socket = connect({ host, port, ...tlsConnectOptions(tls) });
+    const done = (why: string | null) => {
+      clearTimeout(timer);
+      socket.destroy();
+      resolve(why);
+    };
+    const timer = setTimeout(() => done(`no TLS handshake within ${timeoutMs} ms`), timeoutMs);
+    socket.once('secureConnect', () => done(null));
+    socket.once('error', (err) => done(err.message));
+  });
 }
