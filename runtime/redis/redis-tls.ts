@@ -66,15 +66,25 @@ function readPem(what: string, path: string): string {
 
 /** Every certificate of a PEM bundle, parsed; throws naming the file when there is none or one is broken. */
 function certificates(what: string, path: string, pem: string): X509Certificate[] {
+  const where = path ? `${what} ${path}` : what;
   const blocks = pem.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? [];
-  if (blocks.length === 0) throw new RedisTlsError(`${what} ${path} holds no PEM certificate (-----BEGIN CERTIFICATE-----)`);
+  if (blocks.length === 0) throw new RedisTlsError(`${where} holds no PEM certificate (-----BEGIN CERTIFICATE-----)`);
   return blocks.map((block, i) => {
     try {
       return new X509Certificate(block);
     } catch (err) {
-      throw new RedisTlsError(`${what} ${path}: certificate ${i + 1} cannot be parsed: ${(err as Error).message}`);
+      throw new RedisTlsError(`${where}: certificate ${i + 1} cannot be parsed: ${(err as Error).message}`);
     }
   });
+}
+
+/**
+ * A CA bundle that did not come from a file (e.g. a Kubernetes Secret): at most
+ * MAX_TLS_FILE_BYTES, at least one PEM certificate, each one parseable. Throws RedisTlsError.
+ */
+export function checkCaPem(what: string, pem: string): void {
+  if (Buffer.byteLength(pem) > MAX_TLS_FILE_BYTES) throw new RedisTlsError(`${what} is larger than ${MAX_TLS_FILE_BYTES} bytes: not a PEM CA bundle`);
+  certificates(what, '', pem);
 }
 
 /**

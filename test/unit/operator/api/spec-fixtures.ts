@@ -23,6 +23,7 @@ export const FULL_SPEC: ImGroupClusterSpec = {
     masters: 5,
     replicasPerMaster: 2,
     storage: { size: '20Gi', storageClassName: 'fast-ssd' },
+    tls: { secretRef: { name: 'chat-redis-tls' } },
   },
   session: { ttlMs: 5000, invalidation: false },
   offline: { retention: '48h', maxPerGroup: 500 },
