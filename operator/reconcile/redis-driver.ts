@@ -6,7 +6,9 @@
  */
 import type { Logger } from '../../runtime/ops/logger.js';
 import { RedisClusterAdmin } from '../../runtime/redis-cluster/cluster-admin.js';
+import { formatAddr } from '../../runtime/redis-cluster/redis-addr.js';
 import type { RedisTls } from '../../runtime/redis/redis-tls.js';
+import { podAddr } from '../redis/pod-observation.js';
 import type { RedisLifecycleInput, RedisLifecycleResult } from '../redis/lifecycle-types.js';
 import { RedisLifecycle, type RedisLifecycleOptions } from '../redis/redis-lifecycle.js';
 
@@ -67,13 +69,16 @@ export class RedisDriver {
 export function lifecycleEngineFactory(log: Logger, options: Omit<RedisLifecycleOptions, 'log'> = {}): RedisEngineFactory {
   return (key, access) => {
     const engineLog = log.child({ component: 'redis-lifecycle', cluster: key });
-    const hostByIp = new Map<string, string>();
-    const admin = new RedisClusterAdmin({ password: access.password, logger: engineLog, tls: access.tls, serverName: (addr) => hostByIp.get(addr.host) });
+    const hostByAddr = new Map<string, string>();
+    const admin = new RedisClusterAdmin({ password: access.password, logger: engineLog, tls: access.tls, serverName: (addr) => hostByAddr.get(formatAddr(addr)) });
     const engine = new RedisLifecycle(admin, { ...options, log: engineLog });
     return {
       step: (input) => {
-        hostByIp.clear();
-        for (const pod of input.pods) if (pod.ip !== null && pod.host !== undefined) hostByIp.set(pod.ip, pod.host);
+        hostByAddr.clear();
+        for (const pod of input.pods) {
+          const addr = podAddr(pod, input.port);
+          if (addr && pod.host !== undefined) hostByAddr.set(formatAddr(addr), pod.host);
+        }
         return engine.step(input);
       },
       close: () => admin.close(),
