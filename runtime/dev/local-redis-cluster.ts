@@ -45,6 +45,12 @@ export interface LocalRedisClusterOptions {
    * connects with TLS, trusting `caFile`. The certificate must name `host` (an IP SAN for an IP).
    */
   tls?: RedisServerTlsFiles | undefined;
+  /**
+   * A host name every node announces (`cluster-announce-hostname`, preferred endpoint type
+   * hostname): clients then reach the nodes by this name, and with `tls` the certificate is
+   * checked against it (also by the admin). Default: none, nodes are named by IP.
+   */
+  announceHostname?: string | undefined;
   /** Bound on forming the cluster once all processes answer PING. Default 30000 ms. */
   formTimeoutMs?: number;
   /** Default: silent. */
@@ -76,7 +82,13 @@ export async function startLocalRedisCluster(opts: LocalRedisClusterOptions): Pr
   if (new Set([...ports, ...busPorts]).size !== 2 * count) throw new RangeError('client and bus ports must all differ');
 
   const log = opts.logger ?? pino({ level: 'silent' });
-  const admin = new RedisClusterAdmin({ password: opts.password, logger: log, tls: opts.tls ? { ca: readFileSync(opts.tls.caFile, 'utf8') } : null });
+  const hostname = opts.announceHostname;
+  const admin = new RedisClusterAdmin({
+    password: opts.password,
+    logger: log,
+    tls: opts.tls ? { ca: readFileSync(opts.tls.caFile, 'utf8') } : null,
+    serverName: () => hostname,
+  });
   const started = await Promise.allSettled(
     ports.map((port, i) =>
       RedisServerProcess.start({
@@ -89,6 +101,8 @@ export async function startLocalRedisCluster(opts: LocalRedisClusterOptions): Pr
         password: opts.password,
         appendOnly: opts.appendOnly,
         tls: opts.tls,
+        tlsServerName: hostname,
+        extraArgs: hostname === undefined ? [] : ['--cluster-announce-hostname', hostname, '--cluster-preferred-endpoint-type', 'hostname'],
       }),
     ),
   );

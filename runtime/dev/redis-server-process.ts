@@ -34,6 +34,8 @@ export interface RedisServerProcessOptions {
    * `caFile` and `host`. Default: plain TCP.
    */
   tls?: RedisServerTlsFiles | undefined;
+  /** With `tls`: the name the certificate carries, when not `host` (the start-up PING checks it). */
+  tlsServerName?: string | undefined;
   /** Further `--name value` arguments, appended last. */
   extraArgs?: readonly string[];
   /** Bound on the wait for the first PONG. Default 10000 ms. */
@@ -127,7 +129,7 @@ export class RedisServerProcess {
         host: this.addr.host,
         port: this.addr.port,
         password: this.opts.password,
-        ...(this.opts.tls ? { tls: tlsConnectOptions({ ca: readFileSync(this.opts.tls.caFile, 'utf8') }) } : {}),
+        ...(this.opts.tls ? { tls: tlsConnectOptions({ ca: readFileSync(this.opts.tls.caFile, 'utf8') }, this.opts.tlsServerName) } : {}),
         lazyConnect: true,
         connectTimeout: 500,
         commandTimeout: 500,

@@ -24,6 +24,8 @@ export interface StartRedisClusterOptions {
   redisServer?: string;
   /** Serve TLS only (client port, bus, replication) with these files (test/support/test-certs.ts makes them). */
   tls?: RedisServerTlsFiles;
+  /** A host name every node announces, by which clients reach it (and check its certificate). */
+  announceHostname?: string;
 }
 
 export interface TestRedisCluster {
@@ -58,6 +60,7 @@ export async function startRedisCluster(opts: StartRedisClusterOptions = {}): Pr
         password: opts.password,
         redisServer: opts.redisServer,
         tls: opts.tls,
+        announceHostname: opts.announceHostname,
       });
       return {
         seeds: cluster.seeds,
