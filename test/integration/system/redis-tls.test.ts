@@ -69,8 +69,8 @@ describe('gates and logic nodes on a TLS-only Redis Cluster', () => {
   });
 
   it('hold their sharded pub/sub subscriptions (session invalidation) over TLS', async () => {
-    await eventually('logic nodes subscribed to their invalidation channels', async () => (await shardChannels()) > 0);
-  });
+    await eventually('logic nodes subscribed to their invalidation channels', async () => (await shardChannels()) > 0, { timeoutMs: 90_000 });
+  }, 120_000);
 
   it('refuse to start a logic node whose TLS files are unusable (exit 2, naming the setting)', async () => {
     const [port, opsPort] = (await getFreePorts(2)) as [number, number];
@@ -117,14 +117,14 @@ describe('gates and logic nodes on a TLS-only Redis Cluster', () => {
       opsUrl: `http://127.0.0.1:${opsPort}`,
     });
     try {
-      await eventually('the refused certificate in the log', () => /redis node connection error/.test(readLog(logFile)) && /certificate/i.test(readLog(logFile)), { explain: () => readLog(logFile).slice(-2000) });
+      await eventually('the refused certificate in the log', () => /redis node connection error/.test(readLog(logFile)) && /certificate/i.test(readLog(logFile)), { timeoutMs: 90_000, explain: () => readLog(logFile).slice(-2000) });
       const res = await fetch(`http://127.0.0.1:${opsPort}/readyz`);
       expect(res.status).toBe(503);
       expect(await res.text()).toMatch(/redis/i);
     } finally {
       await stranger.stop(5000);
     }
-  });
+  }, 120_000);
 });
 
 function readLog(file: string): string {

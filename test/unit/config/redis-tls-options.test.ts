@@ -26,7 +26,7 @@ beforeAll(async () => {
   await writeFile(notPem, 'just some text\n');
   huge = join(ca.dir, 'huge.crt');
   await writeFile(huge, randomBytes(MAX_TLS_FILE_BYTES + 1));
-});
+}, 120_000); // three openssl runs: generous for a busy machine (the unit project's default is 10 s)
 afterAll(async () => {
   await ca?.remove();
 });
