@@ -111,6 +111,25 @@ const storageSchema = object({
   ],
 });
 
+/** A Secret's name, as Kubernetes allows it (a DNS subdomain). */
+const SECRET_NAME_PATTERN = '^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$';
+
+const redisTlsSchema = object({
+  description:
+    'TLS for the Redis Cluster: its nodes serve TLS only, on the client port, the cluster bus and replication; gates, logic nodes and the operator connect with TLS and check the nodes\' certificates against ca.crt. Absent: plain TCP. Can be neither added nor removed once the cluster exists (see the README, "Redis TLS").',
+  properties: {
+    secretRef: object({
+      description:
+        'A Secret in the cluster\'s namespace with tls.crt, tls.key and ca.crt (e.g. made by cert-manager): the certificate of every Redis node, valid for *.N-redis.NAMESPACE.svc, for both server and client auth.',
+      properties: {
+        name: string({ description: 'Name of the Secret. May be changed (the Redis pods roll) to a Secret signed by the same CA.', minLength: 1, maxLength: 253, pattern: SECRET_NAME_PATTERN }),
+      },
+      required: ['name'],
+    }),
+  },
+  required: ['secretRef'],
+});
+
 const redisSchema = object({
   description: 'The Redis Cluster (StatefulSet N-redis) that holds presence and group messages.',
   default: {},
@@ -131,8 +150,15 @@ const redisSchema = object({
       maximum: 5,
     }),
     storage: storageSchema,
+    tls: redisTlsSchema,
   },
   rules: [
+    {
+      rule: 'has(self.tls) == has(oldSelf.tls)',
+      message: 'spec.redis.tls can be neither added nor removed on an existing cluster: every Redis node and client would have to switch at once (create a new cluster and move the data instead)',
+      fieldPath: '.tls',
+      check: (self, old) => old === undefined || (self.tls === undefined) === (old.tls === undefined),
+    },
     {
       rule: `self.masters >= ${MIN_REDIS_MASTERS}`,
       message: `spec.redis.masters must be at least ${MIN_REDIS_MASTERS}: a Redis Cluster needs a majority of masters to fail over, and scale-in stops at ${MIN_REDIS_MASTERS}`,

@@ -82,6 +82,13 @@ export interface RedisSpec {
    */
   minReplicasAck: number;
   storage: RedisStorageSpec;
+  /** Absent: Redis serves plain TCP. Can be neither added nor removed once the cluster exists. */
+  tls?: RedisTlsSpec;
+}
+
+export interface RedisTlsSpec {
+  /** A Secret in the cluster's namespace with tls.crt, tls.key and ca.crt (desired/redis-tls.ts). */
+  secretRef: { name: string };
 }
 
 export interface SessionSpec {

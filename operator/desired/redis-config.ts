@@ -5,8 +5,10 @@
  * kubelet expands from the container's env (POD_IP, POD_NAME, REDIS_PASSWORD); a local node agent
  * can expand the same references (env-references.ts) or call `redisServerArgs` with real values.
  */
+import { type RedisServerTlsFiles, redisServerTlsArgs } from '../../runtime/redis/redis-server-tls.js';
 import type { ClusterContext } from './cluster-context.js';
 import { REDIS_BUS_PORT, REDIS_PORT } from './ports.js';
+import { redisServerTlsFiles } from './redis-tls.js';
 
 export interface RedisNodeConfig {
   /** Address the server listens on: the pod IP (kubelet probes and peers use it). */
@@ -28,6 +30,8 @@ export interface RedisNodeConfig {
   nodeTimeoutMs: number;
   /** Append-only file (a restarted node keeps its keys), fsynced as REDIS_APPENDFSYNC says. */
   appendOnly: boolean;
+  /** TLS only, on `port`, the bus and replication (spec.redis.tls); null or absent: plain TCP. */
+  tls?: RedisServerTlsFiles | null;
 }
 
 /**
@@ -46,7 +50,7 @@ export const REDIS_DATA_DIR = '/data';
 export const REDIS_NODE_TIMEOUT_MS = 5000;
 
 /** `N-redis-<i>.N-redis.NS.svc`: the stable DNS name of Redis pod `i` (headless Service N-redis). */
-export function redisPodHost(ctx: ClusterContext, ordinal: number | string): string {
+export function redisPodHost(ctx: Pick<ClusterContext, 'names' | 'namespace'>, ordinal: number | string): string {
   return `${ctx.names.redis}-${ordinal}.${ctx.names.redis}.${ctx.namespace}.svc`;
 }
 
@@ -63,6 +67,7 @@ export function podRedisNodeConfig(ctx: ClusterContext): RedisNodeConfig {
     password: `$(${REDIS_ENV.password})`,
     nodeTimeoutMs: REDIS_NODE_TIMEOUT_MS,
     appendOnly: true,
+    tls: redisServerTlsFiles(ctx),
   };
 }
 
@@ -72,7 +77,7 @@ export function redisServerArgs(c: RedisNodeConfig): string[] {
     throw new RangeError('redis node config: preferredEndpointType hostname needs an announceHostname');
   }
   const args = [
-    '--port', String(c.port),
+    ...(c.tls ? redisServerTlsArgs(c.port, c.tls) : ['--port', String(c.port)]),
     '--bind', c.bindAddress,
     '--daemonize', 'no',
     '--dir', c.dir,

@@ -18,6 +18,7 @@ import { ownedLabels, ownedMeta, selectorLabels } from './object-meta.js';
 import { containerSecurityContext, podSecurityContext, spreadOverNodes } from './pod-security.js';
 import { REDIS_BUS_PORT, REDIS_PORT } from './ports.js';
 import { podRedisNodeConfig, REDIS_DATA_DIR, REDIS_ENV, redisServerArgs } from './redis-config.js';
+import { redisServerTlsVolumes } from './redis-tls.js';
 import { TERMINATION_GRACE_SECONDS } from './runtime-pod.js';
 
 export const REDIS_VOLUME = 'data';
@@ -52,7 +53,7 @@ function redisContainer(ctx: ClusterContext): V1Container {
     readinessProbe: { tcpSocket: { port: 'redis' }, periodSeconds: 5, timeoutSeconds: 2, failureThreshold: 2, successThreshold: 1 },
     livenessProbe: { tcpSocket: { port: 'redis' }, periodSeconds: 10, timeoutSeconds: 2, failureThreshold: 6, successThreshold: 1 },
     securityContext: containerSecurityContext(),
-    volumeMounts: [{ name: REDIS_VOLUME, mountPath: REDIS_DATA_DIR }],
+    volumeMounts: [{ name: REDIS_VOLUME, mountPath: REDIS_DATA_DIR }, ...redisServerTlsVolumes(ctx).map((v) => v.mount)],
   };
 }
 
@@ -85,6 +86,7 @@ export function desiredRedisStatefulSet(cluster: ImGroupCluster, inputs: { repli
           securityContext: podSecurityContext(),
           affinity: spreadOverNodes(selectorLabels(ctx, 'redis')),
           containers: [redisContainer(ctx)],
+          ...(ctx.spec.redis.tls ? { volumes: redisServerTlsVolumes(ctx).map((v) => v.volume) } : {}),
         },
       },
       volumeClaimTemplates: [

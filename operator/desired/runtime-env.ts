@@ -10,6 +10,7 @@ import type { ClusterContext } from './cluster-context.js';
 import { GATE_CLIENT_PORT, GATE_OPS_PORT, LOGIC_INTERNAL_PORT, LOGIC_OPS_PORT, REDIS_PORT } from './ports.js';
 import { gateShutdownBudget } from './grace-period.js';
 import { redisPodHost } from './redis-config.js';
+import { redisClientTlsEnv } from './redis-tls.js';
 
 /** Where gate pods mount the ConfigMap N-membership (IMGROUP_MEMBERSHIP_FILE). */
 export const MEMBERSHIP_MOUNT_DIR = '/etc/imgroup/membership';
@@ -42,6 +43,7 @@ function commonEnv(ctx: ClusterContext): V1EnvVar[] {
     value('IMGROUP_REDIS_SEEDS', redisSeeds(ctx)),
     secret(ctx, 'IMGROUP_REDIS_PASSWORD', AUTH_SECRET_KEYS.redisPassword),
     secret(ctx, 'IMGROUP_INTERNAL_TOKEN', AUTH_SECRET_KEYS.internalToken),
+    ...redisClientTlsEnv(ctx),
   ];
 }
 

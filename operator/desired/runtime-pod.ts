@@ -11,6 +11,7 @@ import type { ImGroupClusterSpec, ResourceRequirements } from '../api/v1alpha1.j
 import type { ClusterContext } from './cluster-context.js';
 import { ownedLabels, selectorLabels } from './object-meta.js';
 import { containerSecurityContext, podSecurityContext, spreadOverNodes } from './pod-security.js';
+import { redisClientTlsVolumes } from './redis-tls.js';
 
 export const TMP_VOLUME = 'tmp';
 export const TMP_SIZE_LIMIT = '64Mi';
@@ -74,7 +75,7 @@ export interface RuntimePodOptions {
 }
 
 export function runtimePodTemplate(ctx: ClusterContext, o: RuntimePodOptions): V1PodTemplateSpec {
-  const extra = o.volumes ?? [];
+  const extra = [...(o.volumes ?? []), ...redisClientTlsVolumes(ctx)];
   return {
     metadata: { labels: ownedLabels(ctx, o.component), ...(o.annotations ? { annotations: { ...o.annotations } } : {}) },
     spec: {

@@ -14,7 +14,7 @@ interface Observed {
 }
 
 export type RedisObservation =
-  | (Observed & { kind: 'waiting'; for: 'pods' | 'password' })
+  | (Observed & { kind: 'waiting'; for: 'pods' | 'password' | 'tls-secret' })
   | (Observed & { kind: 'unreachable'; error: Error })
   | (Observed & { kind: 'stepped'; result: RedisLifecycleResult });
 
@@ -22,6 +22,7 @@ export type RedisObservation =
 export function observationMessage(o: RedisObservation): string {
   switch (o.kind) {
     case 'waiting':
+      if (o.for === 'tls-secret') return 'waiting for the Redis TLS Secret (spec.redis.tls.secretRef) with a PEM ca.crt';
       return o.for === 'pods' ? 'waiting for Redis pods' : 'waiting for the auth Secret (Redis password)';
     case 'unreachable':
       return `redis lifecycle step failed: ${o.error.message}`;

@@ -15,7 +15,10 @@ import { resolveImGroupCluster, type ValidImGroupCluster } from '../api/validati
 import { AUTH_SECRET_KEYS, authSecretName } from '../desired/auth-secret.js';
 import { objectNames } from '../desired/cluster-context.js';
 import { REDIS_PORT } from '../desired/ports.js';
+import { redisPodHost } from '../desired/redis-config.js';
 import { redisTargetReplicas } from '../desired/redis-statefulset.js';
+import { REDIS_TLS_SECRET_KEYS } from '../desired/redis-tls.js';
+import { checkCaPem, type RedisTls } from '../../runtime/redis/redis-tls.js';
 import type { LifecycleAction, RedisLifecycleResult } from '../redis/lifecycle-types.js';
 import type { V1StatefulSet } from '@kubernetes/client-node';
 import { asError, isNotFound } from './api-errors.js';
@@ -93,13 +96,15 @@ export class RedisReconciler {
     const liveSts = await this.kube.readLive<V1StatefulSet>('apps/v1', 'StatefulSet', namespace, names.redis);
     const liveReplicas = liveSts?.spec?.replicas;
     const keep = typeof liveReplicas === 'number' ? Math.max(liveReplicas, target) : target;
-    const pods = redisPodViews(await this.kube.listPods(namespace, name, 'redis'), names.redis);
+    const pods = redisPodViews(await this.kube.listPods(namespace, name, 'redis'), names.redis).map((p) => ({ ...p, host: redisPodHost({ names, namespace }, p.ordinal) }));
     const readyPods = pods.filter((p) => p.ready).length;
     if (liveSts === null || pods.length === 0) return { kind: 'waiting', for: 'pods', readyPods, replicas: keep };
     const password = await this.redisPassword(cluster);
     if (password === null) return { kind: 'waiting', for: 'password', readyPods, replicas: keep };
+    const tls = await this.redisTls(cluster);
+    if (tls === 'missing') return { kind: 'waiting', for: 'tls-secret', readyPods, replicas: keep };
     try {
-      const result = await this.opts.driver.step(`${namespace}/${name}`, password, {
+      const result = await this.opts.driver.step(`${namespace}/${name}`, { password, tls }, {
         pods,
         masters: cluster.spec.redis.masters,
         replicasPerMaster: cluster.spec.redis.replicasPerMaster,
@@ -128,6 +133,31 @@ export class RedisReconciler {
         return waits.length === 0 ? { kind: 'done' } : { kind: 'requeueAfter', afterMs: Math.min(...waits), reason: `redis ${o.result.state}` };
       }
     }
+  }
+
+  /**
+   * With spec.redis.tls: the CA (ca.crt of its Secret) the nodes' certificates must be signed by;
+   * 'missing' while the Secret, its ca.crt or a valid PEM certificate in it is not there. Without: null.
+   */
+  private async redisTls(cluster: ValidImGroupCluster): Promise<RedisTls | null | 'missing'> {
+    const ref = cluster.spec.redis.tls?.secretRef;
+    if (!ref) return null;
+    let b64: string | undefined;
+    try {
+      b64 = (await this.kube.core.readNamespacedSecret({ namespace: cluster.metadata.namespace, name: ref.name })).data?.[REDIS_TLS_SECRET_KEYS.ca];
+    } catch (err) {
+      if (isNotFound(err)) return 'missing';
+      throw err;
+    }
+    if (!b64) return 'missing';
+    const ca = Buffer.from(b64, 'base64').toString('utf8');
+    try {
+      checkCaPem(`${ref.name}/${REDIS_TLS_SECRET_KEYS.ca}`, ca);
+    } catch (err) {
+      this.opts.log.warn({ err, secret: ref.name }, 'the Redis TLS Secret holds no usable CA');
+      return 'missing';
+    }
+    return { ca };
   }
 
   private async redisPassword(cluster: ValidImGroupCluster): Promise<string | null> {

@@ -11,6 +11,11 @@ export interface RedisPodView {
   name: string;
   /** StatefulSet ordinal: pods with ordinal ≥ masters × (1 + replicasPerMaster) are leaving. */
   ordinal: number;
+  /**
+   * The pod's stable DNS name, which its TLS certificate names: with Redis TLS the engine reaches
+   * the pod at its IP and checks its certificate against this name. Absent: against the IP.
+   */
+  host?: string;
   /** `status.podIP`; null while the pod has none. */
   ip: string | null;
   /** The pod's Ready condition. */

@@ -65,8 +65,11 @@ async function observePod(admin: RedisClusterAdmin, pod: RedisPodView, addr: Add
     return { ...blank, me, view, info, keys, replication: parseReplicationInfo(replication) };
   } catch (err) {
     const why = err instanceof Error ? err.message : String(err);
-    // ioredis reports a refused or dropped connection as a retry limit or a closed connection.
-    return { ...blank, error: /max retries per request|connection is closed|ECONNREFUSED/i.test(why) ? `does not answer at ${formatAddr(addr)} (connection refused or lost)` : why };
+    // ioredis reports a refused or dropped connection as a retry limit or a closed connection; the
+    // admin reports the connection's own error instead when there was one (a socket error, or a
+    // refused TLS certificate, which is shown as it is).
+    const lost = /max retries per request|connection is closed|ECONNREFUSED|ECONNRESET|ETIMEDOUT|EHOSTUNREACH|ENETUNREACH|EPIPE/i.test(why);
+    return { ...blank, error: lost ? `does not answer at ${formatAddr(addr)} (connection refused or lost)` : why };
   } finally {
     clearTimeout(timer);
   }

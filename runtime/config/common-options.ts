@@ -3,7 +3,9 @@
  */
 import { LOG_LEVELS } from '../ops/logger.js';
 import { isValidNodeName, NODE_NAME_RULE } from '../protocol/internal-frames.js';
-import { ConfigError, intOption, listOption, type OptionValues, secretOption, stringOption } from './options.js';
+import { readRedisTls, RedisTlsError } from '../redis/redis-tls.js';
+import type { RedisConnectOptions } from '../redis/redis-store.js';
+import { boolOption, ConfigError, intOption, listOption, type OptionValues, secretOption, stringOption } from './options.js';
 
 export const COMMON_OPTIONS = [
   stringOption({ key: 'mode', env: 'IMGROUP_MODE', flag: 'mode', default: 'development', choices: ['development', 'production'], doc: 'In production mode every secret must be set explicitly; development mode falls back to insecure local defaults with a warning.' }),
@@ -11,6 +13,10 @@ export const COMMON_OPTIONS = [
   stringOption({ key: 'name', env: 'IMGROUP_NODE_NAME', flag: 'name', doc: 'Stable node name (the pod name on Kubernetes). Default: the host name. Must be unique per process.' }),
   listOption({ key: 'redisSeeds', env: 'IMGROUP_REDIS_SEEDS', flag: 'redis-seeds', default: ['127.0.0.1:7000'], doc: 'Comma-separated host:port seeds of the Redis Cluster.' }),
   secretOption({ key: 'redisPassword', env: 'IMGROUP_REDIS_PASSWORD', flag: 'redis-password', doc: 'Password (requirepass/masterauth) of the Redis Cluster, if any.' }),
+  boolOption({ key: 'redisTls', env: 'IMGROUP_REDIS_TLS', flag: 'redis-tls', default: false, doc: 'Connect to every Redis node with TLS (Redis started with tls-port; see "Redis TLS"): the server certificate must be signed by IMGROUP_REDIS_TLS_CA_FILE (else a public CA) and name the host connected to (the seed or announced host name, or an IP SAN for an IP).' }),
+  stringOption({ key: 'redisTlsCaFile', env: 'IMGROUP_REDIS_TLS_CA_FILE', flag: 'redis-tls-ca-file', doc: 'PEM file of the CA certificates that sign the Redis nodes\' certificates (the ca.crt of the Redis TLS Secret); read at start-up. Needs IMGROUP_REDIS_TLS=true. Default: Node\'s built-in public CAs.' }),
+  stringOption({ key: 'redisTlsCertFile', env: 'IMGROUP_REDIS_TLS_CERT_FILE', flag: 'redis-tls-cert-file', doc: 'PEM client certificate presented to Redis, for Redis run with tls-auth-clients yes; with IMGROUP_REDIS_TLS_KEY_FILE. Default: none (the operator runs Redis with tls-auth-clients optional and password auth).' }),
+  stringOption({ key: 'redisTlsKeyFile', env: 'IMGROUP_REDIS_TLS_KEY_FILE', flag: 'redis-tls-key-file', doc: 'PEM private key of IMGROUP_REDIS_TLS_CERT_FILE.' }),
   intOption({ key: 'redisCommandTimeoutMs', env: 'IMGROUP_REDIS_COMMAND_TIMEOUT_MS', flag: 'redis-command-timeout-ms', default: 2000, min: 50, max: 60_000, doc: 'A Redis command without reply after this long fails; clients get UNAVAILABLE and retry.' }),
   intOption({ key: 'redisMaxPendingCommands', env: 'IMGROUP_REDIS_MAX_PENDING_COMMANDS', flag: 'redis-max-pending-commands', default: 100_000, min: 1, max: 10_000_000, doc: 'Redis commands this process may have sent or queued and not yet answered (a pipeline counts each command); beyond it commands fail at once (retryable: clients get UNAVAILABLE) instead of piling up behind a Redis node that is slow or gone.' }),
   intOption({ key: 'redisMaxPendingBytes', env: 'IMGROUP_REDIS_MAX_PENDING_BYTES', flag: 'redis-max-pending-bytes', default: 64 * 1024 * 1024, min: 1024 * 1024, max: 16 * 1024 * 1024 * 1024, doc: 'Bytes of the arguments of pending Redis commands (plus 64 per command) this process may hold; beyond it commands fail at once, as for IMGROUP_REDIS_MAX_PENDING_COMMANDS.' }),
@@ -60,5 +66,43 @@ export function resolveCommonOptions(raw: OptionValues<typeof COMMON_OPTIONS>, h
   for (const seed of raw.redisSeeds) {
     if (!/^\[?[^\]\s]+\]?:\d{1,5}$/.test(seed)) throw new ConfigError(`IMGROUP_REDIS_SEEDS (or --redis-seeds): ${JSON.stringify(seed)} is not host:port`);
   }
+  checkRedisTlsOptions(raw);
   return { name, internalToken: secretOrDevDefault(raw.internalToken, DEV_INTERNAL_TOKEN, 'IMGROUP_INTERNAL_TOKEN', raw.mode, warnings) };
+}
+
+/** The Redis TLS settings that make no sense together (files are read later, by redisConnectOptions). */
+function checkRedisTlsOptions(raw: OptionValues<typeof COMMON_OPTIONS>): void {
+  const files = [
+    ['IMGROUP_REDIS_TLS_CA_FILE', raw.redisTlsCaFile],
+    ['IMGROUP_REDIS_TLS_CERT_FILE', raw.redisTlsCertFile],
+    ['IMGROUP_REDIS_TLS_KEY_FILE', raw.redisTlsKeyFile],
+  ] as const;
+  const given = files.filter(([, v]) => v !== undefined && v.length > 0).map(([name]) => name);
+  if (!raw.redisTls && given.length > 0) {
+    throw new ConfigError(`${given.join(' and ')} set but IMGROUP_REDIS_TLS (or --redis-tls) is false: set IMGROUP_REDIS_TLS=true to connect to Redis with TLS, or unset ${given.length > 1 ? 'them' : 'it'}`);
+  }
+  if (given.includes('IMGROUP_REDIS_TLS_CERT_FILE') !== given.includes('IMGROUP_REDIS_TLS_KEY_FILE')) {
+    throw new ConfigError('IMGROUP_REDIS_TLS_CERT_FILE and IMGROUP_REDIS_TLS_KEY_FILE go together: set both (a client certificate for Redis) or neither');
+  }
+}
+
+/**
+ * How this process connects to Redis: seeds, password, command timeout and, with IMGROUP_REDIS_TLS,
+ * the TLS material, whose files are read and checked here. Called once at start-up (main.ts);
+ * throws ConfigError naming the setting when a file is unusable.
+ */
+export function redisConnectOptions(o: Pick<CommonOptions, 'redisSeeds' | 'redisPassword' | 'redisCommandTimeoutMs' | 'redisTls' | 'redisTlsCaFile' | 'redisTlsCertFile' | 'redisTlsKeyFile'>): RedisConnectOptions {
+  const base: RedisConnectOptions = { seeds: o.redisSeeds, password: o.redisPassword, commandTimeoutMs: o.redisCommandTimeoutMs };
+  if (!o.redisTls) return base;
+  try {
+    const file = (path: string | undefined) => (path !== undefined && path.length > 0 ? path : undefined);
+    const tls = readRedisTls(
+      { caFile: file(o.redisTlsCaFile), certFile: file(o.redisTlsCertFile), keyFile: file(o.redisTlsKeyFile) },
+      { ca: 'IMGROUP_REDIS_TLS_CA_FILE', cert: 'IMGROUP_REDIS_TLS_CERT_FILE', key: 'IMGROUP_REDIS_TLS_KEY_FILE' },
+    );
+    return { ...base, tls };
+  } catch (err) {
+    if (err instanceof RedisTlsError) throw new ConfigError(err.message);
+    throw err;
+  }
 }

@@ -61,7 +61,9 @@ export async function startDevCluster(opts: DevClusterOptions, parentEnv: Readon
   };
 
   try {
-    say(`starting Redis Cluster: ${opts.redisMasters} masters × ${opts.redisReplicas + 1} on ${h}:${opts.redisBasePort}…`);
+    const tlsDir = opts.redisTlsDir;
+    const tls = tlsDir === undefined ? undefined : { certFile: join(tlsDir, 'tls.crt'), keyFile: join(tlsDir, 'tls.key'), caFile: join(tlsDir, 'ca.crt') };
+    say(`starting Redis Cluster: ${opts.redisMasters} masters × ${opts.redisReplicas + 1} on ${h}:${opts.redisBasePort}${tls ? ' (TLS only)' : ''}…`);
     redis = await startLocalRedisCluster({
       host: h,
       basePort: opts.redisBasePort,
@@ -70,6 +72,7 @@ export async function startDevCluster(opts: DevClusterOptions, parentEnv: Readon
       dir: join(dataDir, 'redis'),
       redisServer: opts.redisServer,
       password: opts.redisPassword,
+      tls,
     });
     const seeds = redis.seeds.join(',');
     const common = {
@@ -80,6 +83,7 @@ export async function startDevCluster(opts: DevClusterOptions, parentEnv: Readon
       IMGROUP_HEARTBEAT_MS: String(opts.heartbeatMs),
       IMGROUP_OPS_HOST: h,
       ...(opts.redisPassword ? { IMGROUP_REDIS_PASSWORD: opts.redisPassword } : {}),
+      ...(tls ? { IMGROUP_REDIS_TLS: 'true', IMGROUP_REDIS_TLS_CA_FILE: tls.caFile } : {}),
       ...opts.extraEnv,
     };
 
@@ -143,7 +147,7 @@ export async function devBanner(c: DevCluster, opts: DevClusterOptions): Promise
   const rows: string[][] = [['process', 'endpoint', 'ops (/healthz /readyz /metrics)', 'log']];
   c.gates.forEach((g, i) => rows.push([g.name, `${c.gateUrls[i]?.replace('http', 'ws')}/v1/ws`, g.opts.opsUrl, join(c.dataDir, `${g.name}.log`)]));
   c.logic.forEach((l, i) => rows.push([l.name, `ws://${opts.host}:${opts.logicBasePort + i}/v1/internal`, l.opts.opsUrl, join(c.dataDir, `${l.name}.log`)]));
-  c.redis.seeds.forEach((s, i) => rows.push([`redis-${i}`, `redis://${s}`, '', '']));
+  c.redis.seeds.forEach((s, i) => rows.push([`redis-${i}`, `${opts.redisTlsDir === undefined ? 'redis' : 'rediss'}://${s}`, '', '']));
   const widths = rows[0]!.map((_, col) => Math.max(...rows.map((r) => (r[col] ?? '').length)));
   const table = rows.map((r) => r.map((cell, col) => cell.padEnd(widths[col] ?? 0)).join('  ').trimEnd()).join('\n');
   const gate = c.gateUrls[0];

@@ -1,11 +1,14 @@
 /** `imgroup dev`: start the local cluster, print how to use it, stop everything on Ctrl-C. */
-import { resolveOptions } from '../config/options.js';
+import { join } from 'node:path';
+import { ConfigError, resolveOptions } from '../config/options.js';
+import { readRedisTls, RedisTlsError } from '../redis/redis-tls.js';
 import { childSettings } from './child-settings.js';
 import { DEV_OPTIONS } from './dev-options.js';
 import { devBanner, type DevClusterOptions, startDevCluster } from './dev-cluster.js';
 
 export async function runDev(argv: readonly string[], env: Readonly<Record<string, string | undefined>>): Promise<void> {
   const { options } = resolveOptions(DEV_OPTIONS, argv, env);
+  if (options.redisTlsDir !== undefined) checkTlsDir(options.redisTlsDir);
   const passed = childSettings(env);
   const opts: DevClusterOptions = { ...options, extraEnv: passed.env };
   const say = (line: string) => process.stdout.write(`${line}\n`);
@@ -28,4 +31,15 @@ export async function runDev(argv: readonly string[], env: Readonly<Record<strin
     });
   }
   say(await devBanner(cluster, opts));
+}
+
+/** The three files of --redis-tls-dir are there and usable, before anything starts (exit 2 otherwise). */
+function checkTlsDir(dir: string): void {
+  const name = (file: string) => `--redis-tls-dir (IMGROUP_DEV_REDIS_TLS_DIR): ${file}`;
+  try {
+    readRedisTls({ caFile: join(dir, 'ca.crt'), certFile: join(dir, 'tls.crt'), keyFile: join(dir, 'tls.key') }, { ca: name('ca.crt'), cert: name('tls.crt'), key: name('tls.key') });
+  } catch (err) {
+    if (err instanceof RedisTlsError) throw new ConfigError(err.message);
+    throw err;
+  }
 }

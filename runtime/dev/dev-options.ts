@@ -18,6 +18,7 @@ export const DEV_OPTIONS = [
   intOption({ key: 'gateCount', env: 'IMGROUP_DEV_GATES', flag: 'gates', default: 2, min: 1, max: 64, doc: 'Gates started by `imgroup dev`.' }),
   intOption({ key: 'gateBasePort', env: 'IMGROUP_DEV_GATE_PORT', flag: 'gate-port', default: specOf(GATE_ONLY_OPTIONS, 'port').default, min: 1024, max: 65000, doc: 'First gate client port.' }),
   intOption({ key: 'gateOpsBasePort', env: 'IMGROUP_DEV_GATE_OPS_PORT', flag: 'gate-ops-port', default: specOf(GATE_ONLY_OPTIONS, 'opsPort').default, min: 1024, max: 65000, doc: 'First gate ops port.' }),
+  stringOption({ key: 'redisTlsDir', env: 'IMGROUP_DEV_REDIS_TLS_DIR', flag: 'redis-tls-dir', doc: 'Directory with tls.crt, tls.key and ca.crt (a certificate for --host, as an IP SAN, usable for server and client auth): the local Redis Cluster then serves TLS only (client port, bus, replication), and gates and logic nodes connect with TLS trusting ca.crt. Default: plain TCP.' }),
   stringOption({ key: 'dataDir', env: 'IMGROUP_DEV_DATA_DIR', flag: 'data-dir', doc: 'Directory for Redis data, logs and the membership file. Default: a new temporary directory, removed on exit.' }),
   stringOption({ key: 'redisServer', env: 'IMGROUP_REDIS_SERVER', flag: 'redis-server', default: 'redis-server', doc: 'redis-server binary used by `imgroup dev` and the tests.' }),
   secretOption({ key: 'jwtSecret', env: 'IMGROUP_JWT_SECRET', flag: 'jwt-secret', doc: 'Client token secret for the local cluster. Default: generated and printed.' }),

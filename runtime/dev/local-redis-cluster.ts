@@ -9,7 +9,9 @@
  */
 import { join } from 'node:path';
 import { pino } from 'pino';
+import { readFileSync } from 'node:fs';
 import { RedisClusterAdmin } from '../redis-cluster/cluster-admin.js';
+import type { RedisServerTlsFiles } from '../redis/redis-server-tls.js';
 import type { AdminLogger } from '../redis-cluster/node-commands.js';
 import { slotMapOf } from '../redis-cluster/slot-map.js';
 import { RedisServerProcess } from './redis-server-process.js';
@@ -38,6 +40,17 @@ export interface LocalRedisClusterOptions {
   password?: string | undefined;
   /** Persist data in each node's directory (append-only file). Default false. */
   appendOnly?: boolean;
+  /**
+   * Every node serves TLS only (client port, cluster bus, replication) with these files; the admin
+   * connects with TLS, trusting `caFile`. The certificate must name `host` (an IP SAN for an IP).
+   */
+  tls?: RedisServerTlsFiles | undefined;
+  /**
+   * A host name every node announces (`cluster-announce-hostname`, preferred endpoint type
+   * hostname): clients then reach the nodes by this name, and with `tls` the certificate is
+   * checked against it (also by the admin). Default: none, nodes are named by IP.
+   */
+  announceHostname?: string | undefined;
   /** Bound on forming the cluster once all processes answer PING. Default 30000 ms. */
   formTimeoutMs?: number;
   /** Default: silent. */
@@ -69,7 +82,13 @@ export async function startLocalRedisCluster(opts: LocalRedisClusterOptions): Pr
   if (new Set([...ports, ...busPorts]).size !== 2 * count) throw new RangeError('client and bus ports must all differ');
 
   const log = opts.logger ?? pino({ level: 'silent' });
-  const admin = new RedisClusterAdmin({ password: opts.password, logger: log });
+  const hostname = opts.announceHostname;
+  const admin = new RedisClusterAdmin({
+    password: opts.password,
+    logger: log,
+    tls: opts.tls ? { ca: readFileSync(opts.tls.caFile, 'utf8') } : null,
+    serverName: () => hostname,
+  });
   const started = await Promise.allSettled(
     ports.map((port, i) =>
       RedisServerProcess.start({
@@ -81,6 +100,9 @@ export async function startLocalRedisCluster(opts: LocalRedisClusterOptions): Pr
         clusterNodeTimeoutMs: opts.clusterNodeTimeoutMs,
         password: opts.password,
         appendOnly: opts.appendOnly,
+        tls: opts.tls,
+        tlsServerName: hostname,
+        extraArgs: hostname === undefined ? [] : ['--cluster-announce-hostname', hostname, '--cluster-preferred-endpoint-type', 'hostname'],
       }),
     ),
   );

@@ -4,9 +4,11 @@
  * ports, its own directory for nodes.conf and data, stdout/stderr appended to `redis.log` there.
  * Nothing is persisted unless asked (`appendOnly`), so a test cluster starts and stops fast.
  */
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
+import { type RedisServerTlsFiles, redisServerTlsArgs } from '../redis/redis-server-tls.js';
+import { tlsConnectOptions } from '../redis/redis-tls.js';
 import { type ExitInfo, LocalProcess } from './local-process.js';
 
 export interface RedisServerProcessOptions {
@@ -26,6 +28,14 @@ export interface RedisServerProcessOptions {
   password?: string | undefined;
   /** Keep an append-only file in `dir` (survives restarts). Default false: nothing is persisted. */
   appendOnly?: boolean;
+  /**
+   * Serve TLS only: on the client port (`port 0`, `tls-port`), the cluster bus and replication
+   * (runtime/redis/redis-server-tls.ts). The start-up PING then checks the certificate against
+   * `caFile` and `host`. Default: plain TCP.
+   */
+  tls?: RedisServerTlsFiles | undefined;
+  /** With `tls`: the name the certificate carries, when not `host` (the start-up PING checks it). */
+  tlsServerName?: string | undefined;
   /** Further `--name value` arguments, appended last. */
   extraArgs?: readonly string[];
   /** Bound on the wait for the first PONG. Default 10000 ms. */
@@ -125,6 +135,7 @@ export class RedisServerProcess {
         host: this.addr.host,
         port: this.addr.port,
         password: this.opts.password,
+        ...(this.opts.tls ? { tls: tlsConnectOptions({ ca: readFileSync(this.opts.tls.caFile, 'utf8') }, this.opts.tlsServerName) } : {}),
         lazyConnect: true,
         connectTimeout: 500,
         commandTimeout: 500,
@@ -153,7 +164,7 @@ export class RedisServerProcess {
 /** The whole configuration, as redis-server arguments. */
 export function redisServerArgs(addr: RedisServerAddr, opts: RedisServerProcessOptions): string[] {
   const args = [
-    '--port', String(addr.port),
+    ...(opts.tls ? redisServerTlsArgs(addr.port, opts.tls) : ['--port', String(addr.port)]),
     '--bind', addr.host,
     '--protected-mode', 'no',
     '--daemonize', 'no',

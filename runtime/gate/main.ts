@@ -5,13 +5,15 @@
  */
 import { Registry } from 'prom-client';
 import type { LevelWithSilent } from 'pino';
+import { redisConnectOptions } from '../config/common-options.js';
 import { ConfigError } from '../config/options.js';
 import { createLogger } from '../ops/logger.js';
 import { startOpsServer } from '../ops/ops-server.js';
 import { collectProcessMetrics } from '../ops/process-metrics.js';
 import { createRedisMetrics } from '../redis/redis-metrics.js';
+import { ThrottledLog } from '../ops/throttled-log.js';
 import { CommandBudget } from '../redis/command-budget.js';
-import { createCluster, RedisStore } from '../redis/redis-store.js';
+import { createCluster, logNodeErrors, type RedisConnectOptions, RedisStore } from '../redis/redis-store.js';
 import { type ResolvedGateOptions, resolveGateOptions } from './config.js';
 import { startGate } from './gate-node.js';
 
@@ -22,8 +24,10 @@ import { startGate } from './gate-node.js';
  */
 export async function runGate(argv: readonly string[], env: Readonly<Record<string, string | undefined>>): Promise<void> {
   let resolved: ResolvedGateOptions;
+  let redis: RedisConnectOptions;
   try {
     resolved = resolveGateOptions(argv, env);
+    redis = redisConnectOptions(resolved.options);
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
     process.stderr.write(`imgroup gate: ${err.message}\n`);
@@ -35,8 +39,9 @@ export async function runGate(argv: readonly string[], env: Readonly<Record<stri
 
   const registry = new Registry();
   collectProcessMetrics(registry);
-  const cluster = createCluster({ seeds: options.redisSeeds, password: options.redisPassword, commandTimeoutMs: options.redisCommandTimeoutMs });
+  const cluster = createCluster(redis);
   cluster.on('error', (err: Error) => log.warn({ err: err.message }, 'redis cluster error'));
+  logNodeErrors(cluster, new ThrottledLog(log, options.refusalLogIntervalMs), redis.tls);
   const store = new RedisStore(cluster, createRedisMetrics(registry), new CommandBudget({ maxCommands: options.redisMaxPendingCommands, maxBytes: options.redisMaxPendingBytes }));
 
   let gate: Awaited<ReturnType<typeof startGate>>;

@@ -6,6 +6,7 @@
  */
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
+import { redisConnectOptions } from '../config/common-options.js';
 import { ThrottledLog } from '../ops/throttled-log.js';
 import { InternalCloseCode } from '../protocol/internal-frames.js';
 import { RedisPresenceReader } from '../presence/presence-redis.js';
@@ -67,7 +68,7 @@ export async function startLogic(options: LogicOptions, deps: LogicDeps): Promis
   const store =
     deps.store ??
     new RedisStore(
-      createCluster({ seeds: options.redisSeeds, password: options.redisPassword, commandTimeoutMs: options.redisCommandTimeoutMs }),
+      createCluster(redisConnectOptions(options)),
       createRedisMetrics(deps.registry),
       new CommandBudget({ maxCommands: options.redisMaxPendingCommands, maxBytes: options.redisMaxPendingBytes }),
     );

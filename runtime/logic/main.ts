@@ -5,21 +5,25 @@
  */
 import { hostname } from 'node:os';
 import { Registry } from 'prom-client';
+import { redisConnectOptions } from '../config/common-options.js';
 import { ConfigError } from '../config/options.js';
 import { createLogger } from '../ops/logger.js';
 import { startOpsServer } from '../ops/ops-server.js';
 import { collectProcessMetrics } from '../ops/process-metrics.js';
 import { createRedisMetrics } from '../redis/redis-metrics.js';
+import { ThrottledLog } from '../ops/throttled-log.js';
 import { CommandBudget } from '../redis/command-budget.js';
-import { createCluster, RedisStore } from '../redis/redis-store.js';
+import { createCluster, logNodeErrors, type RedisConnectOptions, RedisStore } from '../redis/redis-store.js';
 import { type LogicOptions, resolveLogicOptions } from './config.js';
 import { type LogicNode, startLogic } from './logic-node.js';
 
 export async function runLogic(argv: readonly string[], env: Readonly<Record<string, string | undefined>>): Promise<void> {
   let options: LogicOptions;
   let warnings: string[];
+  let redis: RedisConnectOptions;
   try {
     ({ options, warnings } = resolveLogicOptions(argv, env, { hostname: hostname() }));
+    redis = redisConnectOptions(options);
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
     process.stderr.write(`imgroup logic: ${err.message}\n`);
@@ -32,11 +36,12 @@ export async function runLogic(argv: readonly string[], env: Readonly<Record<str
   const registry = new Registry();
   collectProcessMetrics(registry);
   const store = new RedisStore(
-    createCluster({ seeds: options.redisSeeds, password: options.redisPassword, commandTimeoutMs: options.redisCommandTimeoutMs }),
+    createCluster(redis),
     createRedisMetrics(registry),
     new CommandBudget({ maxCommands: options.redisMaxPendingCommands, maxBytes: options.redisMaxPendingBytes }),
   );
   store.cluster.on('error', (err: Error) => log.debug({ err }, 'redis cluster client error'));
+  logNodeErrors(store.cluster, new ThrottledLog(log, options.refusalLogIntervalMs), redis.tls);
   let node: LogicNode | null = null;
   /** Set on SIGTERM: /readyz fails at once, so the operator takes the node out of the membership. */
   let draining = false;

@@ -19,7 +19,7 @@
 import calculateSlot from 'cluster-key-slot';
 import { type Cluster, Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import type { RedisStore } from '../redis/redis-store.js';
+import { parseNodeKey, type RedisStore } from '../redis/redis-store.js';
 import { Backoff } from '../retry/backoff.js';
 
 export interface ShardedSubscriberOptions {
@@ -115,6 +115,8 @@ export class ShardedSubscriber {
       port,
       username: base.username,
       password: base.password,
+      // The cluster client's TLS options (redis-store.ts): the same CA, the node named as the slot map names it.
+      tls: base.tls,
       connectTimeout: base.connectTimeout ?? 2000,
       commandTimeout: base.commandTimeout,
       connectionName: 'imgroup-ssubscriber',
@@ -187,10 +189,4 @@ function sameChannels(a: readonly string[], b: readonly string[]): boolean {
   if (a.length !== b.length) return false;
   const set = new Set(a);
   return b.every((c) => set.has(c));
-}
-
-/** `host:port` of an ioredis node key (the host may be an IPv6 address with colons). */
-export function parseNodeKey(node: string): { host: string; port: number } {
-  const colon = node.lastIndexOf(':');
-  return { host: node.slice(0, colon), port: Number(node.slice(colon + 1)) };
 }

@@ -8,6 +8,7 @@
  */
 import { Redis } from 'ioredis';
 import { pino, type Logger } from 'pino';
+import { type RedisTls, tlsConnectOptions } from '../redis/redis-tls.js';
 import { backoffDelayMs, type BackoffBounds } from '../retry/backoff.js';
 import { ClusterAdminError } from './cluster-admin-error.js';
 import { parseClusterInfo, type ClusterInfo } from './cluster-info.js';
@@ -27,6 +28,14 @@ export interface NodeCommandsOptions {
   commandTimeoutMs?: number;
   /** Default: silent. */
   logger?: AdminLogger;
+  /** Connect to every node with TLS (Redis with tls-port, port 0). Default: plain TCP. */
+  tls?: RedisTls | null | undefined;
+  /**
+   * With `tls`: the name a node's certificate must carry, when it is not the host connected to
+   * (the operator reaches pods by IP, their certificates name their DNS names). Undefined for a
+   * node: the host itself is checked.
+   */
+  serverName?: ((addr: Addr) => string | undefined) | undefined;
 }
 
 const MAX_RECONNECTS = 3;
@@ -35,6 +44,12 @@ const RECONNECT_BACKOFF: BackoffBounds = { minMs: 100, maxMs: 300 };
 
 export class RedisNodeCommands {
   private readonly conns = new Map<string, Redis>();
+  /**
+   * The last error of each node's connection since it was last ready: what a command that fails
+   * for want of a connection reports (a refused TLS handshake says why, where ioredis' own error
+   * only says that it gave up).
+   */
+  private readonly connErrors = new Map<string, string>();
   protected readonly log: AdminLogger;
   /** AUTH of every node, and of MIGRATE's connection to the target. */
   protected readonly password: string | undefined;
@@ -49,10 +64,12 @@ export class RedisNodeCommands {
     const key = formatAddr(addr);
     const cached = this.conns.get(key);
     if (cached && cached.status !== 'end') return cached;
+    const tls = this.nodeOpts.tls;
     const conn = new Redis({
       host: addr.host,
       port: addr.port,
       password: this.password,
+      ...(tls ? { tls: tlsConnectOptions(tls, this.nodeOpts.serverName?.(addr)) } : {}),
       connectTimeout: this.nodeOpts.connectTimeoutMs ?? 2000,
       commandTimeout: this.nodeOpts.commandTimeoutMs ?? 5000,
       maxRetriesPerRequest: 1,
@@ -61,7 +78,11 @@ export class RedisNodeCommands {
       enableReadyCheck: false,
       lazyConnect: true,
     });
-    conn.on('error', (err: Error) => this.log.debug({ err, node: key }, 'redis admin connection error'));
+    conn.on('error', (err: Error) => {
+      this.connErrors.set(key, err.message);
+      this.log.debug({ err, node: key }, 'redis admin connection error');
+    });
+    conn.on('ready', () => this.connErrors.delete(key));
     this.conns.set(key, conn);
     return conn;
   }
@@ -82,7 +103,7 @@ export class RedisNodeCommands {
       if (/cluster support disabled/i.test(msg)) return new ClusterAdminError('NOT_CLUSTER', `${what}: ${msg} (start it with cluster-enabled yes)`, { cause: err });
       return new ClusterAdminError('REJECTED', `${what}: ${msg}`, { cause: err });
     }
-    return new ClusterAdminError('UNREACHABLE', `${what}: ${msg}`, { cause: err });
+    return new ClusterAdminError('UNREACHABLE', `${what}: ${this.connErrors.get(formatAddr(addr)) ?? msg}`, { cause: err });
   }
 
   /** Like `command`, but bulk replies come back as Buffers (keys may be binary). */
@@ -197,6 +218,7 @@ export class RedisNodeCommands {
   async close(): Promise<void> {
     const conns = [...this.conns.values()];
     this.conns.clear();
+    this.connErrors.clear();
     await Promise.all(conns.map((c) => c.quit().catch(() => c.disconnect())));
   }
 }

@@ -12,6 +12,8 @@ import type { RedisMetrics } from './redis-metrics.js';
 import { redisErrorKind } from './redis-errors.js';
 import { backoffDelayMs, type BackoffBounds } from '../retry/backoff.js';
 import { ShortMasters } from './short-masters.js';
+import { type RedisTls, tlsConnectOptions, tlsHandshakeError } from './redis-tls.js';
+import type { ThrottledLog } from '../ops/throttled-log.js';
 
 export type RedisArg = string | number | Buffer;
 
@@ -45,6 +47,8 @@ export interface RedisConnectOptions {
   /** A command without a reply after this long fails with a timeout (→ UNAVAILABLE). */
   commandTimeoutMs: number;
   connectTimeoutMs?: number;
+  /** Connect to every node with TLS (redis-tls.ts); absent or null: plain TCP. */
+  tls?: RedisTls | null | undefined;
 }
 
 /** Parse `host:port` (IPv6 as `[addr]:port`); throws a message naming the bad seed. */
@@ -60,7 +64,12 @@ const CLUSTER_RECONNECT_BACKOFF: BackoffBounds = { minMs: 100, maxMs: 2000 };
 
 export function createCluster(opts: RedisConnectOptions, extra: Partial<ClusterOptions> = {}): Cluster {
   const nodes = opts.seeds.map(parseSeed);
+  const tls = opts.tls ? tlsConnectOptions(opts.tls) : undefined;
   return new Cluster(nodes, {
+    // With TLS a node is reached by the name it was given (a seed, or the host name Redis announces
+    // with cluster-preferred-endpoint-type hostname), so that the certificate is checked against that
+    // name; ioredis would otherwise resolve seed names to IP addresses first.
+    ...(tls ? { dnsLookup: ((address, callback) => callback(null, address)) satisfies ClusterOptions['dnsLookup'] } : {}),
     scaleReads: 'master',
     enableReadyCheck: true,
     slotsRefreshTimeout: 2000,
@@ -73,10 +82,50 @@ export function createCluster(opts: RedisConnectOptions, extra: Partial<ClusterO
       connectTimeout: opts.connectTimeoutMs ?? 2000,
       maxRetriesPerRequest: 2,
       enableAutoPipelining: false,
+      ...(tls ? { tls } : {}),
     },
     ...extra,
   });
 }
+
+/**
+ * Log why connections to the cluster's nodes fail (a refused connection, a timeout), through a
+ * ThrottledLog: a node that stays down costs one line per interval. ioredis' cluster client
+ * reports a refused TLS handshake only as a closed connection; with `tls`, such a node is asked
+ * for a TLS handshake of its own — at most one at a time and one per TLS_DIAGNOSIS_EVERY_MS — and what
+ * refused it (a certificate the CA does not sign, or that names another host) is logged.
+ */
+export function logNodeErrors(cluster: Cluster, log: ThrottledLog, tls?: RedisTls | null): void {
+  let diagnosing = false;
+  let lastDiagnosis = -Infinity;
+  cluster.on('node error', (err: Error, node: string) => {
+    if (err.message !== CONNECTION_CLOSED) {
+      log.event('redis-node-error', { err: err.message, node }, 'redis node connection error');
+      return;
+    }
+    if (!tls || diagnosing || performance.now() - lastDiagnosis < TLS_DIAGNOSIS_EVERY_MS) return;
+    diagnosing = true;
+    lastDiagnosis = performance.now();
+    const { host, port } = parseNodeKey(node);
+    void tlsHandshakeError(host, port, tls, TLS_DIAGNOSIS_TIMEOUT_MS).then((why) => {
+      diagnosing = false;
+      if (why !== null) log.event('redis-tls-refused', { err: why, node }, 'redis node connection error: TLS handshake failed');
+    });
+  });
+}
+
+/** `host:port` of an ioredis node key (the host may be an IPv6 address with colons). */
+export function parseNodeKey(node: string): { host: string; port: number } {
+  const colon = node.lastIndexOf(':');
+  return { host: node.slice(0, colon), port: Number(node.slice(colon + 1)) };
+}
+
+/** Bounds of logNodeErrors' own TLS handshakes. */
+const TLS_DIAGNOSIS_EVERY_MS = 1000;
+const TLS_DIAGNOSIS_TIMEOUT_MS = 5000;
+
+/** ioredis' message for a command whose connection closed. */
+const CONNECTION_CLOSED = 'Connection is closed.';
 
 export class RedisStore {
   private readyWait: Promise<void> | null = null;

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import type { RedisClusterAdmin } from '../../runtime/redis-cluster/cluster-admin.js';
 import { startLocalRedisCluster } from '../../runtime/dev/local-redis-cluster.js';
 import type { RedisServerProcess } from '../../runtime/dev/redis-server-process.js';
+import type { RedisServerTlsFiles } from '../../runtime/redis/redis-server-tls.js';
 import { getFreePorts } from './free-ports.js';
 
 export interface StartRedisClusterOptions {
@@ -21,6 +22,10 @@ export interface StartRedisClusterOptions {
   password?: string;
   /** redis-server binary. Default `redis-server`. */
   redisServer?: string;
+  /** Serve TLS only (client port, bus, replication) with these files (test/support/test-certs.ts makes them). */
+  tls?: RedisServerTlsFiles;
+  /** A host name every node announces, by which clients reach it (and check its certificate). */
+  announceHostname?: string;
 }
 
 export interface TestRedisCluster {
@@ -54,6 +59,8 @@ export async function startRedisCluster(opts: StartRedisClusterOptions = {}): Pr
         clusterNodeTimeoutMs: opts.clusterNodeTimeoutMs ?? 2000,
         password: opts.password,
         redisServer: opts.redisServer,
+        tls: opts.tls,
+        announceHostname: opts.announceHostname,
       });
       return {
         seeds: cluster.seeds,

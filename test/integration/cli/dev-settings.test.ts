@@ -19,6 +19,7 @@ describe('imgroup dev and IMGROUP_* settings', () => {
     ['IMGROUP_GATE_PORT', '1234', /IMGROUP_GATE_PORT.*--gate-port/],
     ['IMGROUP_REDIS_SEEDS', '10.0.0.1:7000', /IMGROUP_REDIS_SEEDS.*--redis-port/],
     ['IMGROUP_MODE', 'production', /IMGROUP_MODE.*development mode/],
+    ['IMGROUP_REDIS_TLS', 'true', /IMGROUP_REDIS_TLS is set.*--redis-tls-dir/],
     ['IMGROUP_MEMBERSHIP_FILE', '/tmp/m.json', /IMGROUP_MEMBERSHIP_FILE/],
     ['IMGROUP_RATE_PER_SEC', 'fast', /IMGROUP_RATE_PER_SEC.*not an integer/],
     ['IMGROUP_REPLAY_LIMIT', '0', /IMGROUP_REPLAY_LIMIT.*minimum/],

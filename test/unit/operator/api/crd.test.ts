@@ -97,13 +97,13 @@ describe('the CRD schema', () => {
     }
   });
 
-  it('gives every spec leaf a default except the image (the operator\'s default), the optional storage class and secret reference', () => {
+  it('gives every spec leaf a default except the image (the operator\'s default), the optional storage class and secret references', () => {
     const withoutDefault: string[] = [];
     for (const [path, node] of walk(spec, 'spec')) {
       // Network policy peers: absent lists have a documented meaning (any source; every pod).
       if (node.type !== 'object' && node.default === undefined && !path.includes('resources') && !/^spec\.networkPolicy\.(clientFrom|metricsFrom)/.test(path)) withoutDefault.push(path);
     }
-    expect(withoutDefault).toEqual(['spec.image', 'spec.redis.storage.storageClassName', 'spec.auth.secretRef.name']);
+    expect(withoutDefault).toEqual(['spec.image', 'spec.redis.storage.storageClassName', 'spec.redis.tls.secretRef.name', 'spec.auth.secretRef.name']);
   });
 
   it('has CEL messages that name a field of the schema', () => {

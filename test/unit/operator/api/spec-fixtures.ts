@@ -25,6 +25,7 @@ export const FULL_SPEC: ImGroupClusterSpec = {
     replicasPerMaster: 2,
     minReplicasAck: 1,
     storage: { size: '20Gi', storageClassName: 'fast-ssd' },
+    tls: { secretRef: { name: 'chat-redis-tls' } },
   },
   session: { ttlMs: 5000, invalidation: false },
   offline: { retention: '48h', maxPerGroup: 500 },

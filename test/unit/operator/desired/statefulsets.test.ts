@@ -4,7 +4,7 @@ import { desiredGateStatefulSet } from '../../../../operator/desired/gate-statef
 import { desiredLogicStatefulSet } from '../../../../operator/desired/logic-statefulset.js';
 import { desiredRedisStatefulSet, redisTargetReplicas } from '../../../../operator/desired/redis-statefulset.js';
 import type { ImGroupCluster } from '../../../../operator/api/v1alpha1.js';
-import { FULL_SPEC } from '../api/spec-fixtures.js';
+import { FULL_SPEC, MINIMAL_SPEC } from '../api/spec-fixtures.js';
 import { cluster, onlyContainer, resolveEnv, VARIANTS } from './cluster-fixture.js';
 
 const BUILDERS: [string, (c: ImGroupCluster) => V1StatefulSet][] = [
@@ -153,6 +153,10 @@ describe('N-redis', () => {
     expect(env.find((e) => e.name === 'REDIS_PASSWORD')?.valueFrom?.secretKeyRef).toEqual({ name: 'chat-secrets', key: 'redis-password', optional: false });
     expect(env.find((e) => e.name === 'POD_IP')?.valueFrom?.fieldRef).toEqual({ fieldPath: 'status.podIP' });
     expect(main.readinessProbe?.tcpSocket?.port).toBe('redis');
-    expect(main.volumeMounts).toEqual([{ name: 'data', mountPath: '/data' }]);
+    expect(main.volumeMounts).toEqual([
+      { name: 'data', mountPath: '/data' },
+      { name: 'redis-tls', mountPath: '/etc/redis/tls', readOnly: true },
+    ]);
+    expect(container(desiredRedisStatefulSet(cluster(MINIMAL_SPEC))).volumeMounts).toEqual([{ name: 'data', mountPath: '/data' }]);
   });
 });
