@@ -8,6 +8,8 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { signToken } from '../auth/token-signer.js';
+import { specOf } from '../config/options.js';
+import { GATE_OPTIONS, GRACE_MARGIN_SECONDS } from '../gate/config.js';
 import { buildMembership, serializeMembership } from '../protocol/membership.js';
 import type { DevOptions } from './dev-options.js';
 import { ImgroupProcess } from './imgroup-process.js';
@@ -53,8 +55,10 @@ export async function startDevCluster(opts: DevClusterOptions, parentEnv: Readon
   const started: ImgroupProcess[] = [];
   let redis: LocalRedisCluster | undefined;
 
+  // Gates drain before they exit: give them their shutdown timeout (as a pod's grace period does).
+  const gateShutdownMs = Number(parentEnv.IMGROUP_GATE_SHUTDOWN_TIMEOUT_MS) || specOf(GATE_OPTIONS, 'shutdownTimeoutMs').default;
   const stop = async (): Promise<void> => {
-    await Promise.all(started.filter((p) => p.opts.args[0] === 'gate').map((p) => p.stop()));
+    await Promise.all(started.filter((p) => p.opts.args[0] === 'gate').map((p) => p.stop(gateShutdownMs + GRACE_MARGIN_SECONDS * 1000)));
     await Promise.all(started.filter((p) => p.opts.args[0] === 'logic').map((p) => p.stop()));
     await redis?.stop();
     if (ownDir) rmSync(dataDir, { recursive: true, force: true });

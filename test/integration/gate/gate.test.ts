@@ -299,7 +299,7 @@ describe('readiness and shutdown', () => {
     const readiness = async () => Object.fromEntries(await Promise.all(g.gate.readiness.map(async (r) => [r.name, await r.check()] as const)));
     await eventually('Redis readiness check passing', async () => (await readiness()).redis === null);
     const results = Object.entries(await readiness());
-    expect(Object.fromEntries(results)).toEqual({ redis: null, logic: expect.stringContaining('no logic node') });
+    expect(Object.fromEntries(results)).toEqual({ redis: null, logic: expect.stringContaining('no logic node'), draining: null });
   });
 
   it('closes clients with 1001 on shutdown and removes their presence', async () => {

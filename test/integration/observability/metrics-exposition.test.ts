@@ -177,7 +177,7 @@ describe('the /metrics of every process under load', () => {
       ['imgroup_logic_message_duration_seconds', 'stage', ['stored', 'delivered']],
       ['imgroup_gate_deliveries_total', 'path', ['online', 'offline', 'sweep', 'gapfill']],
       ['imgroup_logic_storage_failures_total', 'source', ['request', 'ack', 'fanout', 'sweep']],
-      ['imgroup_redis_errors_total', 'kind', ['timeout', 'connection', 'moved', 'ask', 'tryagain', 'clusterdown', 'loading', 'readonly', 'masterdown', 'busy', 'noscript', 'reply']],
+      ['imgroup_redis_errors_total', 'kind', ['timeout', 'connection', 'moved', 'ask', 'tryagain', 'clusterdown', 'loading', 'readonly', 'masterdown', 'busy', 'noscript', 'overload', 'reply']],
     ];
     for (const s of scrapes) {
       for (const [name, label, allowed] of closedSets) {
