@@ -19,6 +19,7 @@ import { REPAIR_KINDS } from '../../../operator/redis/lifecycle-types.js';
 import type { AuthFailureReason } from '../../../runtime/gate/auth.js';
 import type { DropReason } from '../../../runtime/gate/delivery-order.js';
 import { REFUSAL_KINDS } from '../../../runtime/logic/internal-server.js';
+import { REDIS_ERROR_KINDS } from '../../../runtime/redis/redis-errors.js';
 import { STORAGE_FAILURE_SOURCES } from '../../../runtime/logic/logic-metrics.js';
 import { CLIENT_FRAME_TYPES } from '../../../runtime/protocol/client-frames.js';
 import { CloseCode, ErrorCode, HTTP_STATUS } from '../../../runtime/protocol/errors.js';
@@ -58,6 +59,7 @@ const LABELS: Readonly<Record<string, Readonly<Record<string, Allowed>>>> = {
   imgroup_gate_deliveries_total: { path: DELIVERY_PATHS },
   imgroup_gate_deliveries_dropped_total: { reason: DROP_REASONS },
   imgroup_gate_gap_fills_total: { outcome: ['ok', 'failed'] },
+  imgroup_gate_connections_drained_total: { wait: ['none', 'requests'] },
   imgroup_gate_membership_version_info: { version: MEMBERSHIP_VERSION },
   imgroup_gate_route_duration_seconds: { op: INTERNAL_OPS, outcome: ['ok', 'error', 'unavailable'], le: BUCKET },
   imgroup_gate_delivery_delay_seconds: { le: BUCKET },
@@ -65,6 +67,8 @@ const LABELS: Readonly<Record<string, Readonly<Record<string, Allowed>>>> = {
   imgroup_gate_admin_requests_total: { route: ['members', 'messages', 'presence', 'unknown'], status: HTTP_STATUSES },
   imgroup_logic_messages_total: { result: ['stored', 'duplicate', 'not_member', 'error'] },
   imgroup_logic_deliveries_total: { path: ['online', 'offline', 'sweep'] },
+  imgroup_logic_replica_ack_seconds: { outcome: ['acked', 'shortfall', 'error'], le: BUCKET },
+  imgroup_logic_replica_ack_shortfalls_total: { sent: ['true', 'false'] },
   imgroup_logic_fanout_recipients: { le: BUCKET },
   imgroup_logic_fanout_skipped_total: { reason: ['queue_full', 'no_link', 'slow_link', 'error'] },
   imgroup_logic_internal_refused_total: { reason: REFUSAL_KINDS },
@@ -82,7 +86,7 @@ const LABELS: Readonly<Record<string, Readonly<Record<string, Allowed>>>> = {
   imgroup_logic_storage_failures_total: { source: STORAGE_FAILURE_SOURCES },
   imgroup_redis_commands_total: { command: REDIS_COMMAND },
   imgroup_redis_command_duration_seconds: { command: REDIS_COMMAND, le: BUCKET },
-  imgroup_redis_errors_total: { kind: ['timeout', 'connection', 'moved', 'ask', 'tryagain', 'clusterdown', 'loading', 'readonly', 'masterdown', 'busy', 'noscript', 'reply'] },
+  imgroup_redis_errors_total: { kind: REDIS_ERROR_KINDS },
   // prom-client's default process metrics (runtime/ops/process-metrics.ts).
   nodejs_eventloop_lag_seconds: {},
   nodejs_gc_duration_seconds: { kind: ['major', 'minor', 'incremental', 'weakcb'], le: BUCKET },
