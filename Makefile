@@ -66,11 +66,13 @@ system-deps:
 	fi; \
 	redis-server --version | grep -qE 'v=(7|8|9)\.' || { echo "redis-server 7 or newer is needed (sharded pub/sub)" >&2; exit 1; }
 
-node-deps: $(NODE_MODULES_STAMP)
-
-$(NODE_MODULES_STAMP): package.json package-lock.json
-	npm ci --no-audit --no-fund
-	@touch $@
+# npm ci when node_modules was installed from another package.json/package-lock.json (compared by
+# content, not by time: a fresh checkout or worktree has new file times but needs no reinstall).
+node-deps:
+	@want=$$(cat package.json package-lock.json | sha256sum | cut -c1-64); \
+	if [ "$$(cat $(NODE_MODULES_STAMP) 2>/dev/null)" != "$$want" ]; then \
+	  npm ci --no-audit --no-fund && echo "$$want" > $(NODE_MODULES_STAMP); \
+	fi
 
 build: node-deps
 	npx tsc -p tsconfig.json
