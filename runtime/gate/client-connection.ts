@@ -157,7 +157,7 @@ export class ClientConnection implements Flushable {
     this.carryOut(this.order.offer(groupId, items, addressed));
   }
 
-  /** The login replay was answered: release the live messages it held back (a failed replay closes the connection). */
+  /** The login replay finished (answered, failed or timed out): release the live messages it held back. */
   loginDone(): void {
     this.carryOut(this.order.loginDone());
   }

@@ -184,18 +184,10 @@ export async function startGate(options: GateOptions, deps: GateDeps): Promise<G
         router
           .request(conn.userId, { op: 'login', userId: conn.userId, connId: conn.connId })
           .then(
-            (r) => {
-              log.debug({ connId: conn.connId, groups: r.groups, delivered: r.delivered }, 'login replay done');
-              conn.loginDone();
-            },
-            (err: Error) => {
-              // Without its replay the connection would start each group at the first live message,
-              // and the client's ack of it would move the user's cursor past the messages it never
-              // got. Closed instead: the client reconnects (with backoff) and its login replays them.
-              log.debug({ err: err.message, connId: conn.connId }, 'login replay failed; closing the connection');
-              conn.close(CloseCode.SERVER_ERROR);
-            },
-          );
+            (r) => log.debug({ connId: conn.connId, groups: r.groups, delivered: r.delivered }, 'login replay done'),
+            (err: Error) => log.debug({ err: err.message, connId: conn.connId }, 'login replay failed; live delivery continues'),
+          )
+          .finally(() => conn.loginDone());
       },
       (err: Error) => {
         log.warn({ err: err.message, connId: conn.connId }, 'presence could not be written; closing the connection');
