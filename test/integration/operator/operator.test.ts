@@ -25,9 +25,17 @@ async function createCluster(k: KubeClients, ns: string, name: string): Promise<
   await k.custom.createNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: ns, plural: PLURAL, body: { apiVersion: `${GROUP}/${VERSION}`, kind: 'ImGroupCluster', metadata: { name }, spec: MINIMAL } });
 }
 
+/** Read-modify-write of spec.logic.replicas, read again when the operator's status write got in between (409). */
 async function scaleLogic(k: KubeClients, ns: string, name: string, replicas: number): Promise<void> {
-  const current = (await k.custom.getNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: ns, plural: PLURAL, name })) as ImGroupCluster;
-  await k.custom.replaceNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: ns, plural: PLURAL, name, body: { ...current, spec: { ...current.spec, logic: { ...current.spec?.logic, replicas } } } });
+  for (let attempt = 1; ; attempt++) {
+    const current = (await k.custom.getNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: ns, plural: PLURAL, name })) as ImGroupCluster;
+    try {
+      await k.custom.replaceNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: ns, plural: PLURAL, name, body: { ...current, spec: { ...current.spec, logic: { ...current.spec?.logic, replicas } } } });
+      return;
+    } catch (err) {
+      if ((err as { code?: number }).code !== 409 || attempt >= 10) throw err;
+    }
+  }
 }
 
 async function logicReplicas(k: KubeClients, ns: string, name: string): Promise<number | undefined> {
