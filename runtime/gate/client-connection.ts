@@ -157,7 +157,7 @@ export class ClientConnection implements Flushable {
     this.carryOut(this.order.offer(groupId, items, addressed));
   }
 
-  /** The login replay finished (answered, failed or timed out): release the live messages it held back. */
+  /** The login replay was answered (a failed one is retried, see login-replay.ts): release the live messages it held back. */
   loginDone(): void {
     this.carryOut(this.order.loginDone());
   }

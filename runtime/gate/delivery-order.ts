@@ -99,7 +99,7 @@ export class ConnectionOrder {
     return step;
   }
 
-  /** The login request finished (answered, failed or timed out): release what was buffered. */
+  /** The login replay was answered (a failed one is retried until it is): release what was buffered. */
   loginDone(): OrderStep {
     const step = new Step();
     if (!this.loginPending) return step;

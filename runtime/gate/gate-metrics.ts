@@ -14,6 +14,8 @@ export interface GateMetrics {
   connections: Gauge;
   /** Presence entries of open connections that were missing in Redis and were written again. */
   presenceRestored: Counter;
+  /** Login replays that failed and were retried. */
+  loginRetries: Counter;
   users: Gauge;
   connectionsOpened: Counter;
   connectionsClosed: Counter<'code'>;
@@ -80,6 +82,11 @@ export function createGateMetrics(registry: Registry): GateMetrics {
     presenceRestored: new Counter({
       name: 'imgroup_gate_presence_restored_total',
       help: 'Presence entries of open connections found missing in Redis by the presence refresh and written again (e.g. lost in a Redis failover).',
+      registers,
+    }),
+    loginRetries: new Counter({
+      name: 'imgroup_gate_login_replay_retries_total',
+      help: 'Login replays that failed (no logic node reachable, timeout, refused under load) and were retried with backoff while the connection held its live messages.',
       registers,
     }),
     users: new Gauge({ name: 'imgroup_gate_users', help: 'Distinct users with at least one authenticated connection on this gate.', registers }),

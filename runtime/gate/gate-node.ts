@@ -28,6 +28,7 @@ import { closeCodeLabel, createGateMetrics, type GateMetrics } from './gate-metr
 import { type GateServer, startGateServer } from './gate-server.js';
 import type { MembershipSource } from './membership-source.js';
 import { createMembershipSource } from './membership-source-choice.js';
+import { LoginReplays } from './login-replay.js';
 import { Router } from './router.js';
 import { TickFlush } from './tick-flush.js';
 
@@ -114,6 +115,11 @@ export async function startGate(options: GateOptions, deps: GateDeps): Promise<G
   const gaps = new RouterGapFiller(router, metrics, { gapFillTimeoutMs: options.gapFillTimeoutMs }, base);
   const requests = new ClientRequests(router, { defaultSyncLimit: options.defaultSyncLimit, maxSyncsPerConnection: options.maxSyncsPerConnection }, base.child({ component: 'client-requests' }));
   const ctx = connectionContext(options, metrics, base, requests, gaps);
+  const logins = new LoginReplays<ClientConnection>(
+    (conn) => router.request(conn.userId, { op: 'login', userId: conn.userId, connId: conn.connId }),
+    { retry: () => metrics.loginRetries.inc() },
+    base.child({ component: 'login-replay' }),
+  );
 
   let membership: MembershipSource;
   try {
@@ -181,13 +187,7 @@ export async function startGate(options: GateOptions, deps: GateDeps): Promise<G
       () => {
         if (!conn.isOpen) return;
         conn.sendFrame({ type: 'welcome', userId: conn.userId, connId: conn.connId, gate: options.name, heartbeatMs });
-        router
-          .request(conn.userId, { op: 'login', userId: conn.userId, connId: conn.connId })
-          .then(
-            (r) => log.debug({ connId: conn.connId, groups: r.groups, delivered: r.delivered }, 'login replay done'),
-            (err: Error) => log.debug({ err: err.message, connId: conn.connId }, 'login replay failed; live delivery continues'),
-          )
-          .finally(() => conn.loginDone());
+        logins.start(conn);
       },
       (err: Error) => {
         log.warn({ err: err.message, connId: conn.connId }, 'presence could not be written; closing the connection');
@@ -294,6 +294,7 @@ export async function startGate(options: GateOptions, deps: GateDeps): Promise<G
       // Connects still in flight must land before the unregister that removes them.
       await withDeadline(Promise.all(presenceWrites.values()), options.redisCommandTimeoutMs, 'presence connects').catch(() => undefined);
       await withDeadline(presence.unregister(devices), options.redisCommandTimeoutMs, 'presence unregister').catch((err: Error) => log.warn({ err: err.message }, 'presence unregister failed'));
+      logins.close();
       router.close();
       gateServer.destroy();
       refusals.close();

@@ -107,6 +107,32 @@ describe('one logic node', () => {
     c.close();
   });
 
+  it('retries a failed login replay and keeps holding the live messages until one is answered', async () => {
+    const userId = randomId('u');
+    const group = randomId('g');
+    let logins = 0;
+    a.handler = (req) => {
+      if (req.op !== 'login' || req.userId !== userId) return req.op === 'login' ? { ok: true, result: { groups: 0, delivered: 0 } } : 'hang';
+      logins++;
+      if (logins === 1) {
+        // A live message arrives while the first replay runs, which then fails: releasing seq 5
+        // would make the client start the group at 5 and ack past 1..4, the replay's backlog.
+        a.push({ t: 'deliver', groupId: group, msgs: [msg(group, 5)], users: [userId], path: 'online' });
+        return { ok: false, code: 'UNAVAILABLE', message: 'redis down' };
+      }
+      a.push({ t: 'deliver', groupId: group, msgs: [1, 2, 3, 4, 5].map((s) => msg(group, s)), conns: [req.connId], path: 'offline' });
+      return { ok: true, result: { groups: 1, delivered: 5 } };
+    };
+    const retriesBefore = await g.metric('imgroup_gate_login_replay_retries_total');
+    const c = await RawClient.connect(g.wsUrl, await g.token(userId));
+    await c.waitMessages(group, 5);
+    await roundTrip(c);
+    expect(seqs(c, group)).toEqual([1, 2, 3, 4, 5]);
+    expect(logins).toBe(2);
+    expect(await g.metric('imgroup_gate_login_replay_retries_total')).toBe(retriesBefore + 1);
+    c.close();
+  });
+
   it('drops duplicates and fetches a small gap before delivering newer messages', async () => {
     const userId = randomId('u');
     const group = randomId('g');
