@@ -147,6 +147,27 @@ describe('login replay', () => {
     // The budget was used, not wasted: the big groups got what fits beside the small one.
     expect(msgs(big1).length + msgs(big2).length).toBeGreaterThanOrEqual(3);
   });
+
+  it('gives every group with a backlog at least its first unacknowledged message, from a second budget', async () => {
+    // 7 groups of 15 KB messages: the 64 KiB replay budget reaches about 4 of them; the others
+    // must still start at their first unacknowledged seq, or a client without state of its own
+    // would start them at their next live message and ack past the backlog.
+    const erin = uid('erin');
+    const groups: string[] = [];
+    for (let g = 0; g < 7; g++) groups.push(await group([erin], 3, BIG_BODY));
+    const before = gate.frames.length;
+    const result = await gate.call({ op: 'login', userId: erin, connId: 'conn-seeds' });
+    const frames = gate.frames.slice(before).filter((f): f is DeliverFrame => f.t === 'deliver' && f.conns?.[0] === 'conn-seeds');
+    const all = frames.flatMap((f) => f.msgs);
+    expect(result.delivered).toBe(all.length);
+    expect(pageBytes(all)).toBeLessThanOrEqual(2 * PAGE_BYTES);
+    for (const g of groups) {
+      const seqs = frames.filter((f) => f.groupId === g).flatMap((f) => f.msgs.map((m) => m.seq));
+      expect(seqs[0], `first message pushed in ${g}`).toBe(1);
+      expect(seqs).toEqual(Array.from({ length: seqs.length }, (_, i) => i + 1));
+    }
+    expect(result.groups).toBe(7);
+  });
 });
 
 describe('the node read budget', () => {
