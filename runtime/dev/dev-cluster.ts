@@ -41,7 +41,7 @@ export interface DevCluster {
 
 /** Environment for a child: the parent's PATH and HOME, nothing else leaks in implicitly. */
 function childEnv(base: Readonly<Record<string, string | undefined>>, extra: Record<string, string>): Record<string, string | undefined> {
-  return { PATH: base.PATH, HOME: base.HOME, NODE_OPTIONS: base.NODE_OPTIONS, ...extra };
+  return { PATH: base.PATH, HOME: base.HOME, NODE_OPTIONS: base.NODE_OPTIONS, IMGROUP_CPU_PROF_DIR: base.IMGROUP_CPU_PROF_DIR, ...extra };
 }
 
 export async function startDevCluster(opts: DevClusterOptions, parentEnv: Readonly<Record<string, string | undefined>>, say: (line: string) => void): Promise<DevCluster> {

@@ -37,7 +37,11 @@ export class ImgroupProcess {
   private readonly proc: LocalProcess;
 
   constructor(readonly opts: ImgroupProcessOptions) {
-    this.proc = new LocalProcess({ command: process.execPath, args: [imgroupBinPath, ...opts.args], env: opts.env, logFile: opts.logFile, ipcLifeline: true });
+    // IMGROUP_CPU_PROF_DIR in the child's environment: V8 CPU profiles of the process, written there
+    // when it exits (Node refuses --cpu-prof in NODE_OPTIONS, so it goes on the command line).
+    const profDir = opts.env.IMGROUP_CPU_PROF_DIR;
+    const nodeArgs = profDir ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`] : [];
+    this.proc = new LocalProcess({ command: process.execPath, args: [...nodeArgs, imgroupBinPath, ...opts.args], env: opts.env, logFile: opts.logFile, ipcLifeline: true });
   }
 
   get name(): string {
