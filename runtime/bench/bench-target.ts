@@ -80,6 +80,7 @@ export async function startBenchCluster(
           gateBasePort,
           gateOpsBasePort,
           dataDir: o.dataDir === undefined ? undefined : join(o.dataDir, label),
+          cpuProfDir: o.cpuProfDir,
           redisServer: o.redisServer,
           jwtSecret: randomBytes(32).toString('base64url'),
           adminToken: randomBytes(24).toString('base64url'),

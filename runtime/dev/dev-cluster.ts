@@ -41,7 +41,7 @@ export interface DevCluster {
 
 /** Environment for a child: the parent's PATH and HOME, nothing else leaks in implicitly. */
 function childEnv(base: Readonly<Record<string, string | undefined>>, extra: Record<string, string>): Record<string, string | undefined> {
-  return { PATH: base.PATH, HOME: base.HOME, NODE_OPTIONS: base.NODE_OPTIONS, IMGROUP_CPU_PROF_DIR: base.IMGROUP_CPU_PROF_DIR, ...extra };
+  return { PATH: base.PATH, HOME: base.HOME, NODE_OPTIONS: base.NODE_OPTIONS, ...extra };
 }
 
 export async function startDevCluster(opts: DevClusterOptions, parentEnv: Readonly<Record<string, string | undefined>>, say: (line: string) => void): Promise<DevCluster> {
@@ -101,6 +101,7 @@ export async function startDevCluster(opts: DevClusterOptions, parentEnv: Readon
         env: childEnv(parentEnv, { ...common, IMGROUP_NODE_NAME: name, IMGROUP_LOGIC_HOST: h, IMGROUP_LOGIC_PORT: String(opts.logicBasePort + i), IMGROUP_OPS_PORT: String(ops) }),
         logFile: join(dataDir, `${name}.log`),
         opsUrl: `http://${h}:${ops}`,
+        cpuProfDir: opts.cpuProfDir,
       });
       started.push(p);
       logic.push(p);
@@ -132,6 +133,7 @@ export async function startDevCluster(opts: DevClusterOptions, parentEnv: Readon
         }),
         logFile: join(dataDir, `${name}.log`),
         opsUrl: `http://${h}:${ops}`,
+        cpuProfDir: opts.cpuProfDir,
       });
       started.push(p);
       gates.push(p);

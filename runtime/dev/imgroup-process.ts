@@ -31,16 +31,16 @@ export interface ImgroupProcessOptions {
   /** `http://host:port` of the ops port; `waitReady` polls `/readyz` there. */
   opsUrl: string;
   name: string;
+  /** Run node with --cpu-prof, writing the profile here when the process exits. */
+  cpuProfDir?: string | undefined;
 }
 
 export class ImgroupProcess {
   private readonly proc: LocalProcess;
 
   constructor(readonly opts: ImgroupProcessOptions) {
-    // IMGROUP_CPU_PROF_DIR in the child's environment: V8 CPU profiles of the process, written there
-    // when it exits (Node refuses --cpu-prof in NODE_OPTIONS, so it goes on the command line).
-    const profDir = opts.env.IMGROUP_CPU_PROF_DIR;
-    const nodeArgs = profDir ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`] : [];
+    // Node refuses --cpu-prof in NODE_OPTIONS, so it goes on the command line.
+    const nodeArgs = opts.cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${opts.cpuProfDir}`] : [];
     this.proc = new LocalProcess({ command: process.execPath, args: [...nodeArgs, imgroupBinPath, ...opts.args], env: opts.env, logFile: opts.logFile, ipcLifeline: true });
   }
 

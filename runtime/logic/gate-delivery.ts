@@ -25,20 +25,24 @@ export function routeDevices<L>(devices: ReadonlyMap<string, readonly Device[]>,
   let recipients = 0;
   let unroutable = 0;
   for (const [userId, list] of devices) {
-    const seen = new Set<L>();
+    // Most users have one device, a few several: the links already taken for this user are
+    // found in a short array (no Set per user on every message).
+    let first: L | undefined;
+    let more = null as L[] | null;
     for (const d of list) {
       const link = linkFor(d.gate, d.boot);
       if (link === undefined) {
         unroutable++;
         continue;
       }
-      if (seen.has(link)) continue;
-      seen.add(link);
+      if (first === undefined) first = link;
+      else if (link === first || more?.includes(link) === true) continue;
+      else (more ??= []).push(link);
       let users = byLink.get(link);
       if (!users) byLink.set(link, (users = []));
       users.push(userId);
     }
-    if (seen.size > 0) recipients++;
+    if (first !== undefined) recipients++;
   }
   return { byLink, recipients, unroutable };
 }

@@ -59,7 +59,7 @@ export class PresenceCache implements PresenceReader {
     const waits: Array<Promise<void>> = [];
     const toRead = new Set<string>();
     for (const userId of userIds) {
-      const found = this.cache.get('presence', userId);
+      const found = this.cache.get('presence', userId, now);
       if (found.state === 'hit') {
         hits++;
         if (found.value.devices.length > 0) devices.set(userId, found.value.devices as Device[]);

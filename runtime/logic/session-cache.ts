@@ -57,8 +57,8 @@ const ENTRY_BYTES = 160;
 const STRING_BYTES = 24;
 const DEVICE_BYTES = 96;
 
-export function sessionValueBytes(key: string, value: SessionValue): number {
-  let bytes = ENTRY_BYTES + STRING_BYTES + key.length;
+export function sessionValueBytes(id: string, value: SessionValue): number {
+  let bytes = ENTRY_BYTES + STRING_BYTES + id.length;
   if (value.kind === 'members') {
     for (const m of value.members) bytes += 8 + STRING_BYTES + m.length;
     if (value.set) bytes += value.members.length * 24;
@@ -85,7 +85,6 @@ export class SessionCache {
             maxEntries: opts.sessionCacheMaxEntries,
             maxBytes: opts.sessionCacheMaxBytes,
             sizeOf: sessionValueBytes,
-            kindOf: (v) => v.kind,
             now,
             onEvict: (kind) => metrics.sessionCacheEvictions.inc({ kind }),
           })
@@ -97,13 +96,14 @@ export class SessionCache {
     return this.store !== null;
   }
 
-  get<K extends SessionKind>(kind: K, id: string): CacheLookup<Extract<SessionValue, { kind: K }>> {
+  /** `nowMs`: the clock read once by a caller that looks up many ids (this.now() otherwise). */
+  get<K extends SessionKind>(kind: K, id: string, nowMs?: number): CacheLookup<Extract<SessionValue, { kind: K }>> {
     if (!this.store) return { state: 'miss' };
-    return this.store.get(keyOf(kind, id)) as CacheLookup<Extract<SessionValue, { kind: K }>>;
+    return this.store.get(kind, id, nowMs) as CacheLookup<Extract<SessionValue, { kind: K }>>;
   }
 
   peek<K extends SessionKind>(kind: K, id: string): Extract<SessionValue, { kind: K }> | undefined {
-    return this.store?.peek(keyOf(kind, id)) as Extract<SessionValue, { kind: K }> | undefined;
+    return this.store?.peek(kind, id) as Extract<SessionValue, { kind: K }> | undefined;
   }
 
   /** The epoch of `id`'s bucket; read it before a fill starts and hand it to `set`. */
@@ -114,16 +114,16 @@ export class SessionCache {
   /** Store a value read from Redis at `readAtMs`, unless its bucket was reset since `epoch`. */
   set(id: string, value: SessionValue, readAtMs: number, epoch: number): boolean {
     if (!this.store || this.epoch(id) !== epoch) return false;
-    return this.store.set(keyOf(value.kind, id), value, readAtMs);
+    return this.store.set(value.kind, id, value, readAtMs);
   }
 
   /** Replace a stored value (TTL unchanged); false when not stored. */
   update(id: string, value: SessionValue): boolean {
-    return this.store?.update(keyOf(value.kind, id), value) ?? false;
+    return this.store?.update(value.kind, id, value) ?? false;
   }
 
   delete(kind: SessionKind, id: string): boolean {
-    return this.store?.delete(keyOf(kind, id)) ?? false;
+    return this.store?.delete(kind, id) ?? false;
   }
 
   /**
@@ -139,8 +139,8 @@ export class SessionCache {
       reset.add(b);
     }
     if (!this.store || reset.size === 0) return dropped;
-    this.store.deleteWhere((key, value) => {
-      if (!reset.has(bucketOf(key.slice(2), this.epochs.length))) return false;
+    this.store.deleteWhere((_kind, id, value) => {
+      if (!reset.has(bucketOf(id, this.epochs.length))) return false;
       dropped[value.kind]++;
       return true;
     });
@@ -162,8 +162,4 @@ export class SessionCache {
   get bytes(): number {
     return this.store?.bytes ?? 0;
   }
-}
-
-function keyOf(kind: SessionKind, id: string): string {
-  return kind === 'members' ? `m:${id}` : `p:${id}`;
 }

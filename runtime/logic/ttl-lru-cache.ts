@@ -12,6 +12,11 @@
  * - `update` replaces a value in place (a change notice) without renewing its TTL: the TTL counts
  *   from the last full read, so it stays the fallback when a notice is lost.
  *
+ * - Entries are keyed by kind and id, one Map per kind: a lookup takes the caller's id string as it
+ *   is (a key built per lookup, `kind + ':' + id`, costs a concatenation and hashing a new string:
+ *   measured 183–213 ns per member against 28–35 ns with the id itself, 1,000-member lookups in a
+ *   200,000-entry map).
+ *
  * Ours rather than `lru-cache`, for a measured reason: the logic node looks up every member of a
  * group on every message, and a hit in lru-cache moves the entry in its list. Measured against an
  * adapter over lru-cache 11.5.4 with the same API (TTL from the read time, per-kind counts, 200,000
@@ -24,22 +29,23 @@
  */
 export type CacheLookup<V> = { state: 'hit'; value: V; storedAtMs: number } | { state: 'stale' } | { state: 'miss' };
 
+const MISS = Object.freeze({ state: 'miss' as const });
+const STALE = Object.freeze({ state: 'stale' as const });
+
 export interface TtlLruCacheOptions<V, K extends string> {
   /** Entries stored this long ago or longer are stale. Must be > 0. */
   ttlMs: number;
   maxEntries: number;
   maxBytes: number;
-  /** Approximate bytes held by one entry (key included). */
-  sizeOf(key: string, value: V): number;
-  /** Kind of a value, for per-kind entry counts and evictions. */
-  kindOf(value: V): K;
+  /** Approximate bytes held by one entry (its id included). */
+  sizeOf(id: string, value: V): number;
   now(): number;
   /** Called once per entry evicted to make room (not for stale or deleted entries). */
   onEvict?(kind: K): void;
 }
 
 interface Slot<V, K> {
-  key: string;
+  id: string;
   value: V;
   kind: K;
   bytes: number;
@@ -52,8 +58,10 @@ interface Slot<V, K> {
 }
 
 export class TtlLruCache<V, K extends string> {
-  private readonly slots = new Map<string, Slot<V, K>>();
+  /** One map per kind, id → slot. */
+  private readonly slots = new Map<K, Map<string, Slot<V, K>>>();
   private readonly counts = new Map<K, number>();
+  private entries = 0;
   private totalBytes = 0;
   private head: Slot<V, K> | null = null;
   private tail: Slot<V, K> | null = null;
@@ -63,20 +71,21 @@ export class TtlLruCache<V, K extends string> {
     if (!(opts.maxEntries >= 1) || !(opts.maxBytes >= 1)) throw new RangeError('maxEntries and maxBytes must be at least 1');
   }
 
-  get(key: string): CacheLookup<V> {
-    const slot = this.slots.get(key);
-    if (!slot) return { state: 'miss' };
-    if (this.opts.now() - slot.storedAtMs >= this.opts.ttlMs) {
-      this.remove(key, slot);
-      return { state: 'stale' };
+  /** `nowMs`: the clock, read once by a caller that looks up many ids. */
+  get(kind: K, id: string, nowMs: number = this.opts.now()): CacheLookup<V> {
+    const slot = this.slots.get(kind)?.get(id);
+    if (!slot) return MISS;
+    if (nowMs - slot.storedAtMs >= this.opts.ttlMs) {
+      this.remove(slot);
+      return STALE;
     }
     slot.used = true;
     return { state: 'hit', value: slot.value, storedAtMs: slot.storedAtMs };
   }
 
   /** The value if stored and not stale, without counting as a use. */
-  peek(key: string): V | undefined {
-    const slot = this.slots.get(key);
+  peek(kind: K, id: string): V | undefined {
+    const slot = this.slots.get(kind)?.get(id);
     if (!slot || this.opts.now() - slot.storedAtMs >= this.opts.ttlMs) return undefined;
     return slot.value;
   }
@@ -85,25 +94,28 @@ export class TtlLruCache<V, K extends string> {
    * Store `value`, read from the source at `storedAtMs` (default now), evicting as needed. A value
    * larger than maxBytes on its own is not stored (false).
    */
-  set(key: string, value: V, storedAtMs: number = this.opts.now()): boolean {
-    const bytes = this.opts.sizeOf(key, value);
-    const old = this.slots.get(key);
-    if (old) this.remove(key, old);
+  set(kind: K, id: string, value: V, storedAtMs: number = this.opts.now()): boolean {
+    const bytes = this.opts.sizeOf(id, value);
+    let ofKind = this.slots.get(kind);
+    const old = ofKind?.get(id);
+    if (old) this.remove(old);
     if (bytes > this.opts.maxBytes) return false;
-    const slot: Slot<V, K> = { key, value, kind: this.opts.kindOf(value), bytes, storedAtMs, used: false, prev: null, next: null };
-    this.slots.set(key, slot);
+    if (!ofKind) this.slots.set(kind, (ofKind = new Map()));
+    const slot: Slot<V, K> = { id, value, kind, bytes, storedAtMs, used: false, prev: null, next: null };
+    ofKind.set(id, slot);
+    this.entries++;
     this.append(slot);
     this.totalBytes += bytes;
-    this.counts.set(slot.kind, (this.counts.get(slot.kind) ?? 0) + 1);
+    this.counts.set(kind, (this.counts.get(kind) ?? 0) + 1);
     this.makeRoom();
     return true;
   }
 
-  /** Replace the value of a stored entry, keeping its TTL; false when the key is not stored. */
-  update(key: string, value: V): boolean {
-    const slot = this.slots.get(key);
+  /** Replace the value of a stored entry, keeping its TTL; false when it is not stored. */
+  update(kind: K, id: string, value: V): boolean {
+    const slot = this.slots.get(kind)?.get(id);
     if (!slot) return false;
-    const bytes = this.opts.sizeOf(key, value);
+    const bytes = this.opts.sizeOf(id, value);
     this.totalBytes += bytes - slot.bytes;
     slot.bytes = bytes;
     slot.value = value;
@@ -111,26 +123,28 @@ export class TtlLruCache<V, K extends string> {
     return true;
   }
 
-  delete(key: string): boolean {
-    const slot = this.slots.get(key);
+  delete(kind: K, id: string): boolean {
+    const slot = this.slots.get(kind)?.get(id);
     if (!slot) return false;
-    this.remove(key, slot);
+    this.remove(slot);
     return true;
   }
 
-  /** Delete every entry whose key matches; returns how many. */
-  deleteWhere(match: (key: string, value: V) => boolean): number {
+  /** Delete every entry that matches; returns how many. */
+  deleteWhere(match: (kind: K, id: string, value: V) => boolean): number {
     let n = 0;
-    for (const [key, slot] of this.slots) {
-      if (!match(key, slot.value)) continue;
-      this.remove(key, slot);
-      n++;
+    for (const [kind, ofKind] of this.slots) {
+      for (const [id, slot] of ofKind) {
+        if (!match(kind, id, slot.value)) continue;
+        this.remove(slot);
+        n++;
+      }
     }
     return n;
   }
 
   get size(): number {
-    return this.slots.size;
+    return this.entries;
   }
 
   get bytes(): number {
@@ -141,8 +155,9 @@ export class TtlLruCache<V, K extends string> {
     return this.counts.get(kind) ?? 0;
   }
 
-  private remove(key: string, slot: Slot<V, K>): void {
-    this.slots.delete(key);
+  private remove(slot: Slot<V, K>): void {
+    this.slots.get(slot.kind)?.delete(slot.id);
+    this.entries--;
     this.unlink(slot);
     this.totalBytes -= slot.bytes;
     this.counts.set(slot.kind, (this.counts.get(slot.kind) ?? 1) - 1);
@@ -167,8 +182,8 @@ export class TtlLruCache<V, K extends string> {
 
   private makeRoom(): void {
     // Every entry gets at most one second chance per call, so the loop ends.
-    let chances = this.slots.size;
-    while (this.slots.size > this.opts.maxEntries || this.totalBytes > this.opts.maxBytes) {
+    let chances = this.entries;
+    while (this.entries > this.opts.maxEntries || this.totalBytes > this.opts.maxBytes) {
       const slot = this.head;
       if (!slot) return;
       if (slot.used && chances > 0) {
@@ -178,7 +193,7 @@ export class TtlLruCache<V, K extends string> {
         this.append(slot);
         continue;
       }
-      this.remove(slot.key, slot);
+      this.remove(slot);
       this.opts.onEvict?.(slot.kind);
     }
   }
