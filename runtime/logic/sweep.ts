@@ -3,7 +3,9 @@
  * skipped fan-out, a link that was down, a gate that lost the frame). For the groups this node
  * handled recently it finds online members whose cursor is behind the group's head and pushes
  * them the messages past their cursor that are older than the grace period (younger ones may
- * still be on their way or not yet acknowledged). Gates drop duplicates per connection, so
+ * still be on their way or not yet acknowledged). A group stays in the set while any member is behind
+ * (online or not, until IMGROUP_SWEEP_HORIZON_MS after its last message), so a member whose presence
+ * was not visible on one tick is caught up on a later one. Gates drop duplicates per connection, so
  * pushing the same message again is harmless. Every tick is bounded in groups, messages and
  * bytes read (IMGROUP_SWEEP_MAX_BYTES_PER_TICK; at most IMGROUP_SYNC_PAGE_BYTES per group).
  */
@@ -152,7 +154,11 @@ export class Sweep {
     if (backlog === 0) return this.done(groupId, 0);
     const { devices, readAtMs } = await this.deps.presence.lookup(members);
     this.deps.metrics.presenceAge.observe(Math.max(0, this.now() - readAtMs) / 1000);
-    if (devices.size === 0) return this.done(groupId, backlog);
+    // Members are behind but none of them looks online: the group stays in the set (until its
+    // horizon), since this presence view can be wrong for a while (a gate registration that
+    // expired during a Redis pause, a cached entry) and a member seen online on a later tick must
+    // still be caught up. Only a group nobody is behind in leaves the set.
+    if (devices.size === 0) return this.idle(backlog);
     const behind = new Map<number, string[]>();
     for (const userId of devices.keys()) {
       const cursor = cursorOf(userId);
@@ -161,7 +167,7 @@ export class Sweep {
       if (!users) behind.set(cursor, (users = []));
       users.push(userId);
     }
-    if (behind.size === 0) return this.done(groupId, backlog);
+    if (behind.size === 0) return this.idle(backlog);
     const plan: Array<{ users: string[]; read: LogRead }> = [];
     let left = budget;
     for (const cursor of [...behind.keys()].sort((a, b) => a - b)) {
@@ -189,9 +195,14 @@ export class Sweep {
     return { read: Math.max(read, 1), bytes, pushed, backlog };
   }
 
-  /** Nobody online is behind: the group leaves the sweep set until its next message. */
+  /** Nobody is behind: the group leaves the sweep set until its next message. */
   private done(groupId: string, backlog: number): GroupSweep {
     this.groups.forget(groupId);
+    return { read: 0, bytes: 0, pushed: 0, backlog };
+  }
+
+  /** Members are behind, none of them online now: nothing to push, the group stays in the set. */
+  private idle(backlog: number): GroupSweep {
     return { read: 0, bytes: 0, pushed: 0, backlog };
   }
 }

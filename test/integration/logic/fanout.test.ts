@@ -172,6 +172,31 @@ describe('sweep', () => {
     }
   });
 
+  it('keeps a group whose members are behind while none of them looks online, and catches up one who comes online', async () => {
+    const sweeper = await startTestLogic(inject('redisSeeds'), { IMGROUP_SWEEP_GRACE_MS: '0', IMGROUP_SWEEP_INTERVAL_MS: '0' });
+    try {
+      const gate = await sweeper.driver();
+      const presence = gate.presence(sweeper.store);
+      await presence.register();
+      const [alice, bob] = [uid('alice'), uid('bob')];
+      const g = uid('g');
+      await gate.call({ op: 'members.update', groupId: g, add: [alice, bob], remove: [] });
+      // bob looks offline while the messages are sent and on the first tick (his presence could be
+      // missing for a while, e.g. his gate's registration expired during a Redis pause).
+      for (let i = 1; i <= 2; i++) await gate.call({ op: 'send', userId: alice, groupId: g, clientId: `m${i}`, body: `${i}` });
+      expect(await sweeper.node.sweepNow()).toBe(0);
+      // He is seen online later without any new message in the group: the next tick brings him both.
+      await presence.connect(bob, 'bob-conn');
+      await eventually('a sweep tick pushes bob his backlog', async () => (await sweeper.node.sweepNow()) > 0);
+      await gate.until(() => gate.delivers(g).some((f) => f.path === 'sweep'));
+      const swept = gate.delivers(g).filter((f) => f.path === 'sweep').slice(0, 1);
+      expect(swept[0]).toMatchObject({ users: [bob] });
+      expect(seqsOf(swept)).toEqual([1, 2]);
+    } finally {
+      await sweeper.close();
+    }
+  });
+
   it('leaves messages younger than the grace period alone', async () => {
     const sweeper = await startTestLogic(inject('redisSeeds'), { IMGROUP_SWEEP_GRACE_MS: '600000' });
     try {
