@@ -13,6 +13,7 @@ import type { BenchOptions } from './bench-options.js';
 import { idleJson, kib, ms, n0, n2, outcomeJson, renderTable, round, workloadOf } from './bench-report.js';
 import type { StormResult } from './login-storm.js';
 import type { LogicCacheMemory, SuiteEntry } from './suite-run.js';
+import type { RunResult } from './workload-run.js';
 
 // ---------------------------------------------------------------- login storm
 
@@ -43,7 +44,8 @@ export function stormJson(r: StormResult, o: BenchOptions): Record<string, unkno
 }
 
 const seconds = (n: number | null) => (n === null ? '—' : `${(n / 1000).toFixed(2)} s`);
-const mib = (n: number | null) => (n === null ? '—' : `${(n / 1024 / 1024).toFixed(1)} MiB`);
+const mib = (n: number | null, digits = 1) => (n === null ? '—' : `${(n / 1024 / 1024).toFixed(digits)} MiB`);
+const mib2 = (n: number | null) => mib(n, 2);
 
 function stormRows(r: StormResult): Array<[string, string]> {
   const mem = r.redisMemory;
@@ -68,6 +70,20 @@ export function stormTable(r: StormResult, o: BenchOptions): string {
 
 // ---------------------------------------------------------------- suite
 
+/**
+ * Redis commands per message split by the kind of process that sent them, for a cluster the
+ * benchmark started (its ops URLs are the gates', then the logic nodes'): logic nodes send what
+ * messages cost (append, cursor writes, cache fills); gates send connection upkeep (the presence
+ * refresh rewrites every connection once per IMGROUP_PRESENCE_REFRESH_MS, in bursts each
+ * heartbeat), which a short measured phase catches or misses by chance. Null with --target.
+ */
+export function commandsPerMessageByKind(r: RunResult, o: BenchOptions): { logic: number | null; gates: number | null } | null {
+  const per = r.load?.redisCommandsByProcess;
+  if (o.target || !per || per.length !== o.gates + o.logic || r.messages === 0) return null;
+  const sum = (xs: Array<number | null>) => (xs.some((x) => x === null) ? null : xs.reduce<number>((n, x) => n + (x as number), 0) / r.messages);
+  return { gates: sum(per.slice(0, o.gates)), logic: sum(per.slice(o.gates)) };
+}
+
 /** One JSON object per workload. */
 export function suiteJsonLines(entries: readonly SuiteEntry[]): string[] {
   return entries.map((e) => JSON.stringify(suiteEntryJson(e)));
@@ -77,7 +93,16 @@ export function suiteEntryJson(e: SuiteEntry): Record<string, unknown> {
   switch (e.kind) {
     case 'messages': {
       const { workload: options, ...figures } = outcomeJson({ main: e.result }, e.options);
-      return { workload: e.name, ...figures, setupMs: e.result.setupMs, connectMs: e.result.connectMs, ...(e.sessionCache ? { sessionCache: e.sessionCache } : {}), options };
+      const byKind = commandsPerMessageByKind(e.result, e.options);
+      return {
+        workload: e.name,
+        ...figures,
+        redisCommandsPerMessageByProcessKind: byKind ? { logic: round(byKind.logic), gates: round(byKind.gates) } : null,
+        setupMs: e.result.setupMs,
+        connectMs: e.result.connectMs,
+        ...(e.sessionCache ? { sessionCache: e.sessionCache } : {}),
+        options,
+      };
     }
     case 'login-storm': {
       const { workload: options, ...figures } = stormJson(e.result, e.options);
@@ -121,8 +146,15 @@ const SUITE_ROWS: ReadonlyArray<[label: string, cell: Cell]> = [
   ['latency p50 (ms)', msg((e) => ms(e.result.latencyMs.p50))],
   ['latency p99 (ms)', msg((e) => ms(e.result.latencyMs.p99))],
   ['Redis commands/message', msg((e) => n2(e.result.redisCommandsPerMessage))],
-  ['session cache heap growth, per logic node', msg((e) => perNode(e.sessionCache, (c) => c.heapGrowthBytes, kib))],
-  ['  its own estimate, per logic node', msg((e) => perNode(e.sessionCache, (c) => c.estimatedBytes, kib))],
+  [
+    '  of which logic / gates (presence upkeep)',
+    msg((e) => {
+      const k = commandsPerMessageByKind(e.result, e.options);
+      return k ? `${n2(k.logic)} / ${n2(k.gates)}` : '—';
+    }),
+  ],
+  ['session cache heap growth, per logic node', msg((e) => perNode(e.sessionCache, (c) => c.heapGrowthBytes, mib2))],
+  ['  its own estimate, per logic node', msg((e) => perNode(e.sessionCache, (c) => c.estimatedBytes, mib2))],
   ['  entries (lists + presence), per node', msg((e) => (e.sessionCache ? e.sessionCache.map((c) => `${n0(c.entries.members)}+${n0(c.entries.presence)}`).join(' / ') : '—'))],
   ['group creation', (e) => (e.kind === 'messages' || e.kind === 'login-storm' ? seconds(e.result.setupMs) : null)],
   ['connect', (e) => (e.kind === 'messages' || e.kind === 'login-storm' ? seconds(e.result.connectMs) : null)],
