@@ -130,7 +130,7 @@ function stormResult(
     stormMembers: run.stormMembers,
     backlogPerGroup: Math.min(...run.ranges.map((r) => r.range[1] - r.range[0])),
     connectMs: run.connectMs,
-    replayMs: last > run.stormStart ? last - run.stormStart : null,
+    replayMs: last > run.stormStart ? Math.round(last - run.stormStart) : null,
     deliveries: verdict.deliveries,
     expectedDeliveries: verdict.expected,
     lost: verdict.lost,
