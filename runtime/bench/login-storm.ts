@@ -58,6 +58,7 @@ export interface StormResult {
 }
 
 const MEMORY_SAMPLE_MS = 100;
+const STORM_CONNECT_RETRIES = 5;
 
 export async function runLoginStorm(o: BenchOptions, subject: RunSubject, redis: RedisStore | null, progress: ProgressSink): Promise<StormResult> {
   const all = buildPopulation({ runId: newRunId(), groups: o.groups, groupSize: o.groupSize, online: 1, senders: o.senders });
@@ -69,9 +70,10 @@ export async function runLoginStorm(o: BenchOptions, subject: RunSubject, redis:
   await subject.setup(all);
   const setupMs = Date.now() - setupStart;
 
-  // Every worker opens all its storm connections at once.
+  // Every worker opens all its storm connections at once; a handshake the network resets or
+  // refuses (a gate's listen backlog overflows) is tried again after a short backoff, as a client reconnects.
   const concurrency = Math.max(o.connectConcurrency, Math.ceil(stormMembers / o.workers));
-  const pool = await WorkerPool.start(o.workers, { ...workerSettings(o, o.stormBacklog + 16), connectConcurrency: concurrency });
+  const pool = await WorkerPool.start(o.workers, { ...workerSettings(o, o.stormBacklog + 16), connectConcurrency: concurrency, connectRetries: STORM_CONNECT_RETRIES });
   try {
     progress.step(`${subject.name}: connecting the ${grouped(senders.length * o.senders)} senders…`);
     const senderConns = assignConnections(senders, o.workers, subject.endpoints);

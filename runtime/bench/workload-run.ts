@@ -74,6 +74,7 @@ export function workerSettings(o: BenchOptions, maxSeq: number): WorkerSettings 
   return {
     ackDelayMs: o.ackDelayMs,
     connectConcurrency: o.connectConcurrency,
+    connectRetries: 0,
     connectTimeoutMs: 30_000,
     sendTimeoutMs: 10_000,
     sendRetries: 5,
