@@ -9,6 +9,9 @@ import { type BenchOptions, resolveBenchOptions } from './bench-options.js';
 import { type BenchOutcome, idleJson, idleTable, outcomeJson, outcomeTable } from './bench-report.js';
 import { type BenchTarget, existingTarget, startBenchCluster } from './bench-target.js';
 import { runIdle } from './idle-run.js';
+import { runLoginStorm } from './login-storm.js';
+import { stormJson, stormTable, suiteFailed, suiteJsonLines, suiteLost, suiteTable } from './suite-report.js';
+import { runSuite } from './suite-run.js';
 import { type ProgressSink, SILENT_PROGRESS, terminalProgress } from './progress-line.js';
 import { baselineSubject, imgroupSubject, type RunSubject } from './run-subject.js';
 import { type RunResult, runWorkload } from './workload-run.js';
@@ -44,9 +47,33 @@ export async function runBench(argv: readonly string[], env: Env, io: BenchIo = 
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
   try {
+    // The inspectors of the gates and logic nodes (loopback, random port) let the benchmark force a full GC before each memory sample.
+    const inspect = { NODE_OPTIONS: `${env.NODE_OPTIONS ?? ''} --inspect=127.0.0.1:0`.trim() };
+    // ---- issue 13 §3: --suite and --login-storm (runtime/bench/suite-run.ts, login-storm.ts)
+    if (o.suite) {
+      const entries = await withTarget(o, { ...cacheEnv(o, o.sessionTtlMs, o.sessionInvalidation), ...inspect }, 'suite', env, progress, cleanups, (subject, target) => runSuite(o, subject, target, progress));
+      progress.end();
+      io.stdout.write(o.json ? suiteJsonLines(entries).map((l) => `${l}\n`).join('') : suiteTable(entries, o));
+      const lost = suiteLost(entries);
+      if (lost > 0) io.stderr.write(`imgroup bench: ${lost} message deliveries were lost (missing at or below the member's cursor)\n`);
+      for (const e of suiteFailed(entries)) io.stderr.write(`imgroup bench: workload ${e.name} failed\n`);
+      if (lost > 0 || suiteFailed(entries).length > 0) process.exitCode = 1;
+      return;
+    }
+    if (o.loginStorm) {
+      const result = await withTarget(o, cacheEnv(o, o.sessionTtlMs, o.sessionInvalidation), 'login-storm', env, progress, cleanups, (subject, target) =>
+        runLoginStorm(o, subject, target.redis, progress),
+      );
+      progress.end();
+      io.stdout.write(o.json ? `${JSON.stringify(stormJson(result, o))}\n` : stormTable(result, o));
+      if (result.lost > 0) {
+        io.stderr.write(`imgroup bench: ${result.lost} message deliveries were lost (missing at or below the member's cursor)\n`);
+        process.exitCode = 1;
+      }
+      return;
+    }
+    // ---- end of issue 13 §3
     if (o.idle > 0) {
-      // The gate's inspector (loopback, random port) lets the benchmark force a full GC before each memory sample.
-      const inspect = { NODE_OPTIONS: `${env.NODE_OPTIONS ?? ''} --inspect=127.0.0.1:0`.trim() };
       const result = await withTarget(o, inspect, 'idle', env, progress, cleanups, (subject, target) =>
         runIdle(o, subject, { opsUrl: target.gateOpsUrls[0] as string, collectGarbage: () => target.collectGateGarbage() }, progress),
       );

@@ -33,6 +33,12 @@ export const BENCH_OPTIONS = [
   boolOption({ key: 'compareCache', env: 'IMGROUP_BENCH_COMPARE_CACHE', flag: 'compare-cache', default: false, doc: 'Run the workload twice, session cache off (TTL 0) and on (`--session-ttl-ms`, or the logic default), and show both side by side.' }),
   boolOption({ key: 'baseline', env: 'IMGROUP_BENCH_BASELINE', flag: 'baseline', default: false, doc: 'Also run the workload against a bare `ws` broadcast server (same clients, same message size) and show imgroup’s deliveries/s as a fraction of it.' }),
   intOption({ key: 'idle', env: 'IMGROUP_BENCH_IDLE', flag: 'idle', default: 0, min: 0, max: 10_000_000, doc: 'Instead of messaging: connect this many idle authenticated connections to one gate and report its memory per connection.' }),
+  // ---- issue 13 §3: the login storm and the workload suite (runtime/bench/login-storm.ts, suite-*.ts)
+  boolOption({ key: 'loginStorm', env: 'IMGROUP_BENCH_LOGIN_STORM', flag: 'login-storm', default: false, doc: 'Instead of the message workload, a login storm: in each of `--groups` groups the `--senders` (connected) send `--storm-backlog` messages while the other members are offline; then all those members connect at once. Reports the time until every one of them holds every message (login replay), peak Redis memory and the Redis commands of the storm.' }),
+  intOption({ key: 'stormBacklog', env: 'IMGROUP_BENCH_STORM_BACKLOG', flag: 'storm-backlog', default: 200, min: 1, max: specOf(LOGIC_OWN_OPTIONS, 'replayLimit').default, doc: 'With `--login-storm`: messages per group sent while its members are offline, all unacknowledged when they connect; at most the logic nodes’ default replay limit per group (the benchmark’s clients do not sync the rest).' }),
+  boolOption({ key: 'suite', env: 'IMGROUP_BENCH_SUITE', flag: 'suite', default: false, doc: 'Run the workload suite against one cluster and print one table, a column per workload (with `--json`: one JSON object per workload and line): many small groups, the largest group, a login storm, the 1,000-member group at its maximum rate, at half and at a quarter of it, and `--idle 10000`. It sets each workload’s groups, members, messages and rate itself; the cluster flags apply.' }),
+  stringOption({ key: 'suiteScale', env: 'IMGROUP_BENCH_SUITE_SCALE', flag: 'suite-scale', default: '1', doc: 'With `--suite`: scale every workload’s groups (or group size), messages and idle connections by this fraction (0 < f ≤ 1, e.g. `0.05` for a quick check).' }),
+  // ---- end of issue 13 §3 options
   boolOption({ key: 'json', env: 'IMGROUP_BENCH_JSON', flag: 'json', default: false, doc: 'Print one JSON object instead of the table (no progress output).' }),
   intOption({ key: 'settleMs', env: 'IMGROUP_BENCH_SETTLE_MS', flag: 'settle-ms', default: 2500, min: 0, max: 600_000, doc: 'Wait after the last delivery before reading metrics, so coalesced acks and cursor writes (flushed about every second) are counted.' }),
   intOption({ key: 'drainTimeoutMs', env: 'IMGROUP_BENCH_DRAIN_TIMEOUT_MS', flag: 'drain-timeout-ms', default: 15_000, min: 100, max: 3_600_000, doc: 'Stop waiting for missing deliveries after this long without progress.' }),
@@ -50,13 +56,13 @@ export const BENCH_OPTIONS = [
 ] as const;
 
 /** The benchmark's options, typed from BENCH_OPTIONS: `--online` parsed, absent lists empty. */
-export type BenchOptions = Omit<OptionValues<typeof BENCH_OPTIONS>, 'online' | 'metrics' | 'redisSeeds'> & { online: number; metrics: string[]; redisSeeds: string[] };
+export type BenchOptions = Omit<OptionValues<typeof BENCH_OPTIONS>, 'online' | 'suiteScale' | 'metrics' | 'redisSeeds'> & { online: number; suiteScale: number; metrics: string[]; redisSeeds: string[] };
 
-/** Parse `--online`: a decimal fraction, 0 < f ≤ 1. */
-export function parseFraction(text: string): number {
+/** Parse a decimal fraction, 0 < f ≤ 1 (`--online`, `--suite-scale`). */
+export function parseFraction(text: string, where = '--online (IMGROUP_BENCH_ONLINE)'): number {
   const t = text.trim();
   const n = /^(0|1)?(\.\d+)?$/.test(t) && t !== '' && t !== '.' ? Number(t) : NaN;
-  if (!(n > 0 && n <= 1)) throw new ConfigError(`--online (IMGROUP_BENCH_ONLINE): ${JSON.stringify(text)} is not a fraction above 0 and at most 1 (e.g. 0.5)`);
+  if (!(n > 0 && n <= 1)) throw new ConfigError(`${where}: ${JSON.stringify(text)} is not a fraction above 0 and at most 1 (e.g. 0.5)`);
   return n;
 }
 
@@ -79,6 +85,7 @@ export function resolveBenchOptions(argv: readonly string[], env: Readonly<Recor
   const o: BenchOptions = {
     ...raw,
     online: parseFraction(raw.online),
+    suiteScale: parseFraction(raw.suiteScale, '--suite-scale (IMGROUP_BENCH_SUITE_SCALE)'),
     metrics: raw.metrics ?? [],
     redisSeeds: raw.redisSeeds ?? [],
     target: raw.target === undefined || raw.target.length === 0 ? undefined : raw.target,
@@ -108,8 +115,8 @@ export function checkBenchOptions(o: BenchOptions): void {
   }
   if (o.idle > 0) {
     if (o.compareCache || o.baseline) throw new ConfigError('--idle measures memory per idle connection; it cannot be combined with --compare-cache or --baseline');
-    return;
   }
+  if (checkSuiteOptions(o) === 'done' || o.idle > 0) return;
   const online = onlineCount(o.groupSize, o.online);
   if (o.senders > online) {
     throw new ConfigError(`--senders (${o.senders}) is more than the online members of a group (${online} = --online ${o.online} × --group-size ${o.groupSize})`);
@@ -117,5 +124,40 @@ export function checkBenchOptions(o: BenchOptions): void {
   if (o.messages < o.groups) {
     throw new ConfigError(`--messages (${o.messages}) is fewer than --groups (${o.groups}): every group needs at least one message`);
   }
+  checkConnectionsPerWorker(onlineCount(o.groupSize, o.online) * o.groups, o.workers);
   if (o.compareCache && o.sessionTtlMs === 0) throw new ConfigError('--compare-cache compares TTL 0 with a cache that is on: give --session-ttl-ms above 0 (or leave it out)');
+}
+
+// ---- issue 13 §3: rules of --login-storm and --suite
+
+/**
+ * WebSocket connections one client worker may hold: each is a file descriptor, and a process
+ * may open 20,000 here (`ulimit -n`); the rest is left for the worker's own files and pipes.
+ */
+export const MAX_CONNECTIONS_PER_WORKER = 16_000;
+
+/** Reject a workload whose connections would not fit the client workers' open-file limit. */
+export function checkConnectionsPerWorker(connections: number, workers: number): void {
+  const per = Math.ceil(connections / workers);
+  if (per > MAX_CONNECTIONS_PER_WORKER) {
+    throw new ConfigError(`${connections} connections over --workers ${workers} is ${per} per client worker, above ${MAX_CONNECTIONS_PER_WORKER} (each is an open file): raise --workers to at least ${Math.ceil(connections / MAX_CONNECTIONS_PER_WORKER)}`);
+  }
+}
+
+/** The --suite and --login-storm rules; 'done' when nothing else applies (the suite sets its own workloads). */
+function checkSuiteOptions(o: BenchOptions): 'done' | 'more' {
+  if (o.suiteScale !== 1 && !o.suite) throw new ConfigError('--suite-scale scales the workloads of --suite: add --suite or drop --suite-scale');
+  if (o.suite) {
+    const other = [o.idle > 0 && '--idle', o.loginStorm && '--login-storm', o.compareCache && '--compare-cache', o.baseline && '--baseline'].filter(Boolean);
+    if (other.length > 0) throw new ConfigError(`--suite runs its own workloads (the login storm and --idle included); it cannot be combined with ${other.join(', ')}`);
+    return 'done';
+  }
+  if (o.loginStorm) {
+    const other = [o.idle > 0 && '--idle', o.compareCache && '--compare-cache', o.baseline && '--baseline'].filter(Boolean);
+    if (other.length > 0) throw new ConfigError(`--login-storm cannot be combined with ${other.join(', ')}`);
+    if (o.senders >= o.groupSize) throw new ConfigError(`--login-storm: --senders (${o.senders}) leaves no offline member in a group of --group-size ${o.groupSize}; give fewer senders or larger groups`);
+    checkConnectionsPerWorker(o.groups * o.groupSize, o.workers);
+    return 'done';
+  }
+  return 'more';
 }

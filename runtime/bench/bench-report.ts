@@ -107,11 +107,11 @@ export function idleJson(r: IdleResult): Record<string, unknown> {
 
 // ---------------------------------------------------------------- tables
 
-const n0 = (n: number | null) => (n === null ? '—' : Math.round(n).toLocaleString('en-US'));
-const n2 = (n: number | null) => (n === null ? '—' : n.toFixed(2));
-const ms = (n: number | null) => (n === null ? '—' : n < 10 ? n.toFixed(2) : n.toFixed(1));
-const pct = (n: number | null) => (n === null ? '—' : `${(n * 100).toFixed(1)} %`);
-const kib = (n: number | null) => (n === null ? '—' : `${(n / 1024).toFixed(2)} KiB`);
+export const n0 = (n: number | null) => (n === null ? '—' : Math.round(n).toLocaleString('en-US'));
+export const n2 = (n: number | null) => (n === null ? '—' : n.toFixed(2));
+export const ms = (n: number | null) => (n === null ? '—' : n < 10 ? n.toFixed(2) : n.toFixed(1));
+export const pct = (n: number | null) => (n === null ? '—' : `${(n * 100).toFixed(1)} %`);
+export const kib = (n: number | null) => (n === null ? '—' : `${(n / 1024).toFixed(2)} KiB`);
 
 const ROWS: ReadonlyArray<[label: string, cell: (r: RunResult) => string]> = [
   ['messages stored', (r) => n0(r.messages)],

@@ -13,6 +13,7 @@ import { createCluster, RedisStore } from '../redis/redis-store.js';
 import type { BenchOptions } from './bench-options.js';
 import { getFreePortRange as freePortRange } from '../dev/free-ports.js';
 import { collectGarbage, inspectorUrlFromLog } from './inspector-gc.js';
+import type { MemoryProbe } from './process-memory.js';
 
 export interface BenchTarget {
   /** Client WebSocket URLs of the gates (`ws://host:port/v1/ws`). */
@@ -29,6 +30,8 @@ export interface BenchTarget {
   redis: RedisStore | null;
   /** Run a full garbage collection in the first gate (started clusters with its inspector open); false when not possible. */
   collectGateGarbage(): Promise<boolean>;
+  /** Each logic node's ops URL and forced GC (a started cluster's; empty with --target). */
+  logicProbes: MemoryProbe[];
   close(): Promise<void>;
 }
 
@@ -104,10 +107,9 @@ export async function startBenchCluster(
         redis,
         collectGateGarbage: async () => {
           const first = cluster.gates[0];
-          if (!first) return false;
-          const url = inspectorUrlFromLog(await readFile(join(cluster.dataDir, `${first.name}.log`), 'utf8').catch(() => ''));
-          return url === null ? false : collectGarbage(url);
+          return first ? collectGarbageOf(cluster.dataDir, first.name) : false;
         },
+        logicProbes: cluster.logic.map((l) => ({ opsUrl: l.opts.opsUrl, collectGarbage: () => collectGarbageOf(cluster.dataDir, l.name) })),
         close: async () => {
           await redis.close();
           await cluster.stop();
@@ -120,6 +122,12 @@ export async function startBenchCluster(
     }
   }
   throw lastError;
+}
+
+/** A full GC in a process of a started cluster, through the inspector its log names; false without one. */
+async function collectGarbageOf(dataDir: string, name: string): Promise<boolean> {
+  const url = inspectorUrlFromLog(await readFile(join(dataDir, `${name}.log`), 'utf8').catch(() => ''));
+  return url === null ? false : collectGarbage(url);
 }
 
 /** `http://h:p`, `ws://h:p`, with or without `/v1/ws` → the client URL and the admin base URL. */
@@ -144,6 +152,7 @@ export function existingTarget(o: BenchOptions): BenchTarget {
     opsUrls: o.metrics,
     redis,
     collectGateGarbage: async () => false,
+    logicProbes: [],
     close: async () => {
       await redis?.close();
     },

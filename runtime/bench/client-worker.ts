@@ -9,6 +9,7 @@
  * bad frame and otherwise ignored; nothing throws out of a socket handler.
  */
 import WebSocket, { type RawData } from 'ws';
+import { backoffDelayMs } from '../retry/backoff.js';
 import { AckCoalescer, type Ackable } from './ack-coalescer.js';
 import { LatencyHistogram } from './latency-histogram.js';
 import { type BenchPhase, decodeBody, nowMs } from './message-body.js';
@@ -20,6 +21,10 @@ import type { ConnectResult, ConnectSpec, Progress, SendPlan, TallyReport, Worke
 const MAX_MISSING_RANGES = 100;
 /** Failure reasons kept for the error message of a failed connect. */
 const MAX_ERRORS = 5;
+/** Handshake failures of the network, not of the server's answer: worth another attempt. */
+const RETRIED_CONNECT_ERROR = /ECONNRESET|ECONNREFUSED|socket hang up|ETIMEDOUT/;
+/** Delays before such a handshake is tried again: 100 ms growing to 2 s. */
+const CONNECT_RETRY_BACKOFF = { minMs: 100, maxMs: 2000 };
 
 export interface WorkerIo {
   send(message: WorkerMessage): void;
@@ -133,7 +138,12 @@ export class ClientWorker {
     const lane = async () => {
       while (next < specs.length) {
         const spec = specs[next++] as ConnectSpec;
-        const error = await this.connectOne(spec);
+        let error = await this.connectOne(spec);
+        // A refused or reset handshake (a listen backlog overflowing in a login storm) is tried again, as a client reconnects.
+        for (let attempt = 0; error !== null && attempt < this.opts.connectRetries && RETRIED_CONNECT_ERROR.test(error); attempt++) {
+          await new Promise((r) => setTimeout(r, backoffDelayMs(attempt, CONNECT_RETRY_BACKOFF)));
+          error = await this.connectOne(spec);
+        }
         if (error === null) result.ok++;
         else {
           result.failed++;

@@ -7,7 +7,7 @@
  * heap counts live objects only), and divided by N.
  */
 import type { BenchOptions } from './bench-options.js';
-import { METRIC, type MetricsSnapshot, scrapeAll, total } from './metrics-scrape.js';
+import { type MemoryProbe, sampleMemory } from './process-memory.js';
 import { grouped, type ProgressSink } from './progress-line.js';
 import type { RunSubject } from './run-subject.js';
 import { WorkerPool } from './worker-pool.js';
@@ -27,39 +27,8 @@ export interface IdleResult {
   gcForced: boolean;
 }
 
-/** Memory samples per reading: the minimum counts. After a forced GC few are needed. */
-const SAMPLES = { forcedGc: 3, noGc: 5 };
-const SAMPLE_GAP_MS = { forcedGc: 200, noGc: 1000 };
-
-interface MemorySample {
-  rss: number | null;
-  heap: number | null;
-  gcForced: boolean;
-}
-
-async function sampleMemory(opsUrl: string, gc: () => Promise<boolean>, progress: ProgressSink, label: string): Promise<MemorySample> {
-  let rss: number | null = null;
-  let heap: number | null = null;
-  let gcForced = true;
-  let samples = SAMPLES.forcedGc;
-  for (let i = 0; i < samples; i++) {
-    progress.status(`${label}: memory sample ${i + 1} / ${samples}`);
-    if (!(await gc())) {
-      gcForced = false;
-      samples = SAMPLES.noGc;
-    }
-    const s: MetricsSnapshot = await scrapeAll([opsUrl]);
-    const r = total(s, METRIC.residentMemory);
-    const h = total(s, METRIC.heapUsed);
-    if (r !== null) rss = rss === null ? r : Math.min(rss, r);
-    if (h !== null) heap = heap === null ? h : Math.min(heap, h);
-    if (i < samples - 1) await new Promise((res) => setTimeout(res, gcForced ? SAMPLE_GAP_MS.forcedGc : SAMPLE_GAP_MS.noGc));
-  }
-  return { rss, heap, gcForced };
-}
-
 /** `subject` connects everyone to its first endpoint; `gateOpsUrl` is that gate's ops URL. */
-export async function runIdle(o: BenchOptions, subject: RunSubject, gate: { opsUrl: string; collectGarbage(): Promise<boolean> }, progress: ProgressSink): Promise<IdleResult> {
+export async function runIdle(o: BenchOptions, subject: RunSubject, gate: MemoryProbe, progress: ProgressSink): Promise<IdleResult> {
   const runId = newRunId();
   const n = o.idle;
   const conns = Array.from({ length: o.workers }, (_, w) =>
@@ -68,7 +37,7 @@ export async function runIdle(o: BenchOptions, subject: RunSubject, gate: { opsU
   const pool = await WorkerPool.start(o.workers, workerSettings(o, 16));
   try {
     await new Promise((r) => setTimeout(r, o.settleMs));
-    const before = await sampleMemory(gate.opsUrl, () => gate.collectGarbage(), progress, 'before');
+    const before = await sampleMemory(gate, progress, 'before');
     progress.step(`connecting ${grouped(n)} idle connections to one gate over ${o.workers} client worker(s)…`);
     const urls = await Promise.all(conns.map((c) => subject.connectUrls(c)));
     const timer = setInterval(() => progress.status(`connected ${grouped(pool.progress().open)} / ${grouped(n)}`), 100);
@@ -80,7 +49,7 @@ export async function runIdle(o: BenchOptions, subject: RunSubject, gate: { opsU
     if (failed > 0) throw new Error(`${failed} of ${n} idle connections failed, e.g. ${results.flatMap((r) => r.errors).slice(0, 3).join('; ')}`);
     progress.step(`settling ${o.settleMs} ms (logins, presence writes), then sampling the gate's memory…`);
     await new Promise((r) => setTimeout(r, o.settleMs));
-    const after = await sampleMemory(gate.opsUrl, () => gate.collectGarbage(), progress, 'after');
+    const after = await sampleMemory(gate, progress, 'after');
     const per = (a: number | null, b: number | null) => (a === null || b === null || connected === 0 ? null : (a - b) / connected);
     return {
       idleConnections: n,

@@ -63,6 +63,8 @@ export interface LoadFigures {
   redisCommands: number | null;
   /** Deltas per `command` label (scripts as `script:<name>`), summed over processes. */
   redisCommandsByName: Record<string, number>;
+  /** Deltas per scraped process, in the order of the ops URLs (a started cluster: gates, then logic nodes); null where missing. */
+  redisCommandsByProcess: Array<number | null>;
   redisRoundtrips: number | null;
   cacheHits: number | null;
   cacheRequests: number | null;
@@ -93,6 +95,11 @@ export function loadFigures(before: MetricsSnapshot, after: MetricsSnapshot): Lo
   return {
     redisCommands: delta(before, after, METRIC.redisCommands),
     redisCommandsByName: byName,
+    redisCommandsByProcess: after.perTarget.map((samples, i) => {
+      const a = sumSamples(samples, METRIC.redisCommands, {});
+      const b = sumSamples(before.perTarget[i] ?? [], METRIC.redisCommands, {});
+      return a === null || b === null ? null : a - b;
+    }),
     redisRoundtrips: delta(before, after, METRIC.redisRoundtrips),
     cacheHits: delta(before, after, METRIC.sessionCacheRequests, { result: 'hit' }),
     cacheRequests: delta(before, after, METRIC.sessionCacheRequests),

@@ -12,6 +12,8 @@ export interface WorkerSettings {
   ackDelayMs: number;
   /** Connections opened at once while connecting. */
   connectConcurrency: number;
+  /** A handshake reset or refused by the network is tried this many times more (a login storm: 5; else 0, so a failing cluster fails the run). */
+  connectRetries: number;
   /** A connection without welcome after this long counts as failed. */
   connectTimeoutMs: number;
   /** A send without `sent` reply after this long counts as failed. */

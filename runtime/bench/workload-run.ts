@@ -15,7 +15,7 @@ import { type DeliveryVerdict, type GroupRange, judgeDeliveries } from './delive
 import { LatencyHistogram } from './latency-histogram.js';
 import type { BenchPhase } from './message-body.js';
 import { loadFigures, type LoadFigures, type MetricsSnapshot, scrapeAll } from './metrics-scrape.js';
-import { assignConnections, buildPopulation, type GroupPlan, senderQuotas } from './population.js';
+import { assignConnections, buildPopulation, type Connection, type GroupPlan, senderQuotas } from './population.js';
 import { grouped, type ProgressSink } from './progress-line.js';
 import type { RunSubject } from './run-subject.js';
 import type { SeqRange } from './seq-receipts.js';
@@ -53,6 +53,18 @@ export interface RunResult {
   durationMs: number | null;
   onlineMembers: number;
   load: LoadFigures | null;
+  /** Creating the groups (admin API), ms. */
+  setupMs: number;
+  /** Connecting every online member (handshake, token check, login), ms. */
+  connectMs: number;
+}
+
+/** Points in a run where a caller measures something of its own (the suite: logic heap before and after). */
+export interface RunHooks {
+  /** Every online member is connected; nothing was sent yet. */
+  connected?(): Promise<void>;
+  /** The measured phase is over and settled; connections are still open. */
+  measured?(): Promise<void>;
 }
 
 const PROGRESS_MS = 200;
@@ -62,6 +74,7 @@ export function workerSettings(o: BenchOptions, maxSeq: number): WorkerSettings 
   return {
     ackDelayMs: o.ackDelayMs,
     connectConcurrency: o.connectConcurrency,
+    connectRetries: 0,
     connectTimeoutMs: 30_000,
     sendTimeoutMs: 10_000,
     sendRetries: 5,
@@ -74,11 +87,13 @@ export function newRunId(): string {
   return `b${Date.now().toString(36)}${randomBytes(3).toString('hex')}`;
 }
 
-export async function runWorkload(o: BenchOptions, subject: RunSubject, progress: ProgressSink): Promise<RunResult> {
+export async function runWorkload(o: BenchOptions, subject: RunSubject, progress: ProgressSink, hooks: RunHooks = {}): Promise<RunResult> {
   const groups = buildPopulation({ runId: newRunId(), groups: o.groups, groupSize: o.groupSize, online: o.online, senders: o.senders });
   const onlineMembers = groups.reduce((n, g) => n + g.online.length, 0);
   progress.step(`${subject.name}: creating ${grouped(groups.length)} group(s) of ${grouped(o.groupSize)} members…`);
+  const setupStart = Date.now();
   await subject.setup(groups);
+  const setupMs = Date.now() - setupStart;
 
   const assignment = assignConnections(groups, o.workers, subject.endpoints);
   const workerOf = new Map<string, number>();
@@ -86,13 +101,8 @@ export async function runWorkload(o: BenchOptions, subject: RunSubject, progress
   const pool = await WorkerPool.start(o.workers, workerSettings(o, o.warmup + o.messages + 16));
   try {
     progress.step(`${subject.name}: connecting ${grouped(onlineMembers)} online members over ${o.workers} client worker(s)…`);
-    const urls = await Promise.all(assignment.map((conns) => subject.connectUrls(conns)));
-    const connecting = watch(pool, progress, (p) => `connected ${grouped(p.open)} / ${grouped(onlineMembers)}`);
-    const connected = await pool
-      .all<ConnectResult>((w) => ({ type: 'connect', connections: (assignment[w] ?? []).map((c, i) => ({ userId: c.userId, groupIds: c.groupIds, url: urls[w]?.[i] as string })) }), 'connected')
-      .finally(connecting);
-    const failed = connected.reduce((n, r) => n + r.failed, 0);
-    if (failed > 0) throw new Error(`${failed} of ${onlineMembers} connections failed, e.g. ${connected.flatMap((r) => r.errors).slice(0, 3).join('; ')}`);
+    const connectMs = await connectAll(pool, subject, assignment, progress);
+    await hooks.connected?.();
 
     const head: Record<string, number> = Object.fromEntries(groups.map((g) => [g.groupId, 0]));
     if (o.warmup > 0) {
@@ -107,6 +117,7 @@ export async function runWorkload(o: BenchOptions, subject: RunSubject, progress
     const sends = await runPhase(o, pool, progress, 'm', groups, workerOf, o.messages, head);
     await settle(o.settleMs, progress);
     const after: MetricsSnapshot | null = before ? await scrapeAll(subject.opsUrls) : null;
+    await hooks.measured?.();
 
     const ranges: GroupRange[] = groups.map((g) => ({ groupId: g.groupId, range: [start[g.groupId] ?? 0, head[g.groupId] ?? 0] as SeqRange, online: g.online.length }));
     const reports = await pool.all<WorkerReport>(() => ({ type: 'report', ranges: Object.fromEntries(ranges.map((r) => [r.groupId, r.range])) }), 'report');
@@ -115,11 +126,29 @@ export async function runWorkload(o: BenchOptions, subject: RunSubject, progress
       reports.flatMap((r) => r.tallies),
       subject.cursors,
     );
-    return summarize(subject.name, ranges, sends, reports, verdict, before && after ? loadFigures(before, after) : null, onlineMembers);
+    return { ...summarize(subject.name, ranges, sends, reports, verdict, before && after ? loadFigures(before, after) : null, onlineMembers), setupMs, connectMs };
   } finally {
     progress.step(`${subject.name}: closing connections…`);
     await pool.close();
   }
+}
+
+/**
+ * Connect every planned connection (`assignment[w]` on worker w) and wait for each welcome;
+ * throws when one failed. Resolves to the time it took, ms.
+ */
+export async function connectAll(pool: WorkerPool, subject: RunSubject, assignment: readonly Connection[][], progress: ProgressSink): Promise<number> {
+  const count = assignment.reduce((n, conns) => n + conns.length, 0);
+  const urls = await Promise.all(assignment.map((conns) => subject.connectUrls(conns)));
+  const openBefore = pool.progress().open;
+  const start = Date.now();
+  const connecting = watch(pool, progress, (p) => `connected ${grouped(p.open - openBefore)} / ${grouped(count)}`);
+  const connected = await pool
+    .all<ConnectResult>((w) => ({ type: 'connect', connections: (assignment[w] ?? []).map((c, i) => ({ userId: c.userId, groupIds: c.groupIds, url: urls[w]?.[i] as string })) }), 'connected')
+    .finally(connecting);
+  const failed = connected.reduce((n, r) => n + r.failed, 0);
+  if (failed > 0) throw new Error(`${failed} of ${count} connections failed, e.g. ${connected.flatMap((r) => r.errors).slice(0, 3).join('; ')}`);
+  return Date.now() - start;
 }
 
 /** Split a phase's sender quotas by the worker holding each sender, the rate in proportion. */
@@ -132,7 +161,7 @@ export function phasePlans(o: BenchOptions, phase: BenchPhase, groups: readonly 
   });
 }
 
-async function runPhase(
+export async function runPhase(
   o: BenchOptions,
   pool: WorkerPool,
   progress: ProgressSink,
@@ -158,7 +187,7 @@ async function runPhase(
 }
 
 /** Wait until `expected` distinct deliveries of the phase arrived, or nothing moved for `timeoutMs`. */
-async function drain(pool: WorkerPool, progress: ProgressSink, phase: BenchPhase, expected: number, timeoutMs: number): Promise<void> {
+export async function drain(pool: WorkerPool, progress: ProgressSink, phase: BenchPhase, expected: number, timeoutMs: number): Promise<void> {
   let last = -1;
   let lastChange = Date.now();
   for (;;) {
@@ -201,7 +230,7 @@ function stallWatch(pool: WorkerPool, phase: BenchPhase, timeoutMs: number): { p
   return { promise, stop: () => clearInterval(timer) };
 }
 
-async function settle(ms: number, progress: ProgressSink): Promise<void> {
+export async function settle(ms: number, progress: ProgressSink): Promise<void> {
   if (ms <= 0) return;
   progress.status(`settling ${ms} ms (acks and cursor writes)…`);
   await sleep(ms);
@@ -225,7 +254,7 @@ function summarize(
   verdict: DeliveryVerdict,
   load: LoadFigures | null,
   onlineMembers: number,
-): RunResult {
+): Omit<RunResult, 'setupMs' | 'connectMs'> {
   const messages = ranges.reduce((n, r) => n + (r.range[1] - r.range[0]), 0);
   const latency = new LatencyHistogram();
   const afterStore = new LatencyHistogram();

@@ -34,7 +34,9 @@ export interface LogicMetrics {
   sessionCacheRequests: Counter<'kind' | 'result'>;
   /** Entries held, by kind (read from `sessionCacheSource` at scrape time). */
   sessionCacheEntries: Gauge<'kind'>;
-  sessionCacheSource: { entries: ((kind: 'members' | 'presence') => number) | null };
+  /** Bytes the cache accounts for (its per-entry estimate, the figure IMGROUP_SESSION_CACHE_MAX_BYTES bounds; read from `sessionCacheSource`). */
+  sessionCacheBytes: Gauge;
+  sessionCacheSource: { entries: ((kind: 'members' | 'presence') => number) | null; bytes: (() => number) | null };
   /** Entries evicted to respect the entry or byte bound, by kind. */
   sessionCacheEvictions: Counter<'kind'>;
   /** Cached entries changed or dropped before their TTL, by kind and source (notice, missed, resubscribe, local). */
@@ -66,7 +68,7 @@ export interface LogicMetrics {
 
 export function createLogicMetrics(registry: Registry): LogicMetrics {
   const registers = [registry];
-  const source: LogicMetrics['sessionCacheSource'] = { entries: null };
+  const source: LogicMetrics['sessionCacheSource'] = { entries: null, bytes: null };
   const readSource: LogicMetrics['logReadSource'] = { inFlight: null };
   const metrics: LogicMetrics = {
     messages: new Counter({
@@ -145,6 +147,14 @@ export function createLogicMetrics(registry: Registry): LogicMetrics {
       collect() {
         const entries = source.entries;
         for (const kind of ['members', 'presence'] as const) this.set({ kind }, entries ? entries(kind) : 0);
+      },
+    }),
+    sessionCacheBytes: new Gauge({
+      name: 'imgroup_logic_session_cache_bytes',
+      help: 'Bytes the session cache accounts for: its per-entry estimate, which IMGROUP_SESSION_CACHE_MAX_BYTES bounds (imgroup bench measures the heap it really takes).',
+      registers,
+      collect() {
+        this.set(source.bytes ? source.bytes() : 0);
       },
     }),
     sessionCacheSource: source,

@@ -90,6 +90,7 @@ export class SessionCache {
           })
         : null;
     metrics.sessionCacheSource.entries = (kind) => this.store?.count(kind) ?? 0;
+    metrics.sessionCacheSource.bytes = () => this.store?.bytes ?? 0;
   }
 
   get enabled(): boolean {

@@ -237,6 +237,7 @@ describe('bounds', () => {
     // 1 member list + 30 presence entries into 10 places: 21 evicted.
     expect(await logic.metric('imgroup_logic_session_cache_evictions_total')).toBe(21);
     expect(await logic.metric('imgroup_logic_session_cache_entries')).toBe(10);
+    expect(await logic.metric('imgroup_logic_session_cache_bytes')).toBeGreaterThan(0);
   });
 });
 

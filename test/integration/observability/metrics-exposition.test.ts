@@ -89,6 +89,7 @@ describe('the /metrics of every process under load', () => {
       ['imgroup_logic_deliveries_total', 'counter', ['path']],
       ['imgroup_logic_session_cache_requests_total', 'counter', ['result']],
       ['imgroup_logic_session_cache_entries', 'gauge', []],
+      ['imgroup_logic_session_cache_bytes', 'gauge', []],
       ['imgroup_logic_session_cache_evictions_total', 'counter', []],
       ['imgroup_logic_session_cache_invalidations_total', 'counter', []],
       ['imgroup_logic_presence_age_seconds', 'histogram', []],

@@ -64,4 +64,38 @@ describe('imgroup bench options', () => {
   ])('parses the fraction %s', (text, want) => {
     expect(parseFraction(text)).toBe(want);
   });
+
+  // ---- issue 13 §3: --login-storm and --suite
+  describe('--login-storm and --suite', () => {
+    it('defaults to a backlog of 200 messages and a suite at full scale, both off', () => {
+      expect(resolveBenchOptions([], {})).toMatchObject({ loginStorm: false, stormBacklog: 200, suite: false, suiteScale: 1 });
+    });
+
+    it('takes a scaled suite and a login storm of groups with one sender each', () => {
+      expect(resolveBenchOptions(['--suite', '--suite-scale', '0.05', '--json'], {})).toMatchObject({ suite: true, suiteScale: 0.05, json: true });
+      expect(resolveBenchOptions(['--login-storm', '--groups', '250', '--group-size', '21', '--senders', '1'], {})).toMatchObject({ loginStorm: true, groups: 250, groupSize: 21, senders: 1 });
+    });
+
+    it('lets --suite skip the single-run workload rules (it sets its own workloads)', () => {
+      expect(resolveBenchOptions(['--suite', '--group-size', '1', '--senders', '5'], {}).suite).toBe(true);
+    });
+
+    it.each([
+      [['--suite-scale', '0.5'], /--suite-scale scales the workloads of --suite/],
+      [['--suite', '--suite-scale', '0'], /--suite-scale.*not a fraction/],
+      [['--suite', '--suite-scale', '2'], /--suite-scale.*not a fraction/],
+      [['--suite', '--idle', '10'], /--suite runs its own workloads.*--idle/],
+      [['--suite', '--login-storm'], /--suite .* cannot be combined with --login-storm/],
+      [['--suite', '--baseline', '--compare-cache'], /cannot be combined with --compare-cache, --baseline/],
+      [['--login-storm', '--baseline'], /--login-storm cannot be combined with --baseline/],
+      [['--login-storm', '--idle', '5'], /--login-storm cannot be combined with --idle/],
+      [['--login-storm', '--group-size', '10', '--senders', '10'], /--login-storm: --senders \(10\) leaves no offline member/],
+      [['--login-storm', '--storm-backlog', '501'], /--storm-backlog.*above the maximum 500/],
+      [['--login-storm', '--groups', '2000', '--group-size', '20', '--senders', '1'], /40000 connections over --workers 2 is 20000 per client worker.*raise --workers to at least 3/],
+      [['--groups', '1000', '--group-size', '40', '--online', '1', '--messages', '1000'], /40000 connections over --workers 2.*raise --workers/],
+    ])('rejects %j naming the setting', (argv, message) => {
+      expect(() => resolveBenchOptions(argv, {})).toThrow(ConfigError);
+      expect(() => resolveBenchOptions(argv, {})).toThrow(message);
+    });
+  });
 });

@@ -29,6 +29,8 @@ function run(over: Partial<RunResult> = {}): RunResult {
     durationMs: 2000,
     onlineMembers: 500,
     load: null,
+    setupMs: 120,
+    connectMs: 340,
     ...over,
   };
 }

@@ -44,7 +44,7 @@ describe('scrape deltas', () => {
     const after = snap('imgroup_redis_commands_total{command="get"} 30\nimgroup_redis_roundtrips_total 9', 'imgroup_redis_commands_total{command="get"} 11\nimgroup_redis_commands_total{command="set"} 4');
     expect(total(after, 'imgroup_redis_commands_total')).toBe(45);
     expect(delta(before, after, 'imgroup_redis_commands_total')).toBe(34);
-    expect(loadFigures(before, after)).toEqual({ redisCommands: 34, redisCommandsByName: { get: 30, set: 4 }, redisRoundtrips: 4, cacheHits: null, cacheRequests: null, serverP99Ms: { handedToGates: null, writtenByGate: null }, serverStoredMs: { p50: null, p99: null } });
+    expect(loadFigures(before, after)).toEqual({ redisCommands: 34, redisCommandsByName: { get: 30, set: 4 }, redisCommandsByProcess: [20, 14], redisRoundtrips: 4, cacheHits: null, cacheRequests: null, serverP99Ms: { handedToGates: null, writtenByGate: null }, serverStoredMs: { p50: null, p99: null } });
   });
 
   it('gives cache figures only when some process exports the cache metric', () => {
