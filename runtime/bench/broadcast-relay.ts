@@ -1,6 +1,6 @@
 /**
  * The internal link between the `--baseline` broadcast server processes: newline-delimited JSON
- * frames over plain loopback TCP (Nagle off). Each process listens for its peers and opens one
+ * frames over plain loopback TCP (Nagle off; a tick's frames to a peer leave in one write). Each process listens for its peers and opens one
  * socket to every other process; it writes only to the sockets it opened and reads only from
  * the ones it accepted, so no handshake is needed to pair them.
  *
@@ -16,6 +16,7 @@
  */
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import { listen } from '../ops/listen.js';
+import type { TickCorks } from './tick-corks.js';
 
 export type RelayFrame =
   /** `o`: index of the process holding the sender's connection; `c`: its connection number there. */
@@ -70,6 +71,8 @@ export class RelayMesh {
 
   constructor(
     private readonly maxLineChars: number,
+    /** Writes to peers are corked per tick with the server's client writes. */
+    private readonly corks: TickCorks,
     private readonly onFrame: (frame: RelayFrame) => void,
   ) {}
 
@@ -111,14 +114,15 @@ export class RelayMesh {
 
   /** Write a frame to one peer (dropped when there is no open socket to it). */
   sendTo(index: number, frame: RelayFrame): void {
-    this.out.get(index)?.write(`${JSON.stringify(frame)}\n`);
+    const socket = this.out.get(index);
+    if (socket) this.corks.write(socket, `${JSON.stringify(frame)}\n`);
   }
 
   /** Write the same frame to every peer (serialised once). */
   sendToAll(frame: RelayFrame): void {
     if (this.out.size === 0) return;
     const line = `${JSON.stringify(frame)}\n`;
-    for (const socket of this.out.values()) socket.write(line);
+    for (const socket of this.out.values()) this.corks.write(socket, line);
   }
 
   async close(): Promise<void> {

@@ -13,8 +13,10 @@
  * it is that process (see broadcast-relay.ts), and the sequencer relays the numbered message to
  * every other process over plain loopback TCP. Each process then writes it to its own
  * members — as each gate writes to its own connections what a logic node pushed to every gate.
- * Fan-out uses the gate's own technique: the frame is built once per message and process and
- * the same bytes are written to every socket, so the comparison is not won by framing tricks.
+ * Fan-out uses the gate's own technique: the frame is built once per message and process, the
+ * same bytes are written to every socket, and each socket is corked for the tick, so that what a
+ * connection gets in one tick leaves in one `writev` (tick-corks.ts): the comparison is won by
+ * neither side's framing or system calls.
  * What imgroup delivers per second as a fraction of this, on the same number of processes, is
  * the price of everything it adds over raw WebSocket fan-out on the same machine.
  */
@@ -24,6 +26,7 @@ import { rawSocketOf } from '../gate/raw-socket.js';
 import { textFrame } from '../gate/text-frame.js';
 import { listen } from '../ops/listen.js';
 import { type RelayFrame, RelayMesh, type RelayPeer } from './broadcast-relay.js';
+import { TickCorks } from './tick-corks.js';
 
 export interface BroadcastServerOptions {
   host: string;
@@ -79,6 +82,7 @@ export async function startBroadcastServer(o: BroadcastServerOptions): Promise<B
   });
   /** Open client connections by their number on this process (for `sent` answers relayed back). */
   const conns = new Map<number, WebSocket>();
+  const corks = new TickCorks();
 
   /** Write a numbered message to this process's members of its group. */
   const fanOut = (groupId: string, seq: number, from: string, body: string, ts: number) => {
@@ -89,7 +93,7 @@ export async function startBroadcastServer(o: BroadcastServerOptions): Promise<B
     for (const peer of members) {
       if (peer.readyState !== WebSocket.OPEN) continue;
       const socket = rawSocketOf(peer);
-      if (socket) socket.write(wire);
+      if (socket) corks.write(socket, wire);
       else peer.send(msg);
     }
   };
@@ -115,7 +119,7 @@ export async function startBroadcastServer(o: BroadcastServerOptions): Promise<B
     if (f.o === o.index) answerSent(f.c, f.id, f.g, f.seq, f.ts);
     fanOut(f.g, f.seq, f.from, f.body, f.ts);
   };
-  const mesh = new RelayMesh(RELAY_LINE_FRAMES * o.maxPayloadBytes, onRelay);
+  const mesh = new RelayMesh(RELAY_LINE_FRAMES * o.maxPayloadBytes, corks, onRelay);
 
   const server: Server = createServer((_req, res) => res.writeHead(404).end());
   const userOf = (req: IncomingMessage) => new URL(req.url ?? '/', 'http://x').searchParams.get('user') ?? '';
