@@ -1,8 +1,8 @@
 /**
  * `imgroup bench`: the load generator and its report. It starts a local cluster for each run
  * (or uses `--target`), runs the workload (or `--idle`), optionally once more with the session
- * cache off (`--compare-cache`) and against bare `ws` broadcast servers, one per gate (`--baseline`), and
- * prints a table or, with `--json`, one JSON object on stdout. Progress goes to stderr, on a
+ * cache off (`--compare-cache`) and against bare `ws` broadcast servers, one process per gate
+ * (`--baseline`), and prints a table or, with `--json`, one JSON object on stdout. Progress goes to stderr, on a
  * terminal only. The exit code is 1 when a run lost a message.
  */
 import { type BenchOptions, resolveBenchOptions } from './bench-options.js';

@@ -183,7 +183,7 @@ const KIND_LABEL: Record<ProcessKind | 'server' | 'total', string> = {
 };
 
 function serversJson(r: RunResult): Record<string, unknown> {
-  const rounded = <T extends CpuSeconds | CpuPerDeliveries>(m: T, digits: number) => Object.fromEntries(Object.entries(m).map(([k, v]) => [k, round(v ?? null, digits)]));
+  const rounded = (m: CpuSeconds | CpuPerDeliveries, digits: number) => Object.fromEntries(Object.entries(m).map(([k, v]) => [k, round(v ?? null, digits)]));
   return {
     servers: r.servers,
     connectionsPerServer: r.connectionsPerServer,
