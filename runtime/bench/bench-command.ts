@@ -1,8 +1,8 @@
 /**
  * `imgroup bench`: the load generator and its report. It starts a local cluster for each run
  * (or uses `--target`), runs the workload (or `--idle`), optionally once more with the session
- * cache off (`--compare-cache`) and against a bare `ws` broadcast server (`--baseline`), and
- * prints a table or, with `--json`, one JSON object on stdout. Progress goes to stderr, on a
+ * cache off (`--compare-cache`) and against bare `ws` broadcast servers, one process per gate
+ * (`--baseline`), and prints a table or, with `--json`, one JSON object on stdout. Progress goes to stderr, on a
  * terminal only. The exit code is 1 when a run lost a message.
  */
 import { type BenchOptions, resolveBenchOptions } from './bench-options.js';
@@ -13,7 +13,8 @@ import { runLoginStorm } from './login-storm.js';
 import { stormJson, stormTable, suiteFailed, suiteJsonLines, suiteLost, suiteTable } from './suite-report.js';
 import { runSuite } from './suite-run.js';
 import { type ProgressSink, SILENT_PROGRESS, terminalProgress } from './progress-line.js';
-import { baselineSubject, imgroupSubject, type RunSubject } from './run-subject.js';
+import { baselineSubject } from './baseline-subject.js';
+import { imgroupSubject, type RunSubject } from './run-subject.js';
 import { type RunResult, runWorkload } from './workload-run.js';
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -104,7 +105,8 @@ async function runAll(o: BenchOptions, env: Env, progress: ProgressSink, cleanup
   const main = await imgroupRun(cacheEnv(o, o.sessionTtlMs, o.sessionInvalidation), 'imgroup', o.compareCache ? 'cache on' : 'imgroup');
   let baseline: RunResult | undefined;
   if (o.baseline) {
-    const subject = baselineSubject(BASELINE_MAX_PAYLOAD);
+    // As many server processes as the cluster has gates, the clients split over them as over the gates.
+    const subject = baselineSubject(o.target ? o.target.length : o.gates, BASELINE_MAX_PAYLOAD);
     cleanups.add(subject.close);
     try {
       baseline = await runWorkload(o, subject, progress);

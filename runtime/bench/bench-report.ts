@@ -5,11 +5,14 @@
  * JSON: the main run's figures at the top level — {"deliveries","deliveriesPerSec","latencyMs":
  * {"p50","p90","p99","max","mean"},"messages","messagesPerSec","redisCommandsPerMessage",
  * "redisRoundtripsPerMessage","cacheHitRatio","lost","duplicates",…,"workload":{…}} — plus
- * "cacheOff" and "redisCommandsRatioOffToOn" with --compare-cache, "baseline" and
- * "fractionOfBaseline" with --baseline. `--idle` prints the IdleResult instead.
+ * "cacheOff" and "redisCommandsRatioOffToOn" with --compare-cache, "baseline",
+ * "fractionOfBaseline" and "p99RatioToBaseline" with --baseline. Every run carries "servers",
+ * "connectionsPerServer", "cpuSeconds" and "cpuMsPer1000Deliveries" (see process-cpu.ts).
+ * `--idle` prints the IdleResult instead.
  */
 import type { BenchOptions } from './bench-options.js';
 import type { IdleResult } from './idle-run.js';
+import { PROCESS_KINDS, type CpuPerDeliveries, type CpuSeconds, type ProcessKind } from './process-cpu.js';
 import type { RunResult } from './workload-run.js';
 
 export interface BenchOutcome {
@@ -75,6 +78,7 @@ function runJson(r: RunResult): Record<string, unknown> {
     disconnects: r.disconnects,
     badFrames: r.badFrames,
     durationMs: round(r.durationMs, 1),
+    ...serversJson(r),
   };
 }
 
@@ -86,7 +90,7 @@ export function outcomeJson(outcome: BenchOutcome, o: BenchOptions): Record<stri
   }
   if (outcome.baseline) {
     out.baseline = runJson(outcome.baseline);
-    out.fractionOfBaseline = round(ratio(outcome.main.deliveriesPerSec, outcome.baseline.deliveriesPerSec), 3);
+    Object.assign(out, baselineComparison(outcome.main, outcome.baseline));
   }
   return out;
 }
@@ -155,16 +159,67 @@ export function outcomeTable(outcome: BenchOutcome, o: BenchOptions): string {
   if (outcome.cacheOff) runs.push(['cache off', outcome.cacheOff], ['cache on', outcome.main]);
   else runs.push([outcome.main.subject, outcome.main]);
   if (outcome.baseline) runs.push([outcome.baseline.subject, outcome.baseline]);
-  const rows = [['', ...runs.map(([t]) => t)], ...ROWS.map(([label, cell]) => [label, ...runs.map(([, r]) => cell(r))])];
+  const rows = [['', ...runs.map(([t]) => t)], ...[...ROWS, ...SERVER_ROWS, ...cpuRows(runs.map(([, r]) => r))].map(([label, cell]) => [label, ...runs.map(([, r]) => cell(r))])];
   const lines = [workloadLine(o, outcome.main.onlineMembers), '', renderTable(rows)];
   if (outcome.cacheOff) {
     const x = ratio(outcome.cacheOff.redisCommandsPerMessage, outcome.main.redisCommandsPerMessage);
     lines.push('', `Redis commands per message, cache off ÷ cache on: ${x === null ? '—' : `${x.toFixed(2)}×`}`);
   }
-  if (outcome.baseline) {
-    lines.push('', `imgroup deliveries/s as a fraction of the bare ws baseline: ${pct(ratio(outcome.main.deliveriesPerSec, outcome.baseline.deliveriesPerSec))}`);
-  }
+  if (outcome.baseline) lines.push('', ...baselineLines(outcome.main, outcome.baseline, o));
   return `${lines.join('\n')}\n`;
+}
+
+// ---------------------------------------------------------------- --baseline and CPU per delivery
+
+/** CPU rows' labels per process kind. */
+const KIND_LABEL: Record<ProcessKind | 'server' | 'total', string> = {
+  gate: 'gates',
+  logic: 'logic nodes',
+  redis: 'Redis servers',
+  baseline: 'ws baseline servers',
+  clients: 'client workers',
+  server: 'servers (all but clients)',
+  total: 'total',
+};
+
+function serversJson(r: RunResult): Record<string, unknown> {
+  const rounded = (m: CpuSeconds | CpuPerDeliveries, digits: number) => Object.fromEntries(Object.entries(m).map(([k, v]) => [k, round(v ?? null, digits)]));
+  return {
+    servers: r.servers,
+    connectionsPerServer: r.connectionsPerServer,
+    cpuSeconds: rounded(r.cpuSeconds, 3),
+    cpuMsPer1000Deliveries: rounded(r.cpuMsPer1000Deliveries, 3),
+  };
+}
+
+/** imgroup against the baseline run: deliveries/s fraction and p99 ratio (imgroup ÷ baseline). */
+function baselineComparison(main: RunResult, baseline: RunResult): Record<string, number | null> {
+  return {
+    fractionOfBaseline: round(ratio(main.deliveriesPerSec, baseline.deliveriesPerSec), 3),
+    p99RatioToBaseline: round(ratio(main.latencyMs.p99, baseline.latencyMs.p99), 2),
+  };
+}
+
+const SERVER_ROWS: ReadonlyArray<[label: string, cell: (r: RunResult) => string]> = [
+  ['server processes (connections each)', (r) => `${r.servers}${r.connectionsPerServer ? ` (${r.connectionsPerServer.map(n0).join(' / ')})` : ''}`],
+];
+
+/** A row per process kind any of the runs has, then servers and total: CPU ms per 1,000 deliveries ('' where a run has no such process, — where it could not be read). */
+function cpuRows(runs: readonly RunResult[]): Array<[label: string, cell: (r: RunResult) => string]> {
+  const kinds = [...PROCESS_KINDS.filter((k) => runs.some((r) => k in r.cpuMsPer1000Deliveries)), 'server', 'total'] as const;
+  return [
+    ['CPU ms per 1,000 deliveries', () => ''],
+    ...kinds.map((k): [string, (r: RunResult) => string] => [`  ${KIND_LABEL[k]}`, (r) => (k in r.cpuMsPer1000Deliveries ? n2(r.cpuMsPer1000Deliveries[k] ?? null) : '')]),
+  ];
+}
+
+function baselineLines(main: RunResult, baseline: RunResult, o: BenchOptions): string[] {
+  const x = ratio(main.latencyMs.p99, baseline.latencyMs.p99);
+  const load = o.rate > 0 ? `both at ${n0(o.rate)} msgs/s offered` : 'both as fast as possible, so mostly queueing';
+  return [
+    `imgroup deliveries/s as a fraction of the bare ws baseline (${baseline.servers} server process(es), one per gate): ${pct(ratio(main.deliveriesPerSec, baseline.deliveriesPerSec))}`,
+    `latency p99, imgroup ÷ ws baseline (${load}): ${x === null ? '—' : `${x.toFixed(2)}×`}`,
+  ];
 }
 
 export function idleTable(r: IdleResult): string {

@@ -1,9 +1,11 @@
 /**
- * Entry point of the `--baseline` broadcast server process, forked by `imgroup bench`: it gets
- * the groups over IPC, listens on a free loopback port, reports the port, and exits when the
- * IPC channel closes.
+ * Entry point of one `--baseline` broadcast server process, forked by `imgroup bench`: it gets
+ * its index and the groups over IPC, listens on free loopback ports (clients, relay), reports
+ * them, opens its relay sockets to the other processes when told, reports its CPU time and open
+ * connections when asked, and exits when the IPC channel closes.
  */
-import { type BroadcastCommand, type BroadcastReply, startBroadcastServer } from './broadcast-server.js';
+import { type BroadcastCommand, type BroadcastReply, type BroadcastServer, startBroadcastServer } from './broadcast-server.js';
+import { cpuUsageSeconds } from './process-cpu.js';
 
 const send = process.send?.bind(process);
 if (!send) {
@@ -11,12 +13,26 @@ if (!send) {
   process.exit(2);
 }
 
+const reply = (r: BroadcastReply) => void send(r);
+const failed = (err: Error) => reply({ type: 'error', message: err.message });
+let server: BroadcastServer | null = null;
+
 process.on('message', (m) => {
   const c = m as BroadcastCommand;
-  if (c?.type !== 'start') return;
-  startBroadcastServer({ host: c.host, port: 0, groups: c.groups, maxPayloadBytes: c.maxPayloadBytes }).then(
-    (s) => void send({ type: 'listening', port: s.port } satisfies BroadcastReply),
-    (err: Error) => void send({ type: 'error', message: err.message } satisfies BroadcastReply),
-  );
+  switch (c?.type) {
+    case 'start':
+      startBroadcastServer({ host: c.host, port: 0, index: c.index, servers: c.servers, groups: c.groups, maxPayloadBytes: c.maxPayloadBytes }).then((s) => {
+        server = s;
+        reply({ type: 'listening', port: s.port, relayPort: s.relayPort });
+      }, failed);
+      return;
+    case 'link':
+      if (!server) return failed(new Error('link before start'));
+      server.link(c.peers).then(() => reply({ type: 'linked' }), failed);
+      return;
+    case 'stats':
+      reply({ type: 'stats', cpuSeconds: cpuUsageSeconds(process.cpuUsage()), connections: server?.connections() ?? 0 });
+      return;
+  }
 });
 process.on('disconnect', () => process.exit(0));

@@ -12,6 +12,7 @@ import WebSocket, { type RawData } from 'ws';
 import { backoffDelayMs } from '../retry/backoff.js';
 import { AckCoalescer, type Ackable } from './ack-coalescer.js';
 import { LatencyHistogram } from './latency-histogram.js';
+import { cpuUsageSeconds } from './process-cpu.js';
 import { type BenchPhase, decodeBody, nowMs } from './message-body.js';
 import { SendDriver } from './send-driver.js';
 import { SeqReceipts, type SeqRange } from './seq-receipts.js';
@@ -110,6 +111,9 @@ export class ClientWorker {
       case 'report':
         this.acks?.flush();
         this.io.send(this.report(command.ranges));
+        return;
+      case 'cpu':
+        this.io.send({ type: 'cpu', cpuSeconds: cpuUsageSeconds(process.cpuUsage()) });
         return;
       case 'close':
         await this.closeAll();

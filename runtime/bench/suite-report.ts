@@ -146,6 +146,7 @@ const SUITE_ROWS: ReadonlyArray<[label: string, cell: Cell]> = [
   ['latency p50 (ms)', msg((e) => ms(e.result.latencyMs.p50))],
   ['latency p99 (ms)', msg((e) => ms(e.result.latencyMs.p99))],
   ['Redis commands/message', msg((e) => n2(e.result.redisCommandsPerMessage))],
+  ['CPU ms / 1,000 deliveries: gate / logic / Redis', msg((e) => { const c = e.result.cpuMsPer1000Deliveries; return `${n2(c.gate ?? null)} / ${n2(c.logic ?? null)} / ${n2(c.redis ?? null)}`; })],
   [
     '  of which logic / gates (presence upkeep)',
     msg((e) => {

@@ -6,7 +6,7 @@
  */
 import { type ChildProcess, fork } from 'node:child_process';
 import { forkedModulePath } from './forked-module.js';
-import type { Progress, WorkerCommand, WorkerMessage, WorkerSettings } from './worker-protocol.js';
+import type { CpuReport, Progress, WorkerCommand, WorkerMessage, WorkerSettings } from './worker-protocol.js';
 
 /** Bytes of a worker's stderr kept for error messages. */
 const STDERR_TAIL_BYTES = 4096;
@@ -107,6 +107,12 @@ export class WorkerPool {
   /** Send each worker its command (`commandFor(i)`) and wait for every answer of `type`. */
   all<T extends WorkerMessage>(commandFor: (index: number) => WorkerCommand, type: T['type']): Promise<T[]> {
     return Promise.all(this.workers.map((w) => w.request<T>(commandFor(w.index), type)));
+  }
+
+  /** CPU seconds every worker has used so far, summed (each worker reads its own). */
+  async cpuSeconds(): Promise<number> {
+    const reports = await this.all<CpuReport>(() => ({ type: 'cpu' }), 'cpu');
+    return reports.reduce((n, r) => n + r.cpuSeconds, 0);
   }
 
   /** Progress summed over workers (their latest reports). */

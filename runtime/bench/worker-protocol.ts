@@ -53,6 +53,7 @@ export type WorkerCommand =
   | { type: 'connect'; connections: ConnectSpec[] }
   | { type: 'send'; plan: SendPlan }
   | { type: 'report'; ranges: Record<string, SeqRange> }
+  | { type: 'cpu' }
   | { type: 'close' };
 
 export interface ConnectResult {
@@ -111,4 +112,10 @@ export interface Progress {
   open: number;
 }
 
-export type WorkerMessage = ConnectResult | SendResult | WorkerReport | Progress | { type: 'closed' } | { type: 'ready' } | { type: 'error'; message: string };
+/** The worker's own CPU time so far (`process.cpuUsage()`, user + system), for CPU per delivery. */
+export interface CpuReport {
+  type: 'cpu';
+  cpuSeconds: number;
+}
+
+export type WorkerMessage = ConnectResult | SendResult | WorkerReport | Progress | CpuReport | { type: 'closed' } | { type: 'ready' } | { type: 'error'; message: string };

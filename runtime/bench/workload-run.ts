@@ -8,6 +8,9 @@
  *
  * Redis figures are deltas of the processes' own counters between the two scrapes, divided by
  * the messages stored in the measured phase: everything those messages caused, acks included.
+ * CPU figures are deltas of every process's own CPU time between the same two moments (the
+ * server processes through the subject, the client workers over IPC; see process-cpu.ts),
+ * divided by the deliveries of the measured phase.
  */
 import { randomBytes } from 'node:crypto';
 import type { BenchOptions } from './bench-options.js';
@@ -16,8 +19,9 @@ import { LatencyHistogram } from './latency-histogram.js';
 import type { BenchPhase } from './message-body.js';
 import { loadFigures, type LoadFigures, type MetricsSnapshot, scrapeAll } from './metrics-scrape.js';
 import { assignConnections, buildPopulation, type Connection, type GroupPlan, senderQuotas } from './population.js';
+import { type CpuPerDeliveries, type CpuSeconds, cpuPerDeliveries, cpuSpent } from './process-cpu.js';
 import { grouped, type ProgressSink } from './progress-line.js';
-import type { RunSubject } from './run-subject.js';
+import type { RunSubject, SubjectSample } from './run-subject.js';
 import type { SeqRange } from './seq-receipts.js';
 import { WorkerPool } from './worker-pool.js';
 import type { ConnectResult, SendPlan, SendQuota, SendResult, WorkerReport, WorkerSettings } from './worker-protocol.js';
@@ -57,6 +61,14 @@ export interface RunResult {
   setupMs: number;
   /** Connecting every online member (handshake, token check, login), ms. */
   connectMs: number;
+  /** Client-facing server processes the connections were split over (gates, or baseline servers). */
+  servers: number;
+  /** Connections open on each of them at the end of the measured phase, as each counts them; null when not known. */
+  connectionsPerServer: number[] | null;
+  /** CPU seconds spent per process kind over the measured phase (scrape to scrape). */
+  cpuSeconds: CpuSeconds;
+  /** The same in ms per 1,000 deliveries of the phase, with `server` and `total`. */
+  cpuMsPer1000Deliveries: CpuPerDeliveries;
 }
 
 /** Points in a run where a caller measures something of its own (the suite: logic heap before and after). */
@@ -65,6 +77,20 @@ export interface RunHooks {
   connected?(): Promise<void>;
   /** The measured phase is over and settled; connections are still open. */
   measured?(): Promise<void>;
+}
+
+/** The load and CPU readings at one end of the measured phase. */
+interface PhaseSample {
+  metrics: MetricsSnapshot | null;
+  server: SubjectSample;
+  cpu: CpuSeconds;
+}
+
+/** Scrape the ops URLs, then read the subject's processes and the client workers (they report their own CPU time). */
+async function samplePhase(subject: RunSubject, pool: WorkerPool): Promise<PhaseSample> {
+  const metrics = subject.opsUrls.length > 0 ? await scrapeAll(subject.opsUrls) : null;
+  const [server, clients] = await Promise.all([subject.sample(metrics), pool.cpuSeconds()]);
+  return { metrics, server, cpu: { ...server.cpu, clients } };
 }
 
 const PROGRESS_MS = 200;
@@ -110,13 +136,13 @@ export async function runWorkload(o: BenchOptions, subject: RunSubject, progress
       await runPhase(o, pool, progress, 'w', groups, workerOf, o.warmup, head);
     }
     await settle(o.settleMs, progress);
-    const before = subject.opsUrls.length > 0 ? await scrapeAll(subject.opsUrls) : null;
+    const before = await samplePhase(subject, pool);
 
     progress.step(`${subject.name}: measuring, ${grouped(o.messages)} messages ${o.rate > 0 ? `at ${grouped(o.rate)}/s` : `as fast as possible (window ${o.window} per sender)`}…`);
     const start = { ...head };
     const sends = await runPhase(o, pool, progress, 'm', groups, workerOf, o.messages, head);
     await settle(o.settleMs, progress);
-    const after: MetricsSnapshot | null = before ? await scrapeAll(subject.opsUrls) : null;
+    const after = await samplePhase(subject, pool);
     await hooks.measured?.();
 
     const ranges: GroupRange[] = groups.map((g) => ({ groupId: g.groupId, range: [start[g.groupId] ?? 0, head[g.groupId] ?? 0] as SeqRange, online: g.online.length }));
@@ -126,7 +152,17 @@ export async function runWorkload(o: BenchOptions, subject: RunSubject, progress
       reports.flatMap((r) => r.tallies),
       subject.cursors,
     );
-    return { ...summarize(subject.name, ranges, sends, reports, verdict, before && after ? loadFigures(before, after) : null, onlineMembers), setupMs, connectMs };
+    const load = before.metrics && after.metrics ? loadFigures(before.metrics, after.metrics) : null;
+    const cpu = cpuSpent(before.cpu, after.cpu);
+    return {
+      ...summarize(subject.name, ranges, sends, reports, verdict, load, onlineMembers),
+      setupMs,
+      connectMs,
+      servers: subject.endpoints,
+      connectionsPerServer: after.server.connectionsPerServer,
+      cpuSeconds: cpu,
+      cpuMsPer1000Deliveries: cpuPerDeliveries(cpu, verdict.deliveries),
+    };
   } finally {
     progress.step(`${subject.name}: closing connections…`);
     await pool.close();
@@ -254,7 +290,7 @@ function summarize(
   verdict: DeliveryVerdict,
   load: LoadFigures | null,
   onlineMembers: number,
-): Omit<RunResult, 'setupMs' | 'connectMs'> {
+): Omit<RunResult, 'setupMs' | 'connectMs' | 'servers' | 'connectionsPerServer' | 'cpuSeconds' | 'cpuMsPer1000Deliveries'> {
   const messages = ranges.reduce((n, r) => n + (r.range[1] - r.range[0]), 0);
   const latency = new LatencyHistogram();
   const afterStore = new LatencyHistogram();

@@ -1,5 +1,4 @@
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Server } from 'node:net';
 
 /** Start listening; resolves with the bound port (useful with port 0), rejects on EADDRINUSE etc. */
 export function listen(server: Server, port: number, host: string): Promise<number> {

@@ -5,6 +5,7 @@
  * start, whether its role ever changed, and whether any sample saw a cluster state other than ok.
  */
 import { Redis } from 'ioredis';
+import { infoField } from '../../runtime/redis/redis-info.js';
 
 export interface NodeWatchReport {
   node: string;
@@ -103,7 +104,7 @@ async function sample(c: Redis): Promise<Sample> {
 }
 
 function field(text: string, name: string): string {
-  const m = new RegExp(`^${name}:(.*)$`, 'm').exec(text);
-  if (!m) throw new Error(`no ${name} in INFO reply`);
-  return (m[1] as string).trim();
+  const v = infoField(text, name);
+  if (v === null) throw new Error(`no ${name} in INFO reply`);
+  return v;
 }

@@ -72,6 +72,29 @@ describe('imgroup bench', () => {
     expect(out.fractionOfBaseline).toBeGreaterThan(0);
   }, 240_000);
 
+  it('runs as many bare ws baseline processes as gates at the same offered rate, with latencies, the p99 ratio and CPU per delivery of every process kind', async () => {
+    const r = await bench(['--group-size', '20', '--messages', '80', '--senders', '4', '--rate', '100', '--baseline', '--json', ...SMALL_CLUSTER, '--gates', '2']);
+    const out = onlyJson(r);
+    const runs = { imgroup: out, baseline: out.baseline };
+    for (const run of Object.values(runs)) {
+      expect(run).toMatchObject({ messages: 80, deliveries: 80 * 10, lost: 0, sendFailures: 0, servers: 2 });
+      // The clients split over the two processes as over the two gates, each process counting its own.
+      expect(run.connectionsPerServer).toHaveLength(2);
+      expect(run.connectionsPerServer.reduce((a: number, b: number) => a + b, 0)).toBe(10);
+      expect(Math.min(...run.connectionsPerServer)).toBeGreaterThan(0);
+      for (const q of ['p50', 'p99', 'max']) expect(run.latencyMs[q]).toBeGreaterThan(0);
+    }
+    expect(out.connectionsPerServer).toEqual(out.baseline.connectionsPerServer);
+    expect(out.p99RatioToBaseline).toBeGreaterThan(0);
+    expect(out.fractionOfBaseline).toBeGreaterThan(0);
+    expect(Object.keys(out.cpuMsPer1000Deliveries).sort()).toEqual(['clients', 'gate', 'logic', 'redis', 'server', 'total']);
+    expect(Object.keys(out.baseline.cpuMsPer1000Deliveries).sort()).toEqual(['baseline', 'clients', 'server', 'total']);
+    for (const run of Object.values(runs)) {
+      for (const [kind, ms] of Object.entries(run.cpuMsPer1000Deliveries)) expect(ms, kind).toBeGreaterThan(0);
+      expect(run.cpuMsPer1000Deliveries.total).toBeCloseTo(run.cpuMsPer1000Deliveries.server + run.cpuMsPer1000Deliveries.clients, 2);
+    }
+  }, 180_000);
+
   it('reports a gate’s memory per idle authenticated connection, as a table without progress lines off a terminal', async () => {
     const r = await bench(['--idle', '300', ...SMALL_CLUSTER]);
     expect(r.code, r.stderr).toBe(0);

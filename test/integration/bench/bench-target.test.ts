@@ -1,7 +1,7 @@
 /**
  * `imgroup bench --target`: the benchmark against a cluster it did not start — real gate and
- * logic processes on the shared test Redis Cluster — reading Redis load from their /metrics and
- * cursors from Redis for the lost-message check.
+ * logic processes on the shared test Redis Cluster — reading Redis load and CPU from their
+ * /metrics, and cursors and Redis CPU from Redis.
  */
 import { spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
@@ -66,5 +66,10 @@ describe('imgroup bench --target', () => {
     expect(out.redisCommandsPerMessage).toBeLessThanOrEqual(3);
     const byName = Object.values(out.redisCommandsPerMessageByName as Record<string, number>).reduce((a, b) => a + b, 0);
     expect(byName).toBeCloseTo(out.redisCommandsPerMessage, 2);
+    // The gates count the connections they hold; CPU comes from every process kind (--metrics, --redis-seeds).
+    expect(out.servers).toBe(2);
+    expect(out.connectionsPerServer.reduce((a: number, b: number) => a + b, 0)).toBe(15);
+    expect(Object.keys(out.cpuMsPer1000Deliveries).sort()).toEqual(['clients', 'gate', 'logic', 'redis', 'server', 'total']);
+    for (const [kind, ms] of Object.entries(out.cpuMsPer1000Deliveries)) expect(ms, kind).toBeGreaterThan(0);
   }, 120_000);
 });

@@ -31,6 +31,10 @@ function run(over: Partial<RunResult> = {}): RunResult {
     load: null,
     setupMs: 120,
     connectMs: 340,
+    servers: 2,
+    connectionsPerServer: [250, 250],
+    cpuSeconds: { gate: 20, logic: 10, redis: 5, clients: 15 },
+    cpuMsPer1000Deliveries: { gate: 40, logic: 20, redis: 10, clients: 30, server: 70, total: 100 },
     ...over,
   };
 }
@@ -65,6 +69,25 @@ describe('benchmark JSON', () => {
     expect(json.fractionOfBaseline).toBe(0.8);
   });
 
+  it('gives with --baseline the p99 ratio, each run’s server processes and its CPU per 1,000 deliveries by process kind', () => {
+    const baseline = run({
+      subject: 'ws baseline',
+      latencyMs: { p50: 2, p90: 5, p99: 10, max: 30, mean: 2.5 },
+      cpuSeconds: { baseline: 12.34567, clients: 14 },
+      cpuMsPer1000Deliveries: { baseline: 24.69134, clients: 28, server: 24.69134, total: 52.69134 },
+    });
+    const json = outcomeJson({ main: run(), baseline }, options);
+    expect(json.p99RatioToBaseline).toBe(2.13);
+    expect(json).toMatchObject({ servers: 2, connectionsPerServer: [250, 250], cpuMsPer1000Deliveries: { gate: 40, logic: 20, redis: 10, clients: 30, server: 70, total: 100 } });
+    expect(json.baseline).toMatchObject({
+      servers: 2,
+      latencyMs: { p50: 2, p99: 10, max: 30 },
+      cpuSeconds: { baseline: 12.346, clients: 14 },
+      cpuMsPer1000Deliveries: { baseline: 24.691, clients: 28, server: 24.691, total: 52.691 },
+    });
+    expect(json.baseline).not.toHaveProperty('cpuMsPer1000Deliveries.gate');
+  });
+
   it('keeps missing figures null rather than inventing them', () => {
     const json = outcomeJson({ main: run({ redisCommandsPerMessage: null, deliveriesPerSec: null, latencyMs: { p50: null, p90: null, p99: null, max: null, mean: null } }), baseline: run() }, options);
     expect(json).toMatchObject({ redisCommandsPerMessage: null, deliveriesPerSec: null, latencyMs: { p50: null, p99: null }, fractionOfBaseline: null });
@@ -83,9 +106,23 @@ describe('benchmark tables', () => {
     expect(header).toBeDefined();
     expect(text).toMatch(/Redis commands\/message\s+7\.37\s+2\.46\s+2\.46/);
     expect(text).toContain('cache off ÷ cache on: 3.00×');
-    expect(text).toContain('fraction of the bare ws baseline: 62.5 %');
+    expect(text).toContain('fraction of the bare ws baseline (2 server process(es), one per gate): 62.5 %');
     expect(text).toMatch(/latency p99 \(ms\)\s+21\.3/);
     expect(text).toContain('1 group(s) × 1,000 members, 50 % online (500 connections)');
+  });
+
+  it('show server processes, a CPU row per process kind and the p99 ratio at the offered rate', () => {
+    const baseline = run({ subject: 'ws baseline', latencyMs: { p50: 2, p90: 5, p99: 10, max: 30, mean: 2.5 }, cpuMsPer1000Deliveries: { baseline: 25, clients: 28, server: 25, total: 53 } });
+    const main = run({ cpuMsPer1000Deliveries: { gate: 40, logic: 20, redis: null, clients: 30, server: null, total: null } });
+    const text = outcomeTable({ main, baseline }, resolveBenchOptions(['--rate', '200'], {}));
+    expect(text).toMatch(/server processes \(connections each\)\s+2 \(250 \/ 250\)\s+2 \(250 \/ 250\)/);
+    expect(text).toMatch(/^CPU ms per 1,000 deliveries$/m);
+    expect(text).toMatch(/^ {2}gates\s+40\.00$/m);
+    expect(text).toMatch(/^ {2}Redis servers\s+—$/m);
+    expect(text).toMatch(/^ {2}ws baseline servers\s+25\.00$/m);
+    expect(text).toMatch(/^ {2}client workers\s+30\.00\s+28\.00$/m);
+    expect(text).toMatch(/^ {2}total\s+—\s+53\.00$/m);
+    expect(text).toContain('latency p99, imgroup ÷ ws baseline (both at 200 msgs/s offered): 2.13×');
   });
 
   it('say when lost could not be checked against cursors', () => {
