@@ -54,6 +54,8 @@ export interface LogicNode {
   port: number;
   /** Run one sweep pass now; resolves to the number of (message, user) pushes. */
   sweepNow(): Promise<number>;
+  /** Whether the sweep still visits the group (for tests and diagnostics). */
+  sweepVisits(groupId: string): boolean;
   /** Write the coalesced cursors now. */
   flushCursors(): Promise<void>;
   /** Invalidation channels subscribed now, and how many there should be (0/0 when invalidation is off). */
@@ -196,6 +198,7 @@ export async function startLogic(options: LogicOptions, deps: LogicDeps): Promis
   return {
     port: internal.port,
     sweepNow: () => sweep.tick(),
+    sweepVisits: (groupId) => sweep.groups.has(groupId),
     flushCursors: () => cursors.flush(),
     invalidationChannels: () => ({ subscribed: invalidation?.subscribedChannels ?? 0, expected: invalidation?.expectedChannels ?? 0 }),
     close: () => (closing ??= shutdown()),

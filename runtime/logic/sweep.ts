@@ -3,9 +3,9 @@
  * skipped fan-out, a link that was down, a gate that lost the frame). For the groups this node
  * handled recently it finds online members whose cursor is behind the group's head and pushes
  * them the messages past their cursor that are older than the grace period (younger ones may
- * still be on their way or not yet acknowledged). A group stays in the set while any member is behind
- * (online or not, until IMGROUP_SWEEP_HORIZON_MS after its last message), so a member whose presence
- * was not visible on one tick is caught up on a later one. Gates drop duplicates per connection, so
+ * still be on their way or not yet acknowledged). A group whose members are behind but none online
+ * stays in the set for two session-cache TTLs more, so a member whose presence was not visible on
+ * one tick (an out-of-date view) is caught up on a later one. Gates drop duplicates per connection, so
  * pushing the same message again is harmless. Every tick is bounded in groups, messages and
  * bytes read (IMGROUP_SWEEP_MAX_BYTES_PER_TICK; at most IMGROUP_SYNC_PAGE_BYTES per group).
  */
@@ -43,6 +43,8 @@ export interface SweepDeps {
 export interface SweepOptions {
   /** 0 disables the timer (tick() can still be called). */
   sweepIntervalMs: number;
+  /** The session cache's TTL: how long the presence the sweep reads may be out of date (0: not cached). */
+  sessionTtlMs: number;
   sweepGraceMs: number;
   sweepHorizonMs: number;
   sweepMaxGroups: number;
@@ -70,6 +72,10 @@ export class Sweep {
   private running: Promise<number> | null = null;
 
   private readonly log: Logger;
+  /** Groups with members behind but none of them online: since when (ms). */
+  private readonly idleSince = new Map<string, number>();
+  /** How long such a group is still visited: its presence view may be out of date for one cache TTL. */
+  private readonly idleKeepMs: number;
 
   constructor(
     private readonly deps: SweepDeps,
@@ -78,11 +84,13 @@ export class Sweep {
   ) {
     this.groups = new RecentGroups(opts.sweepMaxGroups);
     this.log = deps.log;
+    this.idleKeepMs = 2 * opts.sessionTtlMs + Math.max(opts.sweepIntervalMs, 1000);
   }
 
   /** Note that `groupId` had a message through this node. */
   touch(groupId: string): void {
     this.groups.touch(groupId, this.now());
+    this.idleSince.delete(groupId);
   }
 
   start(): void {
@@ -112,6 +120,7 @@ export class Sweep {
   private async pass(): Promise<number> {
     const now = this.now();
     const groups = this.groups.next(this.opts.sweepGroupsPerTick, now - this.opts.sweepHorizonMs);
+    if (this.idleSince.size > this.groups.size) for (const g of this.idleSince.keys()) if (!this.groups.has(g)) this.idleSince.delete(g);
     let budget = this.opts.sweepMaxMessagesPerTick;
     let bytesLeft = this.opts.sweepMaxBytesPerTick;
     let pushed = 0;
@@ -154,11 +163,12 @@ export class Sweep {
     if (backlog === 0) return this.done(groupId, 0);
     const { devices, readAtMs } = await this.deps.presence.lookup(members);
     this.deps.metrics.presenceAge.observe(Math.max(0, this.now() - readAtMs) / 1000);
-    // Members are behind but none of them looks online: the group stays in the set (until its
-    // horizon), since this presence view can be wrong for a while (a gate registration that
-    // expired during a Redis pause, a cached entry) and a member seen online on a later tick must
-    // still be caught up. Only a group nobody is behind in leaves the set.
-    if (devices.size === 0) return this.idle(backlog);
+    // Members are behind but none of them looks online: the group stays in the set for a while,
+    // since this presence view can be out of date (a cached entry, for up to the cache's TTL; a
+    // gate registration that expired during a Redis pause) and a member seen online on a later
+    // visit must still be caught up. After two TTLs of that it leaves the set (offline members
+    // get their backlog by login replay), so idle groups stop costing presence reads.
+    if (devices.size === 0) return this.idle(groupId, now, backlog);
     const behind = new Map<number, string[]>();
     for (const userId of devices.keys()) {
       const cursor = cursorOf(userId);
@@ -167,7 +177,8 @@ export class Sweep {
       if (!users) behind.set(cursor, (users = []));
       users.push(userId);
     }
-    if (behind.size === 0) return this.idle(backlog);
+    if (behind.size === 0) return this.idle(groupId, now, backlog);
+    this.idleSince.delete(groupId);
     const plan: Array<{ users: string[]; read: LogRead }> = [];
     let left = budget;
     for (const cursor of [...behind.keys()].sort((a, b) => a - b)) {
@@ -195,14 +206,18 @@ export class Sweep {
     return { read: Math.max(read, 1), bytes, pushed, backlog };
   }
 
-  /** Nobody is behind: the group leaves the sweep set until its next message. */
+  /** Nobody is behind (or nobody online has been for idleKeepMs): the group leaves the sweep set until its next message. */
   private done(groupId: string, backlog: number): GroupSweep {
     this.groups.forget(groupId);
+    this.idleSince.delete(groupId);
     return { read: 0, bytes: 0, pushed: 0, backlog };
   }
 
-  /** Members are behind, none of them online now: nothing to push, the group stays in the set. */
-  private idle(backlog: number): GroupSweep {
+  /** Members are behind, none of them online now: nothing to push; the group stays until idleKeepMs. */
+  private idle(groupId: string, now: number, backlog: number): GroupSweep {
+    const since = this.idleSince.get(groupId);
+    if (since === undefined) this.idleSince.set(groupId, now);
+    else if (now - since >= this.idleKeepMs) return this.done(groupId, backlog);
     return { read: 0, bytes: 0, pushed: 0, backlog };
   }
 }

@@ -197,6 +197,26 @@ describe('sweep', () => {
     }
   });
 
+  it('stops visiting a group whose members behind have all looked offline for two cache TTLs', async () => {
+    // TTL 0 (presence read from Redis on every visit): the group is kept for an interval's floor of 1 s.
+    const sweeper = await startTestLogic(inject('redisSeeds'), { IMGROUP_SWEEP_GRACE_MS: '0', IMGROUP_SWEEP_INTERVAL_MS: '0', IMGROUP_SESSION_TTL_MS: '0' });
+    try {
+      const gate = await sweeper.driver();
+      const [alice, bob] = [uid('alice'), uid('bob')];
+      const g = uid('g');
+      await gate.call({ op: 'members.update', groupId: g, add: [alice, bob], remove: [] });
+      await gate.call({ op: 'send', userId: alice, groupId: g, clientId: 'm1', body: 'x' });
+      expect(await sweeper.node.sweepNow()).toBe(0);
+      expect(sweeper.node.sweepVisits(g)).toBe(true);
+      await eventually('the sweep forgets the idle group', async () => (await sweeper.node.sweepNow()) === 0 && !sweeper.node.sweepVisits(g));
+      // A new message brings it back.
+      await gate.call({ op: 'send', userId: alice, groupId: g, clientId: 'm2', body: 'y' });
+      expect(sweeper.node.sweepVisits(g)).toBe(true);
+    } finally {
+      await sweeper.close();
+    }
+  });
+
   it('leaves messages younger than the grace period alone', async () => {
     const sweeper = await startTestLogic(inject('redisSeeds'), { IMGROUP_SWEEP_GRACE_MS: '600000' });
     try {
