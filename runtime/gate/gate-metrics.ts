@@ -14,6 +14,8 @@ export interface GateMetrics {
   connections: Gauge;
   /** Presence entries of open connections that were missing in Redis and were written again. */
   presenceRestored: Counter;
+  /** Heartbeats that found the gate's liveness key expired (its users looked offline meanwhile). */
+  livenessLapses: Counter;
   /** Login replays that failed and were retried. */
   loginRetries: Counter;
   users: Gauge;
@@ -79,6 +81,11 @@ export function createGateMetrics(registry: Registry): GateMetrics {
       },
     }),
     connections: new Gauge({ name: 'imgroup_gate_connections', help: 'Authenticated client connections open on this gate.', registers }),
+    livenessLapses: new Counter({
+      name: 'imgroup_gate_liveness_lapses_total',
+      help: 'Heartbeats that found this gate’s liveness key expired (a late heartbeat, a Redis pause or failover): its users looked offline to readers meanwhile, and were announced online again.',
+      registers,
+    }),
     presenceRestored: new Counter({
       name: 'imgroup_gate_presence_restored_total',
       help: 'Presence entries of open connections found missing in Redis by the presence refresh and written again (e.g. lost in a Redis failover).',

@@ -28,6 +28,7 @@ import { closeCodeLabel, createGateMetrics, type GateMetrics } from './gate-metr
 import { type GateServer, startGateServer } from './gate-server.js';
 import type { MembershipSource } from './membership-source.js';
 import { createMembershipSource } from './membership-source-choice.js';
+import { GateLiveness } from './liveness.js';
 import { LoginReplays } from './login-replay.js';
 import { Router } from './router.js';
 import { TickFlush } from './tick-flush.js';
@@ -256,10 +257,11 @@ export async function startGate(options: GateOptions, deps: GateDeps): Promise<G
     }
   };
 
+  const liveness = new GateLiveness(presence, () => connections.all(), metrics.livenessLapses, log);
   const heartbeat = setInterval(() => {
     if (!registered) void register();
     else {
-      presence.heartbeat().catch((err: Error) => log.warn({ err: err.message }, 'presence heartbeat failed'));
+      void liveness.tick();
       refreshPresence();
     }
     const now = Date.now();
@@ -291,8 +293,9 @@ export async function startGate(options: GateOptions, deps: GateDeps): Promise<G
       const stopped = gateServer.stopAccepting();
       const devices = connections.all().map((c) => ({ userId: c.userId, connId: c.connId }));
       for (const conn of connections.all()) conn.ws.terminate();
-      // Connects still in flight must land before the unregister that removes them.
-      await withDeadline(Promise.all(presenceWrites.values()), options.redisCommandTimeoutMs, 'presence connects').catch(() => undefined);
+      // Connects still in flight (and a heartbeat, which would set the liveness key again) must land
+      // before the unregister that removes them.
+      await withDeadline(Promise.all([...presenceWrites.values(), liveness.settled()]), options.redisCommandTimeoutMs, 'presence connects').catch(() => undefined);
       await withDeadline(presence.unregister(devices), options.redisCommandTimeoutMs, 'presence unregister').catch((err: Error) => log.warn({ err: err.message }, 'presence unregister failed'));
       logins.close();
       router.close();

@@ -63,8 +63,17 @@ export class RedisPresenceWriter implements PresenceWriter {
     ]).then(throwFirst);
   }
 
-  async heartbeat(): Promise<void> {
-    await this.store.call('set', keys.gateAlive(this.opts.gate), this.opts.boot, 'PX', this.opts.ttlMs);
+  async heartbeat(): Promise<boolean> {
+    // SET … GET (Redis 6.2+): the value it replaced says whether the liveness held. Outside the
+    // process's command budget: one small command per heartbeat (the gate sends one at a time),
+    // and refusing it under load would show every user of this gate offline.
+    const before = await this.store.callReserved<string | null>('set', keys.gateAlive(this.opts.gate), this.opts.boot, 'PX', this.opts.ttlMs, 'GET');
+    return before === this.opts.boot;
+  }
+
+  async announce(devices: ReadonlyArray<{ userId: string; connId: string }>): Promise<void> {
+    if (!this.opts.publishChanges || devices.length === 0) return;
+    await this.store.batch(devices.map((d) => this.notice(d.userId, d.connId, true))).then(throwFirst);
   }
 
   async connect(userId: string, connId: string): Promise<void> {

@@ -16,8 +16,12 @@ export interface Device {
 export interface PresenceWriter {
   /** Register the gate as alive and start counting its devices. Call once before anything else. */
   register(): Promise<void>;
-  /** Refresh the gate's liveness; call every heartbeat interval. */
-  heartbeat(): Promise<void>;
+  /**
+   * Refresh the gate's liveness; call every heartbeat interval. Resolves false when the liveness
+   * had lapsed (the key had expired: a late heartbeat, a Redis pause): readers saw this gate's
+   * users offline meanwhile, and caches may still hold them so (see `announce`).
+   */
+  heartbeat(): Promise<boolean>;
   connect(userId: string, connId: string): Promise<void>;
   disconnect(userId: string, connId: string): Promise<void>;
   /**
@@ -25,6 +29,8 @@ export interface PresenceWriter {
    * devices that were missing and are announced again as online.
    */
   reassert(devices: ReadonlyArray<{ userId: string; connId: string }>): Promise<number>;
+  /** Announce open devices as online again (change notices only; presence in Redis is untouched). */
+  announce(devices: ReadonlyArray<{ userId: string; connId: string }>): Promise<void>;
   /** Graceful shutdown: remove the given devices and the gate's liveness. */
   unregister(devices: ReadonlyArray<{ userId: string; connId: string }>): Promise<void>;
 }

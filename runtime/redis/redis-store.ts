@@ -171,6 +171,27 @@ export class RedisStore {
     }
   }
 
+  /**
+   * One command outside the pending-command budget, for the few a process must not have refused
+   * under load (a gate's liveness heartbeat). The caller keeps at most one of them in flight, so
+   * what the budget leaves out is bounded by the callers, not by load.
+   */
+  async callReserved<T = unknown>(command: string, ...args: RedisArg[]): Promise<T> {
+    const name = command.toLowerCase();
+    this.metrics.commands.inc({ command: name });
+    this.metrics.roundtrips.inc();
+    const end = this.metrics.duration.startTimer({ command: name });
+    try {
+      await this.ready();
+      return (await this.cluster.call(name, ...args)) as T;
+    } catch (err) {
+      this.metrics.errors.inc({ kind: redisErrorKind(err) });
+      throw err;
+    } finally {
+      end();
+    }
+  }
+
   /** Run a Lua script by SHA, loading it on NOSCRIPT. Counted as `script:<name>`. */
   async script<T = unknown>(script: LuaScript, keys: readonly string[], args: readonly RedisArg[]): Promise<T> {
     const label = `script:${script.name}`;

@@ -4,7 +4,7 @@
  * a membership file, against the shared test Redis Cluster.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import WebSocket from 'ws';
@@ -175,6 +175,20 @@ export class TestSystem {
     await handle.process.stop();
     handle.process = new ImgroupProcess({ ...handle.process.opts, name: handle.name });
     await handle.process.waitReady();
+  }
+
+  /**
+   * Change-notice channels logic node `i` reported subscribed in its log (one line per subscriber
+   * connection): until all are, its session cache drops what it fills (notices may be missed).
+   */
+  subscribedChannels(i = 0): number {
+    const log = readFileSync(join(this.dir, `logic-${i}.log`), 'utf8');
+    let n = 0;
+    for (const line of log.split('\n')) {
+      if (!line.includes('session cache invalidation subscribed')) continue;
+      n += (JSON.parse(line) as { channels: number }).channels;
+    }
+    return n;
   }
 
   async metrics(handle: NodeHandle): Promise<string> {

@@ -3,7 +3,10 @@ import { once } from 'node:events';
 import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { RedisPresenceReader, RedisPresenceWriter } from '../../../runtime/presence/presence-redis.js';
-import { DEFAULT_PRESENCE_CHANNELS } from '../../../runtime/presence/presence-channels.js';
+import { pino } from 'pino';
+import { bucketOf, decodePresenceChange, DEFAULT_PRESENCE_CHANNELS, presenceChannelOf } from '../../../runtime/presence/presence-channels.js';
+import type { PresenceChange } from '../../../runtime/presence/presence.js';
+import { ShardedSubscriber } from '../../../runtime/logic/sharded-subscriber.js';
 import { keys } from '../../../runtime/redis/keys.js';
 import { createRedisMetrics } from '../../../runtime/redis/redis-metrics.js';
 import { createCluster, RedisStore } from '../../../runtime/redis/redis-store.js';
@@ -108,8 +111,51 @@ describe('Redis presence', () => {
     expect((await freshReader().lookup([user])).devices.has(user)).toBe(false);
     // The gate may only be late with its heartbeat: its devices stay until it is back or restarted.
     expect(await store.call('hget', keys.userPresence(user), 'c1')).not.toBeNull();
-    await w.heartbeat();
+    // The heartbeat after the lapse says so (the gate then announces its users again); the next one does not.
+    expect(await w.heartbeat()).toBe(false);
     expect((await freshReader().lookup([user])).devices.get(user)?.map((d) => d.connId)).toEqual(['c1']);
+    expect(await w.heartbeat()).toBe(true);
+  });
+
+  it('announce publishes one online notice per device on its user’s channel', async () => {
+    const gate = id('gate-announces');
+    const boot = randomUUID();
+    const w = writer(gate, boot);
+    await w.register();
+    const users = [id('user'), id('user')];
+    const bucketOfChannel = new Map(users.map((u) => [presenceChannelOf(u, DEFAULT_PRESENCE_CHANNELS), bucketOf(u, DEFAULT_PRESENCE_CHANNELS)]));
+    const channels = [...bucketOfChannel.keys()];
+    const heard: PresenceChange[] = [];
+    let subscribed = 0;
+    const sub = new ShardedSubscriber(store, {
+      channels,
+      checkIntervalMs: 200,
+      onMessage: (channel, text) => {
+        const change = decodePresenceChange(text, bucketOfChannel.get(channel) ?? -1, DEFAULT_PRESENCE_CHANNELS);
+        if (change) heard.push(change);
+      },
+      onSubscribed: (list) => void (subscribed += list.length),
+      log: pino({ level: 'silent' }),
+    });
+    sub.start();
+    try {
+      await eventually('subscribed to the users’ channels', () => subscribed >= channels.length);
+      await w.announce([
+        { userId: users[0]!, connId: 'a1' },
+        { userId: users[1]!, connId: 'b1' },
+      ]);
+      await eventually('both notices arrive', () => heard.length >= 2);
+      expect(heard.map((c) => [c.userId, c.online, c.device]).sort()).toEqual(
+        [
+          [users[0], true, { gate, boot, connId: 'a1' }],
+          [users[1], true, { gate, boot, connId: 'b1' }],
+        ].sort(),
+      );
+      // Presence itself is untouched.
+      expect((await freshReader().lookup(users)).devices.size).toBe(0);
+    } finally {
+      await sub.close();
+    }
   });
 
   it('treats the devices of a restarted gate’s earlier incarnation as dead and deletes them lazily', async () => {

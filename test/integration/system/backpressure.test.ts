@@ -200,6 +200,18 @@ async function expectEveryMemberHasAll(): Promise<void> {
             `${m.userId}: client ${m.client.state}, lastSeq ${m.client.lastSeq(m.groupId)}, received ${m.received.size} (max ${Math.max(0, ...m.received)}) of ${accepted.get(m.groupId)?.size}; Redis cursor ${cursor}, head ${head}; presence [${gates.join(', ')}]; errors ${JSON.stringify(errs.get(m.userId)?.slice(0, 3))}, closes ${JSON.stringify(closes.get(m.userId))}`,
           );
         }
+        // What each process did with deliveries (why a member may have been skipped).
+        const pick = (text: string, names: string[]): string =>
+          text
+            .split('\n')
+            .filter((l) => names.some((n) => l.startsWith(n)) && !l.endsWith(' 0'))
+            .join('; ');
+        for (const l of sys.logic) {
+          lines.push(`${l.name}: ${pick(await sys.metrics(l).catch(() => ''), ['imgroup_logic_fanout_skipped_total', 'imgroup_logic_deliveries_total', 'imgroup_logic_missed_users_total', 'imgroup_logic_session_cache_invalidations_total', 'imgroup_logic_offline_backlog_messages', 'imgroup_logic_gate_links'])}`);
+        }
+        for (const gate of sys.gates) {
+          lines.push(`${gate.name}: ${pick(await sys.metrics(gate).catch(() => ''), ['imgroup_gate_deliveries_total', 'imgroup_gate_deliveries_dropped_total', 'imgroup_gate_gap_fills_total', 'imgroup_gate_presence_restored_total', 'imgroup_gate_logic_links_up'])}`);
+        }
         return `${missing().length} missing (${missing().slice(0, 5).join(', ')} …)\n${lines.join('\n')}`;
       } finally {
         r.disconnect();

@@ -5,8 +5,6 @@
  * the next message online through the gate's change notice.
  */
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { RawClient } from '../../support/raw-client.js';
 import { metricValue, TestSystem } from '../../support/system.js';
@@ -43,24 +41,13 @@ async function logicMetric(name: string, labels: Record<string, string> = {}): P
   return metricValue(await sys.metrics(sys.logic[0]!), name, labels);
 }
 
-/** Channels the logic node reported subscribed in its log (one line per subscriber connection). */
-function subscribedChannels(): number {
-  const log = readFileSync(join(sys.dir, 'logic-0.log'), 'utf8');
-  let n = 0;
-  for (const line of log.split('\n')) {
-    if (!line.includes('session cache invalidation subscribed')) continue;
-    n += (JSON.parse(line) as { channels: number }).channels;
-  }
-  return n;
-}
-
 describe('session cache with real gates', () => {
   it('brings the next message to a member who connected after the cache was filled, through the gate’s notice', async () => {
     const [g, alice, bob, carol] = [uid('g'), uid('alice'), uid('bob'), uid('carol')];
     await sys.addMembers(g, [alice, bob, carol]);
     const a = await connect(alice, 0);
     const c = await connect(carol, 1);
-    await eventually('invalidation channels subscribed', async () => subscribedChannels() === allChannels(DEFAULT_PRESENCE_CHANNELS).length);
+    await eventually('invalidation channels subscribed', async () => sys.subscribedChannels() === allChannels(DEFAULT_PRESENCE_CHANNELS).length);
     expect(await a.request({ type: 'send', id: 'm1', groupId: g, body: 'one' })).toMatchObject({ type: 'sent', seq: 1 });
     await c.waitMessages(g, 1);
     const notices = await logicMetric('imgroup_logic_session_cache_invalidations_total', { kind: 'presence', source: 'notice' });
