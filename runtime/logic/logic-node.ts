@@ -56,6 +56,8 @@ export interface LogicNode {
   sweepNow(): Promise<number>;
   /** Whether the sweep still visits the group (for tests and diagnostics). */
   sweepVisits(groupId: string): boolean;
+  /** The sweep's delay before its next visit of a group whose members behind all looked offline; null when it is not one (for tests and diagnostics). */
+  sweepIdleDelayMs(groupId: string): number | null;
   /** Write the coalesced cursors now. */
   flushCursors(): Promise<void>;
   /** Invalidation channels subscribed now, and how many there should be (0/0 when invalidation is off). */
@@ -199,6 +201,7 @@ export async function startLogic(options: LogicOptions, deps: LogicDeps): Promis
     port: internal.port,
     sweepNow: () => sweep.tick(),
     sweepVisits: (groupId) => sweep.groups.has(groupId),
+    sweepIdleDelayMs: (groupId) => sweep.idleDelayMs(groupId),
     flushCursors: () => cursors.flush(),
     invalidationChannels: () => ({ subscribed: invalidation?.subscribedChannels ?? 0, expected: invalidation?.expectedChannels ?? 0 }),
     close: () => (closing ??= shutdown()),

@@ -21,9 +21,9 @@ export class RecentGroups {
 
   /**
    * Up to `n` groups to visit now, each moved to the end of the order. Groups not touched since
-   * `expireBeforeMs` are dropped instead of returned.
+   * `expireBeforeMs` are dropped instead of returned; groups `skip` names stay where they are.
    */
-  next(n: number, expireBeforeMs: number): string[] {
+  next(n: number, expireBeforeMs: number, skip?: (groupId: string) => boolean): string[] {
     const out: string[] = [];
     for (const [groupId, ms] of this.lastMs) {
       if (out.length >= n) break;
@@ -31,6 +31,7 @@ export class RecentGroups {
         this.lastMs.delete(groupId);
         continue;
       }
+      if (skip?.(groupId) === true) continue;
       out.push(groupId);
     }
     for (const groupId of out) {

@@ -4,8 +4,11 @@
  * handled recently it finds online members whose cursor is behind the group's head and pushes
  * them the messages past their cursor that are older than the grace period (younger ones may
  * still be on their way or not yet acknowledged). A group whose members are behind but none online
- * stays in the set for two session-cache TTLs more, so a member whose presence was not visible on
- * one tick (an out-of-date view) is caught up on a later one. Gates drop duplicates per connection, so
+ * stays in the set until its horizon, since a presence view can be out of date for a while (a
+ * cached entry; a gate's liveness that lapsed; an entry a failover lost, until the gate's presence
+ * refresh) and a member seen online later must still be caught up; such a group is visited less
+ * and less often (the delay doubles from one interval up to IDLE_MAX_INTERVALS intervals), so idle
+ * groups cost few presence reads. Gates drop duplicates per connection, so
  * pushing the same message again is harmless. Every tick is bounded in groups, messages and
  * bytes read (IMGROUP_SWEEP_MAX_BYTES_PER_TICK; at most IMGROUP_SYNC_PAGE_BYTES per group).
  */
@@ -43,8 +46,6 @@ export interface SweepDeps {
 export interface SweepOptions {
   /** 0 disables the timer (tick() can still be called). */
   sweepIntervalMs: number;
-  /** The session cache's TTL: how long the presence the sweep reads may be out of date (0: not cached). */
-  sessionTtlMs: number;
   sweepGraceMs: number;
   sweepHorizonMs: number;
   sweepMaxGroups: number;
@@ -66,16 +67,25 @@ interface GroupSweep {
   backlog: number;
 }
 
+/** The longest delay between visits of a group whose members behind all look offline, in intervals. */
+export const IDLE_MAX_INTERVALS = 8;
+
+/** When a group whose members behind all looked offline is visited next, and the delay before that. */
+interface IdleState {
+  dueMs: number;
+  delayMs: number;
+}
+
 export class Sweep {
   readonly groups: RecentGroups;
   private timer: NodeJS.Timeout | null = null;
   private running: Promise<number> | null = null;
 
   private readonly log: Logger;
-  /** Groups with members behind but none of them online: since when (ms). */
-  private readonly idleSince = new Map<string, number>();
-  /** How long such a group is still visited: its presence view may be out of date for one cache TTL. */
-  private readonly idleKeepMs: number;
+  /** Groups with members behind but none of them online: when they are visited next. */
+  private readonly idle = new Map<string, IdleState>();
+  /** The first delay before such a group is visited again (one interval, at least 1 s). */
+  private readonly idleBaseMs: number;
 
   constructor(
     private readonly deps: SweepDeps,
@@ -84,13 +94,13 @@ export class Sweep {
   ) {
     this.groups = new RecentGroups(opts.sweepMaxGroups);
     this.log = deps.log;
-    this.idleKeepMs = 2 * opts.sessionTtlMs + Math.max(opts.sweepIntervalMs, 1000);
+    this.idleBaseMs = Math.max(opts.sweepIntervalMs, 1000);
   }
 
   /** Note that `groupId` had a message through this node. */
   touch(groupId: string): void {
     this.groups.touch(groupId, this.now());
-    this.idleSince.delete(groupId);
+    this.idle.delete(groupId);
   }
 
   start(): void {
@@ -119,8 +129,9 @@ export class Sweep {
 
   private async pass(): Promise<number> {
     const now = this.now();
-    const groups = this.groups.next(this.opts.sweepGroupsPerTick, now - this.opts.sweepHorizonMs);
-    if (this.idleSince.size > this.groups.size) for (const g of this.idleSince.keys()) if (!this.groups.has(g)) this.idleSince.delete(g);
+    const notDue = (groupId: string) => (this.idle.get(groupId)?.dueMs ?? 0) > now;
+    const groups = this.groups.next(this.opts.sweepGroupsPerTick, now - this.opts.sweepHorizonMs, notDue);
+    if (this.idle.size > this.groups.size) for (const g of this.idle.keys()) if (!this.groups.has(g)) this.idle.delete(g);
     let budget = this.opts.sweepMaxMessagesPerTick;
     let bytesLeft = this.opts.sweepMaxBytesPerTick;
     let pushed = 0;
@@ -163,12 +174,10 @@ export class Sweep {
     if (backlog === 0) return this.done(groupId, 0);
     const { devices, readAtMs } = await this.deps.presence.lookup(members);
     this.deps.metrics.presenceAge.observe(Math.max(0, this.now() - readAtMs) / 1000);
-    // Members are behind but none of them looks online: the group stays in the set for a while,
-    // since this presence view can be out of date (a cached entry, for up to the cache's TTL; a
-    // gate registration that expired during a Redis pause) and a member seen online on a later
-    // visit must still be caught up. After two TTLs of that it leaves the set (offline members
-    // get their backlog by login replay), so idle groups stop costing presence reads.
-    if (devices.size === 0) return this.idle(groupId, now, backlog);
+    // Members are behind but none of them looks online: the group stays in the set (this presence
+    // view can be out of date, and a member seen online on a later visit must still be caught
+    // up), visited less and less often, so idle groups cost few presence reads.
+    if (devices.size === 0) return this.idled(groupId, now, backlog);
     const behind = new Map<number, string[]>();
     for (const userId of devices.keys()) {
       const cursor = cursorOf(userId);
@@ -177,8 +186,8 @@ export class Sweep {
       if (!users) behind.set(cursor, (users = []));
       users.push(userId);
     }
-    if (behind.size === 0) return this.idle(groupId, now, backlog);
-    this.idleSince.delete(groupId);
+    if (behind.size === 0) return this.idled(groupId, now, backlog);
+    this.idle.delete(groupId);
     const plan: Array<{ users: string[]; read: LogRead }> = [];
     let left = budget;
     for (const cursor of [...behind.keys()].sort((a, b) => a - b)) {
@@ -206,18 +215,23 @@ export class Sweep {
     return { read: Math.max(read, 1), bytes, pushed, backlog };
   }
 
-  /** Nobody is behind (or nobody online has been for idleKeepMs): the group leaves the sweep set until its next message. */
+  /** Nobody is behind: the group leaves the sweep set until its next message. */
   private done(groupId: string, backlog: number): GroupSweep {
     this.groups.forget(groupId);
-    this.idleSince.delete(groupId);
+    this.idle.delete(groupId);
     return { read: 0, bytes: 0, pushed: 0, backlog };
   }
 
-  /** Members are behind, none of them online now: nothing to push; the group stays until idleKeepMs. */
-  private idle(groupId: string, now: number, backlog: number): GroupSweep {
-    const since = this.idleSince.get(groupId);
-    if (since === undefined) this.idleSince.set(groupId, now);
-    else if (now - since >= this.idleKeepMs) return this.done(groupId, backlog);
+  /** Members are behind, none of them online now: nothing to push; the next visit waits twice as long as the last (at most IDLE_MAX_INTERVALS intervals). */
+  private idled(groupId: string, now: number, backlog: number): GroupSweep {
+    const last = this.idle.get(groupId)?.delayMs;
+    const delayMs = last === undefined ? this.idleBaseMs : Math.min(2 * last, IDLE_MAX_INTERVALS * this.idleBaseMs);
+    this.idle.set(groupId, { dueMs: now + delayMs, delayMs });
     return { read: 0, bytes: 0, pushed: 0, backlog };
+  }
+
+  /** The delay before the next visit of a group whose members behind all looked offline; null when it is not such a group. For tests and diagnostics. */
+  idleDelayMs(groupId: string): number | null {
+    return this.idle.get(groupId)?.delayMs ?? null;
   }
 }

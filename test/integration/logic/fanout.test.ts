@@ -197,21 +197,34 @@ describe('sweep', () => {
     }
   });
 
-  it('stops visiting a group whose members behind have all looked offline for two cache TTLs', async () => {
-    // TTL 0 (presence read from Redis on every visit): the group is kept for an interval's floor of 1 s.
+  it('visits a group whose members behind all look offline less and less often, and still catches up one seen online much later', async () => {
+    // TTL 0 (presence read from Redis on every visit), manual ticks: the first delay is 1 s.
     const sweeper = await startTestLogic(inject('redisSeeds'), { IMGROUP_SWEEP_GRACE_MS: '0', IMGROUP_SWEEP_INTERVAL_MS: '0', IMGROUP_SESSION_TTL_MS: '0' });
     try {
       const gate = await sweeper.driver();
+      const presence = gate.presence(sweeper.store);
+      await presence.register();
       const [alice, bob] = [uid('alice'), uid('bob')];
       const g = uid('g');
       await gate.call({ op: 'members.update', groupId: g, add: [alice, bob], remove: [] });
       await gate.call({ op: 'send', userId: alice, groupId: g, clientId: 'm1', body: 'x' });
       expect(await sweeper.node.sweepNow()).toBe(0);
+      expect(sweeper.node.sweepIdleDelayMs(g)).toBe(1000);
+      // Each visit that finds nobody online doubles the delay before the next one.
+      await eventually('the second visit doubles the delay', async () => (await sweeper.node.sweepNow()) === 0 && sweeper.node.sweepIdleDelayMs(g) === 2000);
+      await eventually('the third visit doubles it again', async () => (await sweeper.node.sweepNow()) === 0 && sweeper.node.sweepIdleDelayMs(g) === 4000);
       expect(sweeper.node.sweepVisits(g)).toBe(true);
-      await eventually('the sweep forgets the idle group', async () => (await sweeper.node.sweepNow()) === 0 && !sweeper.node.sweepVisits(g));
-      // A new message brings it back.
+      // bob is seen online seconds later (an out-of-date view: a lapsed gate, a lost entry): a later visit catches him up.
+      await presence.connect(bob, 'bob-conn');
+      await eventually('a sweep tick pushes bob his backlog', async () => (await sweeper.node.sweepNow()) > 0);
+      await gate.until(() => gate.delivers(g).some((f) => f.path === 'sweep'));
+      expect(gate.delivers(g).find((f) => f.path === 'sweep')).toMatchObject({ users: [bob] });
+      expect(sweeper.node.sweepIdleDelayMs(g)).toBeNull();
+      // A new message makes the group an ordinary one again.
+      await presence.disconnect(bob, 'bob-conn');
+      await eventually('nobody online again', async () => (await sweeper.node.sweepNow()) === 0 && sweeper.node.sweepIdleDelayMs(g) !== null);
       await gate.call({ op: 'send', userId: alice, groupId: g, clientId: 'm2', body: 'y' });
-      expect(sweeper.node.sweepVisits(g)).toBe(true);
+      expect(sweeper.node.sweepIdleDelayMs(g)).toBeNull();
     } finally {
       await sweeper.close();
     }
