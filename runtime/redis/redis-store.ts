@@ -154,19 +154,11 @@ export class RedisStore {
 
   /** One command, one round trip. */
   async call<T = unknown>(command: string, ...args: RedisArg[]): Promise<T> {
-    const name = command.toLowerCase();
-    this.metrics.commands.inc({ command: name });
-    this.metrics.roundtrips.inc();
+    const name = this.count(command);
     const admitted = this.admit(1, [args]);
-    const end = this.metrics.duration.startTimer({ command: name });
     try {
-      await this.ready();
-      return (await this.cluster.call(name, ...args)) as T;
-    } catch (err) {
-      this.metrics.errors.inc({ kind: redisErrorKind(err) });
-      throw err;
+      return await this.roundTrip<T>(name, args);
     } finally {
-      end();
       this.budget.release(admitted);
     }
   }
@@ -177,9 +169,18 @@ export class RedisStore {
    * what the budget leaves out is bounded by the callers, not by load.
    */
   async callReserved<T = unknown>(command: string, ...args: RedisArg[]): Promise<T> {
+    return this.roundTrip<T>(this.count(command), args);
+  }
+
+  /** Count one command and its round trip; returns its metric name. */
+  private count(command: string): string {
     const name = command.toLowerCase();
     this.metrics.commands.inc({ command: name });
     this.metrics.roundtrips.inc();
+    return name;
+  }
+
+  private async roundTrip<T>(name: string, args: readonly RedisArg[]): Promise<T> {
     const end = this.metrics.duration.startTimer({ command: name });
     try {
       await this.ready();

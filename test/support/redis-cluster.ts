@@ -10,6 +10,8 @@ import type { RedisClusterAdmin } from '../../runtime/redis-cluster/cluster-admi
 import { startLocalRedisCluster } from '../../runtime/dev/local-redis-cluster.js';
 import type { RedisServerProcess } from '../../runtime/dev/redis-server-process.js';
 import type { RedisServerTlsFiles } from '../../runtime/redis/redis-server-tls.js';
+import { Cluster } from 'ioredis';
+import { parseSeed } from '../../runtime/redis/redis-store.js';
 import { getFreePorts } from './free-ports.js';
 
 export interface StartRedisClusterOptions {
@@ -79,4 +81,9 @@ export async function startRedisCluster(opts: StartRedisClusterOptions = {}): Pr
       }
     }
   }
+}
+
+/** A plain ioredis Cluster client of `seeds` (`host:port`), for tests that look at keys directly. */
+export function clusterClient(seeds: readonly string[]): Cluster {
+  return new Cluster(seeds.map(parseSeed));
 }

@@ -12,6 +12,7 @@ import { signToken } from '../../runtime/auth/token-signer.js';
 import { ImgroupProcess } from '../../runtime/dev/imgroup-process.js';
 import { buildMembership, serializeMembership } from '../../runtime/protocol/membership.js';
 import { getFreePorts } from './free-ports.js';
+import { RawClient } from './raw-client.js';
 
 export interface NodeHandle {
   name: string;
@@ -175,6 +176,13 @@ export class TestSystem {
     await handle.process.stop();
     handle.process = new ImgroupProcess({ ...handle.process.opts, name: handle.name });
     await handle.process.waitReady();
+  }
+
+  /** A raw WebSocket client of `userId` on gate `gate`, welcomed, and closed by stop(). */
+  async connect(userId: string, gate = 0): Promise<RawClient> {
+    const c = await RawClient.connect(this.gates[gate]!.wsUrl, await this.token(userId));
+    this.track(c.ws);
+    return c;
   }
 
   /**

@@ -1,7 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Cluster } from 'ioredis';
+import type { Cluster } from 'ioredis';
 import calculateSlot from 'cluster-key-slot';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ClusterAdminError } from '../../../runtime/redis-cluster/cluster-admin-error.js';
@@ -11,7 +11,7 @@ import { slotMapOf } from '../../../runtime/redis-cluster/slot-map.js';
 import { RedisServerProcess } from '../../../runtime/dev/redis-server-process.js';
 import { eventually } from '../../support/eventually.js';
 import { getFreePorts } from '../../support/free-ports.js';
-import { startRedisCluster, type TestRedisCluster } from '../../support/redis-cluster.js';
+import { startRedisCluster, type TestRedisCluster, clusterClient } from '../../support/redis-cluster.js';
 
 /** Fresh, unclustered nodes on free ports (not formed into anything). */
 async function startBareNodes(dir: string, count: number): Promise<RedisServerProcess[]> {
@@ -68,7 +68,7 @@ describe('RedisClusterAdmin.formCluster on 3 masters + 3 replicas', () => {
   });
 
   it('serves reads and writes through an ioredis Cluster client', async () => {
-    const client = new Cluster(cluster.seeds.map((s) => ({ host: s.split(':')[0] as string, port: Number(s.split(':')[1]) })));
+    const client = clusterClient(cluster.seeds);
     try {
       for (let i = 0; i < 50; i++) await client.set(`admin-test:${i}`, String(i));
       for (let i = 0; i < 50; i++) expect(await client.get(`admin-test:${i}`)).toBe(String(i));
@@ -96,7 +96,7 @@ describe('RedisClusterAdmin.formCluster on 3 masters + 3 replicas', () => {
   });
 
   it('moves a slot with its keys to another master (migrateSlot)', async () => {
-    const client = new Cluster(cluster.seeds.map((s) => ({ host: s.split(':')[0] as string, port: Number(s.split(':')[1]) })));
+    const client = clusterClient(cluster.seeds);
     try {
       const keys = Array.from({ length: 250 }, (_, i) => `{migrate-me}:${i}`);
       const slot = calculateSlot(keys[0] as string);

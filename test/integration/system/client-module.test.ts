@@ -3,8 +3,9 @@
  * de-duplicated delivery, cumulative acks reaching the cursor, and reconnect across a gate restart.
  */
 import { randomBytes } from 'node:crypto';
-import { Cluster } from 'ioredis';
+import type { Cluster } from 'ioredis';
 import WebSocket from 'ws';
+import { clusterClient } from '../../support/redis-cluster.js';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { ImgroupClient } from '../../../runtime/client/index.js';
 import type { ChatMessage } from '../../../runtime/protocol/client-frames.js';
@@ -19,7 +20,7 @@ const clients: ImgroupClient[] = [];
 
 beforeAll(async () => {
   sys = await new TestSystem({ redisSeeds: inject('redisSeeds'), logic: 2, gates: 2 }).start();
-  redis = new Cluster(inject('redisSeeds').map((s) => ({ host: s.split(':')[0], port: Number(s.split(':')[1]) })));
+  redis = clusterClient(inject('redisSeeds'));
 });
 afterAll(async () => {
   for (const c of clients) c.close();

@@ -22,12 +22,6 @@ afterEach(async () => {
   await sys?.stop();
 });
 
-async function connect(userId: string, gate = 0): Promise<RawClient> {
-  const c = await RawClient.connect(sys.gates[gate]!.wsUrl, await sys.token(userId));
-  sys.track(c.ws);
-  return c;
-}
-
 /** A fresh group id that the ring over `nodes` places on `owner`. */
 function groupOwnedBy(owner: string, nodes: string[]): string {
   const ring = new HashRing(nodes);
@@ -54,8 +48,8 @@ describe('membership changes', () => {
     const [alice, bob] = [uid('alice'), uid('bob')];
     const g = groupOwnedBy('logic-1', ['logic-0', 'logic-1']);
     await sys.addMembers(g, [alice, bob]);
-    const a = await connect(alice, 0);
-    const b = await connect(bob, 1);
+    const a = await sys.connect(alice, 0);
+    const b = await sys.connect(bob, 1);
     expect(await a.request({ type: 'send', id: 'before', groupId: g, body: '1' })).toMatchObject({ seq: 1 });
     const servedBefore = metricValue(await sys.metrics(sys.logic[0]!), 'imgroup_logic_messages_total');
 
@@ -81,7 +75,7 @@ describe('membership changes', () => {
     const [alice] = [uid('alice')];
     const g = groupOwnedBy('logic-1', ['logic-0', 'logic-1']);
     await sys.addMembers(g, [alice]);
-    const a = await connect(alice, 0);
+    const a = await sys.connect(alice, 0);
     expect(await a.request({ type: 'send', id: 'm1', groupId: g, body: 'one' })).toMatchObject({ seq: 1 });
     await sys.logic[1]!.process.kill();
     // The membership document still names logic-1: the gate routes around it on its own (how long
@@ -102,8 +96,8 @@ describe('a gate killed with SIGKILL', () => {
   it('stops counting its users within 2 heartbeats; they get their messages on reconnect', async () => {
     const [g, alice, bob] = [uid('g'), uid('alice'), uid('bob')];
     await sys.addMembers(g, [alice, bob]);
-    const b = await connect(bob, 1);
-    await connect(alice, 1);
+    const b = await sys.connect(bob, 1);
+    await sys.connect(alice, 1);
     expect((await sys.admin('GET', `/v1/users/${bob}/presence`, undefined, 0)).body.online).toBe(true);
 
     // "Within 2 heartbeats" is a property of state, not of a stopwatch: the gate's liveness key lives
@@ -126,9 +120,9 @@ describe('a gate killed with SIGKILL', () => {
     // Messages sent meanwhile wait behind bob's cursor and arrive when he reconnects elsewhere.
     const carol = uid('carol');
     await sys.addMembers(g, [carol]);
-    const c = await connect(carol, 0);
+    const c = await sys.connect(carol, 0);
     for (let i = 1; i <= 3; i++) await c.request({ type: 'send', id: `m${i}`, groupId: g, body: `while away ${i}` });
-    const b2 = await connect(bob, 0);
+    const b2 = await sys.connect(bob, 0);
     expect((await b2.waitMessages(g, 3)).map((m) => m.body)).toEqual(['while away 1', 'while away 2', 'while away 3']);
   });
 });

@@ -8,7 +8,8 @@
  * Non-member send and sync (NOT_MEMBER) are in messaging.test.ts.
  */
 import { randomBytes } from 'node:crypto';
-import { Cluster } from 'ioredis';
+import type { Cluster } from 'ioredis';
+import { clusterClient } from '../../support/redis-cluster.js';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { MAX_SEQ } from '../../../runtime/protocol/client-frames.js';
 import { keys } from '../../../runtime/redis/keys.js';
@@ -23,18 +24,12 @@ let redis: Cluster;
 
 beforeAll(async () => {
   sys = await new TestSystem({ redisSeeds: inject('redisSeeds'), logic: 1, gates: 1 }).start();
-  redis = new Cluster(inject('redisSeeds').map((s) => ({ host: s.split(':')[0], port: Number(s.split(':')[1]) })));
+  redis = clusterClient(inject('redisSeeds'));
 });
 afterAll(async () => {
   await redis?.quit();
   await sys?.stop();
 });
-
-async function connect(userId: string): Promise<RawClient> {
-  const c = await RawClient.connect(sys.gates[0]!.wsUrl, await sys.token(userId));
-  sys.track(c.ws);
-  return c;
-}
 
 /** A ping round trip: the gate has read (and forwarded) everything sent before it. */
 async function flushed(c: RawClient): Promise<void> {
@@ -49,15 +44,15 @@ describe('hostile acks', () => {
   it('ignores a non-member’s ack and clamps a member’s ack past the head to the head; later messages still arrive', async () => {
     const [g, alice, bob, eve] = [uid('g'), uid('alice'), uid('bob'), uid('eve')];
     await sys.addMembers(g, [alice, bob]);
-    const a = await connect(alice);
+    const a = await sys.connect(alice);
     for (let i = 1; i <= 2; i++) expect(await a.request({ type: 'send', id: `m${i}`, groupId: g, body: `b${i}` })).toMatchObject({ type: 'sent', seq: i });
     const before = await acksSeen();
 
     // Eve, a member of nothing, acks the group; then Bob acks far past its head (2).
-    const e = await connect(eve);
+    const e = await sys.connect(eve);
     e.send({ type: 'ack', groupId: g, seq: 2 });
     await flushed(e);
-    const b = await connect(bob);
+    const b = await sys.connect(bob);
     await b.waitMessages(g, 2);
     b.send({ type: 'ack', groupId: g, seq: MAX_SEQ });
     await flushed(b);
@@ -75,7 +70,7 @@ describe('hostile acks', () => {
     b.close();
     await b.waitClose();
     expect(await a.request({ type: 'send', id: 'm3', groupId: g, body: 'after the ack' })).toMatchObject({ type: 'sent', seq: 3 });
-    const again = await connect(bob);
+    const again = await sys.connect(bob);
     const [first] = await again.waitMessages(g, 1);
     expect(first).toMatchObject({ seq: 3, body: 'after the ack' });
     await flushed(again);
@@ -93,7 +88,7 @@ describe('ids that are JavaScript property names', () => {
     const g = '__proto__';
     await sys.addMembers(g, [proto, ctor, toStr]);
     expect((await sys.admin('GET', `/v1/groups/${g}/members`)).body.members).toEqual(expect.arrayContaining([proto, ctor, toStr]));
-    const [p, c] = [await connect(proto), await connect(ctor)];
+    const [p, c] = [await sys.connect(proto), await sys.connect(ctor)];
     const presence = await sys.admin('GET', `/v1/users/${proto}/presence`);
     expect(presence.body).toMatchObject({ userId: proto, online: true, devices: [{ gate: sys.gates[0]!.name, connId: p.frames[0]!.connId }] });
     const sent = await p.request({ type: 'send', id: 'proto-1', groupId: g, body: 'from __proto__' });
@@ -111,7 +106,7 @@ describe('ids that are JavaScript property names', () => {
       return Number(cursors[proto]) === sent.seq && Number(cursors[ctor]) === sent.seq;
     });
     // toString was offline: it gets the message at login, from the cursor it has (not from a prototype).
-    const t = await connect(toStr);
+    const t = await sys.connect(toStr);
     await t.next((f) => f.type === 'msg' && f.seq === sent.seq);
     expect(Object.getPrototypeOf({})).toBe(Object.prototype);
     for (const client of [p, c, t]) expect(client.frames.filter((f) => f.type === 'error')).toEqual([]);

@@ -6,12 +6,12 @@
  * 10 minutes and the sweep is off: without the announcement the member would get nothing more.
  */
 import { randomBytes } from 'node:crypto';
-import { Cluster } from 'ioredis';
+import type { Cluster } from 'ioredis';
+import { clusterClient } from '../../support/redis-cluster.js';
 import { afterAll, beforeAll, expect, inject, it } from 'vitest';
 import { allChannels, DEFAULT_PRESENCE_CHANNELS } from '../../../runtime/presence/presence-channels.js';
 import { keys } from '../../../runtime/redis/keys.js';
 import { eventually } from '../../support/eventually.js';
-import { RawClient } from '../../support/raw-client.js';
 import { metricValue, TestSystem } from '../../support/system.js';
 
 const uid = (p: string) => `${p}-${randomBytes(4).toString('hex')}`;
@@ -27,25 +27,19 @@ beforeAll(async () => {
     heartbeatMs: 5000,
     env: { IMGROUP_SESSION_TTL_MS: '600000', IMGROUP_SWEEP_INTERVAL_MS: '0' },
   }).start();
-  redis = new Cluster(inject('redisSeeds').map((s) => ({ host: s.split(':')[0], port: Number(s.split(':')[1]) })));
+  redis = clusterClient(inject('redisSeeds'));
 });
 afterAll(async () => {
   await redis?.quit();
   await sys?.stop();
 });
 
-async function connect(userId: string, gate: number): Promise<RawClient> {
-  const c = await RawClient.connect(sys.gates[gate]!.wsUrl, await sys.token(userId));
-  sys.track(c.ws);
-  return c;
-}
-
 it('a gate whose liveness lapsed announces its users again: the logic cache shows them online at once', async () => {
   const [g, alice, bob, carol] = [uid('g'), uid('alice'), uid('bob'), uid('carol')];
   await sys.addMembers(g, [alice, bob, carol]);
-  const a = await connect(alice, 0);
-  const b = await connect(bob, 1);
-  const c = await connect(carol, 1);
+  const a = await sys.connect(alice, 0);
+  const b = await sys.connect(bob, 1);
+  const c = await sys.connect(carol, 1);
   // The logic node keeps what it caches only once its change-notice channels are subscribed.
   await eventually('invalidation channels subscribed', async () => sys.subscribedChannels() === allChannels(DEFAULT_PRESENCE_CHANNELS).length);
   const gate0 = sys.gates[0]!;

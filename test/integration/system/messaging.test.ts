@@ -4,10 +4,10 @@
 import { randomBytes } from 'node:crypto';
 import WebSocket from 'ws';
 import { SignJWT } from 'jose';
+import { clusterClient } from '../../support/redis-cluster.js';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { RawClient } from '../../support/raw-client.js';
 import { TestSystem } from '../../support/system.js';
-import { Cluster } from 'ioredis';
+import type { Cluster } from 'ioredis';
 import { keys } from '../../../runtime/redis/keys.js';
 import { eventually } from '../../support/eventually.js';
 
@@ -17,25 +17,19 @@ let redis: Cluster;
 
 beforeAll(async () => {
   sys = await new TestSystem({ redisSeeds: inject('redisSeeds'), logic: 2, gates: 2 }).start();
-  redis = new Cluster(inject('redisSeeds').map((s) => ({ host: s.split(':')[0], port: Number(s.split(':')[1]) })));
+  redis = clusterClient(inject('redisSeeds'));
 });
 afterAll(async () => {
   await redis?.quit();
   await sys?.stop();
 });
 
-async function connect(userId: string, gate = 0): Promise<RawClient> {
-  const c = await RawClient.connect(sys.gates[gate]!.wsUrl, await sys.token(userId));
-  sys.track(c.ws);
-  return c;
-}
-
 describe('group messaging across two gates', () => {
   it('delivers a message to members on both gates, including the sender’s own connection', async () => {
     const [g, alice, bob] = [uid('g'), uid('alice'), uid('bob')];
     await sys.addMembers(g, [alice, bob]);
-    const a = await connect(alice, 0);
-    const b = await connect(bob, 1);
+    const a = await sys.connect(alice, 0);
+    const b = await sys.connect(bob, 1);
     const sent = await a.request({ type: 'send', id: 'm1', groupId: g, body: 'hello bob' });
     expect(sent).toMatchObject({ type: 'sent', id: 'm1', groupId: g, seq: 1 });
     expect(typeof sent.ts).toBe('number');
@@ -47,9 +41,9 @@ describe('group messaging across two gates', () => {
   it('keeps seqs continuous and in order with two concurrent senders', async () => {
     const [g, alice, bob, carol] = [uid('g'), uid('alice'), uid('bob'), uid('carol')];
     await sys.addMembers(g, [alice, bob, carol]);
-    const a = await connect(alice, 0);
-    const b = await connect(bob, 1);
-    const c = await connect(carol, 1);
+    const a = await sys.connect(alice, 0);
+    const b = await sys.connect(bob, 1);
+    const c = await sys.connect(carol, 1);
     const n = 40;
     const acks = await Promise.all(
       Array.from({ length: n }, (_, i) => (i % 2 === 0 ? a : b).request({ type: 'send', id: `m${i}`, groupId: g, body: `body ${i}` })),
@@ -65,8 +59,8 @@ describe('group messaging across two gates', () => {
   it('rejects a non-member’s send and sync with NOT_MEMBER and never delivers to non-members', async () => {
     const [g, alice, eve] = [uid('g'), uid('alice'), uid('eve')];
     await sys.addMembers(g, [alice]);
-    const a = await connect(alice, 0);
-    const e = await connect(eve, 1);
+    const a = await sys.connect(alice, 0);
+    const e = await sys.connect(eve, 1);
     expect(await e.request({ type: 'send', id: 'x', groupId: g, body: 'let me in' })).toMatchObject({ type: 'error', id: 'x', code: 'NOT_MEMBER' });
     expect(await e.request({ type: 'sync', id: 'y', groupId: g, afterSeq: 0 })).toMatchObject({ type: 'error', id: 'y', code: 'NOT_MEMBER' });
     await a.request({ type: 'send', id: 'm1', groupId: g, body: 'members only' });
@@ -80,8 +74,8 @@ describe('group messaging across two gates', () => {
   it('treats a re-send of the same id as the same message', async () => {
     const [g, alice, bob] = [uid('g'), uid('alice'), uid('bob')];
     await sys.addMembers(g, [alice, bob]);
-    const a = await connect(alice, 0);
-    const b = await connect(bob, 1);
+    const a = await sys.connect(alice, 0);
+    const b = await sys.connect(bob, 1);
     const first = await a.request({ type: 'send', id: 'retry-me', groupId: g, body: 'once' });
     a.frames.length = 0;
     const again = await a.request({ type: 'send', id: 'retry-me', groupId: g, body: 'once' });
@@ -97,9 +91,9 @@ describe('group messaging across two gates', () => {
   it('delivers everything to an offline member on reconnect, oldest first, and exactly once after ack', async () => {
     const [g, alice, dave] = [uid('g'), uid('alice'), uid('dave')];
     await sys.addMembers(g, [alice, dave]);
-    const a = await connect(alice, 0);
+    const a = await sys.connect(alice, 0);
     for (let i = 1; i <= 5; i++) await a.request({ type: 'send', id: `m${i}`, groupId: g, body: `offline ${i}` });
-    const d1 = await connect(dave, 1);
+    const d1 = await sys.connect(dave, 1);
     const replayed = await d1.waitMessages(g, 5);
     expect(replayed.map((m) => m.seq)).toEqual([1, 2, 3, 4, 5]);
     expect(replayed.map((m) => m.body)).toEqual(['offline 1', 'offline 2', 'offline 3', 'offline 4', 'offline 5']);
@@ -111,7 +105,7 @@ describe('group messaging across two gates', () => {
     await waitForCursor(dave, g, 5);
     d1.close();
     await d1.waitClose();
-    const d2 = await connect(dave, 0);
+    const d2 = await sys.connect(dave, 0);
     await a.request({ type: 'send', id: 'm6', groupId: g, body: 'after ack' });
     const [first] = await d2.waitMessages(g, 1);
     expect(first).toMatchObject({ seq: 6, body: 'after ack' });
@@ -121,7 +115,7 @@ describe('group messaging across two gates', () => {
   it('answers sync with pages and a more flag', async () => {
     const [g, alice] = [uid('g'), uid('alice')];
     await sys.addMembers(g, [alice]);
-    const a = await connect(alice, 0);
+    const a = await sys.connect(alice, 0);
     for (let i = 1; i <= 7; i++) await a.request({ type: 'send', id: `m${i}`, groupId: g, body: `b${i}` });
     const p1 = await a.request({ type: 'sync', id: 'p1', groupId: g, afterSeq: 0, limit: 3 });
     expect(p1.messages.map((m: any) => m.seq)).toEqual([1, 2, 3]);
@@ -137,7 +131,7 @@ describe('group messaging across two gates', () => {
     expect((await sys.admin('PUT', `/v1/groups/${g}/members`, { add: [alice, bob] })).body).toEqual({ groupId: g, members: 2 });
     expect((await sys.admin('PUT', `/v1/groups/${g}/members`, { remove: [bob] })).body).toEqual({ groupId: g, members: 1 });
     expect((await sys.admin('GET', `/v1/groups/${g}/members`)).body).toEqual({ groupId: g, members: [alice] });
-    const a = await connect(alice, 1);
+    const a = await sys.connect(alice, 1);
     const posted = await sys.admin('POST', `/v1/groups/${g}/messages`, { from: 'system', body: 'welcome' });
     expect(posted).toEqual({ status: 200, body: { seq: 1 } });
     expect((await a.waitMessages(g, 1))[0]).toMatchObject({ seq: 1, from: 'system', body: 'welcome' });
@@ -153,8 +147,8 @@ describe('presence through the admin API', () => {
   it('shows each device while connected and nothing after disconnect', async () => {
     const alice = uid('alice');
     expect((await sys.admin('GET', `/v1/users/${alice}/presence`)).body).toEqual({ userId: alice, online: false, devices: [] });
-    const a0 = await connect(alice, 0);
-    const a1 = await connect(alice, 1);
+    const a0 = await sys.connect(alice, 0);
+    const a1 = await sys.connect(alice, 1);
     const welcome0 = a0.frames.find((f) => f.type === 'welcome')!;
     const welcome1 = a1.frames.find((f) => f.type === 'welcome')!;
     const p = await sys.admin('GET', `/v1/users/${alice}/presence`, undefined, 1);
@@ -213,8 +207,8 @@ describe('bad frames', () => {
   it('answers each bad frame with its error while this connection and others keep working', async () => {
     const [g, alice, bob] = [uid('g'), uid('alice'), uid('bob')];
     await sys.addMembers(g, [alice, bob]);
-    const a = await connect(alice, 0);
-    const b = await connect(bob, 0);
+    const a = await sys.connect(alice, 0);
+    const b = await sys.connect(bob, 0);
     const cases: Array<[unknown, string]> = [
       ['this is not json', 'BAD_FRAME'],
       [{ type: 'send', id: 'x1', groupId: g }, 'BAD_FRAME'],
@@ -238,8 +232,8 @@ describe('bad frames', () => {
 
   it('closes a client that keeps sending bad frames with 4500, and only that client', async () => {
     const [mallory, bob] = [uid('mallory'), uid('bob')];
-    const m = await connect(mallory, 1);
-    const b = await connect(bob, 1);
+    const m = await sys.connect(mallory, 1);
+    const b = await sys.connect(bob, 1);
     for (let i = 0; i < 50 && !m.closed; i++) m.send('garbage');
     expect((await m.waitClose()).code).toBe(4500);
     b.send({ type: 'ping' });

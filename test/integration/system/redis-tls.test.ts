@@ -11,7 +11,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ImgroupProcess } from '../../../runtime/dev/imgroup-process.js';
 import { eventually } from '../../support/eventually.js';
 import { getFreePorts } from '../../support/free-ports.js';
-import { RawClient } from '../../support/raw-client.js';
 import { startRedisCluster, type TestRedisCluster } from '../../support/redis-cluster.js';
 import { TestSystem } from '../../support/system.js';
 import { LOOPBACK_SANS, makeTestCa, type TestCa } from '../../support/test-certs.js';
@@ -39,12 +38,6 @@ afterAll(async () => {
   await Promise.all([ca?.remove(), otherCa?.remove()]);
 });
 
-async function connect(userId: string, gate: number): Promise<RawClient> {
-  const c = await RawClient.connect(sys.gates[gate]!.wsUrl, await sys.token(userId));
-  sys.track(c.ws);
-  return c;
-}
-
 /** Sharded channels with a subscriber, over every node (PUBSUB SHARDCHANNELS, asked through the TLS admin). */
 async function shardChannels(): Promise<number> {
   let n = 0;
@@ -56,8 +49,8 @@ describe('gates and logic nodes on a TLS-only Redis Cluster', () => {
   it('deliver group messages between clients on two gates, stored in Redis over TLS', async () => {
     const [g, alice, bob] = [uid('g'), uid('alice'), uid('bob')];
     await sys.addMembers(g, [alice, bob]);
-    const a = await connect(alice, 0);
-    const b = await connect(bob, 1);
+    const a = await sys.connect(alice, 0);
+    const b = await sys.connect(bob, 1);
     const sent = await a.request({ type: 'send', id: 'm1', groupId: g, body: 'over tls' });
     expect(sent).toMatchObject({ type: 'sent', id: 'm1', groupId: g, seq: 1 });
     expect((await b.waitMessages(g, 1))[0]).toMatchObject({ seq: 1, from: alice, body: 'over tls' });

@@ -5,10 +5,11 @@
  * the next message online through the gate's change notice.
  */
 import { randomBytes } from 'node:crypto';
+import { clusterClient } from '../../support/redis-cluster.js';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { RawClient } from '../../support/raw-client.js';
 import { metricValue, TestSystem } from '../../support/system.js';
-import { Cluster } from 'ioredis';
+import type { Cluster } from 'ioredis';
 import { allChannels, DEFAULT_PRESENCE_CHANNELS } from '../../../runtime/presence/presence-channels.js';
 import { keys } from '../../../runtime/redis/keys.js';
 import { eventually } from '../../support/eventually.js';
@@ -24,18 +25,12 @@ beforeAll(async () => {
     gates: 2,
     env: { IMGROUP_SESSION_TTL_MS: '60000', IMGROUP_SWEEP_INTERVAL_MS: '0', IMGROUP_CURSOR_FLUSH_MS: '200' },
   }).start();
-  redis = new Cluster(inject('redisSeeds').map((s) => ({ host: s.split(':')[0], port: Number(s.split(':')[1]) })));
+  redis = clusterClient(inject('redisSeeds'));
 });
 afterAll(async () => {
   await redis?.quit();
   await sys?.stop();
 });
-
-async function connect(userId: string, gate = 0): Promise<RawClient> {
-  const c = await RawClient.connect(sys.gates[gate]!.wsUrl, await sys.token(userId));
-  sys.track(c.ws);
-  return c;
-}
 
 async function logicMetric(name: string, labels: Record<string, string> = {}): Promise<number> {
   return metricValue(await sys.metrics(sys.logic[0]!), name, labels);
@@ -45,13 +40,13 @@ describe('session cache with real gates', () => {
   it('brings the next message to a member who connected after the cache was filled, through the gate’s notice', async () => {
     const [g, alice, bob, carol] = [uid('g'), uid('alice'), uid('bob'), uid('carol')];
     await sys.addMembers(g, [alice, bob, carol]);
-    const a = await connect(alice, 0);
-    const c = await connect(carol, 1);
+    const a = await sys.connect(alice, 0);
+    const c = await sys.connect(carol, 1);
     await eventually('invalidation channels subscribed', async () => sys.subscribedChannels() === allChannels(DEFAULT_PRESENCE_CHANNELS).length);
     expect(await a.request({ type: 'send', id: 'm1', groupId: g, body: 'one' })).toMatchObject({ type: 'sent', seq: 1 });
     await c.waitMessages(g, 1);
     const notices = await logicMetric('imgroup_logic_session_cache_invalidations_total', { kind: 'presence', source: 'notice' });
-    const b = await connect(bob, 1);
+    const b = await sys.connect(bob, 1);
     expect((await b.waitMessages(g, 1)).map((m) => m.seq)).toEqual([1]); // login replay
     await eventually('bob’s connect notice applied', async () => (await logicMetric('imgroup_logic_session_cache_invalidations_total', { kind: 'presence', source: 'notice' })) > notices);
     // Nothing was dropped for a resubscription: the notice alone updated the cached (offline) entry.
@@ -64,7 +59,7 @@ describe('session cache with real gates', () => {
     const g = uid('g');
     const members = Array.from({ length: 20 }, (_, i) => uid(`m${i}`));
     await sys.addMembers(g, members);
-    const online = await Promise.all(members.slice(0, 10).map((u, i) => connect(u, i % 2)));
+    const online = await Promise.all(members.slice(0, 10).map((u, i) => sys.connect(u, i % 2)));
     const sender = online[0] as RawClient;
     const round = async (seq: number) => {
       expect(await sender.request({ type: 'send', id: `m${seq}`, groupId: g, body: `${seq}` })).toMatchObject({ type: 'sent', seq });
