@@ -7,7 +7,9 @@
  * "redisRoundtripsPerMessage","cacheHitRatio","lost","duplicates",…,"workload":{…}} — plus
  * "cacheOff" and "redisCommandsRatioOffToOn" with --compare-cache, "baseline",
  * "fractionOfBaseline" and "p99RatioToBaseline" with --baseline. Every run carries "servers",
- * "connectionsPerServer", "cpuSeconds" and "cpuMsPer1000Deliveries" (see process-cpu.ts).
+ * "connectionsPerServer", "cpuSeconds", "cpuMsPer1000Deliveries" (see process-cpu.ts), "machineBusy"
+ * (0–1: the machine's CPU busy over the measured phase, all cores, the client workers included)
+ * and "cores".
  * `--idle` prints the IdleResult instead.
  */
 import type { BenchOptions } from './bench-options.js';
@@ -189,6 +191,8 @@ function serversJson(r: RunResult): Record<string, unknown> {
     connectionsPerServer: r.connectionsPerServer,
     cpuSeconds: rounded(r.cpuSeconds, 3),
     cpuMsPer1000Deliveries: rounded(r.cpuMsPer1000Deliveries, 3),
+    machineBusy: round(r.machineBusy, 3),
+    cores: r.cores,
   };
 }
 
@@ -202,6 +206,7 @@ function baselineComparison(main: RunResult, baseline: RunResult): Record<string
 
 const SERVER_ROWS: ReadonlyArray<[label: string, cell: (r: RunResult) => string]> = [
   ['server processes (connections each)', (r) => `${r.servers}${r.connectionsPerServer ? ` (${r.connectionsPerServer.map(n0).join(' / ')})` : ''}`],
+  ['machine CPU busy (all cores, clients included)', (r) => `${pct(r.machineBusy)} of ${r.cores}`],
 ];
 
 /** A row per process kind any of the runs has, then servers and total: CPU ms per 1,000 deliveries ('' where a run has no such process, — where it could not be read). */

@@ -13,6 +13,7 @@
  *   (masters and replicas) the cluster client knows;
  * - client workers and bare `ws` baseline servers: `process.cpuUsage()`, over their IPC.
  */
+import { cpus } from 'node:os';
 import type { Sample } from '../ops/prom-text.js';
 import { sumSamples } from '../ops/prom-text.js';
 import type { RedisStore } from '../redis/redis-store.js';
@@ -109,4 +110,37 @@ export function cpuPerDeliveries(spent: CpuSeconds, deliveries: number): CpuPerD
   out.server = per(sum(kinds.filter((k) => k !== 'clients')));
   out.total = per(sum(kinds));
   return out;
+}
+
+/**
+ * The whole machine's CPU time at one moment (every core, whatever runs on it), from
+ * `os.cpus()`: busy (user, nice, system, interrupts) and in all, ms. Read at both ends of a
+ * measured phase it says how close to saturation the machine ran: on a machine that also runs
+ * the load generator, a latency tail at a fixed rate is queueing once this nears 1.
+ */
+export interface MachineCpu {
+  busyMs: number;
+  totalMs: number;
+  cores: number;
+}
+
+type CpuTimes = { user: number; nice: number; sys: number; idle: number; irq: number };
+
+export function machineCpu(list: ReadonlyArray<{ times: CpuTimes }> = cpus()): MachineCpu {
+  let busyMs = 0;
+  let totalMs = 0;
+  for (const { times: t } of list) {
+    const busy = t.user + t.nice + t.sys + t.irq;
+    busyMs += busy;
+    totalMs += busy + t.idle;
+  }
+  return { busyMs, totalMs, cores: list.length };
+}
+
+/** Fraction (0–1) of the machine's CPU time that was busy between two readings; null when no time passed or a counter went back. */
+export function machineBusy(before: MachineCpu, after: MachineCpu): number | null {
+  const total = after.totalMs - before.totalMs;
+  const busy = after.busyMs - before.busyMs;
+  if (total <= 0 || busy < 0 || busy > total) return null;
+  return busy / total;
 }

@@ -10,7 +10,7 @@
  * prints one table, a column per workload.
  */
 import type { BenchOptions } from './bench-options.js';
-import { idleJson, kib, ms, n0, n2, outcomeJson, renderTable, round, workloadOf } from './bench-report.js';
+import { idleJson, kib, ms, n0, n2, outcomeJson, pct, renderTable, round, workloadOf } from './bench-report.js';
 import type { StormResult } from './login-storm.js';
 import type { LogicCacheMemory, SuiteEntry } from './suite-run.js';
 import type { RunResult } from './workload-run.js';
@@ -146,6 +146,7 @@ const SUITE_ROWS: ReadonlyArray<[label: string, cell: Cell]> = [
   ['latency p50 (ms)', msg((e) => ms(e.result.latencyMs.p50))],
   ['latency p99 (ms)', msg((e) => ms(e.result.latencyMs.p99))],
   ['Redis commands/message', msg((e) => n2(e.result.redisCommandsPerMessage))],
+  ['machine CPU busy (all cores, clients included)', msg((e) => pct(e.result.machineBusy))],
   ['CPU ms / 1,000 deliveries: gate / logic / Redis', msg((e) => { const c = e.result.cpuMsPer1000Deliveries; return `${n2(c.gate ?? null)} / ${n2(c.logic ?? null)} / ${n2(c.redis ?? null)}`; })],
   [
     '  of which logic / gates (presence upkeep)',

@@ -19,7 +19,7 @@ import { LatencyHistogram } from './latency-histogram.js';
 import type { BenchPhase } from './message-body.js';
 import { loadFigures, type LoadFigures, type MetricsSnapshot, scrapeAll } from './metrics-scrape.js';
 import { assignConnections, buildPopulation, type Connection, type GroupPlan, senderQuotas } from './population.js';
-import { type CpuPerDeliveries, type CpuSeconds, cpuPerDeliveries, cpuSpent } from './process-cpu.js';
+import { type CpuPerDeliveries, type CpuSeconds, cpuPerDeliveries, cpuSpent, type MachineCpu, machineBusy, machineCpu } from './process-cpu.js';
 import { grouped, type ProgressSink } from './progress-line.js';
 import type { RunSubject, SubjectSample } from './run-subject.js';
 import type { SeqRange } from './seq-receipts.js';
@@ -69,6 +69,14 @@ export interface RunResult {
   cpuSeconds: CpuSeconds;
   /** The same in ms per 1,000 deliveries of the phase, with `server` and `total`. */
   cpuMsPer1000Deliveries: CpuPerDeliveries;
+  /**
+   * Fraction (0–1) of this machine's CPU time, all cores, that was busy over the measured phase
+   * (every process on it, the client workers included; with `--target` the servers may run
+   * elsewhere); null when it could not be read.
+   */
+  machineBusy: number | null;
+  /** Cores of this machine. */
+  cores: number;
 }
 
 /** Points in a run where a caller measures something of its own (the suite: logic heap before and after). */
@@ -84,13 +92,14 @@ interface PhaseSample {
   metrics: MetricsSnapshot | null;
   server: SubjectSample;
   cpu: CpuSeconds;
+  machine: MachineCpu;
 }
 
 /** Scrape the ops URLs, then read the subject's processes and the client workers (they report their own CPU time). */
 async function samplePhase(subject: RunSubject, pool: WorkerPool): Promise<PhaseSample> {
   const metrics = subject.opsUrls.length > 0 ? await scrapeAll(subject.opsUrls) : null;
   const [server, clients] = await Promise.all([subject.sample(metrics), pool.cpuSeconds()]);
-  return { metrics, server, cpu: { ...server.cpu, clients } };
+  return { metrics, server, cpu: { ...server.cpu, clients }, machine: machineCpu() };
 }
 
 const PROGRESS_MS = 200;
@@ -162,6 +171,8 @@ export async function runWorkload(o: BenchOptions, subject: RunSubject, progress
       connectionsPerServer: after.server.connectionsPerServer,
       cpuSeconds: cpu,
       cpuMsPer1000Deliveries: cpuPerDeliveries(cpu, verdict.deliveries),
+      machineBusy: machineBusy(before.machine, after.machine),
+      cores: after.machine.cores,
     };
   } finally {
     progress.step(`${subject.name}: closing connections…`);
@@ -290,7 +301,7 @@ function summarize(
   verdict: DeliveryVerdict,
   load: LoadFigures | null,
   onlineMembers: number,
-): Omit<RunResult, 'setupMs' | 'connectMs' | 'servers' | 'connectionsPerServer' | 'cpuSeconds' | 'cpuMsPer1000Deliveries'> {
+): Omit<RunResult, 'setupMs' | 'connectMs' | 'servers' | 'connectionsPerServer' | 'cpuSeconds' | 'cpuMsPer1000Deliveries' | 'machineBusy' | 'cores'> {
   const messages = ranges.reduce((n, r) => n + (r.range[1] - r.range[0]), 0);
   const latency = new LatencyHistogram();
   const afterStore = new LatencyHistogram();

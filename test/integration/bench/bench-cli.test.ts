@@ -92,6 +92,10 @@ describe('imgroup bench', () => {
     for (const run of Object.values(runs)) {
       for (const [kind, ms] of Object.entries(run.cpuMsPer1000Deliveries)) expect(ms, kind).toBeGreaterThan(0);
       expect(run.cpuMsPer1000Deliveries.total).toBeCloseTo(run.cpuMsPer1000Deliveries.server + run.cpuMsPer1000Deliveries.clients, 2);
+      // The machine ran this run's processes: some of its CPU was busy, never more than all of it.
+      expect(run.machineBusy).toBeGreaterThan(0);
+      expect(run.machineBusy).toBeLessThanOrEqual(1);
+      expect(run.cores).toBeGreaterThan(0);
     }
   }, 180_000);
 

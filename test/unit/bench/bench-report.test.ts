@@ -35,6 +35,8 @@ function run(over: Partial<RunResult> = {}): RunResult {
     connectionsPerServer: [250, 250],
     cpuSeconds: { gate: 20, logic: 10, redis: 5, clients: 15 },
     cpuMsPer1000Deliveries: { gate: 40, logic: 20, redis: 10, clients: 30, server: 70, total: 100 },
+    machineBusy: 0.876,
+    cores: 2,
     ...over,
   };
 }
@@ -78,7 +80,7 @@ describe('benchmark JSON', () => {
     });
     const json = outcomeJson({ main: run(), baseline }, options);
     expect(json.p99RatioToBaseline).toBe(2.13);
-    expect(json).toMatchObject({ servers: 2, connectionsPerServer: [250, 250], cpuMsPer1000Deliveries: { gate: 40, logic: 20, redis: 10, clients: 30, server: 70, total: 100 } });
+    expect(json).toMatchObject({ servers: 2, connectionsPerServer: [250, 250], cpuMsPer1000Deliveries: { gate: 40, logic: 20, redis: 10, clients: 30, server: 70, total: 100 }, machineBusy: 0.876, cores: 2 });
     expect(json.baseline).toMatchObject({
       servers: 2,
       latencyMs: { p50: 2, p99: 10, max: 30 },
@@ -116,6 +118,7 @@ describe('benchmark tables', () => {
     const main = run({ cpuMsPer1000Deliveries: { gate: 40, logic: 20, redis: null, clients: 30, server: null, total: null } });
     const text = outcomeTable({ main, baseline }, resolveBenchOptions(['--rate', '200'], {}));
     expect(text).toMatch(/server processes \(connections each\)\s+2 \(250 \/ 250\)\s+2 \(250 \/ 250\)/);
+    expect(text).toMatch(/machine CPU busy \(all cores, clients included\)\s+87\.6 % of 2\s+87\.6 % of 2/);
     expect(text).toMatch(/^CPU ms per 1,000 deliveries$/m);
     expect(text).toMatch(/^ {2}gates\s+40\.00$/m);
     expect(text).toMatch(/^ {2}Redis servers\s+—$/m);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { MetricsSnapshot } from '../../../runtime/bench/metrics-scrape.js';
-import { cpuPerDeliveries, cpuSpent, cpuUsageSeconds, metricsCpu, processKindOf, redisInfoCpuSeconds } from '../../../runtime/bench/process-cpu.js';
+import { cpuPerDeliveries, cpuSpent, cpuUsageSeconds, machineBusy, machineCpu, metricsCpu, processKindOf, redisInfoCpuSeconds } from '../../../runtime/bench/process-cpu.js';
 import { parsePrometheusText } from '../../../runtime/ops/prom-text.js';
 
 const snap = (...texts: string[]): MetricsSnapshot => ({ perTarget: texts.map(parsePrometheusText) });
@@ -51,5 +51,17 @@ describe('CPU per process kind', () => {
   it('leaves sums null when a part is unknown, and everything null without deliveries', () => {
     expect(cpuPerDeliveries({ gate: 2, logic: 1, redis: null, clients: 1 }, 1000)).toEqual({ gate: 2000, logic: 1000, redis: null, clients: 1000, server: null, total: null });
     expect(cpuPerDeliveries({ baseline: 1, clients: 1 }, 0)).toEqual({ baseline: null, clients: null, server: null, total: null });
+  });
+
+  it('reads the machine: busy and all CPU time over every core', () => {
+    const core = (user: number, nice: number, sys: number, idle: number, irq: number) => ({ times: { user, nice, sys, idle, irq } });
+    expect(machineCpu([core(100, 10, 50, 800, 40), core(200, 0, 100, 700, 0)])).toEqual({ busyMs: 500, totalMs: 2000, cores: 2 });
+    expect(machineCpu().cores).toBeGreaterThan(0);
+  });
+
+  it('gives the busy fraction between two readings, null when no time passed or a counter went back', () => {
+    expect(machineBusy({ busyMs: 500, totalMs: 2000, cores: 2 }, { busyMs: 1400, totalMs: 3000, cores: 2 })).toBe(0.9);
+    expect(machineBusy({ busyMs: 500, totalMs: 2000, cores: 2 }, { busyMs: 500, totalMs: 2000, cores: 2 })).toBeNull();
+    expect(machineBusy({ busyMs: 500, totalMs: 2000, cores: 2 }, { busyMs: 400, totalMs: 3000, cores: 2 })).toBeNull();
   });
 });

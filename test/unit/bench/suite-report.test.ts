@@ -39,6 +39,8 @@ function run(over: Partial<RunResult> = {}): RunResult {
     connectionsPerServer: [5000, 5000],
     cpuSeconds: { gate: 4, logic: 2, redis: 1, clients: 3 },
     cpuMsPer1000Deliveries: { gate: 40, logic: 20, redis: 10, clients: 30, server: 70, total: 100 },
+    machineBusy: 0.876,
+    cores: 2,
     ...over,
   };
 }
