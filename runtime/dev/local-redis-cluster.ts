@@ -131,6 +131,8 @@ export async function startLocalRedisCluster(opts: LocalRedisClusterOptions): Pr
           'ask for the same shape, or remove the directory to start afresh',
       );
     }
+    // Ready for clients means ready for `WAIT` too: every replica has its master's data.
+    await admin.waitReplicationLinks(addrs.slice(masters), opts.formTimeoutMs ?? 30_000);
   } catch (err) {
     await stop();
     throw err;

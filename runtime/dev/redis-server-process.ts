@@ -176,6 +176,10 @@ export function redisServerArgs(addr: RedisServerAddr, opts: RedisServerProcessO
     '--cluster-node-timeout', String(opts.clusterNodeTimeoutMs ?? 5000),
     '--save', '',
     '--appendonly', opts.appendOnly ? 'yes' : 'no',
+    // A replica's full sync starts at once instead of after 5 s spent waiting for more replicas
+    // to share the transfer: a local cluster forms (and restarts nodes) with replicas that
+    // should be counted by WAIT as soon as it is up.
+    '--repl-diskless-sync-delay', '0',
   ];
   if (opts.password) args.push('--requirepass', opts.password, '--masterauth', opts.password);
   args.push(...(opts.extraArgs ?? []));

@@ -8,6 +8,7 @@
  * every wait is bounded, and bootstrap refuses to touch a node that already serves slots or
  * holds keys: a restarted operator must never wipe data.
  */
+import { infoField } from '../redis/redis-info.js';
 import { ClusterAdminError } from './cluster-admin-error.js';
 import { assessClusterHealth, type ClusterHealth, type HealthExpectation, type NodeObservation } from './cluster-health.js';
 import { myselfOf, type ClusterNodeRecord, type ClusterNodesView } from './cluster-nodes.js';
@@ -89,6 +90,26 @@ export class RedisClusterAdmin extends RedisNodeCommands {
       return { done: last.healthy, detail: last.problems.join('; ') };
     });
     return last as ClusterHealth;
+  }
+
+  /**
+   * Poll `INFO replication` of each replica until its link to its master is up and no sync is in
+   * progress: from then on its master can count it in a `WAIT` (a cluster can be healthy — every
+   * replica following its master — while a replica's first full sync is still running).
+   */
+  async waitReplicationLinks(replicas: readonly Addr[], timeoutMs = DEFAULT_FORM_TIMEOUT_MS): Promise<void> {
+    await this.until(`${replicas.length} replica(s) in sync with their masters`, timeoutMs, async () => {
+      const behind: string[] = [];
+      await Promise.all(
+        replicas.map(async (addr) => {
+          const info = await this.command(addr, 'info', 'replication').then(String, (err: Error) => `error:${err.message}`);
+          const link = infoField(info, 'master_link_status');
+          const syncing = infoField(info, 'master_sync_in_progress');
+          if (link !== 'up' || syncing !== '0') behind.push(`${formatAddr(addr)} link ${link ?? 'unknown'}, sync in progress ${syncing ?? 'unknown'}`);
+        }),
+      );
+      return { done: behind.length === 0, detail: behind.join('; ') };
+    });
   }
 
   /**

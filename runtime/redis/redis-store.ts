@@ -8,6 +8,7 @@ import { createHash } from 'node:crypto';
 import calculateSlot from 'cluster-key-slot';
 import { Cluster, type ClusterOptions, type Redis } from 'ioredis';
 import { type Admission, CommandBudget } from './command-budget.js';
+import { CommitQueues } from './commit-queue.js';
 import type { RedisMetrics } from './redis-metrics.js';
 import { redisErrorKind } from './redis-errors.js';
 import { backoffDelayMs, type BackoffBounds } from '../retry/backoff.js';
@@ -131,6 +132,8 @@ export class RedisStore {
   private readyWait: Promise<void> | null = null;
   /** Masters whose last WAIT fell short (scriptThenWait): one WAIT at a time is sent to them. */
   private readonly shortMasters = new ShortMasters();
+  /** Appends waiting to share a WAIT on their master (scriptThenWait), by master, replicas and timeout. */
+  private readonly commits = new CommitQueues<ScriptCall, [BatchReply, BatchReply]>();
 
   constructor(
     readonly cluster: Cluster,
@@ -377,7 +380,9 @@ export class RedisStore {
    * (the write may still be there: the caller cannot count it as replicated). A script error is
    * thrown (MOVED, TRYAGAIN … are retryable: the caller runs it again after a slot map refresh);
    * an ASK is followed at once (ASKING, script, WAIT to the importing node); NOSCRIPT is answered
-   * by sending the source. Counted as `script:<name>` and `wait`, one round trip per pipeline.
+   * by sending the source. Calls to one master share a WAIT (group commit, CommitQueues): those
+   * that come while a WAIT is out there go together after it, as [script × k, WAIT]. Counted as
+   * `script:<name>` per call and `wait` per WAIT sent, one round trip per pipeline.
    * Null — nothing sent — while the master is short of replicas and another call is probing it
    * (ShortMasters): a WAIT blocks the connection, so they are not queued behind each other.
    */
@@ -395,53 +400,64 @@ export class RedisStore {
       throw new Error(`Redis Cluster not ready: no known master for the slot of ${JSON.stringify(call.keys[0])}`);
     }
     const master = `${node.options.host}:${node.options.port}`;
-    if (!this.shortMasters.admit(master)) return null;
+    // A master known short of replicas gets one probe at a time, alone; the others share WAITs.
+    const grouped = !this.shortMasters.isShort(master);
+    if (!grouped && !this.shortMasters.admit(master)) return null;
     let outcome: 'enough' | 'short' | 'failed' = 'failed';
     const started = process.hrtime.bigint();
     try {
+      const first = node;
+      let [script, wait] = grouped
+        ? await this.commits.submit(`${master} ${replicas} ${timeoutMs}`, call, (calls) => this.pipelineScriptsWait(first, calls, replicas, timeoutMs))
+        : await this.pipelineScriptWait(node, call, replicas, timeoutMs);
       let asking = false;
-      for (let attempt = 0; ; attempt++) {
-        this.metrics.commands.inc({ command: label });
-        this.metrics.commands.inc({ command: 'wait' });
-        const [script, wait] = await this.pipelineScriptWait(node, call, replicas, timeoutMs, asking);
-        let result: { reply: unknown; acked: number };
-        if (script[0] && redisErrorKind(script[0]) === 'noscript') {
-          this.metrics.commands.inc({ command: label });
-          this.metrics.commands.inc({ command: 'wait' });
-          const [again, againWait] = await this.pipelineScriptWait(node, call, replicas, timeoutMs, asking, true);
-          result = this.scriptWaitResult(again, againWait);
-        } else {
-          const target = script[0] && attempt === 0 ? this.askTarget(script[0]) : null;
-          if (target) {
-            // A slot being migrated: the keys are (or go) on the importing node; one ASKING round there.
-            this.metrics.errors.inc({ kind: 'ask' });
-            node = target;
-            asking = true;
-            continue;
-          }
-          result = this.scriptWaitResult(script, wait);
-        }
-        outcome = result.acked >= replicas ? 'enough' : 'short';
-        return result;
+      const target = script[0] ? this.askTarget(script[0]) : null;
+      if (target) {
+        // A slot being migrated: the keys are (or go) on the importing node; one ASKING round there.
+        this.metrics.errors.inc({ kind: 'ask' });
+        node = target;
+        asking = true;
+        [script, wait] = await this.pipelineScriptWait(node, call, replicas, timeoutMs, { asking });
       }
+      if (script[0] && redisErrorKind(script[0]) === 'noscript') [script, wait] = await this.pipelineScriptWait(node, call, replicas, timeoutMs, { asking, withSource: true });
+      const result = this.scriptWaitResult(script, wait);
+      outcome = result.acked >= replicas ? 'enough' : 'short';
+      return result;
     } catch (err) {
       this.metrics.errors.inc({ kind: redisErrorKind(err) });
       throw err;
     } finally {
-      this.shortMasters.settled(master, outcome);
+      // A shared call that failed (a lost connection, a moved slot) says nothing of the replicas,
+      // and it was no probe: only a probe's failure ends its turn.
+      if (!grouped || outcome !== 'failed') this.shortMasters.settled(master, outcome);
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
       this.metrics.duration.observe({ command: label }, seconds);
       this.metrics.duration.observe({ command: 'wait' }, seconds);
     }
   }
 
-  private async pipelineScriptWait(node: Redis, call: ScriptCall, replicas: number, timeoutMs: number, asking: boolean, withSource = false): Promise<[BatchReply, BatchReply]> {
-    const { script, keys, args } = call;
+  /** One call alone: [ASKING,] script, WAIT. */
+  private async pipelineScriptWait(node: Redis, call: ScriptCall, replicas: number, timeoutMs: number, how: { asking?: boolean; withSource?: boolean } = {}): Promise<[BatchReply, BatchReply]> {
+    return (await this.pipelineScriptsWait(node, [call], replicas, timeoutMs, how))[0] as [BatchReply, BatchReply];
+  }
+
+  /** [ASKING,] the scripts, then one WAIT, as one pipeline: each call's script reply with the WAIT's reply. */
+  private async pipelineScriptsWait(
+    node: Redis,
+    calls: readonly ScriptCall[],
+    replicas: number,
+    timeoutMs: number,
+    { asking = false, withSource = false }: { asking?: boolean; withSource?: boolean } = {},
+  ): Promise<Array<[BatchReply, BatchReply]>> {
     const pipeline = node.pipeline();
     if (asking) pipeline.call('asking');
-    if (withSource) pipeline.eval(script.source, keys.length, ...keys, ...args);
-    else pipeline.evalsha(script.sha, keys.length, ...keys, ...args);
+    for (const { script, keys, args } of calls) {
+      this.metrics.commands.inc({ command: `script:${script.name}` });
+      if (withSource) pipeline.eval(script.source, keys.length, ...keys, ...args);
+      else pipeline.evalsha(script.sha, keys.length, ...keys, ...args);
+    }
     pipeline.call('wait', replicas, timeoutMs);
+    this.metrics.commands.inc({ command: 'wait' });
     this.metrics.roundtrips.inc();
     const results = (await pipeline.exec()) ?? [];
     const at = (i: number): BatchReply => {
@@ -449,7 +465,8 @@ export class RedisStore {
       return r ? [r[0], r[1]] : [new Error('pipeline returned no reply'), null];
     };
     const first = asking ? 1 : 0;
-    return [at(first), at(first + 1)];
+    const wait = at(first + calls.length);
+    return calls.map((_, i) => [at(first + i), wait]);
   }
 
   private scriptWaitResult(script: BatchReply, wait: BatchReply): { reply: unknown; acked: number } {

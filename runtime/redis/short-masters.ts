@@ -13,6 +13,11 @@ export class ShortMasters {
   /** Address → whether its probe is in flight. */
   private readonly short = new Map<string, boolean>();
 
+  /** Is `master` known short of replicas (its calls go one probe at a time, `admit`)? */
+  isShort(master: string): boolean {
+    return this.short.has(master);
+  }
+
   /**
    * May a call that WAITs on `master` go now? True when the master is not known short, or when it
    * is and no probe is in flight (this call becomes the probe: report it with `settled`).

@@ -3,6 +3,11 @@
  * records every frame it receives, so tests see the wire as a client does.
  */
 import WebSocket from 'ws';
+import { shouldReconnect } from '../../runtime/protocol/errors.js';
+import { backoffDelayMs } from '../../runtime/retry/backoff.js';
+
+/** The reconnect backoff of connectRetrying (runtime/client's is similar). */
+const CLIENT_RECONNECT_BACKOFF = { minMs: 50, maxMs: 1000 };
 
 export type Frame = Record<string, any>;
 
@@ -31,6 +36,13 @@ export class RawClient {
 
   /** Connect with `?token=`; resolves after the `welcome` frame. */
   static async connect(wsUrl: string, token: string, opts: { header?: boolean } = {}): Promise<RawClient> {
+    const client = await RawClient.open(wsUrl, token, opts);
+    await client.next((f) => f.type === 'welcome');
+    return client;
+  }
+
+  /** The WebSocket handshake only. */
+  private static async open(wsUrl: string, token: string, opts: { header?: boolean } = {}): Promise<RawClient> {
     const ws = opts.header ? new WebSocket(wsUrl, { headers: { authorization: `Bearer ${token}` } }) : new WebSocket(`${wsUrl}?token=${encodeURIComponent(token)}`);
     const client = new RawClient(ws);
     await new Promise<void>((resolve, reject) => {
@@ -38,8 +50,34 @@ export class RawClient {
       ws.once('unexpected-response', (_req, res) => reject(new Error(`handshake refused: HTTP ${res.statusCode}`)));
       ws.once('error', reject);
     });
-    await client.next((f) => f.type === 'welcome');
     return client;
+  }
+
+  /**
+   * Connect as a client application would: a connection the gate closes with a code that says
+   * reconnect (e.g. 4002, its presence write failed while Redis fails over) is opened again
+   * after the client's backoff, until `timeoutMs` has passed.
+   */
+  static async connectRetrying(wsUrl: string, token: string, timeoutMs = 60_000): Promise<RawClient> {
+    const deadline = Date.now() + timeoutMs;
+    for (let n = 0; ; n++) {
+      const client = await RawClient.connectOrClosed(wsUrl, token);
+      if (client instanceof RawClient) return client;
+      if (!shouldReconnect(client.code) || Date.now() > deadline) throw new Error(`connection closed (${client.code} ${client.reason}) before the welcome, ${n + 1} attempt(s)`);
+      await new Promise((r) => setTimeout(r, backoffDelayMs(n, CLIENT_RECONNECT_BACKOFF)));
+    }
+  }
+
+  /** Connected (welcome received), or the close that came instead. */
+  private static async connectOrClosed(wsUrl: string, token: string): Promise<RawClient | { code: number; reason: string }> {
+    const client = await RawClient.open(wsUrl, token);
+    try {
+      await client.next((f) => f.type === 'welcome');
+      return client;
+    } catch (err) {
+      if (client.closed) return client.closed;
+      throw err;
+    }
   }
 
   private wake(): void {

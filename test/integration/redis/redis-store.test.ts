@@ -143,6 +143,32 @@ describe('RedisStore against a real Redis Cluster', () => {
     expect(await s.store.scriptThenWait({ script, keys: [key], args: ['v2'] }, 2, 50)).toEqual({ reply: 'v2', acked: 1 });
   });
 
+  it('lets concurrent calls to one master share a WAIT (group commit): each gets its own reply, a failing script fails only its call', async () => {
+    const own = await openStore(); // a store of its own: the shared one saw a WAIT fall short above
+    try {
+      const script = defineScript('store_test_commit', `-- ${randomUUID()}\nif ARGV[1] == 'fail' then return redis.error_reply('ERR imgroup commit test') end\nredis.call('SET', KEYS[1], ARGV[1]) return ARGV[1]`);
+      const keys = Array.from({ length: 20 }, (_, i) => `{store-test:${run}:commit}:${i}`); // one slot, so one master
+      await own.store.script(script, [keys[0] as string], ['loaded']);
+      const waits0 = await own.metric('imgroup_redis_commands_total', { command: 'wait' });
+      const trips0 = await own.metric('imgroup_redis_roundtrips_total');
+      const results = await Promise.allSettled(keys.map((k, i) => own.store.scriptThenWait({ script, keys: [k], args: [i === 7 ? 'fail' : `v${i}`] }, 1, 10_000)));
+      results.forEach((r, i) => {
+        if (i === 7) expect(r.status === 'rejected' && String(r.reason)).toMatch(/imgroup commit test/);
+        else expect(r, `call ${i}`).toEqual({ status: 'fulfilled', value: { reply: `v${i}`, acked: 1 } });
+      });
+      // Twenty calls, at most two WAITs (all in one batch, or the first alone and the rest after it).
+      const waits = (await own.metric('imgroup_redis_commands_total', { command: 'wait' })) - waits0;
+      expect(waits).toBeGreaterThanOrEqual(1);
+      expect(waits).toBeLessThanOrEqual(2);
+      expect((await own.metric('imgroup_redis_roundtrips_total')) - trips0).toBe(waits);
+      expect(await own.metric('imgroup_redis_commands_total', { command: 'script:store_test_commit' })).toBe(21);
+      const stored = await own.store.batch(keys.map((k) => ['get', k] as const));
+      expect(stored.map(([, v]) => v)).toEqual(keys.map((_, i) => (i === 7 ? null : `v${i}`)));
+    } finally {
+      await own.store.close();
+    }
+  });
+
   it('throws the script\'s own error from scriptThenWait', async () => {
     const script = defineScript('store_test_fail', `-- ${randomUUID()}\nreturn redis.error_reply('ERR imgroup test failure')`);
     await expect(s.store.scriptThenWait({ script, keys: [`store-test:${run}:fail`], args: [] }, 1, 1000)).rejects.toThrow(/imgroup test failure/);

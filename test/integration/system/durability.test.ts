@@ -202,7 +202,8 @@ async function member(sys: TestSystem, groupId: string, users: string[]): Promis
   await sys.addMembers(groupId, users);
   return Promise.all(
     users.map(async (u) => {
-      const c = await RawClient.connect(sys.gates[0]!.wsUrl, await sys.token(u));
+      // After the previous test's failover a presence write can still fail (4002): reconnect, as a client does.
+      const c = await RawClient.connectRetrying(sys.gates[0]!.wsUrl, await sys.token(u));
       sys.track(c.ws);
       return c;
     }),

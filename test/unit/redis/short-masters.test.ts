@@ -47,4 +47,14 @@ describe('ShortMasters', () => {
     expect([s.admit('m:0'), s.admit('m:0')]).toEqual([true, true]); // forgotten: not short any more
     expect([s.admit(`m:${MAX_SHORT_MASTERS}`), s.admit(`m:${MAX_SHORT_MASTERS}`)]).toEqual([true, false]);
   });
+
+  it('says which masters are short without admitting anything', () => {
+    const s = new ShortMasters();
+    expect(s.isShort('a:1')).toBe(false);
+    s.settled('a:1', 'short');
+    expect(s.isShort('a:1')).toBe(true);
+    expect(s.admit('a:1')).toBe(true); // isShort did not take the probe's turn
+    s.settled('a:1', 'enough');
+    expect(s.isShort('a:1')).toBe(false);
+  });
 });
