@@ -8,7 +8,7 @@
  * "cacheOff" and "redisCommandsRatioOffToOn" with --compare-cache, "baseline",
  * "fractionOfBaseline" and "p99RatioToBaseline" with --baseline. Every run carries "servers",
  * "connectionsPerServer", "cpuSeconds", "cpuMsPer1000Deliveries" (see process-cpu.ts), "machineBusy"
- * (0–1: the machine's CPU busy over the measured phase, all cores, the client workers included)
+ * (0–1: the machine's CPU busy from the first send until every delivery arrived, all cores, the client workers included)
  * and "cores".
  * `--idle` prints the IdleResult instead.
  */

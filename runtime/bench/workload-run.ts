@@ -19,7 +19,7 @@ import { LatencyHistogram } from './latency-histogram.js';
 import type { BenchPhase } from './message-body.js';
 import { loadFigures, type LoadFigures, type MetricsSnapshot, scrapeAll } from './metrics-scrape.js';
 import { assignConnections, buildPopulation, type Connection, type GroupPlan, senderQuotas } from './population.js';
-import { type CpuPerDeliveries, type CpuSeconds, cpuPerDeliveries, cpuSpent, type MachineCpu, machineBusy, machineCpu } from './process-cpu.js';
+import { type CpuPerDeliveries, type CpuSeconds, cpuPerDeliveries, cpuSpent, machineBusy, machineCpu } from './process-cpu.js';
 import { grouped, type ProgressSink } from './progress-line.js';
 import type { RunSubject, SubjectSample } from './run-subject.js';
 import type { SeqRange } from './seq-receipts.js';
@@ -70,8 +70,8 @@ export interface RunResult {
   /** The same in ms per 1,000 deliveries of the phase, with `server` and `total`. */
   cpuMsPer1000Deliveries: CpuPerDeliveries;
   /**
-   * Fraction (0–1) of this machine's CPU time, all cores, that was busy over the measured phase
-   * (every process on it, the client workers included; with `--target` the servers may run
+   * Fraction (0–1) of this machine's CPU time, all cores, that was busy while the measured phase
+   * sent and delivered (from its first send until every delivery arrived; every process on it, the client workers included; with `--target` the servers may run
    * elsewhere); null when it could not be read.
    */
   machineBusy: number | null;
@@ -92,14 +92,13 @@ interface PhaseSample {
   metrics: MetricsSnapshot | null;
   server: SubjectSample;
   cpu: CpuSeconds;
-  machine: MachineCpu;
 }
 
 /** Scrape the ops URLs, then read the subject's processes and the client workers (they report their own CPU time). */
 async function samplePhase(subject: RunSubject, pool: WorkerPool): Promise<PhaseSample> {
   const metrics = subject.opsUrls.length > 0 ? await scrapeAll(subject.opsUrls) : null;
   const [server, clients] = await Promise.all([subject.sample(metrics), pool.cpuSeconds()]);
-  return { metrics, server, cpu: { ...server.cpu, clients }, machine: machineCpu() };
+  return { metrics, server, cpu: { ...server.cpu, clients } };
 }
 
 const PROGRESS_MS = 200;
@@ -149,7 +148,10 @@ export async function runWorkload(o: BenchOptions, subject: RunSubject, progress
 
     progress.step(`${subject.name}: measuring, ${grouped(o.messages)} messages ${o.rate > 0 ? `at ${grouped(o.rate)}/s` : `as fast as possible (window ${o.window} per sender)`}…`);
     const start = { ...head };
+    // The machine is read over the sending and delivering only, without the settle periods.
+    const machineStart = machineCpu();
     const sends = await runPhase(o, pool, progress, 'm', groups, workerOf, o.messages, head);
+    const machineEnd = machineCpu();
     await settle(o.settleMs, progress);
     const after = await samplePhase(subject, pool);
     await hooks.measured?.();
@@ -171,8 +173,8 @@ export async function runWorkload(o: BenchOptions, subject: RunSubject, progress
       connectionsPerServer: after.server.connectionsPerServer,
       cpuSeconds: cpu,
       cpuMsPer1000Deliveries: cpuPerDeliveries(cpu, verdict.deliveries),
-      machineBusy: machineBusy(before.machine, after.machine),
-      cores: after.machine.cores,
+      machineBusy: machineBusy(machineStart, machineEnd),
+      cores: machineEnd.cores,
     };
   } finally {
     progress.step(`${subject.name}: closing connections…`);
