@@ -4,10 +4,7 @@
  */
 import WebSocket from 'ws';
 import { shouldReconnect } from '../../runtime/protocol/errors.js';
-import { backoffDelayMs } from '../../runtime/retry/backoff.js';
-
-/** The reconnect backoff of connectRetrying (runtime/client's is similar). */
-const CLIENT_RECONNECT_BACKOFF = { minMs: 50, maxMs: 1000 };
+import { eventually } from './eventually.js';
 
 export type Frame = Record<string, any>;
 
@@ -56,16 +53,23 @@ export class RawClient {
   /**
    * Connect as a client application would: a connection the gate closes with a code that says
    * reconnect (e.g. 4002, its presence write failed while Redis fails over) is opened again
-   * after the client's backoff, until `timeoutMs` has passed.
+   * (eventually's polling), until one is welcomed; any other close fails at once.
    */
   static async connectRetrying(wsUrl: string, token: string, timeoutMs = 60_000): Promise<RawClient> {
-    const deadline = Date.now() + timeoutMs;
-    for (let n = 0; ; n++) {
-      const client = await RawClient.connectOrClosed(wsUrl, token);
-      if (client instanceof RawClient) return client;
-      if (!shouldReconnect(client.code) || Date.now() > deadline) throw new Error(`connection closed (${client.code} ${client.reason}) before the welcome, ${n + 1} attempt(s)`);
-      await new Promise((r) => setTimeout(r, backoffDelayMs(n, CLIENT_RECONNECT_BACKOFF)));
-    }
+    let connected = null as RawClient | null;
+    let lastClose = '';
+    await eventually(
+      'a connection welcomed',
+      async () => {
+        const c = await RawClient.connectOrClosed(wsUrl, token);
+        if (c instanceof RawClient) connected = c;
+        else if (shouldReconnect(c.code)) lastClose = `${c.code} ${c.reason}`;
+        else throw new Error(`connection closed (${c.code} ${c.reason}) before the welcome`);
+        return connected !== null;
+      },
+      { timeoutMs, explain: () => `last close: ${lastClose}` },
+    );
+    return connected as RawClient;
   }
 
   /** Connected (welcome received), or the close that came instead. */
