@@ -154,6 +154,12 @@ export class ClientConnection implements Flushable {
    * sent to this very connection (its login backlog), which must not wait for its own login.
    */
   deliver(groupId: string, items: readonly OrderedItem[], addressed: boolean): void {
+    // One live message, next in its group: the usual push, written without an OrderStep.
+    const only = items.length === 1 && !addressed ? items[0] : undefined;
+    if (only !== undefined && this.order.takeNext(groupId, only.seq)) {
+      this.write(only);
+      return;
+    }
     this.carryOut(this.order.offer(groupId, items, addressed));
   }
 

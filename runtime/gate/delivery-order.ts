@@ -99,6 +99,19 @@ export class ConnectionOrder {
     return step;
   }
 
+  /**
+   * The common case, decided without building a step: a live message that is the next of its
+   * group (or the group's first), with the login replay done and nothing of the group held. True:
+   * it is taken (the caller writes it). False: nothing changed, and `offer` decides.
+   */
+  takeNext(groupId: string, seq: number): boolean {
+    if (this.loginPending || this.fills?.has(groupId) === true) return false;
+    const last = this.last?.get(groupId);
+    if (last !== undefined && seq !== last + 1) return false;
+    this.setLast(groupId, seq);
+    return true;
+  }
+
   /** The login replay was answered (a failed one is retried until it is): release what was buffered. */
   loginDone(): OrderStep {
     const step = new Step();

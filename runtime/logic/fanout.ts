@@ -5,22 +5,27 @@
  *
  * One batch: the group's members and their online devices come from the session cache (read from
  * Redis only on a miss; never by asking gates), then one deliver frame per linked gate names the
- * users on it (the sender's own devices included). A full queue or a failed batch skips online delivery for those messages
+ * users on it (the sender's own devices included). That routing is kept per group (route-memo.ts)
+ * and reused by the group's next batch while no member, presence entry or gate link changed. A full queue or a failed batch skips online delivery for those messages
  * only; the sweep, login replay and sync deliver them later.
  */
 import type { Logger } from 'pino';
 import type { ChatMessage } from '../protocol/client-frames.js';
-import type { PresenceReader } from '../presence/presence.js';
 import { isRetryableRedisError } from '../redis/redis-errors.js';
-import type { GateDelivery } from './gate-delivery.js';
+import type { GateDelivery, Routes } from './gate-delivery.js';
+import type { GateLink } from './gate-links.js';
 import type { LogicMetrics } from './logic-metrics.js';
 import type { MemberCache } from './member-cache.js';
+import type { PresenceCache } from './presence-cache.js';
+import { RouteMemo } from './route-memo.js';
 import type { StorageHealth } from './storage-health.js';
 
 export interface FanoutOptions {
   deliverBatchMax: number;
   fanoutQueueMax: number;
   fanoutMaxPending: number;
+  /** Routed users the route memo holds over all groups (0: route every batch afresh). */
+  routeMemoMaxUsers: number;
 }
 
 /** A stored message waiting for fan-out, with when its request was accepted (performance.now()). */
@@ -39,17 +44,20 @@ export class Fanout {
   private readonly queues = new Map<string, GroupQueue>();
   private pendingTotal = 0;
   private readonly idleWaiters: Array<() => void> = [];
+  private readonly routes: RouteMemo<Routes<GateLink>>;
 
   constructor(
     private readonly members: MemberCache,
-    private readonly presence: PresenceReader,
+    private readonly presence: Pick<PresenceCache, 'lookup' | 'changes' | 'now'>,
     private readonly delivery: GateDelivery,
     private readonly metrics: LogicMetrics,
     private readonly log: Logger,
     private readonly opts: FanoutOptions,
     /** Told about transient Redis failures (a failover is logged there, once). */
     private readonly health: Pick<StorageHealth, 'failed'>,
-  ) {}
+  ) {
+    this.routes = new RouteMemo(opts.routeMemoMaxUsers);
+  }
 
   /**
    * Queue a stored message for online delivery; false when a bound was hit (delivery skipped).
@@ -112,12 +120,23 @@ export class Fanout {
       this.metrics.fanoutRecipients.observe(0);
       return;
     }
-    const { devices, readAtMs } = await this.presence.lookup(members);
-    this.metrics.presenceAge.observe(Math.max(0, Date.now() - readAtMs) / 1000);
-    const reached = this.delivery.toUsers(
+    // Read before the lookup: a change while it runs leaves the memo out of date at once.
+    const stamp = { members, presenceChanges: this.presence.changes, linksGeneration: this.delivery.linksGeneration };
+    let found = this.routes.get(groupId, stamp, this.presence.now());
+    this.metrics.fanoutRoutes.inc({ source: found ? 'memo' : 'lookup' });
+    if (!found) {
+      const looked = await this.presence.lookup(members);
+      const routes = this.delivery.route(looked.devices);
+      let users = 0;
+      for (const list of routes.byLink.values()) users += list.length;
+      this.routes.set(groupId, stamp, looked.freshUntilMs, looked.readAtMs, routes, users);
+      found = { routes, readAtMs: looked.readAtMs };
+    }
+    this.metrics.presenceAge.observe(Math.max(0, Date.now() - found.readAtMs) / 1000);
+    const reached = this.delivery.toRoutes(
       groupId,
       batch.map((q) => q.msg),
-      devices,
+      found.routes,
       'online',
     );
     this.metrics.fanoutRecipients.observe(reached);

@@ -58,14 +58,28 @@ export class GateDelivery {
    * (split only beyond MAX_IDS_PER_FRAME users). Returns the number of users reached.
    */
   toUsers(groupId: string, msgs: readonly ChatMessage[], devices: ReadonlyMap<string, readonly Device[]>, path: PushPath): number {
+    return this.toRoutes(groupId, msgs, this.route(devices), path);
+  }
+
+  /** Which users to name to which linked gate (routeDevices over this node's links). */
+  route(devices: ReadonlyMap<string, readonly Device[]>): Routes<GateLink> {
+    return routeDevices(devices, (gate, boot) => this.links.forDevice(gate, boot));
+  }
+
+  /** Changes whenever a gate link is added or removed (routes computed before are then out of date). */
+  get linksGeneration(): number {
+    return this.links.generation;
+  }
+
+  /** `toUsers` with the routing already done (`route`, possibly for an earlier message). Returns the number of users reached. */
+  toRoutes(groupId: string, msgs: readonly ChatMessage[], routes: Routes<GateLink>, path: PushPath): number {
     if (msgs.length === 0) return 0;
-    const routes = routeDevices(devices, (gate, boot) => this.links.forDevice(gate, boot));
     if (routes.unroutable > 0) this.metrics.fanoutSkipped.inc({ reason: 'no_link' }, routes.unroutable);
     let reached = 0;
     let dropped = 0;
     for (const [link, users] of routes.byLink) {
       for (let i = 0; i < users.length; i += MAX_IDS_PER_FRAME) {
-        const part = users.slice(i, i + MAX_IDS_PER_FRAME);
+        const part = users.length <= MAX_IDS_PER_FRAME ? users : users.slice(i, i + MAX_IDS_PER_FRAME);
         const frame: DeliverFrame = { t: 'deliver', groupId, msgs: [...msgs], users: part, path };
         if (link.sendDroppable(frame)) reached += part.length;
         else dropped += part.length;

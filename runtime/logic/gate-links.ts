@@ -61,6 +61,7 @@ export class GateLink {
 
 export class GateLinks {
   private readonly byGate = new Map<string, GateLink>();
+  private changes = 0;
 
   constructor(
     private readonly metrics: LogicMetrics,
@@ -71,6 +72,7 @@ export class GateLinks {
   add(link: GateLink): void {
     const older = this.byGate.get(link.gate);
     this.byGate.set(link.gate, link);
+    this.changes++;
     this.metrics.gateLinks.set(this.byGate.size);
     if (older && older !== link) {
       this.log.info({ gate: link.gate, boot: link.boot, olderBoot: older.boot }, 'gate link replaced by a newer one');
@@ -82,6 +84,7 @@ export class GateLinks {
   remove(link: GateLink): void {
     if (this.byGate.get(link.gate) !== link) return;
     this.byGate.delete(link.gate);
+    this.changes++;
     this.metrics.gateLinks.set(this.byGate.size);
   }
 
@@ -93,6 +96,11 @@ export class GateLinks {
 
   get size(): number {
     return this.byGate.size;
+  }
+
+  /** Changes with every link added or removed: equal values mean the same set of links. */
+  get generation(): number {
+    return this.changes;
   }
 
   /** Tell every linked gate that this node is shutting down (`draining`): they route around it. */

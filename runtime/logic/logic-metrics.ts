@@ -17,6 +17,8 @@ export interface LogicMetrics {
   fanoutRecipients: Histogram;
   /** Fan-out work not done: queue_full (message not queued), no_link (device's gate not linked), slow_link (gate link buffer over its bound), error (Redis failed). */
   fanoutSkipped: Counter<'reason'>;
+  /** Fan-out batches by where their routing came from: memo (the group's last routing, still valid) or lookup. */
+  fanoutRoutes: Counter<'source'>;
   gateLinks: Gauge;
   /** Malformed frames from gates. */
   internalFrameErrors: Counter;
@@ -93,6 +95,12 @@ export function createLogicMetrics(registry: Registry): LogicMetrics {
       name: 'imgroup_logic_fanout_skipped_total',
       help: 'Online fan-out not done (left to the sweep, login replay and sync), by reason: queue_full, no_link, slow_link (per user), error.',
       labelNames: ['reason'],
+      registers,
+    }),
+    fanoutRoutes: new Counter({
+      name: 'imgroup_logic_fanout_routes_total',
+      help: "Online fan-out batches by where their routing came from: memo (the group's previous routing, reused because no member, presence entry or gate link changed and no entry passed its TTL) or lookup (presence looked up in the session cache, routed again).",
+      labelNames: ['source'],
       registers,
     }),
     gateLinks: new Gauge({
@@ -249,6 +257,7 @@ function zeroKnownLabels(m: LogicMetrics): void {
   for (const result of ['stored', 'duplicate', 'not_member', 'error']) m.messages.inc({ result }, 0);
   for (const path of ['online', 'offline', 'sweep']) m.deliveries.inc({ path }, 0);
   for (const reason of ['queue_full', 'no_link', 'slow_link', 'error']) m.fanoutSkipped.inc({ reason }, 0);
+  for (const source of ['memo', 'lookup']) m.fanoutRoutes.inc({ source }, 0);
   for (const result of ['applied', 'ignored', 'error']) m.acks.inc({ result }, 0);
   for (const kind of ['members', 'presence']) {
     for (const result of ['hit', 'miss', 'stale']) m.sessionCacheRequests.inc({ kind, result }, 0);

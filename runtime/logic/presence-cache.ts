@@ -34,10 +34,21 @@ export function withChange(devices: readonly Device[], change: PresenceChange): 
   return kept.length === 0 ? NO_DEVICES : kept;
 }
 
+/** A lookup through the cache, with how long its answer may be reused (route-memo.ts). */
+export interface CachedPresenceLookup extends PresenceLookup {
+  /**
+   * The TTL of the oldest entry the answer used runs out at this time (ms since the epoch). Equal
+   * to the lookup's start when the answer must not be reused: the cache is disabled, or part of it
+   * came from another lookup's read of unknown age.
+   */
+  freshUntilMs: number;
+}
+
 export class PresenceCache implements PresenceReader {
   private readonly flights = new SingleFlight<readonly Device[]>();
   /** Users being read → notices received meanwhile (null: too many, or a `missed`: do not store). */
   private readonly filling = new Map<string, PresenceChange[] | null>();
+  private noticesSeen = 0;
 
   constructor(
     private readonly reader: PresenceReader,
@@ -45,14 +56,32 @@ export class PresenceCache implements PresenceReader {
     private readonly metrics: LogicMetrics,
   ) {}
 
-  async lookup(userIds: readonly string[]): Promise<PresenceLookup> {
+  /**
+   * Equal values mean no presence may have changed in between: it counts every change notice and
+   * `missed` report received (of cached users or not) and every store, update or drop of a cached
+   * entry (SessionCache.presenceChanges). route-memo.ts relies on it.
+   */
+  get changes(): number {
+    return this.noticesSeen + this.cache.presenceChanges;
+  }
+
+  /** The session cache's clock (ms since the epoch), the one `freshUntilMs` is on. */
+  now(): number {
+    return this.cache.now();
+  }
+
+  async lookup(userIds: readonly string[]): Promise<CachedPresenceLookup> {
+    const now = this.cache.now();
     if (!this.cache.enabled) {
       this.cache.record('presence', 0, userIds.length, 0);
-      return this.reader.lookup(userIds);
+      return { ...(await this.reader.lookup(userIds)), freshUntilMs: now };
     }
-    const now = this.cache.now();
     const devices = new Map<string, Device[]>();
     let oldestMs = now;
+    // Entries read by this lookup's own fill are read after `now`: only hits can be older.
+    let oldestStoredMs = now;
+    /** Some users come from another lookup's read, which may have started before `now`. */
+    let shared = false;
     let hits = 0;
     let misses = 0;
     let stales = 0;
@@ -64,12 +93,14 @@ export class PresenceCache implements PresenceReader {
         hits++;
         if (found.value.devices.length > 0) devices.set(userId, found.value.devices as Device[]);
         if (found.value.changedAtMs < oldestMs) oldestMs = found.value.changedAtMs;
+        if (found.storedAtMs < oldestStoredMs) oldestStoredMs = found.storedAtMs;
         continue;
       }
       if (found.state === 'stale') stales++;
       else misses++;
       const running = this.flights.get(userId);
       if (running) {
+        shared = true;
         waits.push(running.then((list) => void (list.length > 0 && devices.set(userId, list as Device[]))));
       } else {
         toRead.add(userId);
@@ -87,11 +118,12 @@ export class PresenceCache implements PresenceReader {
       );
     }
     await Promise.all(waits);
-    return { devices, readAtMs: oldestMs };
+    return { devices, readAtMs: oldestMs, freshUntilMs: shared ? now : oldestStoredMs + this.cache.ttlMs };
   }
 
   /** A change notice from a gate. Never throws. */
   apply(change: PresenceChange): void {
+    this.noticesSeen++;
     const pending = this.filling.get(change.userId);
     if (pending) {
       if (pending.length >= MAX_NOTICES_PER_FILL) this.filling.set(change.userId, null);
@@ -105,6 +137,7 @@ export class PresenceCache implements PresenceReader {
 
   /** A gate (name and boot) had no connection for these users: forget their devices there. */
   dropMissed(gate: string, boot: string, userIds: readonly string[]): void {
+    this.noticesSeen++;
     let changed = 0;
     for (const userId of userIds) {
       if (this.filling.has(userId)) this.filling.set(userId, null);

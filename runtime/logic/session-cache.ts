@@ -71,6 +71,7 @@ export function sessionValueBytes(id: string, value: SessionValue): number {
 export class SessionCache {
   private readonly store: TtlLruCache<SessionValue, SessionKind> | null;
   private readonly epochs: Uint32Array;
+  private changes = 0;
 
   constructor(
     private readonly opts: SessionCacheOptions,
@@ -97,6 +98,19 @@ export class SessionCache {
     return this.store !== null;
   }
 
+  /** Entries are valid this long after they were read from Redis. */
+  get ttlMs(): number {
+    return this.opts.sessionTtlMs;
+  }
+
+  /**
+   * Counts every store, update or drop of a presence entry (and every bucket reset): equal counts
+   * mean no cached presence changed in between (route-memo.ts relies on it).
+   */
+  get presenceChanges(): number {
+    return this.changes;
+  }
+
   /** `nowMs`: the clock read once by a caller that looks up many ids (this.now() otherwise). */
   get<K extends SessionKind>(kind: K, id: string, nowMs?: number): CacheLookup<Extract<SessionValue, { kind: K }>> {
     if (!this.store) return { state: 'miss' };
@@ -115,16 +129,21 @@ export class SessionCache {
   /** Store a value read from Redis at `readAtMs`, unless its bucket was reset since `epoch`. */
   set(id: string, value: SessionValue, readAtMs: number, epoch: number): boolean {
     if (!this.store || this.epoch(id) !== epoch) return false;
+    if (value.kind === 'presence') this.changes++;
     return this.store.set(value.kind, id, value, readAtMs);
   }
 
   /** Replace a stored value (TTL unchanged); false when not stored. */
   update(id: string, value: SessionValue): boolean {
-    return this.store?.update(value.kind, id, value) ?? false;
+    const updated = this.store?.update(value.kind, id, value) ?? false;
+    if (updated && value.kind === 'presence') this.changes++;
+    return updated;
   }
 
   delete(kind: SessionKind, id: string): boolean {
-    return this.store?.delete(kind, id) ?? false;
+    const deleted = this.store?.delete(kind, id) ?? false;
+    if (deleted && kind === 'presence') this.changes++;
+    return deleted;
   }
 
   /**
@@ -140,6 +159,7 @@ export class SessionCache {
       reset.add(b);
     }
     if (!this.store || reset.size === 0) return dropped;
+    this.changes++;
     this.store.deleteWhere((_kind, id, value) => {
       if (!reset.has(bucketOf(id, this.epochs.length))) return false;
       dropped[value.kind]++;

@@ -71,6 +71,7 @@ const LABELS: Readonly<Record<string, Readonly<Record<string, Allowed>>>> = {
   imgroup_logic_replica_ack_shortfalls_total: { sent: ['true', 'false'] },
   imgroup_logic_fanout_recipients: { le: BUCKET },
   imgroup_logic_fanout_skipped_total: { reason: ['queue_full', 'no_link', 'slow_link', 'error'] },
+  imgroup_logic_fanout_routes_total: { source: ['memo', 'lookup'] },
   imgroup_logic_internal_refused_total: { reason: REFUSAL_KINDS },
   imgroup_logic_requests_total: { op: INTERNAL_OPS, code: ['ok', ...ERROR_CODES] },
   imgroup_logic_acks_total: { result: ['applied', 'ignored', 'error'] },

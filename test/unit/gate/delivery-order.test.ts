@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { ConnectionOrder, type DeliveryOrderLimits, type OrderStep } from '../../../runtime/gate/delivery-order.js';
 import type { OrderedItem } from '../../../runtime/gate/ordered-item.js';
@@ -210,5 +211,57 @@ describe('ConnectionOrder: login', () => {
     s.take(o.loginDone());
     s.take(o.loginDone());
     expect(s.written).toEqual([1]);
+  });
+});
+
+describe('ConnectionOrder.takeNext: the fast path of one live message', () => {
+  type Op = { kind: 'live'; group: string; seq: number } | { kind: 'addressed'; group: string; seq: number } | { kind: 'login' } | { kind: 'fill'; group: string; seqs: number[] | null };
+  const group = fc.constantFrom('a', 'b', 'c');
+  const op: fc.Arbitrary<Op> = fc.oneof(
+    { weight: 6, arbitrary: fc.record({ kind: fc.constant('live' as const), group, seq: fc.integer({ min: 1, max: 30 }) }) },
+    { weight: 1, arbitrary: fc.record({ kind: fc.constant('addressed' as const), group, seq: fc.integer({ min: 1, max: 30 }) }) },
+    { weight: 1, arbitrary: fc.record({ kind: fc.constant('login' as const) }) },
+    { weight: 1, arbitrary: fc.record({ kind: fc.constant('fill' as const), group, seqs: fc.option(fc.array(fc.integer({ min: 1, max: 30 }), { maxLength: 5 })) }) },
+  );
+
+  /** Run `ops` on a connection's order state the way ClientConnection does (fast path when `fast`). */
+  function run(ops: readonly Op[], fast: boolean): { written: string[]; drops: string[]; fills: string[]; held: number } {
+    const o = new ConnectionOrder({ ...LIMITS, maxHeld: 4, maxTrackedGroups: 2, maxFills: 2, maxGapFill: 5 });
+    const written: string[] = [];
+    const drops: string[] = [];
+    const fills: string[] = [];
+    const take = (step: OrderStep) => {
+      for (const i of step.write) written.push(`${i.seq}`);
+      for (const d of step.drops ?? []) drops.push(d);
+      for (const f of step.fills ?? []) fills.push(`${f.groupId}:${f.afterSeq}+${f.limit}`);
+    };
+    for (const x of ops) {
+      if (x.kind === 'login') take(o.loginDone());
+      else if (x.kind === 'fill') take(o.fillDone(x.group, x.seqs?.map((q) => item(q)) ?? null));
+      else if (x.kind === 'addressed') take(o.offer(x.group, [item(x.seq)], true));
+      else if (fast && o.takeNext(x.group, x.seq)) written.push(`${x.seq}`);
+      else take(o.offer(x.group, [item(x.seq)], false));
+    }
+    return { written, drops, fills, held: o.heldCount() };
+  }
+
+  it('decides exactly as offer() does, in any interleaving of pushes, login, gap fills and forgotten groups', () => {
+    fc.assert(
+      fc.property(fc.array(op, { maxLength: 60 }), (ops) => {
+        expect(run(ops, true)).toEqual(run(ops, false));
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it('takes the next seq and declines a duplicate, a gap and anything before the login replay is done', () => {
+    const o = new ConnectionOrder(LIMITS);
+    expect(o.takeNext('g', 1)).toBe(false);
+    o.loginDone();
+    expect(o.takeNext('g', 5)).toBe(true);
+    expect(o.takeNext('g', 6)).toBe(true);
+    expect(o.takeNext('g', 6)).toBe(false);
+    expect(o.takeNext('g', 8)).toBe(false);
+    expect(o.lastSeq('g')).toBe(6);
   });
 });
