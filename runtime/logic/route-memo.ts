@@ -12,9 +12,12 @@
  * A message of a 1,000-member group then skips 1,000 cache reads and the routing of 500 devices
  * (fanout-lookup.mjs: 107–206 µs per message); a group whose members' presence changes between
  * every two messages just recomputes, as it did before. Bounded by IMGROUP_ROUTE_MEMO_MAX_USERS
- * routed users over all groups (each a reference to an id string the caches already hold);
- * beyond it, groups not used since they were last considered are forgotten first.
+ * routed users over all groups (each a reference to an id string the caches already hold), and
+ * as many groups; beyond it, groups are forgotten by the session cache's own eviction
+ * (ttl-lru-cache.ts: second chance for groups used since they were last considered).
  */
+import { TtlLruCache } from './ttl-lru-cache.js';
+
 
 /** What a memo was computed from. */
 export interface RouteStamp {
@@ -29,21 +32,26 @@ interface Entry<R> {
   readAtMs: number;
   routes: R;
   users: number;
-  used: boolean;
 }
 
 export class RouteMemo<R> {
-  private readonly entries = new Map<string, Entry<R>>();
-  private totalUsers = 0;
+  /** Null when disabled (maxUsers 0). Freshness is per entry (`freshUntilMs`), so the cache's own TTL never ends one. */
+  private readonly entries: TtlLruCache<Entry<R>, 'routes'> | null;
   hits = 0;
   misses = 0;
 
-  /** `maxUsers`: routed users held over all groups (0 disables the memo). */
-  constructor(private readonly maxUsers: number) {}
+  /** `maxUsers`: routed users held over all groups, and groups held (0 disables the memo). */
+  constructor(maxUsers: number) {
+    this.entries =
+      maxUsers > 0
+        ? new TtlLruCache<Entry<R>, 'routes'>({ ttlMs: Number.POSITIVE_INFINITY, maxEntries: maxUsers, maxBytes: maxUsers, sizeOf: (_id, e) => e.users, now: () => 0 })
+        : null;
+  }
 
   /** The memo of `groupId` if it was computed from exactly `stamp` and is fresh at `nowMs`. */
   get(groupId: string, stamp: RouteStamp, nowMs: number): { routes: R; readAtMs: number } | undefined {
-    const e = this.entries.get(groupId);
+    const found = this.entries?.get('routes', groupId);
+    const e = found?.state === 'hit' ? found.value : undefined;
     if (
       e === undefined ||
       e.stamp.members !== stamp.members ||
@@ -54,7 +62,6 @@ export class RouteMemo<R> {
       this.misses++;
       return undefined;
     }
-    e.used = true;
     this.hits++;
     return { routes: e.routes, readAtMs: e.readAtMs };
   }
@@ -64,45 +71,16 @@ export class RouteMemo<R> {
    * so a change during the lookup makes the next `get` miss) and naming `users` users.
    */
   set(groupId: string, stamp: RouteStamp, freshUntilMs: number, readAtMs: number, routes: R, users: number): void {
-    this.delete(groupId);
-    if (users > this.maxUsers) return;
-    this.entries.set(groupId, { stamp, freshUntilMs, readAtMs, routes, users, used: false });
-    this.totalUsers += users;
-    this.makeRoom();
-  }
-
-  delete(groupId: string): void {
-    const e = this.entries.get(groupId);
-    if (!e) return;
-    this.entries.delete(groupId);
-    this.totalUsers -= e.users;
+    this.entries?.set('routes', groupId, { stamp, freshUntilMs, readAtMs, routes, users });
   }
 
   /** Groups memoized. */
   get size(): number {
-    return this.entries.size;
+    return this.entries?.size ?? 0;
   }
 
   /** Routed users held over all groups. */
   get users(): number {
-    return this.totalUsers;
-  }
-
-  /** Second chance over insertion order: a group used since it was last considered moves to the back once. */
-  private makeRoom(): void {
-    let chances = this.entries.size;
-    while (this.totalUsers > this.maxUsers) {
-      const first = this.entries.entries().next();
-      if (first.done) return;
-      const [groupId, e] = first.value;
-      this.entries.delete(groupId);
-      if (e.used && chances > 0) {
-        chances--;
-        e.used = false;
-        this.entries.set(groupId, e);
-        continue;
-      }
-      this.totalUsers -= e.users;
-    }
+    return this.entries?.bytes ?? 0;
   }
 }
