@@ -3,7 +3,7 @@
  * the run results, so their shape is tested without running anything.
  *
  * JSON: the main run's figures at the top level — {"deliveries","deliveriesPerSec","latencyMs":
- * {"p50","p90","p99","max","mean"},"messages","messagesPerSec","redisCommandsPerMessage",
+ * {"p50","p90","p99","max","mean"},"worstSecond","latencyBySecond","messages","messagesPerSec","redisCommandsPerMessage",
  * "redisRoundtripsPerMessage","cacheHitRatio","lost","duplicates",…,"workload":{…}} — plus
  * "cacheOff" and "redisCommandsRatioOffToOn" with --compare-cache, "baseline",
  * "fractionOfBaseline" and "p99RatioToBaseline" with --baseline. Every run carries "servers",
@@ -55,12 +55,25 @@ export function workloadOf(o: BenchOptions): Record<string, unknown> {
   };
 }
 
+/** The second that holds most of the deliveries slower than the run's p99 (see latency-timeline.ts). */
+function worstSecondJson(r: RunResult): Record<string, unknown> | null {
+  const w = r.latencyTimeline.worst;
+  return w && { second: w.second, seconds: r.latencyTimeline.bySecond.length, deliveries: w.deliveries, p99: round(w.p99), max: round(w.max), slowestShare: round(w.slowestShare, 3) };
+}
+
+function worstSecondCell(r: RunResult): string {
+  const w = r.latencyTimeline.worst;
+  return w ? `s${w.second} of ${r.latencyTimeline.bySecond.length}: ${ms(w.p99)}, ${pct(w.slowestShare)}` : '—';
+}
+
 function runJson(r: RunResult): Record<string, unknown> {
   return {
     deliveries: r.deliveries,
     deliveriesPerSec: round(r.deliveriesPerSec, 1),
     latencyMs: { p50: round(r.latencyMs.p50), p90: round(r.latencyMs.p90), p99: round(r.latencyMs.p99), max: round(r.latencyMs.max), mean: round(r.latencyMs.mean) },
     afterStoreMs: { p50: round(r.afterStoreMs.p50), p99: round(r.afterStoreMs.p99) },
+    worstSecond: worstSecondJson(r),
+    latencyBySecond: r.latencyTimeline.bySecond.map((x) => ({ second: x.second, deliveries: x.deliveries, p50: round(x.p50), p99: round(x.p99), max: round(x.max) })),
     serverP99Ms: { handedToGates: round(r.serverP99Ms.handedToGates), writtenByGate: round(r.serverP99Ms.writtenByGate) },
     serverStoredMs: { p50: round(r.serverStoredMs.p50), p99: round(r.serverStoredMs.p99) },
     messages: r.messages,
@@ -129,6 +142,7 @@ const ROWS: ReadonlyArray<[label: string, cell: (r: RunResult) => string]> = [
   ['latency p99 (ms)', (r) => ms(r.latencyMs.p99)],
   ['latency max (ms)', (r) => ms(r.latencyMs.max)],
   ['  of which after store p50/p99', (r) => `${ms(r.afterStoreMs.p50)} / ${ms(r.afterStoreMs.p99)}`],
+  ['  worst second: p99 (ms), share of the slowest 1 %', (r) => worstSecondCell(r)],
   ['server p99 ≤ (ms): to gates / by gates', (r) => `${ms(r.serverP99Ms.handedToGates)} / ${ms(r.serverP99Ms.writtenByGate)}`],
   ['server accept → stored p50/p99 ≤ (ms)', (r) => `${ms(r.serverStoredMs.p50)} / ${ms(r.serverStoredMs.p99)}`],
   ['Redis commands/message', (r) => n2(r.redisCommandsPerMessage)],

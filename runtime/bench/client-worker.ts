@@ -12,6 +12,7 @@ import WebSocket, { type RawData } from 'ws';
 import { backoffDelayMs } from '../retry/backoff.js';
 import { AckCoalescer, type Ackable } from './ack-coalescer.js';
 import { LatencyHistogram } from './latency-histogram.js';
+import { LatencyTimeline } from './latency-timeline.js';
 import { cpuUsageSeconds } from './process-cpu.js';
 import { type BenchPhase, decodeBody, nowMs } from './message-body.js';
 import { SendDriver } from './send-driver.js';
@@ -72,6 +73,8 @@ export class ClientWorker {
   private settings: WorkerSettings | null = null;
   private readonly conns = new Map<string, BenchConnection>();
   private readonly latency = new LatencyHistogram();
+  /** The same latencies by second of sending: shows whether the tail is a burst. */
+  private readonly timeline = new LatencyTimeline();
   /** Server `ts` (stored, ms) → receive: the part of the latency after the message was stored. */
   private readonly afterStore = new LatencyHistogram();
   private readonly delivered: Record<BenchPhase, number> = { w: 0, m: 0 };
@@ -251,6 +254,7 @@ export class ClientWorker {
     if (body.phase === 'm') {
       const now = nowMs();
       this.latency.record(now - body.sentAtMs);
+      this.timeline.record(body.sentAtMs, now - body.sentAtMs);
       if (typeof f.ts === 'number') this.afterStore.record(now - f.ts);
       this.firstReceiveAt ??= now;
       this.lastReceiveAt = now;
@@ -293,6 +297,7 @@ export class ClientWorker {
       tallies,
       duplicates,
       latency: this.latency.snapshot(),
+      timeline: this.timeline.snapshot(),
       afterStore: this.afterStore.snapshot(),
       firstReceiveAt: this.firstReceiveAt,
       lastReceiveAt: this.lastReceiveAt,

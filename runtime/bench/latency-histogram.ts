@@ -68,6 +68,16 @@ export class LatencyHistogram {
     return this.hi;
   }
 
+  /** Samples in buckets above the one `ms` falls in (those a percentile of `ms` ranks above it). */
+  countAbove(ms: number): number {
+    // A percentile is a bucket's upper bound; shrinking it by a hair keeps float rounding from
+    // placing it in the next bucket.
+    const limit = bucketOf(Math.max(0, ms) / (1 + 1e-9));
+    let n = 0;
+    for (const [index, count] of this.counts) if (index > limit) n += count;
+    return n;
+  }
+
   get mean(): number | null {
     return this.n === 0 ? null : this.total / this.n;
   }

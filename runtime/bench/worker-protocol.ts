@@ -4,6 +4,7 @@
  * `progress` unasked, every `progressMs`.
  */
 import type { HistogramSnapshot } from './latency-histogram.js';
+import type { TimelineSnapshot } from './latency-timeline.js';
 import type { BenchPhase } from './message-body.js';
 import type { SeqRange } from './seq-receipts.js';
 
@@ -92,6 +93,8 @@ export interface WorkerReport {
   /** Repeated (member, group, seq) deliveries over the whole run. */
   duplicates: number;
   latency: HistogramSnapshot;
+  /** The measured latencies by second of sending. */
+  timeline: TimelineSnapshot;
   /** Receive time − the server's `ts` (when the message was stored; whole ms). */
   afterStore: HistogramSnapshot;
   firstReceiveAt: number | null;

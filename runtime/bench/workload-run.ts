@@ -16,6 +16,7 @@ import { randomBytes } from 'node:crypto';
 import type { BenchOptions } from './bench-options.js';
 import { type DeliveryVerdict, type GroupRange, judgeDeliveries } from './delivery-check.js';
 import { LatencyHistogram } from './latency-histogram.js';
+import { LatencyTimeline, type TimelineFigures } from './latency-timeline.js';
 import type { BenchPhase } from './message-body.js';
 import { loadFigures, type LoadFigures, type MetricsSnapshot, scrapeAll } from './metrics-scrape.js';
 import { assignConnections, buildPopulation, type Connection, type GroupPlan, senderQuotas } from './population.js';
@@ -37,6 +38,8 @@ export interface RunResult {
   latencyMs: { p50: number | null; p90: number | null; p99: number | null; max: number | null; mean: number | null };
   /** The part after the message was stored: receive time − the server's `ts` (whole ms, so ±1 ms). */
   afterStoreMs: { p50: number | null; p99: number | null };
+  /** Latency by second of sending, and the second that holds most of the deliveries slower than the p99. */
+  latencyTimeline: TimelineFigures;
   /** Server-side p99s from the processes' histograms (bucket upper bounds): see LoadFigures. */
   serverP99Ms: { handedToGates: number | null; writtenByGate: number | null };
   /** Server-side accept → stored (append, and WAIT when asked for), from the logic histograms (bucket bounds). */
@@ -307,8 +310,10 @@ function summarize(
   const messages = ranges.reduce((n, r) => n + (r.range[1] - r.range[0]), 0);
   const latency = new LatencyHistogram();
   const afterStore = new LatencyHistogram();
+  const timeline = new LatencyTimeline();
   for (const r of reports) {
     latency.merge(r.latency);
+    timeline.merge(r.timeline);
     afterStore.merge(r.afterStore);
   }
   const firstSend = min(sends.map((s) => s.firstSendAt));
@@ -327,6 +332,7 @@ function summarize(
     deliveriesPerSec: perSec(verdict.deliveries),
     latencyMs: { p50: latency.percentile(50), p90: latency.percentile(90), p99: latency.percentile(99), max: latency.max, mean: latency.mean },
     afterStoreMs: { p50: afterStore.percentile(50), p99: afterStore.percentile(99) },
+    latencyTimeline: timeline.figures(latency.percentile(99)),
     serverP99Ms: load?.serverP99Ms ?? { handedToGates: null, writtenByGate: null },
     serverStoredMs: load?.serverStoredMs ?? { p50: null, p99: null },
     redisCommandsPerMessage: perMessage(load?.redisCommands),

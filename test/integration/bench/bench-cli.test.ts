@@ -57,6 +57,12 @@ describe('imgroup bench', () => {
     expect(out.latencyMs.p50).toBeGreaterThan(0);
     expect(out.latencyMs.p99).toBeGreaterThanOrEqual(out.latencyMs.p50);
     expect(out.deliveriesPerSec).toBeGreaterThan(0);
+    // Every measured delivery is in the timeline, under the second its message was sent in.
+    const bySecond = out.latencyBySecond as Array<{ second: number; deliveries: number; max: number }>;
+    expect(bySecond.reduce((n, s) => n + s.deliveries, 0)).toBe(100 * 25);
+    expect(bySecond[0]?.second).toBe(0);
+    expect(Math.max(...bySecond.map((s) => s.max))).toBe(out.latencyMs.max);
+    if (out.worstSecond !== null) expect(bySecond.map((s) => s.second)).toContain(out.worstSecond.second);
   }, 180_000);
 
   it('compares cache off with cache on and runs the bare ws baseline with the same clients', async () => {

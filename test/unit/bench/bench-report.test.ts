@@ -13,6 +13,7 @@ function run(over: Partial<RunResult> = {}): RunResult {
     deliveriesPerSec: 250_061.5,
     latencyMs: { p50: 3.21, p90: 7.5, p99: 21.345678, max: 40, mean: 4.2 },
     afterStoreMs: { p50: 2, p99: 19 },
+    latencyTimeline: { bySecond: [], worst: null },
     serverP99Ms: { handedToGates: 5, writtenByGate: 10 },
     serverStoredMs: { p50: 1, p99: 2.5 },
     redisCommandsPerMessage: 2.4567,
@@ -126,6 +127,17 @@ describe('benchmark tables', () => {
     expect(text).toMatch(/^ {2}client workers\s+30\.00\s+28\.00$/m);
     expect(text).toMatch(/^ {2}total\s+—\s+53\.00$/m);
     expect(text).toContain('latency p99, imgroup ÷ ws baseline (both at 200 msgs/s offered): 2.13×');
+  });
+
+  it('show the second that holds most of the slowest deliveries, and give every second in the JSON', () => {
+    const second = (s: number, p99: number) => ({ second: s, deliveries: 1000, p50: 3, p99, max: p99 + 1 });
+    const latencyTimeline = { bySecond: [second(0, 180), second(1, 9), second(2, 8)], worst: { ...second(0, 180), slowestShare: 0.8123 } };
+    const main = run({ latencyTimeline });
+    expect(outcomeTable({ main }, options)).toMatch(/worst second: p99 \(ms\), share of the slowest 1 %\s+s0 of 3: 180\.0, 81\.2 %/);
+    const json = outcomeJson({ main }, options);
+    expect(json).toMatchObject({ worstSecond: { second: 0, seconds: 3, p99: 180, slowestShare: 0.812 } });
+    expect(json.latencyBySecond).toHaveLength(3);
+    expect(outcomeJson({ main: run() }, options)).toMatchObject({ worstSecond: null, latencyBySecond: [] });
   });
 
   it('say when lost could not be checked against cursors', () => {

@@ -17,6 +17,7 @@ function run(over: Partial<RunResult> = {}): RunResult {
     deliveriesPerSec: 20_000,
     latencyMs: { p50: 3.21, p90: 7.5, p99: 21.3, max: 40, mean: 4.2 },
     afterStoreMs: { p50: 2, p99: 19 },
+    latencyTimeline: { bySecond: [], worst: null },
     serverP99Ms: { handedToGates: 5, writtenByGate: 10 },
     serverStoredMs: { p50: 1, p99: 2.5 },
     redisCommandsPerMessage: 2.4,
