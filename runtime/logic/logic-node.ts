@@ -47,6 +47,8 @@ export interface LogicDeps {
    * the node connects to options.redisSeeds itself and closes that connection on close().
    */
   store?: RedisStore;
+  /** The sweep's clock (tests move it past the grace period); Date.now by default. */
+  sweepClock?: () => number;
 }
 
 export interface LogicNode {
@@ -106,7 +108,7 @@ export async function startLogic(options: LogicOptions, deps: LogicDeps): Promis
   const reader = new LogReader(store, readBudget, { bytesRead: (path, bytes) => metrics.logReadBytes.inc({ path }, bytes) });
   const health = new StorageHealth(log.child({ component: 'storage' }), metrics);
   const fanout = new Fanout(memberCache, presence, delivery, metrics, log.child({ component: 'fanout' }), options, health);
-  const sweep = new Sweep({ store, reader, members: memberCache, presence, cursors, delivery, metrics, log: log.child({ component: 'sweep' }), health }, options);
+  const sweep = new Sweep({ store, reader, members: memberCache, presence, cursors, delivery, metrics, log: log.child({ component: 'sweep' }), health }, options, deps.sweepClock);
   const service = new GroupService({
     log: new MessageLog(store, options, {
       observed: (outcome, seconds) => {

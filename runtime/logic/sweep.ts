@@ -8,7 +8,12 @@
  * cached entry; a gate's liveness that lapsed; an entry a failover lost, until the gate's presence
  * refresh) and a member seen online later must still be caught up; such a group is visited less
  * and less often (the delay doubles from one interval up to IDLE_MAX_INTERVALS intervals), so idle
- * groups cost few presence reads. Gates drop duplicates per connection, so
+ * groups cost few presence reads. A visit also notes the group's head and when it read it; once a
+ * note is older than the grace period, members at or past that head are behind only by messages
+ * too young to push, and cost no presence lookup and no log read (in a busy, healthy group that is
+ * every member, acks lag by a second or so). Such a member's messages that turn old enough
+ * between two notes wait for a later visit: at most one more interval or a quarter of the grace
+ * period. Gates drop duplicates per connection, so
  * pushing the same message again is harmless. Every tick is bounded in groups, messages and
  * bytes read (IMGROUP_SWEEP_MAX_BYTES_PER_TICK; at most IMGROUP_SYNC_PAGE_BYTES per group).
  */
@@ -70,6 +75,15 @@ interface GroupSweep {
 /** The longest delay between visits of a group whose members behind all look offline, in intervals. */
 export const IDLE_MAX_INTERVALS = 8;
 
+/** Head notes kept per grace period (so per group, a few more than this at most). */
+const NOTES_PER_GRACE = 4;
+
+/** A group's head, read at `atMs` (this node's clock): every message up to it was stored by then. */
+interface HeadNote {
+  atMs: number;
+  head: number;
+}
+
 /** When a group whose members behind all looked offline is visited next, and the delay before that. */
 interface IdleState {
   dueMs: number;
@@ -84,6 +98,8 @@ export class Sweep {
   private readonly log: Logger;
   /** Groups with members behind but none of them online: when they are visited next. */
   private readonly idle = new Map<string, IdleState>();
+  /** Per group, its heads as read by the visits since the newest one older than the grace period (a few). */
+  private readonly heads = new Map<string, HeadNote[]>();
   /** The first delay before such a group is visited again (one interval, at least 1 s). */
   private readonly idleBaseMs: number;
 
@@ -132,6 +148,7 @@ export class Sweep {
     const notDue = (groupId: string) => (this.idle.get(groupId)?.dueMs ?? 0) > now;
     const groups = this.groups.next(this.opts.sweepGroupsPerTick, now - this.opts.sweepHorizonMs, notDue);
     if (this.idle.size > this.groups.size) for (const g of this.idle.keys()) if (!this.groups.has(g)) this.idle.delete(g);
+    if (this.heads.size > this.groups.size) for (const g of this.heads.keys()) if (!this.groups.has(g)) this.heads.delete(g);
     let budget = this.opts.sweepMaxMessagesPerTick;
     let bytesLeft = this.opts.sweepMaxBytesPerTick;
     let pushed = 0;
@@ -166,12 +183,21 @@ export class Sweep {
     ]);
     const head = toCount(valueOf(seqReply));
     const stored = parseCursorHash(valueOf(cursorsReply));
+    // Messages up to `pushable` are older than the grace period (the whole head while no note is old enough).
+    const pushable = this.noteHead(groupId, this.now(), head, now - this.opts.sweepGraceMs) ?? head;
     const members = await this.deps.members.members(groupId);
     if (head === 0 || members.length === 0) return this.done(groupId, 0);
     const cursorOf = (userId: string) => Math.max(stored.get(userId) ?? 0, this.deps.cursors.pendingSeq(groupId, userId));
     let backlog = 0;
-    for (const userId of members) backlog += Math.min(Math.max(0, head - cursorOf(userId)), this.opts.logCap);
+    let old = 0;
+    for (const userId of members) {
+      const cursor = cursorOf(userId);
+      backlog += Math.min(Math.max(0, head - cursor), this.opts.logCap);
+      if (cursor < pushable) old++;
+    }
     if (backlog === 0) return this.done(groupId, 0);
+    // Behind only by messages too young to push: nothing to look up or read until a later visit.
+    if (old === 0) return { read: 0, bytes: 0, pushed: 0, backlog };
     const { devices, readAtMs } = await this.deps.presence.lookup(members);
     this.deps.metrics.presenceAge.observe(Math.max(0, this.now() - readAtMs) / 1000);
     // Members are behind but none of them looks online: the group stays in the set (this presence
@@ -181,7 +207,7 @@ export class Sweep {
     const behind = new Map<number, string[]>();
     for (const userId of devices.keys()) {
       const cursor = cursorOf(userId);
-      if (cursor >= head) continue;
+      if (cursor >= pushable) continue;
       let users = behind.get(cursor);
       if (!users) behind.set(cursor, (users = []));
       users.push(userId);
@@ -216,9 +242,27 @@ export class Sweep {
   }
 
   /** Nobody is behind: the group leaves the sweep set until its next message. */
+  /**
+   * Note that `head` was read at `atMs`; resolves to the newest noted head read at or before
+   * `cutoffMs` (null when none is that old) and forgets the notes before that one.
+   */
+  private noteHead(groupId: string, atMs: number, head: number, cutoffMs: number): number | null {
+    let notes = this.heads.get(groupId);
+    if (!notes) this.heads.set(groupId, (notes = []));
+    // Notes at least a quarter of the grace period apart: a handful per group whatever the interval.
+    const last = notes[notes.length - 1];
+    if (last === undefined || atMs - last.atMs >= this.opts.sweepGraceMs / NOTES_PER_GRACE) notes.push({ atMs, head });
+    let newestOld = -1;
+    for (let i = 0; i < notes.length && (notes[i] as HeadNote).atMs <= cutoffMs; i++) newestOld = i;
+    if (newestOld < 0) return null;
+    if (newestOld > 0) notes.splice(0, newestOld);
+    return (notes[0] as HeadNote).head;
+  }
+
   private done(groupId: string, backlog: number): GroupSweep {
     this.groups.forget(groupId);
     this.idle.delete(groupId);
+    this.heads.delete(groupId);
     return { read: 0, bytes: 0, pushed: 0, backlog };
   }
 

@@ -246,6 +246,45 @@ describe('sweep', () => {
     }
   });
 
+  it('reads no log for members behind only by messages younger than the grace period, and pushes a straggler what is old', async () => {
+    // Default grace (30 s), manual ticks, and a sweep clock the test moves: no waiting for time.
+    let clock = Date.now();
+    const sweeper = await startTestLogic(inject('redisSeeds'), { IMGROUP_SWEEP_GRACE_MS: '30000', IMGROUP_SWEEP_INTERVAL_MS: '0' }, { sweepClock: () => clock });
+    try {
+      const gate = await sweeper.driver();
+      const presence = gate.presence(sweeper.store);
+      await presence.register();
+      const [alice, bob, carol] = [uid('alice'), uid('bob'), uid('carol')];
+      const g = uid('g');
+      await gate.call({ op: 'members.update', groupId: g, add: [alice, bob, carol], remove: [] });
+      await presence.connect(bob, 'bob-conn');
+      await presence.connect(carol, 'carol-conn');
+      await gate.call({ op: 'send', userId: alice, groupId: g, clientId: 'm1', body: '1' });
+      // First visit: it notes head 1; message 1 is too young to push.
+      expect(await sweeper.node.sweepNow()).toBe(0);
+      // bob acknowledges 1, carol never acknowledges; message 2 follows.
+      gate.notify({ t: 'ack', userId: bob, groupId: g, seq: 1 });
+      await eventually('bob’s ack applied', async () => (await sweeper.metric('imgroup_logic_acks_total', { result: 'applied' })) >= 1);
+      await gate.call({ op: 'send', userId: alice, groupId: g, clientId: 'm2', body: '2' });
+      // A minute later both messages are old, but only head 1 is known to be: carol (cursor 0) gets
+      // 1 and 2, bob (cursor 1) is read and pushed nothing, though message 2 is past his cursor.
+      clock += 60_000;
+      expect(await sweeper.node.sweepNow()).toBe(2);
+      await gate.until(() => gate.delivers(g).some((f) => f.path === 'sweep'));
+      const first = gate.delivers(g).filter((f) => f.path === 'sweep');
+      expect(first.map((f) => f.users)).toEqual([[carol]]);
+      expect(seqsOf(first)).toEqual([1, 2]);
+      // The next visit knows head 2 is old: bob gets message 2, one visit later (carol both again).
+      clock += 60_000;
+      expect(await sweeper.node.sweepNow()).toBe(3);
+      await gate.until(() => gate.delivers(g).filter((f) => f.path === 'sweep').length >= 3);
+      const second = gate.delivers(g).filter((f) => f.path === 'sweep').slice(first.length);
+      expect(second.filter((f) => f.users?.includes(bob)).flatMap((f) => f.msgs.map((m) => m.seq))).toEqual([2]);
+    } finally {
+      await sweeper.close();
+    }
+  });
+
   it('visits a group whose members behind all look offline less and less often, and still catches up one seen online much later', async () => {
     // TTL 0 (presence read from Redis on every visit), manual ticks: the first delay is 1 s.
     const sweeper = await startTestLogic(inject('redisSeeds'), { IMGROUP_SWEEP_GRACE_MS: '0', IMGROUP_SWEEP_INTERVAL_MS: '0', IMGROUP_SESSION_TTL_MS: '0' });

@@ -29,7 +29,10 @@ export interface TestLogic {
 export async function startTestLogic(
   redisSeeds: readonly string[],
   env: Record<string, string> = {},
-  opts: { /** The node's root logger (default: silent, or IMGROUP_TEST_LOG_LEVEL's level). */ log?: Logger } = {},
+  opts: {
+    /** The node's root logger (default: silent, or IMGROUP_TEST_LOG_LEVEL's level). */ log?: Logger;
+    /** The sweep's clock (default Date.now). */ sweepClock?: () => number;
+  } = {},
 ): Promise<TestLogic> {
   const token = randomBytes(16).toString('hex');
   const { options } = resolveLogicOptions([], {
@@ -44,7 +47,7 @@ export async function startTestLogic(
   });
   const registry = new Registry();
   const log = opts.log ?? pino({ level: process.env.IMGROUP_TEST_LOG_LEVEL ?? 'silent' });
-  const node = await startLogic(options, { log, registry });
+  const node = await startLogic(options, { log, registry, ...(opts.sweepClock ? { sweepClock: opts.sweepClock } : {}) });
   const store = new RedisStore(createCluster({ seeds: redisSeeds, commandTimeoutMs: 5000 }), createRedisMetrics(new Registry()));
   store.cluster.on('error', () => undefined);
   const url = `ws://127.0.0.1:${node.port}`;
