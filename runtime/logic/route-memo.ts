@@ -18,7 +18,6 @@
  */
 import { TtlLruCache } from './ttl-lru-cache.js';
 
-
 /** What a memo was computed from. */
 export interface RouteStamp {
   members: readonly string[];

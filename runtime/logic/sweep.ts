@@ -147,8 +147,7 @@ export class Sweep {
     const now = this.now();
     const notDue = (groupId: string) => (this.idle.get(groupId)?.dueMs ?? 0) > now;
     const groups = this.groups.next(this.opts.sweepGroupsPerTick, now - this.opts.sweepHorizonMs, notDue);
-    if (this.idle.size > this.groups.size) for (const g of this.idle.keys()) if (!this.groups.has(g)) this.idle.delete(g);
-    if (this.heads.size > this.groups.size) for (const g of this.heads.keys()) if (!this.groups.has(g)) this.heads.delete(g);
+    for (const perGroup of [this.idle, this.heads]) if (perGroup.size > this.groups.size) for (const g of perGroup.keys()) if (!this.groups.has(g)) perGroup.delete(g);
     let budget = this.opts.sweepMaxMessagesPerTick;
     let bytesLeft = this.opts.sweepMaxBytesPerTick;
     let pushed = 0;
@@ -183,10 +182,10 @@ export class Sweep {
     ]);
     const head = toCount(valueOf(seqReply));
     const stored = parseCursorHash(valueOf(cursorsReply));
-    // Messages up to `pushable` are older than the grace period (the whole head while no note is old enough).
-    const pushable = this.noteHead(groupId, this.now(), head, now - this.opts.sweepGraceMs) ?? head;
     const members = await this.deps.members.members(groupId);
     if (head === 0 || members.length === 0) return this.done(groupId, 0);
+    // Messages up to `pushable` are older than the grace period (the whole head while no note is old enough).
+    const pushable = this.noteHead(groupId, this.now(), head, now - this.opts.sweepGraceMs) ?? head;
     const cursorOf = (userId: string) => Math.max(stored.get(userId) ?? 0, this.deps.cursors.pendingSeq(groupId, userId));
     let backlog = 0;
     let old = 0;
@@ -241,7 +240,6 @@ export class Sweep {
     return { read: Math.max(read, 1), bytes, pushed, backlog };
   }
 
-  /** Nobody is behind: the group leaves the sweep set until its next message. */
   /**
    * Note that `head` was read at `atMs`; resolves to the newest noted head read at or before
    * `cutoffMs` (null when none is that old) and forgets the notes before that one.
@@ -259,6 +257,7 @@ export class Sweep {
     return (notes[0] as HeadNote).head;
   }
 
+  /** Nobody is behind: the group leaves the sweep set until its next message. */
   private done(groupId: string, backlog: number): GroupSweep {
     this.groups.forget(groupId);
     this.idle.delete(groupId);
