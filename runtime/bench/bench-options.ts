@@ -18,6 +18,7 @@ export const BENCH_OPTIONS = [
   stringOption({ key: 'online', env: 'IMGROUP_BENCH_ONLINE', flag: 'online', default: '0.5', doc: 'Fraction of each group that connects (0 < f ≤ 1, e.g. `0.5`); the rest are offline members.' }),
   intOption({ key: 'messages', env: 'IMGROUP_BENCH_MESSAGES', flag: 'messages', default: 5000, min: 1, max: 100_000_000, doc: 'Measured messages, spread evenly over groups and their senders.' }),
   intOption({ key: 'warmup', env: 'IMGROUP_BENCH_WARMUP', flag: 'warmup', default: 20, min: 0, max: 10_000_000, doc: 'Messages sent (and delivered, and acknowledged) before the measured phase and not counted: they warm caches and connections.' }),
+  intOption({ key: 'warmupSeconds', env: 'IMGROUP_BENCH_WARMUP_SECONDS', flag: 'warmup-seconds', default: 10, min: 0, max: 3600, doc: 'With `--rate`: the warm-up lasts at least this long (`--rate` × this many messages when that is more than `--warmup`), so that V8 has compiled the hot paths of every process before the measured phase; 0: `--warmup` messages only.' }),
   intOption({ key: 'rate', env: 'IMGROUP_BENCH_RATE', flag: 'rate', default: 0, min: 0, max: 10_000_000, doc: 'Messages per second over all senders (open loop); 0 = as fast as possible (closed loop, see `--window`).' }),
   intOption({ key: 'window', env: 'IMGROUP_BENCH_WINDOW', flag: 'window', default: 8, min: 1, max: 100_000, doc: 'With `--rate 0`: messages per sender sent but not yet delivered back to it.' }),
   intOption({ key: 'senders', env: 'IMGROUP_BENCH_SENDERS', flag: 'senders', default: 10, min: 1, max: 1_000_000, doc: 'Senders per group (online members); at most the online members of a group.' }),
@@ -59,6 +60,11 @@ export const BENCH_OPTIONS = [
 export type BenchOptions = Omit<OptionValues<typeof BENCH_OPTIONS>, 'online' | 'suiteScale' | 'metrics' | 'redisSeeds'> & { online: number; suiteScale: number; metrics: string[]; redisSeeds: string[] };
 
 /** Parse a decimal fraction, 0 < f ≤ 1 (`--online`, `--suite-scale`). */
+/** Warm-up messages of a run: `--warmup`, or at a fixed rate enough for `--warmup-seconds`. */
+export function warmupMessages(o: Pick<BenchOptions, 'warmup' | 'warmupSeconds' | 'rate'>): number {
+  return o.rate > 0 ? Math.max(o.warmup, Math.ceil(o.rate * o.warmupSeconds)) : o.warmup;
+}
+
 export function parseFraction(text: string, where = '--online (IMGROUP_BENCH_ONLINE)'): number {
   const t = text.trim();
   const n = /^(0|1)?(\.\d+)?$/.test(t) && t !== '' && t !== '.' ? Number(t) : NaN;

@@ -12,7 +12,7 @@
  * and "cores".
  * `--idle` prints the IdleResult instead.
  */
-import type { BenchOptions } from './bench-options.js';
+import { type BenchOptions, warmupMessages } from './bench-options.js';
 import type { IdleResult } from './idle-run.js';
 import { PROCESS_KINDS, type CpuPerDeliveries, type CpuSeconds, type ProcessKind } from './process-cpu.js';
 import type { RunResult } from './workload-run.js';
@@ -43,7 +43,7 @@ export function workloadOf(o: BenchOptions): Record<string, unknown> {
     online: o.online,
     senders: o.senders,
     messages: o.messages,
-    warmup: o.warmup,
+    warmup: warmupMessages(o),
     rate: o.rate,
     window: o.window,
     bodyBytes: o.bodyBytes,
@@ -166,7 +166,7 @@ export function workloadLine(o: BenchOptions, onlineMembers: number): string {
   const where = o.target ? `target ${o.target.join(', ')}` : `${o.gates} gate(s), ${o.logic} logic node(s), Redis ${o.redisMasters} masters with ${o.redisReplicas} replica(s) each`;
   return [
     `workload: ${n0(o.groups)} group(s) × ${n0(o.groupSize)} members, ${(o.online * 100).toFixed(0)} % online (${n0(onlineMembers)} connections), ${o.senders} sender(s)/group,`,
-    `          ${n0(o.messages)} messages (+${n0(o.warmup)} warm-up) ${sending}, ${o.bodyBytes}-byte bodies, ${o.workers} client worker(s); ${where}`,
+    `          ${n0(o.messages)} messages (+${n0(warmupMessages(o))} warm-up) ${sending}, ${o.bodyBytes}-byte bodies, ${o.workers} client worker(s); ${where}`,
   ].join('\n');
 }
 

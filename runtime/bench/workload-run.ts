@@ -13,7 +13,7 @@
  * divided by the deliveries of the measured phase.
  */
 import { randomBytes } from 'node:crypto';
-import type { BenchOptions } from './bench-options.js';
+import { type BenchOptions, warmupMessages } from './bench-options.js';
 import { type DeliveryVerdict, type GroupRange, judgeDeliveries } from './delivery-check.js';
 import { LatencyHistogram } from './latency-histogram.js';
 import { LatencyTimeline, type TimelineFigures } from './latency-timeline.js';
@@ -135,16 +135,17 @@ export async function runWorkload(o: BenchOptions, subject: RunSubject, progress
   const assignment = assignConnections(groups, o.workers, subject.endpoints);
   const workerOf = new Map<string, number>();
   assignment.forEach((conns, w) => conns.forEach((c) => workerOf.set(c.userId, w)));
-  const pool = await WorkerPool.start(o.workers, workerSettings(o, o.warmup + o.messages + 16));
+  const warmup = warmupMessages(o);
+  const pool = await WorkerPool.start(o.workers, workerSettings(o, warmup + o.messages + 16));
   try {
     progress.step(`${subject.name}: connecting ${grouped(onlineMembers)} online members over ${o.workers} client worker(s)…`);
     const connectMs = await connectAll(pool, subject, assignment, progress);
     await hooks.connected?.();
 
     const head: Record<string, number> = Object.fromEntries(groups.map((g) => [g.groupId, 0]));
-    if (o.warmup > 0) {
-      progress.step(`${subject.name}: warm-up, ${grouped(o.warmup)} messages…`);
-      await runPhase(o, pool, progress, 'w', groups, workerOf, o.warmup, head);
+    if (warmup > 0) {
+      progress.step(`${subject.name}: warm-up, ${grouped(warmup)} messages…`);
+      await runPhase(o, pool, progress, 'w', groups, workerOf, warmup, head);
     }
     await settle(o.settleMs, progress);
     const before = await samplePhase(subject, pool);

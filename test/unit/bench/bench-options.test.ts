@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseFraction, resolveBenchOptions } from '../../../runtime/bench/bench-options.js';
+import { parseFraction, resolveBenchOptions, warmupMessages } from '../../../runtime/bench/bench-options.js';
 import { ConfigError } from '../../../runtime/config/options.js';
 
 const TARGET = ['--target', 'http://127.0.0.1:8080', '--admin-token', 'a', '--jwt-secret', 's'];
@@ -97,5 +97,15 @@ describe('imgroup bench options', () => {
       expect(() => resolveBenchOptions(argv, {})).toThrow(ConfigError);
       expect(() => resolveBenchOptions(argv, {})).toThrow(message);
     });
+  });
+});
+
+describe('warm-up length', () => {
+  it('lasts --warmup-seconds at a fixed rate (10 s by default), never less than --warmup, and is --warmup in the closed loop', () => {
+    expect(warmupMessages(resolveBenchOptions(['--rate', '50'], {}))).toBe(500);
+    expect(warmupMessages(resolveBenchOptions(['--rate', '50', '--warmup', '800'], {}))).toBe(800);
+    expect(warmupMessages(resolveBenchOptions(['--rate', '33', '--warmup-seconds', '3'], {}))).toBe(99);
+    expect(warmupMessages(resolveBenchOptions(['--rate', '50', '--warmup-seconds', '0'], {}))).toBe(20);
+    expect(warmupMessages(resolveBenchOptions([], {}))).toBe(20);
   });
 });
