@@ -11,6 +11,12 @@
  * replayed on top of the read's result before it is stored, so an older read never overwrites a
  * newer notice (notices are idempotent: add or remove one connId).
  *
+ * Refresh ahead: a lookup that finds entries in the last tenth of their TTL reads up to
+ * MAX_REFRESH_PER_LOOKUP of them again in the background (the lookup itself answers from the
+ * cache and does not wait), so the entries of a busy group are renewed before they run out and
+ * no message's fan-out has to read the whole group's presence on its path. Users already being
+ * read are not read twice. An idle group's entries are not refreshed: they simply run out.
+ *
  * Self-correction: a gate that was asked to deliver to users it has no connection for reports
  * them (`missed`); their devices on that gate are dropped from the cache, so they are not asked
  * again until a notice or the next read says otherwise. The message stays behind the member's
@@ -23,6 +29,10 @@ import { SingleFlight } from './single-flight.js';
 
 /** Notices remembered per user while it is being read; beyond it the read is used but not stored. */
 const MAX_NOTICES_PER_FILL = 32;
+/** Entries older than this share of the TTL are read again in the background when a lookup uses them. */
+const REFRESH_AFTER_TTL_SHARE = 0.9;
+/** Background reads one lookup starts at most (a 1,000-member group is renewed over 4 lookups). */
+export const MAX_REFRESH_PER_LOOKUP = 256;
 
 const NO_DEVICES: readonly Device[] = Object.freeze([]);
 
@@ -87,6 +97,8 @@ export class PresenceCache implements PresenceReader {
     let stales = 0;
     const waits: Array<Promise<void>> = [];
     const toRead = new Set<string>();
+    const refreshBeforeMs = now - this.cache.ttlMs * REFRESH_AFTER_TTL_SHARE;
+    const toRefresh: string[] = [];
     for (const userId of userIds) {
       const found = this.cache.get('presence', userId, now);
       if (found.state === 'hit') {
@@ -94,6 +106,7 @@ export class PresenceCache implements PresenceReader {
         if (found.value.devices.length > 0) devices.set(userId, found.value.devices as Device[]);
         if (found.value.changedAtMs < oldestMs) oldestMs = found.value.changedAtMs;
         if (found.storedAtMs < oldestStoredMs) oldestStoredMs = found.storedAtMs;
+        if (found.storedAtMs <= refreshBeforeMs && toRefresh.length < MAX_REFRESH_PER_LOOKUP && !this.flights.get(userId)) toRefresh.push(userId);
         continue;
       }
       if (found.state === 'stale') stales++;
@@ -107,10 +120,10 @@ export class PresenceCache implements PresenceReader {
       }
     }
     this.cache.record('presence', hits, misses, stales);
+    // Not awaited: the answer above does not depend on it. A failure leaves the entries to run out.
+    if (toRefresh.length > 0) this.read(toRefresh).catch(() => undefined);
     if (toRead.size > 0) {
-      const users = [...toRead];
-      const read = this.fill(users);
-      for (const userId of users) this.flights.share(userId, read.then((m) => m.get(userId) ?? NO_DEVICES));
+      const read = this.read([...toRead]);
       waits.push(
         read.then((m) => {
           for (const [userId, list] of m) if (list.length > 0) devices.set(userId, list as Device[]);
@@ -119,6 +132,13 @@ export class PresenceCache implements PresenceReader {
     }
     await Promise.all(waits);
     return { devices, readAtMs: oldestMs, freshUntilMs: shared ? now : oldestStoredMs + this.cache.ttlMs };
+  }
+
+  /** Read `users` (none of them in flight) as one fill, registered as their single flight. */
+  private read(users: readonly string[]): Promise<Map<string, readonly Device[]>> {
+    const read = this.fill(users);
+    for (const userId of users) this.flights.share(userId, read.then((m) => m.get(userId) ?? NO_DEVICES));
+    return read;
   }
 
   /** A change notice from a gate. Never throws. */

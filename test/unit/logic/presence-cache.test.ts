@@ -6,7 +6,7 @@
 import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
 import { createLogicMetrics, type LogicMetrics } from '../../../runtime/logic/logic-metrics.js';
-import { PresenceCache, withChange } from '../../../runtime/logic/presence-cache.js';
+import { MAX_REFRESH_PER_LOOKUP, PresenceCache, withChange } from '../../../runtime/logic/presence-cache.js';
 import { SessionCache } from '../../../runtime/logic/session-cache.js';
 import { bucketOf } from '../../../runtime/presence/presence-channels.js';
 import type { Device, PresenceChange, PresenceLookup, PresenceReader } from '../../../runtime/presence/presence.js';
@@ -21,13 +21,15 @@ class ScriptedReader implements PresenceReader {
   readonly calls: string[][] = [];
   private readonly waiting: Array<() => void> = [];
   auto = true;
+  /** When the answer was read (ms since the epoch). */
+  readAt: () => number = () => 5000;
 
   lookup(userIds: readonly string[]): Promise<PresenceLookup> {
     this.calls.push([...userIds]);
     const answer = () => {
       const devices = new Map<string, Device[]>();
       for (const u of userIds) if (this.table.get(u)?.length) devices.set(u, [...(this.table.get(u) as Device[])]);
-      return { devices, readAtMs: 5000 };
+      return { devices, readAtMs: this.readAt() };
     };
     if (this.auto) return Promise.resolve(answer());
     // The answer is taken at release time: what Redis holds when the read executes.
@@ -163,6 +165,44 @@ describe('PresenceCache', () => {
     const before = reader.calls.length;
     await cache.lookup([...users, 'late']);
     expect(reader.calls.slice(before)).toEqual([[...inBucket, 'late']]);
+  });
+
+  it('renews entries in the last tenth of their TTL in the background: no lookup waits for it, none reads them on its path', async () => {
+    const { cache, reader, clock, metrics } = setup(1000);
+    reader.readAt = () => clock.ms;
+    reader.table.set('alice', [dev('g1', 'b1', 'c1')]);
+    await cache.lookup(['alice', 'bob']);
+    clock.ms += 850;
+    await cache.lookup(['alice', 'bob']);
+    expect(reader.calls).toHaveLength(1);
+    clock.ms += 100;
+    reader.auto = false;
+    // Answered from memory while the renewal is still held by the reader.
+    expect([...(await cache.lookup(['alice', 'bob'])).devices.keys()]).toEqual(['alice']);
+    expect(reader.calls).toEqual([['alice', 'bob'], ['alice', 'bob']]);
+    await cache.lookup(['alice', 'bob']);
+    expect(reader.calls).toHaveLength(2);
+    reader.table.set('bob', [dev('g2', 'b1', 'c2')]);
+    reader.release();
+    await new Promise((r) => setImmediate(r));
+    // Past the first read's TTL: the renewed entries answer, and they hold what the renewal read.
+    clock.ms += 100;
+    expect([...(await cache.lookup(['alice', 'bob'])).devices.keys()].sort()).toEqual(['alice', 'bob']);
+    expect(reader.calls).toHaveLength(2);
+    expect([await count(metrics, { result: 'miss' }), await count(metrics, { result: 'stale' })]).toEqual([2, 0]);
+  });
+
+  it('renews at most MAX_REFRESH_PER_LOOKUP entries per lookup', async () => {
+    const { cache, reader, clock } = setup(1000);
+    reader.readAt = () => clock.ms;
+    const users = Array.from({ length: MAX_REFRESH_PER_LOOKUP + 44 }, (_, i) => `u${i}`);
+    await cache.lookup(users);
+    clock.ms += 950;
+    await cache.lookup(users);
+    expect(reader.calls.map((c) => c.length)).toEqual([users.length, MAX_REFRESH_PER_LOOKUP]);
+    await new Promise((r) => setImmediate(r));
+    await cache.lookup(users);
+    expect(reader.calls.map((c) => c.length)).toEqual([users.length, MAX_REFRESH_PER_LOOKUP, 44]);
   });
 
   it('reads every time when disabled (TTL 0), counting misses', async () => {
