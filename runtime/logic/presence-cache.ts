@@ -13,9 +13,11 @@
  *
  * Refresh ahead: a lookup that finds entries in the last tenth of their TTL reads up to
  * MAX_REFRESH_PER_LOOKUP of them again in the background (the lookup itself answers from the
- * cache and does not wait), so the entries of a busy group are renewed before they run out and
- * no message's fan-out has to read the whole group's presence on its path. Users already being
- * read are not read twice. An idle group's entries are not refreshed: they simply run out.
+ * cache and does not wait), so the entries of a busy group are renewed a few at a time over its
+ * next messages, before they run out, and no message's fan-out reads the whole group's presence
+ * on its path. Users already being read are not read twice. An idle group's entries are not
+ * refreshed: they simply run out. A busy group reads each member's presence once per nine tenths
+ * of the TTL instead of once per TTL.
  *
  * Self-correction: a gate that was asked to deliver to users it has no connection for reports
  * them (`missed`); their devices on that gate are dropped from the cache, so they are not asked
@@ -31,8 +33,8 @@ import { SingleFlight } from './single-flight.js';
 const MAX_NOTICES_PER_FILL = 32;
 /** Entries older than this share of the TTL are read again in the background when a lookup uses them. */
 const REFRESH_AFTER_TTL_SHARE = 0.9;
-/** Background reads one lookup starts at most (a 1,000-member group is renewed over 4 lookups). */
-export const MAX_REFRESH_PER_LOOKUP = 256;
+/** Background reads one lookup starts at most (a 1,000-member group is renewed over 16 lookups). */
+export const MAX_REFRESH_PER_LOOKUP = 64;
 
 const NO_DEVICES: readonly Device[] = Object.freeze([]);
 
@@ -47,9 +49,11 @@ export function withChange(devices: readonly Device[], change: PresenceChange): 
 /** A lookup through the cache, with how long its answer may be reused (route-memo.ts). */
 export interface CachedPresenceLookup extends PresenceLookup {
   /**
-   * The TTL of the oldest entry the answer used runs out at this time (ms since the epoch). Equal
-   * to the lookup's start when the answer must not be reused: the cache is disabled, or part of it
-   * came from another lookup's read of unknown age.
+   * The oldest entry the answer used is due for renewal at this time (ms since the epoch: its read
+   * time plus nine tenths of the TTL), so that a reused answer never stretches the TTL and the
+   * lookups that renew entries ahead of it still happen. Equal to the lookup's start when the
+   * answer must not be reused: the cache is disabled, or part of it came from another lookup's
+   * read of unknown age.
    */
   freshUntilMs: number;
 }
@@ -131,7 +135,7 @@ export class PresenceCache implements PresenceReader {
       );
     }
     await Promise.all(waits);
-    return { devices, readAtMs: oldestMs, freshUntilMs: shared ? now : oldestStoredMs + this.cache.ttlMs };
+    return { devices, readAtMs: oldestMs, freshUntilMs: shared ? now : oldestStoredMs + this.cache.ttlMs * REFRESH_AFTER_TTL_SHARE };
   }
 
   /** Read `users` (none of them in flight) as one fill, registered as their single flight. */

@@ -6,8 +6,9 @@
  * - no presence entry of the session cache was stored, updated or dropped since (one counter over
  *   all users, `SessionCache.presenceChanges`: a change anywhere recomputes every group once);
  * - no gate link was added or removed since (`GateLinks.generation`);
- * - no presence entry it used has passed its TTL (`freshUntilMs`, the oldest entry's read time plus
- *   the TTL), so a memo never stretches the session cache's TTL.
+ * - no presence entry it used is due for renewal (`freshUntilMs`, the oldest entry's read time
+ *   plus nine tenths of the TTL, see presence-cache.ts), so a memo never stretches the session
+ *   cache's TTL, and the lookups that renew a busy group's entries before they run out happen.
  *
  * A message of a 1,000-member group then skips 1,000 cache reads and the routing of 500 devices
  * (fanout-lookup.mjs: 107–206 µs per message); a group whose members' presence changes between

@@ -195,14 +195,17 @@ describe('PresenceCache', () => {
   it('renews at most MAX_REFRESH_PER_LOOKUP entries per lookup', async () => {
     const { cache, reader, clock } = setup(1000);
     reader.readAt = () => clock.ms;
-    const users = Array.from({ length: MAX_REFRESH_PER_LOOKUP + 44 }, (_, i) => `u${i}`);
-    await cache.lookup(users);
+    const users = Array.from({ length: 2 * MAX_REFRESH_PER_LOOKUP + 44 }, (_, i) => `u${i}`);
+    const first = await cache.lookup(users);
+    // An answer may be reused until its oldest entry is due for renewal, not until it runs out.
+    expect(first.freshUntilMs).toBe(5000 + 900);
     clock.ms += 950;
-    await cache.lookup(users);
-    expect(reader.calls.map((c) => c.length)).toEqual([users.length, MAX_REFRESH_PER_LOOKUP]);
-    await new Promise((r) => setImmediate(r));
-    await cache.lookup(users);
-    expect(reader.calls.map((c) => c.length)).toEqual([users.length, MAX_REFRESH_PER_LOOKUP, 44]);
+    for (let i = 0; i < 4; i++) {
+      await cache.lookup(users);
+      await new Promise((r) => setImmediate(r));
+    }
+    expect(reader.calls.map((c) => c.length)).toEqual([users.length, MAX_REFRESH_PER_LOOKUP, MAX_REFRESH_PER_LOOKUP, 44]);
+    expect((await cache.lookup(users)).freshUntilMs).toBe(5950 + 900);
   });
 
   it('reads every time when disabled (TTL 0), counting misses', async () => {
