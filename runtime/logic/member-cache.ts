@@ -15,7 +15,7 @@ import { keys } from '../redis/keys.js';
 import type { RedisStore } from '../redis/redis-store.js';
 import { stringsOf } from './batch-replies.js';
 import type { LogicMetrics } from './logic-metrics.js';
-import type { SessionCache } from './session-cache.js';
+import { REFRESH_AFTER_TTL_SHARE, type SessionCache } from './session-cache.js';
 import { SingleFlight } from './single-flight.js';
 
 export interface MemberCacheOptions {
@@ -37,11 +37,19 @@ export class MemberCache {
     private readonly opts: MemberCacheOptions,
   ) {}
 
-  /** The group's members (unordered). */
+  /**
+   * The group's members (unordered). A list in the last tenth of its TTL is read again in the
+   * background (as presence entries are, presence-cache.ts), so a busy group's next message does
+   * not wait for SMEMBERS when the list runs out.
+   */
   async members(groupId: string): Promise<readonly string[]> {
-    const found = this.cache.get('members', groupId);
+    const now = this.cache.now();
+    const found = this.cache.get('members', groupId, now);
     if (found.state === 'hit') {
       this.cache.record('members', 1, 0, 0);
+      if (found.storedAtMs <= now - this.cache.ttlMs * REFRESH_AFTER_TTL_SHARE && !this.flights.get(groupId)) {
+        this.flights.run(groupId, () => this.fill(groupId)).catch(() => undefined);
+      }
       return found.value.members;
     }
     this.cache.record('members', 0, found.state === 'miss' ? 1 : 0, found.state === 'stale' ? 1 : 0);

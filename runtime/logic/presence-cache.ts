@@ -26,13 +26,11 @@
  */
 import type { Device, PresenceChange, PresenceLookup, PresenceReader } from '../presence/presence.js';
 import type { LogicMetrics } from './logic-metrics.js';
-import type { PresenceValue, SessionCache } from './session-cache.js';
+import { type PresenceValue, REFRESH_AFTER_TTL_SHARE, type SessionCache } from './session-cache.js';
 import { SingleFlight } from './single-flight.js';
 
 /** Notices remembered per user while it is being read; beyond it the read is used but not stored. */
 const MAX_NOTICES_PER_FILL = 32;
-/** Entries older than this share of the TTL are read again in the background when a lookup uses them. */
-const REFRESH_AFTER_TTL_SHARE = 0.9;
 /** Background reads one lookup starts at most (a 1,000-member group is renewed over 16 lookups). */
 export const MAX_REFRESH_PER_LOOKUP = 64;
 

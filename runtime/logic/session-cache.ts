@@ -26,6 +26,12 @@ import { type CacheLookup, TtlLruCache } from './ttl-lru-cache.js';
 
 export type SessionKind = 'members' | 'presence';
 
+/**
+ * Entries older than this share of the TTL are read again in the background when they are used
+ * (member-cache.ts, presence-cache.ts), so a busy group's entries are renewed before they run out.
+ */
+export const REFRESH_AFTER_TTL_SHARE = 0.9;
+
 export interface MembersValue {
   kind: 'members';
   members: readonly string[];

@@ -270,6 +270,46 @@ describe('single flight against Redis', () => {
   });
 });
 
+describe('refresh ahead against Redis', () => {
+  // Presence renewal is covered with a scripted reader in test/unit/logic/presence-cache.test.ts:
+  // the Redis presence reader stamps its reads with the real clock, which this test does not move.
+  it('renews a member list in the last tenth of its TTL in the background: the next use hits, with what Redis holds', async () => {
+    const registry = new Registry();
+    const store = new RedisStore(createCluster({ seeds, commandTimeoutMs: 5000 }), createRedisMetrics(registry));
+    try {
+      const clock = { ms: 1_000_000 };
+      const metrics = createLogicMetrics(registry);
+      const session = new SessionCache({ sessionTtlMs: 10_000, sessionCacheMaxEntries: 10_000, sessionCacheMaxBytes: 1 << 24, presenceChannels: 64 }, metrics, () => clock.ms);
+      const members = new MemberCache(store, session, metrics, pino({ level: 'silent' }), { publishChanges: false, presenceChannels: 64 });
+      const users = Array.from({ length: 10 }, (_, i) => uid(`u${i}`));
+      const late = uid('late');
+      const g = uid('g');
+      await store.call('sadd', keys.groupMembers(g), ...users);
+      const smembers = async () => {
+        const m = await registry.getSingleMetric('imgroup_redis_commands_total')?.get();
+        return (m?.values ?? []).filter((v) => v.labels.command === 'smembers').reduce((s, v) => s + v.value, 0);
+      };
+      expect(await members.members(g)).toHaveLength(10);
+      await store.call('sadd', keys.groupMembers(g), late);
+      clock.ms += 8_500;
+      expect(await members.members(g)).toHaveLength(10);
+      expect(await smembers()).toBe(1);
+      clock.ms += 1_000;
+      // Still answered from the cache; the renewal runs behind it.
+      expect(await members.members(g)).toHaveLength(10);
+      await eventually('member list renewed', () => session.peek('members', g)?.members.length === 11);
+      expect(await smembers()).toBe(2);
+      clock.ms += 1_000;
+      expect([...(await members.members(g))].sort()).toEqual([...users, late].sort());
+      expect(await smembers()).toBe(2);
+      const { values } = await metrics.sessionCacheRequests.get();
+      expect(values.filter((v) => v.labels.result !== 'hit').reduce((n, v) => n + v.value, 0)).toBe(1);
+    } finally {
+      await store.close();
+    }
+  });
+});
+
 describe('coalesced cursor writes', () => {
   it('writes many acks as one script call per group per flush, only forward, only members, never past the head', async () => {
     const logic = await logicNode({ IMGROUP_CURSOR_FLUSH_MS: '60000' });
