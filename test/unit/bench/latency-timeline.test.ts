@@ -28,6 +28,15 @@ describe('LatencyTimeline', () => {
     expect(f.worst).toBeNull();
   });
 
+  it('puts deliveries that arrive out of send order in their own seconds', () => {
+    const t = new LatencyTimeline();
+    for (const [second, ms] of [[0, 1], [1, 50], [0, 2], [1, 60], [0, 3]] as const) t.record(T0 + second * 1000 + 10, ms);
+    expect(t.figures(null).bySecond).toEqual([
+      { second: 0, deliveries: 3, p50: expect.closeTo(2, 1), p99: 3, max: 3 },
+      { second: 1, deliveries: 2, p50: expect.closeTo(50, 0), p99: 60, max: 60 },
+    ]);
+  });
+
   it('names the second that holds most of the deliveries slower than the run’s p99, and its share of them', () => {
     // 10 quiet seconds of 100 deliveries at 5 ms, then one second whose 100 deliveries are slow.
     const seconds = Array.from({ length: 10 }, () => Array.from({ length: 100 }, () => 5));
