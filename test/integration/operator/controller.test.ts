@@ -21,9 +21,12 @@ const MINIMAL = { gate: { replicas: 2 }, logic: { replicas: 3 }, redis: { master
 /**
  * Flip the Ready condition of logic pods chat-logic-0…(pods-1) in turn, `changes` times, waiting
  * each time until N-membership lists exactly the Ready ones; the sorted times from each change
- * to the ConfigMap showing it, in ms (a measurement to print).
+ * to the ConfigMap showing it, in ms (a measurement to print). With `published` (a count of
+ * publishes), each change also waits until that count has grown by exactly one: the controller
+ * observes the count after its write returns, which can be after this client already reads the
+ * ConfigMap; a count that grew by more fails at once.
  */
-async function flipLogicPods(k: KubeClients, ns: string, pods: number, changes: number): Promise<number[]> {
+async function flipLogicPods(k: KubeClients, ns: string, pods: number, changes: number, published?: () => Promise<number>): Promise<number[]> {
   const members = async () => {
     const cm = await k.core.readNamespacedConfigMap({ namespace: ns, name: 'chat-membership' });
     const parsed = parseMembership(cm.data?.['membership.json'] ?? '');
@@ -31,6 +34,7 @@ async function flipLogicPods(k: KubeClients, ns: string, pods: number, changes: 
   };
   const ready = new Set<number>();
   const latenciesMs: number[] = [];
+  const publishedBefore = published ? await published() : 0;
   for (let change = 0; change < changes; change++) {
     const i = change % pods;
     const nowReady = !ready.has(i);
@@ -41,6 +45,13 @@ async function flipLogicPods(k: KubeClients, ns: string, pods: number, changes: 
     await setPodReady(k, ns, `chat-logic-${i}`, `10.1.0.${10 + i}`, nowReady);
     await eventually(`membership ${expected}`, async () => (await members()) === expected, 10_000, 25);
     latenciesMs.push(performance.now() - t0);
+    if (published) {
+      await eventually(`change ${change + 1} published once`, async () => {
+        const n = (await published()) - publishedBefore;
+        if (n > change + 1) throw new Error(`${n} publishes after ${change + 1} changes: a change was written twice`);
+        return n === change + 1;
+      }, { intervalMs: 10 });
+    }
   }
   return latenciesMs.sort((a, b) => a - b);
 }
@@ -80,13 +91,13 @@ describe('controller', () => {
     const publishedBefore = await publishCount(registry);
 
     const CHANGES = 60;
-    const latenciesMs = await flipLogicPods(k, ns, 3, CHANGES);
+    const latenciesMs = await flipLogicPods(k, ns, 3, CHANGES, () => publishCount(registry));
     const p99 = latenciesMs[Math.ceil(latenciesMs.length * 0.99) - 1] ?? Infinity;
     const p50 = latenciesMs[Math.floor(latenciesMs.length / 2)] ?? Infinity;
     // A measurement (README: "measured"), not a pass/fail bound: it depends on the machine.
     console.error(`membership latency over ${latenciesMs.length} changes (measured): p50 ${p50.toFixed(1)} ms, p99 ${p99.toFixed(1)} ms, max ${latenciesMs.at(-1)?.toFixed(1)} ms`);
-    // Each change was published (flipLogicPods waited for it), each by exactly one write that
-    // followed its pod event: no change missed, none written twice.
+    // Each change was published (flipLogicPods waited for it and for its count), each by exactly
+    // one write that followed its pod event: no change missed, none written twice.
     expect((await publishCount(registry)) - publishedBefore).toBe(CHANGES);
     const text = await registry.metrics();
     expect(text).toMatch(/controller_runtime_reconcile_total\{controller="imgroupcluster",result="(success|requeue_after)"\} [1-9]\d*/);
