@@ -17,7 +17,7 @@ const reader = { lookup: async (ids) => ({ devices: new Map(ids.filter((_, i) =>
 const pc = new PresenceCache(reader, cache, metrics);
 await pc.lookup(members);
 // filler: 100k other users so the map is big
-for (let i = 0; i < 100000; i++) cache.set(`other-${i}`, { kind: 'presence', devices: [], changedAtMs: Date.now() }, Date.now(), cache.epoch(`other-${i}`));
+for (let i = 0; i < 100000; i++) cache.set(`other-${i}`, { kind: 'presence', devices: [], changedAtMs: Date.now(), renewAtMs: Date.now() + 3000_000 }, Date.now(), cache.epoch(`other-${i}`));
 const links = [{ id: 0 }, { id: 1 }];
 const linkFor = (gate, boot) => links[gate === 'gate-0' ? 0 : 1];
 async function once() { const { devices } = await pc.lookup(members); return routeDevices(devices, linkFor).recipients; }

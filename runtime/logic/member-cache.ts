@@ -15,13 +15,20 @@ import { keys } from '../redis/keys.js';
 import type { RedisStore } from '../redis/redis-store.js';
 import { stringsOf } from './batch-replies.js';
 import type { LogicMetrics } from './logic-metrics.js';
-import { REFRESH_AFTER_TTL_SHARE, type SessionCache } from './session-cache.js';
+import { type MembersValue, REFRESH_AFTER_TTL_SHARE, type SessionCache } from './session-cache.js';
 import { SingleFlight } from './single-flight.js';
 
 export interface MemberCacheOptions {
   /** Publish member-list changes for the other nodes' caches (IMGROUP_SESSION_INVALIDATION). */
   publishChanges: boolean;
   presenceChannels: number;
+}
+
+/** The stored list names exactly `read`'s members (SMEMBERS has no order). */
+function sameMembers(stored: MembersValue, read: readonly string[]): boolean {
+  if (stored.members.length !== read.length) return false;
+  const set = stored.set ?? new Set(stored.members);
+  return read.every((m) => set.has(m));
 }
 
 export class MemberCache {
@@ -40,7 +47,8 @@ export class MemberCache {
   /**
    * The group's members (unordered). A list in the last tenth of its TTL is read again in the
    * background (as presence entries are, presence-cache.ts), so a busy group's next message does
-   * not wait for SMEMBERS when the list runs out.
+   * not wait for SMEMBERS when the list runs out. A renewal that reads the same members keeps the
+   * array already handed out, so the routing remembered for it stays valid (route-memo.ts).
    */
   async members(groupId: string): Promise<readonly string[]> {
     const now = this.cache.now();
@@ -91,8 +99,11 @@ export class MemberCache {
     const state = { changed: false };
     this.filling.set(groupId, state);
     try {
-      const members = await this.read(groupId);
-      if (!state.changed) this.cache.set(groupId, { kind: 'members', members, set: null }, readAtMs, epoch);
+      const read = await this.read(groupId);
+      const stored = this.cache.peek('members', groupId);
+      const same = stored !== undefined && sameMembers(stored, read);
+      const members = same ? stored.members : read;
+      if (!state.changed) this.cache.set(groupId, { kind: 'members', members, set: same ? stored.set : null }, readAtMs, epoch);
       return members;
     } finally {
       if (this.filling.get(groupId) === state) this.filling.delete(groupId);

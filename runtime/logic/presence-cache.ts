@@ -11,13 +11,14 @@
  * replayed on top of the read's result before it is stored, so an older read never overwrites a
  * newer notice (notices are idempotent: add or remove one connId).
  *
- * Refresh ahead: a lookup that finds entries in the last tenth of their TTL reads up to
- * MAX_REFRESH_PER_LOOKUP of them again in the background (the lookup itself answers from the
- * cache and does not wait), so the entries of a busy group are renewed a few at a time over its
- * next messages, before they run out, and no message's fan-out reads the whole group's presence
- * on its path. Users already being read are not read twice. An idle group's entries are not
- * refreshed: they simply run out. A busy group reads each member's presence once per nine tenths
- * of the TTL instead of once per TTL.
+ * Refresh ahead: a lookup that finds entries past their renewal point (drawn per read between
+ * eight and nine tenths of the TTL, session-cache.ts) reads up to MAX_REFRESH_PER_LOOKUP of them
+ * again in the background (the lookup itself answers from the cache and does not wait), so the
+ * entries of a busy group are renewed a few at a time over its next messages, before they run
+ * out, and no message's fan-out reads the whole group's presence on its path. A renewal that finds
+ * the same devices moves the entry's times only and counts as no change, so the group's
+ * remembered routing stays valid (route-memo.ts). Users already being read are not read twice. An
+ * idle group's entries are not refreshed: they simply run out.
  *
  * Self-correction: a gate that was asked to deliver to users it has no connection for reports
  * them (`missed`); their devices on that gate are dropped from the cache, so they are not asked
@@ -26,7 +27,7 @@
  */
 import type { Device, PresenceChange, PresenceLookup, PresenceReader } from '../presence/presence.js';
 import type { LogicMetrics } from './logic-metrics.js';
-import { type PresenceValue, REFRESH_AFTER_TTL_SHARE, type SessionCache } from './session-cache.js';
+import { type PresenceValue, type SessionCache } from './session-cache.js';
 import { SingleFlight } from './single-flight.js';
 
 /** Notices remembered per user while it is being read; beyond it the read is used but not stored. */
@@ -44,16 +45,27 @@ export function withChange(devices: readonly Device[], change: PresenceChange): 
   return kept.length === 0 ? NO_DEVICES : kept;
 }
 
+/** The same devices (in any order). */
+export function sameDevices(a: readonly Device[], b: readonly Device[]): boolean {
+  if (a.length !== b.length) return false;
+  return a.every((d) => b.some((e) => e.connId === d.connId && e.gate === d.gate && e.boot === d.boot));
+}
+
 /** A lookup through the cache, with how long its answer may be reused (route-memo.ts). */
 export interface CachedPresenceLookup extends PresenceLookup {
   /**
-   * The oldest entry the answer used is due for renewal at this time (ms since the epoch: its read
-   * time plus nine tenths of the TTL), so that a reused answer never stretches the TTL and the
-   * lookups that renew entries ahead of it still happen. Equal to the lookup's start when the
-   * answer must not be reused: the cache is disabled, or part of it came from another lookup's
-   * read of unknown age.
+   * The first entry the answer used is due for renewal at this time (ms since the epoch, its
+   * `renewAtMs`), so that a reused answer never stretches the TTL and the lookups that renew
+   * entries ahead of it still happen. Equal to the lookup's start when the answer must not be
+   * reused: the cache is disabled, or part of it came from another lookup's read of unknown age.
    */
   freshUntilMs: number;
+}
+
+/** What one fill read: each user's devices, and the earliest renewal point of the entries it stored. */
+interface Filled {
+  lists: Map<string, readonly Device[]>;
+  renewAtMs: number;
 }
 
 export class PresenceCache implements PresenceReader {
@@ -90,8 +102,8 @@ export class PresenceCache implements PresenceReader {
     }
     const devices = new Map<string, Device[]>();
     let oldestMs = now;
-    // Entries read by this lookup's own fill are read after `now`: only hits can be older.
-    let oldestStoredMs = now;
+    /** The earliest renewal point of the entries used (own fills: known when they are stored). */
+    let renewAtMs = Number.POSITIVE_INFINITY;
     /** Some users come from another lookup's read, which may have started before `now`. */
     let shared = false;
     let hits = 0;
@@ -99,16 +111,16 @@ export class PresenceCache implements PresenceReader {
     let stales = 0;
     const waits: Array<Promise<void>> = [];
     const toRead = new Set<string>();
-    const refreshBeforeMs = now - this.cache.ttlMs * REFRESH_AFTER_TTL_SHARE;
     const toRefresh: string[] = [];
     for (const userId of userIds) {
       const found = this.cache.get('presence', userId, now);
       if (found.state === 'hit') {
         hits++;
-        if (found.value.devices.length > 0) devices.set(userId, found.value.devices as Device[]);
-        if (found.value.changedAtMs < oldestMs) oldestMs = found.value.changedAtMs;
-        if (found.storedAtMs < oldestStoredMs) oldestStoredMs = found.storedAtMs;
-        if (found.storedAtMs <= refreshBeforeMs && toRefresh.length < MAX_REFRESH_PER_LOOKUP && !this.flights.get(userId)) toRefresh.push(userId);
+        const value = found.value;
+        if (value.devices.length > 0) devices.set(userId, value.devices as Device[]);
+        if (value.changedAtMs < oldestMs) oldestMs = value.changedAtMs;
+        if (value.renewAtMs < renewAtMs) renewAtMs = value.renewAtMs;
+        if (value.renewAtMs <= now && toRefresh.length < MAX_REFRESH_PER_LOOKUP && !this.flights.get(userId)) toRefresh.push(userId);
         continue;
       }
       if (found.state === 'stale') stales++;
@@ -127,19 +139,20 @@ export class PresenceCache implements PresenceReader {
     if (toRead.size > 0) {
       const read = this.read([...toRead]);
       waits.push(
-        read.then((m) => {
-          for (const [userId, list] of m) if (list.length > 0) devices.set(userId, list as Device[]);
+        read.then((filled) => {
+          for (const [userId, list] of filled.lists) if (list.length > 0) devices.set(userId, list as Device[]);
+          renewAtMs = Math.min(renewAtMs, filled.renewAtMs);
         }),
       );
     }
     await Promise.all(waits);
-    return { devices, readAtMs: oldestMs, freshUntilMs: shared ? now : oldestStoredMs + this.cache.ttlMs * REFRESH_AFTER_TTL_SHARE };
+    return { devices, readAtMs: oldestMs, freshUntilMs: shared || renewAtMs === Number.POSITIVE_INFINITY ? now : renewAtMs };
   }
 
   /** Read `users` (none of them in flight) as one fill, registered as their single flight. */
-  private read(users: readonly string[]): Promise<Map<string, readonly Device[]>> {
+  private read(users: readonly string[]): Promise<Filled> {
     const read = this.fill(users);
-    for (const userId of users) this.flights.share(userId, read.then((m) => m.get(userId) ?? NO_DEVICES));
+    for (const userId of users) this.flights.share(userId, read.then((f) => f.lists.get(userId) ?? NO_DEVICES));
     return read;
   }
 
@@ -153,7 +166,7 @@ export class PresenceCache implements PresenceReader {
     }
     const value = this.cache.peek('presence', change.userId);
     if (!value) return;
-    const next: PresenceValue = { kind: 'presence', devices: withChange(value.devices, change), changedAtMs: this.cache.now() };
+    const next: PresenceValue = { kind: 'presence', devices: withChange(value.devices, change), changedAtMs: this.cache.now(), renewAtMs: value.renewAtMs };
     if (this.cache.update(change.userId, next)) this.metrics.sessionCacheInvalidations.inc({ kind: 'presence', source: 'notice' });
   }
 
@@ -167,14 +180,17 @@ export class PresenceCache implements PresenceReader {
       if (!value) continue;
       const devices = value.devices.filter((d) => d.gate !== gate || d.boot !== boot);
       if (devices.length === value.devices.length) continue;
-      this.cache.update(userId, { kind: 'presence', devices: devices.length > 0 ? devices : NO_DEVICES, changedAtMs: this.cache.now() });
+      this.cache.update(userId, { kind: 'presence', devices: devices.length > 0 ? devices : NO_DEVICES, changedAtMs: this.cache.now(), renewAtMs: value.renewAtMs });
       changed++;
     }
     if (changed > 0) this.metrics.sessionCacheInvalidations.inc({ kind: 'presence', source: 'missed' }, changed);
   }
 
-  /** Read `users` from Redis; store each result (with the notices seen meanwhile) unless told not to. */
-  private async fill(users: readonly string[]): Promise<Map<string, readonly Device[]>> {
+  /**
+   * Read `users` from Redis; store each result (with the notices seen meanwhile) unless told not
+   * to. A result equal to the entry stored renews it without counting as a change.
+   */
+  private async fill(users: readonly string[]): Promise<Filled> {
     const epochs = users.map((u) => this.cache.epoch(u));
     for (const u of users) this.filling.set(u, []);
     let found: PresenceLookup;
@@ -184,16 +200,24 @@ export class PresenceCache implements PresenceReader {
       for (const u of users) this.filling.delete(u);
       throw err;
     }
-    const out = new Map<string, readonly Device[]>();
+    const lists = new Map<string, readonly Device[]>();
+    let earliest = Number.POSITIVE_INFINITY;
     users.forEach((userId, i) => {
       let list: readonly Device[] = found.devices.get(userId) ?? NO_DEVICES;
       const notices = this.filling.get(userId);
       this.filling.delete(userId);
       for (const change of notices ?? []) list = withChange(list, change);
-      out.set(userId, list);
-      if (notices === null) return;
-      this.cache.set(userId, { kind: 'presence', devices: list, changedAtMs: found.readAtMs }, found.readAtMs, epochs[i] as number);
+      lists.set(userId, list);
+      // Not stored: an answer that used it must not be reused.
+      if (notices === null) return void (earliest = Math.min(earliest, found.readAtMs));
+      const renewAtMs = this.cache.renewAtMs(found.readAtMs);
+      const stored = this.cache.peek('presence', userId);
+      const kept =
+        stored && sameDevices(stored.devices, list)
+          ? this.cache.renew(userId, { kind: 'presence', devices: stored.devices, changedAtMs: found.readAtMs, renewAtMs }, found.readAtMs, epochs[i] as number)
+          : this.cache.set(userId, { kind: 'presence', devices: list, changedAtMs: found.readAtMs, renewAtMs }, found.readAtMs, epochs[i] as number);
+      earliest = Math.min(earliest, kept ? renewAtMs : found.readAtMs);
     });
-    return out;
+    return { lists, renewAtMs: earliest };
   }
 }

@@ -29,8 +29,14 @@ export type SessionKind = 'members' | 'presence';
 /**
  * Entries older than this share of the TTL are read again in the background when they are used
  * (member-cache.ts, presence-cache.ts), so a busy group's entries are renewed before they run out.
+ * The latest point: a presence entry's own point is drawn among RENEW_STEPS evenly spaced shares
+ * from RENEW_EARLIEST_TTL_SHARE to this one when it is read (`SessionCache.renewAtMs`), so the
+ * entries of a whole group read at once are not all due at the same moment.
  */
 export const REFRESH_AFTER_TTL_SHARE = 0.9;
+export const RENEW_EARLIEST_TTL_SHARE = 0.8;
+/** Few distinct points, so an answer reused until its earliest point (route-memo.ts) is reused long. */
+export const RENEW_STEPS = 8;
 
 export interface MembersValue {
   kind: 'members';
@@ -45,6 +51,8 @@ export interface PresenceValue {
   devices: readonly Device[];
   /** Last time this entry was read from Redis or changed by a notice (for presence age). */
   changedAtMs: number;
+  /** From this time on a lookup that uses the entry reads it again in the background. */
+  renewAtMs: number;
 }
 
 export type SessionValue = MembersValue | PresenceValue;
@@ -83,6 +91,8 @@ export class SessionCache {
     private readonly opts: SessionCacheOptions,
     private readonly metrics: LogicMetrics,
     readonly now: () => number = Date.now,
+    /** Draws each presence entry's renewal point (`renewAtMs`); tests pass a fixed one. */
+    private readonly random: () => number = Math.random,
   ) {
     this.epochs = new Uint32Array(opts.presenceChannels);
     this.store =
@@ -117,6 +127,16 @@ export class SessionCache {
     return this.changes;
   }
 
+  /**
+   * When an entry read from Redis at `readAtMs` is due for renewal: between RENEW_EARLIEST_TTL_SHARE
+   * and REFRESH_AFTER_TTL_SHARE of the TTL after it, one of RENEW_STEPS points drawn at random.
+   */
+  renewAtMs(readAtMs: number): number {
+    const step = Math.min(RENEW_STEPS - 1, Math.floor(this.random() * RENEW_STEPS));
+    const share = RENEW_EARLIEST_TTL_SHARE + ((REFRESH_AFTER_TTL_SHARE - RENEW_EARLIEST_TTL_SHARE) * step) / (RENEW_STEPS - 1);
+    return readAtMs + this.opts.sessionTtlMs * share;
+  }
+
   /** `nowMs`: the clock read once by a caller that looks up many ids (this.now() otherwise). */
   get<K extends SessionKind>(kind: K, id: string, nowMs?: number): CacheLookup<Extract<SessionValue, { kind: K }>> {
     if (!this.store) return { state: 'miss' };
@@ -136,6 +156,16 @@ export class SessionCache {
   set(id: string, value: SessionValue, readAtMs: number, epoch: number): boolean {
     if (!this.store || this.epoch(id) !== epoch) return false;
     if (value.kind === 'presence') this.changes++;
+    return this.store.set(value.kind, id, value, readAtMs);
+  }
+
+  /**
+   * Store a value read again from Redis that equals the one stored (same devices, same members):
+   * as `set`, but not counted as a presence change, so the routing remembered from it stays valid
+   * (route-memo.ts).
+   */
+  renew(id: string, value: SessionValue, readAtMs: number, epoch: number): boolean {
+    if (!this.store || this.epoch(id) !== epoch) return false;
     return this.store.set(value.kind, id, value, readAtMs);
   }
 

@@ -273,7 +273,7 @@ describe('single flight against Redis', () => {
 describe('refresh ahead against Redis', () => {
   // Presence renewal is covered with a scripted reader in test/unit/logic/presence-cache.test.ts:
   // the Redis presence reader stamps its reads with the real clock, which this test does not move.
-  it('renews a member list in the last tenth of its TTL in the background: the next use hits, with what Redis holds', async () => {
+  it('renews a member list in the last tenth of its TTL in the background: the next use hits, with what Redis holds, the same array when unchanged', async () => {
     const registry = new Registry();
     const store = new RedisStore(createCluster({ seeds, commandTimeoutMs: 5000 }), createRedisMetrics(registry));
     try {
@@ -300,8 +300,22 @@ describe('refresh ahead against Redis', () => {
       await eventually('member list renewed', () => session.peek('members', g)?.members.length === 11);
       expect(await smembers()).toBe(2);
       clock.ms += 1_000;
-      expect([...(await members.members(g))].sort()).toEqual([...users, late].sort());
+      const renewed = await members.members(g);
+      expect([...renewed].sort()).toEqual([...users, late].sort());
       expect(await smembers()).toBe(2);
+      // A renewal that reads the same members keeps the array handed out (the fan-out's routing
+      // memo is keyed on it), with the new read time.
+      const storedAt = () => {
+        const found = session.get('members', g, clock.ms);
+        return found.state === 'hit' ? found.storedAtMs : -1;
+      };
+      clock.ms += 8_500;
+      const renewedAt = clock.ms;
+      expect(await members.members(g)).toBe(renewed);
+      await eventually('member list renewed unchanged', () => storedAt() === renewedAt);
+      clock.ms += 2_000;
+      expect(await members.members(g)).toBe(renewed);
+      expect(await smembers()).toBe(3);
       const { values } = await metrics.sessionCacheRequests.get();
       expect(values.filter((v) => v.labels.result !== 'hit').reduce((n, v) => n + v.value, 0)).toBe(1);
     } finally {

@@ -41,11 +41,12 @@ class ScriptedReader implements PresenceReader {
   }
 }
 
-function setup(ttlMs = 1000, buckets = 4) {
+/** `random`: draws renewal points (session-cache.ts); by default always the latest, nine tenths of the TTL. */
+function setup(ttlMs = 1000, buckets = 4, random: () => number = () => 0.999) {
   const clock = { ms: 5000 };
   const registry = new Registry();
   const metrics = createLogicMetrics(registry);
-  const session = new SessionCache({ sessionTtlMs: ttlMs, sessionCacheMaxEntries: 1000, sessionCacheMaxBytes: 1 << 20, presenceChannels: buckets }, metrics, () => clock.ms);
+  const session = new SessionCache({ sessionTtlMs: ttlMs, sessionCacheMaxEntries: 1000, sessionCacheMaxBytes: 1 << 20, presenceChannels: buckets }, metrics, () => clock.ms, random);
   const reader = new ScriptedReader();
   const cache = new PresenceCache(reader, session, metrics);
   return { clock, metrics, session, reader, cache, registry };
@@ -206,6 +207,56 @@ describe('PresenceCache', () => {
     }
     expect(reader.calls.map((c) => c.length)).toEqual([users.length, MAX_REFRESH_PER_LOOKUP, MAX_REFRESH_PER_LOOKUP, 44]);
     expect((await cache.lookup(users)).freshUntilMs).toBe(5950 + 900);
+  });
+
+  it('a renewal that reads the same devices is no change (a remembered routing stays valid); one that reads others is', async () => {
+    const { cache, reader, clock, session } = setup(1000);
+    reader.readAt = () => clock.ms;
+    const d = dev('g1', 'b1', 'c1');
+    reader.table.set('alice', [d]);
+    await cache.lookup(['alice', 'bob']);
+    const before = cache.changes;
+    clock.ms += 950;
+    const due = await cache.lookup(['alice', 'bob']);
+    // Its answer is due for renewal already: not to be reused.
+    expect(due.freshUntilMs).toBe(5900);
+    await new Promise((r) => setImmediate(r));
+    expect(reader.calls).toHaveLength(2);
+    expect(cache.changes).toBe(before);
+    expect(session.peek('presence', 'alice')).toMatchObject({ devices: [d], changedAtMs: 5950, renewAtMs: 5950 + 900 });
+    const renewed = await cache.lookup(['alice', 'bob']);
+    expect(renewed.freshUntilMs).toBe(5950 + 900);
+    // The same devices in another order are the same; a new device is a change.
+    const d2 = dev('g2', 'b1', 'c2');
+    reader.table.set('alice', [d, d2]);
+    clock.ms += 950;
+    await cache.lookup(['alice', 'bob']);
+    await new Promise((r) => setImmediate(r));
+    expect(cache.changes).toBe(before + 1);
+    reader.table.set('alice', [d2, d]);
+    clock.ms += 950;
+    await cache.lookup(['alice', 'bob']);
+    await new Promise((r) => setImmediate(r));
+    expect(reader.calls).toHaveLength(4);
+    expect(cache.changes).toBe(before + 1);
+  });
+
+  it('spreads the renewal points of entries read together over eight steps from 0.8 to 0.9 of the TTL', async () => {
+    let draw = 0;
+    const { cache, reader, clock, session } = setup(1000, 4, () => (draw++ % 8) / 8);
+    reader.readAt = () => clock.ms;
+    const users = Array.from({ length: 64 }, (_, i) => `u${i}`);
+    const first = await cache.lookup(users);
+    const points = users.map((u) => session.peek('presence', u)?.renewAtMs as number);
+    expect(new Set(points).size).toBe(8);
+    expect(Math.min(...points)).toBe(5000 + 800);
+    expect(Math.max(...points)).toBeCloseTo(5000 + 900, 6);
+    // An answer is reused until its earliest point; at each point only the entries due are read.
+    expect(first.freshUntilMs).toBe(5800);
+    clock.ms += 800;
+    await cache.lookup(users);
+    await new Promise((r) => setImmediate(r));
+    expect(reader.calls.map((c) => c.length)).toEqual([64, 8]);
   });
 
   it('reads every time when disabled (TTL 0), counting misses', async () => {
