@@ -14,7 +14,7 @@ import { AckCoalescer, type Ackable } from './ack-coalescer.js';
 import { LatencyHistogram } from './latency-histogram.js';
 import { LatencyTimeline } from './latency-timeline.js';
 import { cpuUsageSeconds } from './process-cpu.js';
-import { type BenchPhase, decodeBody, nowMs } from './message-body.js';
+import { type BenchPhase, decodeBody, nowMs, PHASES, phaseIndex } from './message-body.js';
 import { SendDriver } from './send-driver.js';
 import { SeqReceipts, type SeqRange } from './seq-receipts.js';
 import type { ConnectResult, ConnectSpec, Progress, SendPlan, TallyReport, WorkerCommand, WorkerMessage, WorkerReport, WorkerSettings } from './worker-protocol.js';
@@ -72,7 +72,9 @@ class BenchConnection {
 /**
  * What a phase's deliveries measured. The warm-up records too, into its own record that is never
  * reported: the measured phase then runs the very code (compiled by V8) the warm-up ran, instead
- * of meeting the recording path cold in its first second.
+ * of meeting the recording path cold in its first second. For the same reason the receive path
+ * has no branch that only one phase takes (phases are array indexes, `firstReceiveAt` a minimum):
+ * V8 deoptimizes compiled code the first time it runs an operation it never saw run.
  */
 class PhaseRecord {
   readonly latency = new LatencyHistogram();
@@ -80,7 +82,8 @@ class PhaseRecord {
   readonly timeline = new LatencyTimeline();
   /** Server `ts` (stored, ms) → receive: the part of the latency after the message was stored. */
   readonly afterStore = new LatencyHistogram();
-  firstReceiveAt: number | null = null;
+  /** Infinity until the first delivery. */
+  firstReceiveAt = Number.POSITIVE_INFINITY;
   lastReceiveAt: number | null = null;
 
   record(sentAtMs: number, storedAt: unknown): void {
@@ -88,7 +91,7 @@ class PhaseRecord {
     this.latency.record(now - sentAtMs);
     this.timeline.record(sentAtMs, now - sentAtMs);
     if (typeof storedAt === 'number') this.afterStore.record(now - storedAt);
-    this.firstReceiveAt ??= now;
+    this.firstReceiveAt = Math.min(this.firstReceiveAt, now);
     this.lastReceiveAt = now;
   }
 }
@@ -96,8 +99,9 @@ class PhaseRecord {
 export class ClientWorker {
   private settings: WorkerSettings | null = null;
   private readonly conns = new Map<string, BenchConnection>();
-  private readonly records: Record<BenchPhase, PhaseRecord> = { w: new PhaseRecord(), m: new PhaseRecord() };
-  private readonly delivered: Record<BenchPhase, number> = { w: 0, m: 0 };
+  /** By phase index (PHASES). */
+  private readonly records: PhaseRecord[] = PHASES.map(() => new PhaseRecord());
+  private readonly delivered: number[] = PHASES.map(() => 0);
   private acks: AckCoalescer | null = null;
   private driver: SendDriver | null = null;
   private progressTimer: ReturnType<typeof setInterval> | null = null;
@@ -152,7 +156,8 @@ export class ClientWorker {
     const p = this.driver?.progress ?? { sent: 0, confirmed: 0, failed: 0 };
     let open = 0;
     for (const c of this.conns.values()) if (c.welcomed && c.ws.readyState === WebSocket.OPEN) open++;
-    return { type: 'progress', delivered: { ...this.delivered }, ...p, open };
+    const delivered = Object.fromEntries(PHASES.map((phase, i) => [phase, this.delivered[i] as number])) as Record<BenchPhase, number>;
+    return { type: 'progress', delivered, ...p, open };
   }
 
   // ------------------------------------------------------------------ connecting
@@ -268,9 +273,9 @@ export class ClientWorker {
     if (tally.receipts.contiguous > before) this.acks?.mark(tally);
     const body = decodeBody(f.body);
     if (!body) return;
-    this.delivered[body.phase]++;
-    this.records[body.phase].record(body.sentAtMs, f.ts);
-    if (f.from === conn.userId && this.driver?.phase === body.phase) this.driver.onEcho(conn.userId, tally.groupId);
+    (this.delivered[body.phase] as number)++;
+    (this.records[body.phase] as PhaseRecord).record(body.sentAtMs, f.ts);
+    if (f.from === conn.userId && this.driver?.phaseIndex === body.phase) this.driver.onEcho(conn.userId, tally.groupId);
   }
 
   // ------------------------------------------------------------------ sending
@@ -303,7 +308,7 @@ export class ClientWorker {
         tallies.push({ userId: conn.userId, groupId: t.groupId, received: t.receipts.countIn(lo, hi), missing, truncated });
       }
     }
-    const m = this.records.m;
+    const m = this.records[phaseIndex('m')] as PhaseRecord;
     return {
       type: 'report',
       tallies,
@@ -311,7 +316,7 @@ export class ClientWorker {
       latency: m.latency.snapshot(),
       timeline: m.timeline.snapshot(),
       afterStore: m.afterStore.snapshot(),
-      firstReceiveAt: m.firstReceiveAt,
+      firstReceiveAt: Number.isFinite(m.firstReceiveAt) ? m.firstReceiveAt : null,
       lastReceiveAt: m.lastReceiveAt,
       disconnects: this.disconnects,
       badFrames: this.badFrames,

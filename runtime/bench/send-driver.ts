@@ -11,7 +11,7 @@
  * after `sendTimeoutMs` count as failed. The phase is over when every send is confirmed or failed.
  */
 import { backoffDelayMs } from '../retry/backoff.js';
-import { type BenchPhase, encodeBody, nowMs } from './message-body.js';
+import { type BenchPhase, encodeBody, nowMs, phaseIndex } from './message-body.js';
 import type { SendPlan, SendResult, WorkerSettings } from './worker-protocol.js';
 
 /** Delays before a refused send (RETRYABLE) is sent again: 50 ms growing to 1 s. */
@@ -68,6 +68,7 @@ export class SendDriver {
   private checkTimer: ReturnType<typeof setInterval> | null = null;
   private finish: ((r: SendResult) => void) | null = null;
   readonly done: Promise<SendResult>;
+  private readonly phaseIdx: number;
 
   constructor(
     private readonly plan: SendPlan,
@@ -75,6 +76,7 @@ export class SendDriver {
     private readonly port: SendPort,
     private readonly idPrefix: string,
   ) {
+    this.phaseIdx = phaseIndex(plan.phase);
     this.senders = plan.quotas.filter((q) => q.count > 0).map((q) => ({ userId: q.userId, groupId: q.groupId, remaining: q.count, inFlight: [] }));
     for (const s of this.senders) this.byKey.set(`${s.userId}\n${s.groupId}`, s);
     this.total = this.senders.reduce((n, s) => n + s.remaining, 0);
@@ -83,6 +85,11 @@ export class SendDriver {
 
   get phase(): BenchPhase {
     return this.plan.phase;
+  }
+
+  /** The phase's index in PHASES. */
+  get phaseIndex(): number {
+    return this.phaseIdx;
   }
 
   get progress(): { sent: number; confirmed: number; failed: number } {

@@ -2,7 +2,8 @@
  * One workload run against one subject (imgroup or the ws baseline):
  *
  *   create groups → fork client workers → connect the online members → warm-up phase (sent,
- *   delivered, acknowledged, not counted) → settle → scrape /metrics → measured phase → wait for
+ *   delivered, acknowledged, not counted; the servers sampled every second meanwhile, see
+ *   WARMUP_SAMPLE_MS) → settle → scrape /metrics → measured phase → wait for
  *   every delivery (or no progress for --drain-timeout-ms) → settle (coalesced acks and cursor
  *   writes land) → scrape again → collect the workers' receipts → judge every delivery.
  *
@@ -104,6 +105,21 @@ async function samplePhase(subject: RunSubject, pool: WorkerPool): Promise<Phase
   return { metrics, server, cpu: { ...server.cpu, clients } };
 }
 
+/**
+ * During the warm-up the servers are sampled this often, as around the measured phase (their
+ * /metrics and their CPU), and the samples are thrown away: the first
+ * scrape of a process runs its HTTP and metrics code, which makes V8 deoptimize the socket-writing
+ * functions the delivery path shares with it (they meet a second kind of stream). Measured: a
+ * scrape just before the measured phase made each gate deoptimize about ten of them, and the
+ * phase's first two seconds paid for it. A server that Prometheus scrapes has long passed that.
+ */
+const WARMUP_SAMPLE_MS = 1000;
+
+/** The server half of samplePhase (a client worker answers one command at a time, and is sending). */
+async function sampleServers(subject: RunSubject): Promise<void> {
+  const metrics = subject.opsUrls.length > 0 ? await scrapeAll(subject.opsUrls) : null;
+  await subject.sample(metrics);
+}
 const PROGRESS_MS = 200;
 const POLL_MS = 100;
 
@@ -145,7 +161,8 @@ export async function runWorkload(o: BenchOptions, subject: RunSubject, progress
     const head: Record<string, number> = Object.fromEntries(groups.map((g) => [g.groupId, 0]));
     if (warmup > 0) {
       progress.step(`${subject.name}: warm-up, ${grouped(warmup)} messages…`);
-      await runPhase(o, pool, progress, 'w', groups, workerOf, warmup, head);
+      const sampling = sampleEvery(WARMUP_SAMPLE_MS, () => sampleServers(subject));
+      await runPhase(o, pool, progress, 'w', groups, workerOf, warmup, head).finally(sampling);
     }
     await settle(o.settleMs, progress);
     const before = await samplePhase(subject, pool);
@@ -281,6 +298,26 @@ function stallWatch(pool: WorkerPool, phase: BenchPhase, timeoutMs: number): { p
   });
   promise.catch(() => undefined);
   return { promise, stop: () => clearInterval(timer) };
+}
+
+/** Run `sample` every `ms` (one at a time, failures ignored) until the returned function is called. */
+function sampleEvery(ms: number, sample: () => Promise<unknown>): () => void {
+  let stopped = false;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const next = () => {
+    timer = setTimeout(() => {
+      void sample()
+        .catch(() => undefined)
+        .then(() => {
+          if (!stopped) next();
+        });
+    }, ms);
+  };
+  next();
+  return () => {
+    stopped = true;
+    clearTimeout(timer);
+  };
 }
 
 export async function settle(ms: number, progress: ProgressSink): Promise<void> {

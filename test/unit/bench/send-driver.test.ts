@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { AckCoalescer, type Ackable } from '../../../runtime/bench/ack-coalescer.js';
 import { resolveBenchOptions } from '../../../runtime/bench/bench-options.js';
-import { decodeBody } from '../../../runtime/bench/message-body.js';
+import { decodeBody, phaseIndex } from '../../../runtime/bench/message-body.js';
 import { buildPopulation } from '../../../runtime/bench/population.js';
 import { dueCount, SendDriver } from '../../../runtime/bench/send-driver.js';
 import { phasePlans } from '../../../runtime/bench/workload-run.js';
@@ -30,7 +30,7 @@ describe('SendDriver, closed loop (--rate 0)', () => {
     const { driver, written } = driverFor({});
     driver.start();
     expect(written.map((w) => w.userId)).toEqual(['u1', 'u1', 'u2', 'u2']);
-    expect(decodeBody(written[0]?.frame.body)?.phase).toBe('m');
+    expect(decodeBody(written[0]?.frame.body)?.phase).toBe(phaseIndex('m'));
     driver.onEcho('u1', 'g');
     expect(written).toHaveLength(5);
     driver.onEcho('u3', 'g'); // not a sender of ours
