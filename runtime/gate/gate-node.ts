@@ -13,6 +13,7 @@ import type { ReadinessCheck } from '../ops/ops-server.js';
 import { ThrottledLog } from '../ops/throttled-log.js';
 import { RedisPresenceReader, RedisPresenceWriter } from '../presence/presence-redis.js';
 import { PresenceRefresh } from './presence-refresh.js';
+import { HeartbeatSlices } from './heartbeat-slices.js';
 import type { RedisStore } from '../redis/redis-store.js';
 import { AdminApi } from './admin-api.js';
 import type { AuthResult } from './auth.js';
@@ -237,7 +238,9 @@ export async function startGate(options: GateOptions, deps: GateDeps): Promise<G
   }
   const gateServer = server;
 
-  const refresh = options.presenceRefreshMs > 0 ? new PresenceRefresh(presence, { refreshMs: options.presenceRefreshMs, heartbeatMs }) : null;
+  const slices = new HeartbeatSlices(heartbeatMs);
+  // Each slice rewrites its share; never more often than once per heartbeat for a connection.
+  const refresh = options.presenceRefreshMs > 0 ? new PresenceRefresh(presence, { refreshMs: Math.max(options.presenceRefreshMs, heartbeatMs), heartbeatMs: slices.sliceMs }) : null;
   const refreshPresence = (): void => {
     // Connections whose connect write is still pending are skipped (their turn comes again); a
     // disconnect waits for the rewrite, so it cannot land before it and leave a dead device.
@@ -258,15 +261,17 @@ export async function startGate(options: GateOptions, deps: GateDeps): Promise<G
   };
 
   const liveness = new GateLiveness(presence, () => connections.all(), metrics.livenessLapses, log);
+  // Spread over the interval (heartbeat-slices.ts).
   const heartbeat = setInterval(() => {
-    if (!registered) void register();
-    else {
-      void liveness.tick();
-      refreshPresence();
+    const { slice, round } = slices.tick();
+    if (round) {
+      if (!registered) void register();
+      else void liveness.tick();
     }
+    if (registered) refreshPresence();
     const now = Date.now();
-    for (const conn of connections.all()) conn.tick(now);
-  }, heartbeatMs);
+    for (const conn of connections.all()) if (HeartbeatSlices.inSlice(conn.connId, slice)) conn.tick(now);
+  }, slices.sliceMs);
 
   let closing: Promise<void> | null = null;
   const close = (): Promise<void> => {
