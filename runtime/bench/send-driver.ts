@@ -68,7 +68,8 @@ export class SendDriver {
   private checkTimer: ReturnType<typeof setInterval> | null = null;
   private finish: ((r: SendResult) => void) | null = null;
   readonly done: Promise<SendResult>;
-  private readonly phaseIdx: number;
+  /** The phase's index in PHASES. */
+  readonly phaseIndex: number;
 
   constructor(
     private readonly plan: SendPlan,
@@ -76,7 +77,7 @@ export class SendDriver {
     private readonly port: SendPort,
     private readonly idPrefix: string,
   ) {
-    this.phaseIdx = phaseIndex(plan.phase);
+    this.phaseIndex = phaseIndex(plan.phase);
     this.senders = plan.quotas.filter((q) => q.count > 0).map((q) => ({ userId: q.userId, groupId: q.groupId, remaining: q.count, inFlight: [] }));
     for (const s of this.senders) this.byKey.set(`${s.userId}\n${s.groupId}`, s);
     this.total = this.senders.reduce((n, s) => n + s.remaining, 0);
@@ -85,11 +86,6 @@ export class SendDriver {
 
   get phase(): BenchPhase {
     return this.plan.phase;
-  }
-
-  /** The phase's index in PHASES. */
-  get phaseIndex(): number {
-    return this.phaseIdx;
   }
 
   get progress(): { sent: number; confirmed: number; failed: number } {

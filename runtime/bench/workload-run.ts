@@ -98,10 +98,14 @@ interface PhaseSample {
   cpu: CpuSeconds;
 }
 
-/** Scrape the ops URLs, then read the subject's processes and the client workers (they report their own CPU time). */
-async function samplePhase(subject: RunSubject, pool: WorkerPool): Promise<PhaseSample> {
+/**
+ * Scrape the ops URLs, then read the subject's processes and the client workers (they report their
+ * own CPU time); without `pool` the servers only (a client worker answers one command at a time,
+ * and during a phase it is sending: their CPU is then read as 0).
+ */
+async function samplePhase(subject: RunSubject, pool: WorkerPool | null): Promise<PhaseSample> {
   const metrics = subject.opsUrls.length > 0 ? await scrapeAll(subject.opsUrls) : null;
-  const [server, clients] = await Promise.all([subject.sample(metrics), pool.cpuSeconds()]);
+  const [server, clients] = await Promise.all([subject.sample(metrics), pool ? pool.cpuSeconds() : 0]);
   return { metrics, server, cpu: { ...server.cpu, clients } };
 }
 
@@ -114,12 +118,6 @@ async function samplePhase(subject: RunSubject, pool: WorkerPool): Promise<Phase
  * phase's first two seconds paid for it. A server that Prometheus scrapes has long passed that.
  */
 const WARMUP_SAMPLE_MS = 1000;
-
-/** The server half of samplePhase (a client worker answers one command at a time, and is sending). */
-async function sampleServers(subject: RunSubject): Promise<void> {
-  const metrics = subject.opsUrls.length > 0 ? await scrapeAll(subject.opsUrls) : null;
-  await subject.sample(metrics);
-}
 const PROGRESS_MS = 200;
 const POLL_MS = 100;
 
@@ -161,7 +159,7 @@ export async function runWorkload(o: BenchOptions, subject: RunSubject, progress
     const head: Record<string, number> = Object.fromEntries(groups.map((g) => [g.groupId, 0]));
     if (warmup > 0) {
       progress.step(`${subject.name}: warm-up, ${grouped(warmup)} messages…`);
-      const sampling = sampleEvery(WARMUP_SAMPLE_MS, () => sampleServers(subject));
+      const sampling = sampleEvery(WARMUP_SAMPLE_MS, () => samplePhase(subject, null));
       await runPhase(o, pool, progress, 'w', groups, workerOf, warmup, head).finally(sampling);
     }
     await settle(o.settleMs, progress);

@@ -208,8 +208,11 @@ export class PresenceCache implements PresenceReader {
       this.filling.delete(userId);
       for (const change of notices ?? []) list = withChange(list, change);
       lists.set(userId, list);
-      // Not stored: an answer that used it must not be reused.
-      if (notices === null) return void (earliest = Math.min(earliest, found.readAtMs));
+      if (notices === null) {
+        // Not stored: an answer that used it must not be reused.
+        earliest = Math.min(earliest, found.readAtMs);
+        return;
+      }
       const renewAtMs = this.cache.renewAtMs(found.readAtMs);
       const stored = this.cache.peek('presence', userId);
       const kept =

@@ -154,18 +154,21 @@ export class SessionCache {
 
   /** Store a value read from Redis at `readAtMs`, unless its bucket was reset since `epoch`. */
   set(id: string, value: SessionValue, readAtMs: number, epoch: number): boolean {
-    if (!this.store || this.epoch(id) !== epoch) return false;
-    if (value.kind === 'presence') this.changes++;
-    return this.store.set(value.kind, id, value, readAtMs);
+    return this.put(id, value, readAtMs, epoch, true);
   }
 
   /**
-   * Store a value read again from Redis that equals the one stored (same devices, same members):
-   * as `set`, but not counted as a presence change, so the routing remembered from it stays valid
+   * Store a value read again from Redis that equals the one stored (the same devices): as `set`,
+   * but not counted as a presence change, so the routing remembered from it stays valid
    * (route-memo.ts).
    */
   renew(id: string, value: SessionValue, readAtMs: number, epoch: number): boolean {
+    return this.put(id, value, readAtMs, epoch, false);
+  }
+
+  private put(id: string, value: SessionValue, readAtMs: number, epoch: number, isChange: boolean): boolean {
     if (!this.store || this.epoch(id) !== epoch) return false;
+    if (isChange && value.kind === 'presence') this.changes++;
     return this.store.set(value.kind, id, value, readAtMs);
   }
 
