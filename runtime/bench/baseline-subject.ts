@@ -5,6 +5,7 @@
  * to the others; their CPU time and open connections are read over the same channel.
  */
 import { type ChildProcess, fork } from 'node:child_process';
+import { cpuProfileArgs } from '../dev/imgroup-process.js';
 import type { BroadcastCommand, BroadcastReply } from './broadcast-server.js';
 import { forkedModulePath } from './forked-module.js';
 import type { RunSubject } from './run-subject.js';
@@ -62,7 +63,8 @@ class ServerProcess {
   }
 }
 
-export function baselineSubject(servers: number, maxPayloadBytes: number): RunSubject {
+/** `cpuProfDir`: each server writes its V8 CPU profile there when it exits. */
+export function baselineSubject(servers: number, maxPayloadBytes: number, cpuProfDir?: string): RunSubject {
   let procs: ServerProcess[] = [];
   let urls: string[] = [];
   return {
@@ -70,7 +72,7 @@ export function baselineSubject(servers: number, maxPayloadBytes: number): RunSu
     endpoints: servers,
     setup: async (groups) => {
       const path = forkedModulePath('broadcast-server-main');
-      procs = Array.from({ length: servers }, (_, i) => new ServerProcess(i, fork(path, [String(i)], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'], execArgv: [] })));
+      procs = Array.from({ length: servers }, (_, i) => new ServerProcess(i, fork(path, [String(i)], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'], execArgv: cpuProfileArgs(cpuProfDir) })));
       const online = Object.fromEntries(groups.map((g) => [g.groupId, g.online]));
       const listening = await Promise.all(procs.map((p) => p.ask({ type: 'start', host: HOST, index: p.index, servers, groups: online, maxPayloadBytes }, 'listening')));
       const peers = listening.map((l, index) => ({ index, host: HOST, port: l.relayPort }));

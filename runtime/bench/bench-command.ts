@@ -106,7 +106,7 @@ async function runAll(o: BenchOptions, env: Env, progress: ProgressSink, cleanup
   let baseline: RunResult | undefined;
   if (o.baseline) {
     // As many server processes as the cluster has gates, the clients split over them as over the gates.
-    const subject = baselineSubject(o.target ? o.target.length : o.gates, BASELINE_MAX_PAYLOAD);
+    const subject = baselineSubject(o.target ? o.target.length : o.gates, BASELINE_MAX_PAYLOAD, o.cpuProfDir);
     cleanups.add(subject.close);
     try {
       baseline = await runWorkload(o, subject, progress);

@@ -52,7 +52,7 @@ export const BENCH_OPTIONS = [
   listOption({ key: 'redisSeeds', env: 'IMGROUP_BENCH_REDIS_SEEDS', flag: 'redis-seeds', doc: 'With `--target`: Redis Cluster seeds, to read cursors for the lost-message check (without them every missing delivery counts as lost) and the Redis servers’ CPU (`INFO cpu`; without them Redis CPU is not reported).' }),
   secretOption({ key: 'redisPassword', env: 'IMGROUP_REDIS_PASSWORD', flag: 'redis-password', doc: 'With `--target` and `--redis-seeds`: the Redis password, if any.' }),
   stringOption({ key: 'redisServer', env: 'IMGROUP_REDIS_SERVER', flag: 'redis-server', default: 'redis-server', doc: 'redis-server binary for the cluster the benchmark starts.' }),
-  stringOption({ key: 'cpuProfDir', env: 'IMGROUP_CPU_PROF_DIR', flag: 'cpu-prof-dir', doc: 'Start the gates and logic nodes of the cluster the benchmark starts with `node --cpu-prof`, writing their V8 CPU profiles here when they exit. Default: no profiling.' }),
+  stringOption({ key: 'cpuProfDir', env: 'IMGROUP_CPU_PROF_DIR', flag: 'cpu-prof-dir', doc: 'Run every process of the benchmark but itself with `node --cpu-prof` (the gates and logic nodes of the cluster it starts, its client workers, the baseline servers), writing their V8 CPU profiles here when they exit. Default: no profiling.' }),
   stringOption({ key: 'dataDir', env: 'IMGROUP_BENCH_DATA_DIR', flag: 'data-dir', doc: 'Keep the started cluster’s logs here (default: a temporary directory, removed afterwards).' }),
 ] as const;
 

@@ -34,7 +34,7 @@ export async function runIdle(o: BenchOptions, subject: RunSubject, gate: Memory
   const conns = Array.from({ length: o.workers }, (_, w) =>
     Array.from({ length: Math.floor(n / o.workers) + (w < n % o.workers ? 1 : 0) }, (_, i) => ({ userId: `${runId}.idle${w}.${i}`, groupIds: [] as string[], endpoint: 0 })),
   );
-  const pool = await WorkerPool.start(o.workers, workerSettings(o, 16));
+  const pool = await WorkerPool.start(o.workers, workerSettings(o, 16), o.cpuProfDir);
   try {
     await new Promise((r) => setTimeout(r, o.settleMs));
     const before = await sampleMemory(gate, progress, 'before');

@@ -73,7 +73,7 @@ export async function runLoginStorm(o: BenchOptions, subject: RunSubject, redis:
   // Every worker opens all its storm connections at once; a handshake the network resets or
   // refuses (a gate's listen backlog overflows) is tried again after a short backoff, as a client reconnects.
   const concurrency = Math.max(o.connectConcurrency, Math.ceil(stormMembers / o.workers));
-  const pool = await WorkerPool.start(o.workers, { ...workerSettings(o, o.stormBacklog + 16), connectConcurrency: concurrency, connectRetries: STORM_CONNECT_RETRIES });
+  const pool = await WorkerPool.start(o.workers, { ...workerSettings(o, o.stormBacklog + 16), connectConcurrency: concurrency, connectRetries: STORM_CONNECT_RETRIES }, o.cpuProfDir);
   try {
     progress.step(`${subject.name}: connecting the ${grouped(senders.length * o.senders)} senders…`);
     const senderConns = assignConnections(senders, o.workers, subject.endpoints);

@@ -6,6 +6,7 @@
  */
 import { type ChildProcess, fork } from 'node:child_process';
 import { forkedModulePath } from './forked-module.js';
+import { cpuProfileArgs } from '../dev/imgroup-process.js';
 import type { CpuReport, Progress, WorkerCommand, WorkerMessage, WorkerSettings } from './worker-protocol.js';
 
 /** Bytes of a worker's stderr kept for error messages. */
@@ -84,11 +85,12 @@ class WorkerHandle {
 export class WorkerPool {
   private constructor(private readonly workers: WorkerHandle[]) {}
 
-  static async start(count: number, settings: WorkerSettings): Promise<WorkerPool> {
+  /** `cpuProfDir`: each worker writes its V8 CPU profile there when it exits. */
+  static async start(count: number, settings: WorkerSettings, cpuProfDir?: string): Promise<WorkerPool> {
     const path = forkedModulePath('client-worker-main');
     const workers = Array.from(
       { length: count },
-      (_, i) => new WorkerHandle(i, fork(path, [String(i)], { stdio: ['ignore', 'ignore', 'pipe', 'ipc'], execArgv: [], serialization: 'advanced' })),
+      (_, i) => new WorkerHandle(i, fork(path, [String(i)], { stdio: ['ignore', 'ignore', 'pipe', 'ipc'], execArgv: cpuProfileArgs(cpuProfDir), serialization: 'advanced' })),
     );
     const pool = new WorkerPool(workers);
     try {

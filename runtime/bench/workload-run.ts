@@ -150,7 +150,7 @@ export async function runWorkload(o: BenchOptions, subject: RunSubject, progress
   const workerOf = new Map<string, number>();
   assignment.forEach((conns, w) => conns.forEach((c) => workerOf.set(c.userId, w)));
   const warmup = warmupMessages(o);
-  const pool = await WorkerPool.start(o.workers, workerSettings(o, warmup + o.messages + 16));
+  const pool = await WorkerPool.start(o.workers, workerSettings(o, warmup + o.messages + 16), o.cpuProfDir);
   try {
     progress.step(`${subject.name}: connecting ${grouped(onlineMembers)} online members over ${o.workers} client worker(s)…`);
     const connectMs = await connectAll(pool, subject, assignment, progress);

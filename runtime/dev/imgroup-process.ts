@@ -35,13 +35,19 @@ export interface ImgroupProcessOptions {
   cpuProfDir?: string | undefined;
 }
 
+/**
+ * Node options that write the process's V8 CPU profile into `dir` when it exits (none without a
+ * directory). Node refuses --cpu-prof in NODE_OPTIONS, so it goes on the command line.
+ */
+export function cpuProfileArgs(dir: string | undefined): string[] {
+  return dir ? ['--cpu-prof', `--cpu-prof-dir=${dir}`] : [];
+}
+
 export class ImgroupProcess {
   private readonly proc: LocalProcess;
 
   constructor(readonly opts: ImgroupProcessOptions) {
-    // Node refuses --cpu-prof in NODE_OPTIONS, so it goes on the command line.
-    const nodeArgs = opts.cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${opts.cpuProfDir}`] : [];
-    this.proc = new LocalProcess({ command: process.execPath, args: [...nodeArgs, imgroupBinPath, ...opts.args], env: opts.env, logFile: opts.logFile, ipcLifeline: true });
+    this.proc = new LocalProcess({ command: process.execPath, args: [...cpuProfileArgs(opts.cpuProfDir), imgroupBinPath, ...opts.args], env: opts.env, logFile: opts.logFile, ipcLifeline: true });
   }
 
   get name(): string {
