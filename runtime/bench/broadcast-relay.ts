@@ -16,7 +16,7 @@
  */
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import { listen } from '../ops/listen.js';
-import type { TickCorks } from './tick-corks.js';
+import type { TickCorks } from '../net/tick-corks.js';
 
 export type RelayFrame =
   /** `o`: index of the process holding the sender's connection; `c`: its connection number there. */

@@ -22,11 +22,11 @@
  */
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import WebSocket, { WebSocketServer } from 'ws';
-import { rawSocketOf } from '../gate/raw-socket.js';
+import { rawSocketOf } from '../net/raw-socket.js';
 import { textFrame } from '../gate/text-frame.js';
 import { listen } from '../ops/listen.js';
 import { type RelayFrame, RelayMesh, type RelayPeer } from './broadcast-relay.js';
-import { TickCorks } from './tick-corks.js';
+import { TickCorks } from '../net/tick-corks.js';
 
 export interface BroadcastServerOptions {
   host: string;

@@ -18,8 +18,8 @@ import { ConnectionOrder, type DeliveryOrderLimits, type DropReason, type GapReq
 import type { GapFiller } from './gap-filler.js';
 import type { OrderedItem } from './ordered-item.js';
 import { TokenBucket, type TokenBucketLimits, WindowCounter, type WindowLimits } from './rate-limiter.js';
-import { rawSocketOf } from './raw-socket.js';
-import type { Flushable, TickFlush } from './tick-flush.js';
+import { rawSocketOf } from '../net/raw-socket.js';
+import type { Flushable, TickFlush } from '../net/tick-flush.js';
 
 export interface ConnectionCounters {
   delivered(path: DeliveryPath): void;

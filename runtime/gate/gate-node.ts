@@ -32,7 +32,7 @@ import { createMembershipSource } from './membership-source-choice.js';
 import { GateLiveness } from './liveness.js';
 import { LoginReplays } from './login-replay.js';
 import { Router } from './router.js';
-import { TickFlush } from './tick-flush.js';
+import { TickFlush } from '../net/tick-flush.js';
 
 export interface GateDeps {
   log: Logger;

@@ -21,7 +21,7 @@ import {
 } from '../protocol/internal-frames.js';
 import type { Logger } from '../ops/logger.js';
 import { Backoff } from '../retry/backoff.js';
-import { rawSocketOf } from './raw-socket.js';
+import { rawSocketOf } from '../net/raw-socket.js';
 
 export interface LogicLinkOptions {
   /** Member id of the logic node. */

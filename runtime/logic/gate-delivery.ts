@@ -48,6 +48,13 @@ export function routeDevices<L>(devices: ReadonlyMap<string, readonly Device[]>,
 }
 
 export class GateDelivery {
+  /**
+   * The JSON of user lists routed before: a group's routing is reused message after message
+   * (route-memo.ts), and so is the serialised list naming its users on each gate. Keyed by the
+   * array itself, so an entry goes when its routing is dropped.
+   */
+  private readonly usersText = new WeakMap<readonly string[], string>();
+
   constructor(
     private readonly links: GateLinks,
     private readonly metrics: LogicMetrics,
@@ -77,17 +84,27 @@ export class GateDelivery {
     if (routes.unroutable > 0) this.metrics.fanoutSkipped.inc({ reason: 'no_link' }, routes.unroutable);
     let reached = 0;
     let dropped = 0;
+    // The frames differ only in their users: the rest is serialised once (deliverText).
+    const head = `{"t":"deliver","path":${JSON.stringify(path)},"groupId":${JSON.stringify(groupId)},"msgs":${JSON.stringify(msgs)},"users":`;
     for (const [link, users] of routes.byLink) {
       for (let i = 0; i < users.length; i += MAX_IDS_PER_FRAME) {
         const part = users.length <= MAX_IDS_PER_FRAME ? users : users.slice(i, i + MAX_IDS_PER_FRAME);
-        const frame: DeliverFrame = { t: 'deliver', groupId, msgs: [...msgs], users: part, path };
-        if (link.sendDroppable(frame)) reached += part.length;
+        if (link.sendDroppable(`${head}${this.usersJson(part)}}`)) reached += part.length;
         else dropped += part.length;
       }
     }
     if (dropped > 0) this.metrics.fanoutSkipped.inc({ reason: 'slow_link' }, dropped);
     if (reached > 0) this.metrics.deliveries.inc({ path }, reached * msgs.length);
     return reached;
+  }
+
+  private usersJson(users: readonly string[]): string {
+    let text = this.usersText.get(users);
+    if (text === undefined) {
+      text = JSON.stringify(users);
+      this.usersText.set(users, text);
+    }
+    return text;
   }
 
   /** Send `msgs` to one connection on `link` in frames of at most `chunk` messages, waiting for each write. */

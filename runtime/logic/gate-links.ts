@@ -7,6 +7,8 @@
 import type { Logger } from 'pino';
 import { WebSocket } from 'ws';
 import { InternalCloseCode, type LogicToGateFrame } from '../protocol/internal-frames.js';
+import { rawSocketOf } from '../net/raw-socket.js';
+import type { TickCorks } from '../net/tick-corks.js';
 import type { LogicMetrics } from './logic-metrics.js';
 
 export class GateLink {
@@ -23,6 +25,13 @@ export class GateLink {
     readonly ws: WebSocket,
     /** Above this many unsent bytes, pushes that can be repeated later (`sendDroppable`) are dropped. */
     readonly maxBufferedBytes: number = Number.POSITIVE_INFINITY,
+    /**
+     * Frames of one tick leave in one write per link: the `res` to a sender's gate and the
+     * `deliver` frames of the same message, and every gate's frame is written before any gate
+     * is woken by its own (without: each `ws.send` is a system call of its own, and the first
+     * gate woken may take the core before the next frame is even written).
+     */
+    private readonly corks: TickCorks | null = null,
   ) {}
 
   get open(): boolean {
@@ -31,18 +40,27 @@ export class GateLink {
 
   /** Queue a frame; false when the link is no longer open. */
   send(frame: LogicToGateFrame): boolean {
+    return this.sendText(JSON.stringify(frame));
+  }
+
+  /** Queue a frame already serialised (`text` is the JSON of a LogicToGateFrame); false when the link is no longer open. */
+  sendText(text: string): boolean {
     if (!this.open) return false;
-    this.ws.send(JSON.stringify(frame));
+    if (this.corks) {
+      const socket = rawSocketOf(this.ws);
+      if (socket) this.corks.hold(socket);
+    }
+    this.ws.send(text);
     return true;
   }
 
   /**
-   * Queue a frame that can be delivered again later (online fan-out, sweep); false when the link
-   * is closed or its send buffer is over the bound (a slow gate).
+   * Queue a serialised frame that can be delivered again later (online fan-out, sweep); false
+   * when the link is closed or its send buffer is over the bound (a slow gate).
    */
-  sendDroppable(frame: LogicToGateFrame): boolean {
+  sendDroppable(text: string): boolean {
     if (this.ws.bufferedAmount > this.maxBufferedBytes) return false;
-    return this.send(frame);
+    return this.sendText(text);
   }
 
   /** Send a frame and resolve once it is written to the socket (for long replays: backpressure). */

@@ -1,5 +1,5 @@
 /**
- * The gate's write fast path reads ws's private `_socket` (runtime/gate/raw-socket.ts). These
+ * The gate's write fast path reads ws's private `_socket` (runtime/net/raw-socket.ts). These
  * tests fail when a real ws WebSocket, on either side of a real connection, stops carrying it:
  * then the pinned ws version was changed and the fast path must be re-checked.
  */
@@ -8,7 +8,7 @@ import type { AddressInfo } from 'node:net';
 import { Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocket, WebSocketServer } from 'ws';
-import { rawSocketOf } from '../../../runtime/gate/raw-socket.js';
+import { rawSocketOf } from '../../../runtime/net/raw-socket.js';
 
 const open: Array<{ close(): void }> = [];
 

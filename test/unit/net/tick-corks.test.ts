@@ -1,6 +1,6 @@
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { TickCorks } from '../../../runtime/bench/tick-corks.js';
+import { TickCorks } from '../../../runtime/net/tick-corks.js';
 import { eventually } from '../../support/eventually.js';
 
 let server: Server | null = null;

@@ -4,12 +4,12 @@
  * `writev`, and writing frames the gate has framed itself. Null when it is not there or not a
  * writable stream; callers then fall back to plain `ws.send`.
  *
- * Safe because the gate never makes ws queue a frame (no compression, no Blob data): every
+ * Safe because neither the gate nor a logic node makes ws queue a frame (no compression, no Blob data): every
  * `ws.send`, ping and close reaches the socket synchronously, so the socket's byte order is the
  * order of the calls, corked or not.
  *
  * `_socket` is private to ws: this module is the only place that reads it, package.json pins ws
- * to an exact version, and test/unit/gate/raw-socket.test.ts fails if a real ws WebSocket stops
+ * to an exact version, and test/unit/net/raw-socket.test.ts fails if a real ws WebSocket stops
  * carrying it.
  */
 import type { Socket } from 'node:net';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { TickFlush } from '../../../runtime/gate/tick-flush.js';
+import { TickFlush } from '../../../runtime/net/tick-flush.js';
 
 const nextMacrotask = () => new Promise((r) => setImmediate(r));
 
