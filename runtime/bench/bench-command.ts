@@ -6,7 +6,7 @@
  * terminal only. The exit code is 1 when a run lost a message.
  */
 import { type BenchOptions, resolveBenchOptions } from './bench-options.js';
-import { type BenchOutcome, idleJson, idleTable, outcomeJson, outcomeTable } from './bench-report.js';
+import { type BenchOutcome, type BenchRound, idleJson, idleTable, medianRound, outcomeJson, outcomeTable } from './bench-report.js';
 import { type BenchTarget, existingTarget, startBenchCluster } from './bench-target.js';
 import { runIdle } from './idle-run.js';
 import { runLoginStorm } from './login-storm.js';
@@ -85,7 +85,7 @@ export async function runBench(argv: readonly string[], env: Env, io: BenchIo = 
     const outcome = await runAll(o, env, progress, cleanups);
     progress.end();
     io.stdout.write(o.json ? `${JSON.stringify(outcomeJson(outcome, o))}\n` : outcomeTable(outcome, o));
-    const lost = outcome.main.lost + (outcome.cacheOff?.lost ?? 0);
+    const lost = (outcome.rounds ?? [outcome]).reduce((n, r) => n + r.main.lost, 0) + (outcome.cacheOff?.lost ?? 0);
     if (lost > 0) {
       io.stderr.write(`imgroup bench: ${lost} message deliveries were lost (missing at or below the member's cursor)\n`);
       process.exitCode = 1;
@@ -102,20 +102,25 @@ async function runAll(o: BenchOptions, env: Env, progress: ProgressSink, cleanup
     withTarget(o, runEnv, label, env, progress, cleanups, (subject) => runWorkload(o, { ...subject, name }, progress));
   let cacheOff: RunResult | undefined;
   if (o.compareCache) cacheOff = await imgroupRun(cacheEnv(o, 0, o.sessionInvalidation), 'cache-off', 'cache off');
-  const main = await imgroupRun(cacheEnv(o, o.sessionTtlMs, o.sessionInvalidation), 'imgroup', o.compareCache ? 'cache on' : 'imgroup');
-  let baseline: RunResult | undefined;
-  if (o.baseline) {
+  const runBaseline = async (): Promise<RunResult> => {
     // As many server processes as the cluster has gates, the clients split over them as over the gates.
     const subject = baselineSubject(o.target ? o.target.length : o.gates, BASELINE_MAX_PAYLOAD, o.cpuProfDir);
     cleanups.add(subject.close);
     try {
-      baseline = await runWorkload(o, subject, progress);
+      return await runWorkload(o, subject, progress);
     } finally {
       cleanups.delete(subject.close);
       await subject.close();
     }
+  };
+  const pairs: BenchRound[] = [];
+  for (let round = 1; round <= o.rounds; round++) {
+    if (o.rounds > 1) progress.step(`round ${round} of ${o.rounds}`);
+    const main = await imgroupRun(cacheEnv(o, o.sessionTtlMs, o.sessionInvalidation), 'imgroup', o.compareCache ? 'cache on' : 'imgroup');
+    pairs.push({ main, baseline: o.baseline ? await runBaseline() : undefined });
   }
-  return { main, ...(cacheOff ? { cacheOff } : {}), ...(baseline ? { baseline } : {}) };
+  const median = medianRound(pairs);
+  return { main: median.main, ...(cacheOff ? { cacheOff } : {}), ...(median.baseline ? { baseline: median.baseline } : {}), ...(pairs.length > 1 ? { rounds: pairs } : {}) };
 }
 
 /** Start (or connect to) the cluster of one run, run `body`, and always stop what was started. */

@@ -33,6 +33,7 @@ export const BENCH_OPTIONS = [
   intOption({ key: 'minReplicasAck', env: 'IMGROUP_REDIS_MIN_REPLICAS_ACK', flag: 'min-replicas-ack', min: logicMinReplicasAck.min, max: logicMinReplicasAck.max, doc: 'Passed to the logic nodes the benchmark starts: replicas that must acknowledge each append (WAIT) before `sent`; at most `--redis-replicas`. Default: the logic default (0).' }),
   boolOption({ key: 'compareCache', env: 'IMGROUP_BENCH_COMPARE_CACHE', flag: 'compare-cache', default: false, doc: 'Run the workload twice, session cache off (TTL 0) and on (`--session-ttl-ms`, or the logic default), and show both side by side.' }),
   boolOption({ key: 'baseline', env: 'IMGROUP_BENCH_BASELINE', flag: 'baseline', default: false, doc: 'Also run the workload against bare `ws` broadcast servers, one process per gate (`--gates`, or per `--target` URL), with the clients split over them as over the gates and the same message size; show imgroup’s deliveries/s as a fraction of theirs and the p99 ratio (with `--rate`, both at that offered rate).' }),
+  intOption({ key: 'rounds', env: 'IMGROUP_BENCH_ROUNDS', flag: 'rounds', default: 1, min: 1, max: 99, doc: 'With `--baseline`: run imgroup and the baseline this many times, alternating (imgroup, baseline, imgroup, …), and report the round with the median p99 ratio, every round’s p99s and ratio listed. One run’s ratio swings with whatever else the machine does in its minute; the median of alternating rounds does not.' }),
   intOption({ key: 'idle', env: 'IMGROUP_BENCH_IDLE', flag: 'idle', default: 0, min: 0, max: 10_000_000, doc: 'Instead of messaging: connect this many idle authenticated connections to one gate and report its memory per connection.' }),
   // ---- issue 13 §3: the login storm and the workload suite (runtime/bench/login-storm.ts, suite-*.ts)
   boolOption({ key: 'loginStorm', env: 'IMGROUP_BENCH_LOGIN_STORM', flag: 'login-storm', default: false, doc: 'Instead of the message workload, a login storm: in each of `--groups` groups the `--senders` (connected) send `--storm-backlog` messages while the other members are offline; then all those members connect at once. Reports the time until every one of them holds every message (login replay), peak Redis memory and the Redis commands of the storm.' }),
@@ -119,6 +120,7 @@ export function checkBenchOptions(o: BenchOptions): void {
   if (!o.target && o.minReplicasAck !== undefined && o.minReplicasAck > o.redisReplicas) {
     throw new ConfigError(`--min-replicas-ack (${o.minReplicasAck}) is more than --redis-replicas (${o.redisReplicas}): no send could ever be acknowledged by that many replicas`);
   }
+  if (o.rounds > 1 && (!o.baseline || o.compareCache)) throw new ConfigError('--rounds alternates imgroup and the baseline: give it with --baseline (and without --compare-cache)');
   if (o.idle > 0) {
     if (o.compareCache || o.baseline) throw new ConfigError('--idle measures memory per idle connection; it cannot be combined with --compare-cache or --baseline');
   }

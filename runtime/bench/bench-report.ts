@@ -9,7 +9,9 @@
  * "fractionOfBaseline" and "p99RatioToBaseline" with --baseline. Every run carries "servers",
  * "connectionsPerServer", "cpuSeconds", "cpuMsPer1000Deliveries" (see process-cpu.ts), "machineBusy"
  * (0–1: the machine's CPU busy from the first send until every delivery arrived, all cores, the client workers included)
- * and "cores".
+ * and "cores". With `--rounds N` (N > 1) the top level and "baseline" are the median round's
+ * (by p99 ratio) and "rounds" lists every round: {"p99Ms","baselineP99Ms","p99RatioToBaseline",
+ * "machineBusy","baselineMachineBusy","lost"}.
  * `--idle` prints the IdleResult instead.
  */
 import { type BenchOptions, warmupMessages } from './bench-options.js';
@@ -18,10 +20,40 @@ import { PROCESS_KINDS, type CpuPerDeliveries, type CpuSeconds, type ProcessKind
 import type { RunResult } from './workload-run.js';
 
 export interface BenchOutcome {
-  /** The main run (with --compare-cache: the cache-on run). */
+  /** The main run (with --compare-cache: the cache-on run; with --rounds: the median round's). */
   main: RunResult;
   cacheOff?: RunResult;
   baseline?: RunResult;
+  /** With --rounds above 1: every round, in the order run. */
+  rounds?: BenchRound[];
+}
+
+/** One round of `--rounds`: imgroup, then the baseline. */
+export interface BenchRound {
+  main: RunResult;
+  baseline?: RunResult | undefined;
+}
+
+/**
+ * The round whose p99 ratio (imgroup ÷ baseline) is the median; of an even number, the upper of
+ * the two middle ones (the one less kind to imgroup). Rounds without a ratio sort last.
+ */
+export function medianRound(rounds: readonly BenchRound[]): BenchRound {
+  if (rounds.length === 0) throw new Error('no rounds');
+  const key = (r: BenchRound) => ratio(r.main.latencyMs.p99, r.baseline?.latencyMs.p99 ?? null) ?? Number.POSITIVE_INFINITY;
+  const sorted = [...rounds].sort((a, b) => key(a) - key(b));
+  return sorted[Math.floor(sorted.length / 2)] as BenchRound;
+}
+
+function roundsJson(rounds: readonly BenchRound[]): Array<Record<string, unknown>> {
+  return rounds.map((r) => ({
+    p99Ms: r.main.latencyMs.p99,
+    baselineP99Ms: r.baseline?.latencyMs.p99 ?? null,
+    p99RatioToBaseline: round(ratio(r.main.latencyMs.p99, r.baseline?.latencyMs.p99 ?? null), 2),
+    machineBusy: round(r.main.machineBusy, 3),
+    baselineMachineBusy: round(r.baseline?.machineBusy ?? null, 3),
+    lost: r.main.lost,
+  }));
 }
 
 /** Round to `digits` decimals; null stays null. */
@@ -107,6 +139,7 @@ export function outcomeJson(outcome: BenchOutcome, o: BenchOptions): Record<stri
     out.baseline = runJson(outcome.baseline);
     Object.assign(out, baselineComparison(outcome.main, outcome.baseline));
   }
+  if (outcome.rounds) out.rounds = roundsJson(outcome.rounds);
   return out;
 }
 
@@ -182,6 +215,7 @@ export function outcomeTable(outcome: BenchOutcome, o: BenchOptions): string {
     lines.push('', `Redis commands per message, cache off ÷ cache on: ${x === null ? '—' : `${x.toFixed(2)}×`}`);
   }
   if (outcome.baseline) lines.push('', ...baselineLines(outcome.main, outcome.baseline, o));
+  if (outcome.rounds) lines.push(...roundsLines(outcome.rounds));
   return `${lines.join('\n')}\n`;
 }
 
@@ -238,6 +272,17 @@ function baselineLines(main: RunResult, baseline: RunResult, o: BenchOptions): s
   return [
     `imgroup deliveries/s as a fraction of the bare ws baseline (${baseline.servers} server process(es), one per gate): ${pct(ratio(main.deliveriesPerSec, baseline.deliveriesPerSec))}`,
     `latency p99, imgroup ÷ ws baseline (${load}): ${x === null ? '—' : `${x.toFixed(2)}×`}`,
+  ];
+}
+
+function roundsLines(rounds: readonly BenchRound[]): string[] {
+  const median = medianRound(rounds);
+  return [
+    `${rounds.length} alternating rounds; the columns above are the median round's (by p99 ratio). Every round, p99 imgroup / baseline (ms) = ratio:`,
+    ...rounds.map((r, i) => {
+      const x = ratio(r.main.latencyMs.p99, r.baseline?.latencyMs.p99 ?? null);
+      return `  ${i + 1}: ${ms(r.main.latencyMs.p99)} / ${ms(r.baseline?.latencyMs.p99 ?? null)} = ${x === null ? '—' : `${x.toFixed(2)}×`}${r === median ? '  (median)' : ''}, lost ${n0(r.main.lost)}`;
+    }),
   ];
 }
 

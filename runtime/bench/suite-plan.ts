@@ -43,7 +43,7 @@ export function scaled(n: number, scale: number, floor: number): number {
 
 export function suiteWorkloads(o: BenchOptions): SuiteWorkload[] {
   const s = o.suiteScale;
-  const base: BenchOptions = { ...o, suite: false, loginStorm: false, idle: 0, compareCache: false, baseline: false, rate: 0, window: 8 };
+  const base: BenchOptions = { ...o, suite: false, loginStorm: false, idle: 0, compareCache: false, baseline: false, rounds: 1, rate: 0, window: 8 };
   const smallGroups = scaled(1000, s, 2);
   const largest = scaled(10_000, s, 20);
   const stormGroups = scaled(250, s, 2);

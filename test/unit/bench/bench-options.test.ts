@@ -43,6 +43,8 @@ describe('imgroup bench options', () => {
     [[...TARGET, '--idle', '10'], /--idle with --target needs --metrics/],
     [['--metrics', 'http://h:1'], /--metrics and --redis-seeds .* with --target/],
     [['--idle', '10', '--baseline'], /--idle .* cannot be combined/],
+    [['--rounds', '3'], /--rounds alternates imgroup and the baseline: give it with --baseline/],
+    [['--rounds', '3', '--baseline', '--compare-cache'], /--rounds .* without --compare-cache/],
     [['--compare-cache', '--session-ttl-ms', '0'], /--compare-cache compares TTL 0 with a cache that is on/],
     [['--session-invalidation', 'maybe'], /--session-invalidation.*not one of true, false/],
     [['--no-such-flag'], /unknown flag --no-such-flag/],

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { resolveBenchOptions } from '../../../runtime/bench/bench-options.js';
-import { idleJson, idleTable, outcomeJson, outcomeTable, ratio, renderTable, round } from '../../../runtime/bench/bench-report.js';
+import { type BenchRound, idleJson, idleTable, medianRound, outcomeJson, outcomeTable, ratio, renderTable, round } from '../../../runtime/bench/bench-report.js';
 import type { RunResult } from '../../../runtime/bench/workload-run.js';
 
 function run(over: Partial<RunResult> = {}): RunResult {
@@ -94,6 +94,29 @@ describe('benchmark JSON', () => {
   it('keeps missing figures null rather than inventing them', () => {
     const json = outcomeJson({ main: run({ redisCommandsPerMessage: null, deliveriesPerSec: null, latencyMs: { p50: null, p90: null, p99: null, max: null, mean: null } }), baseline: run() }, options);
     expect(json).toMatchObject({ redisCommandsPerMessage: null, deliveriesPerSec: null, latencyMs: { p50: null, p99: null }, fractionOfBaseline: null });
+  });
+
+  it('with --rounds, reports the median round by p99 ratio and lists every round', () => {
+    const lat = (p99: number) => ({ p50: 1, p90: 2, p99, max: 50, mean: 1 });
+    const pair = (p99: number, baseP99: number, lost = 0): BenchRound => ({ main: run({ latencyMs: lat(p99), lost }), baseline: run({ subject: 'ws baseline', latencyMs: lat(baseP99) }) });
+    const rounds = [pair(30, 10), pair(12, 10), pair(20, 10, 2)];
+    expect(medianRound(rounds)).toBe(rounds[2]);
+    // Even: the upper middle one (less kind to imgroup).
+    expect(medianRound([pair(30, 10), pair(12, 10), pair(20, 10), pair(15, 10)]).main.latencyMs.p99).toBe(20);
+    // A round without a ratio sorts last.
+    expect(medianRound([{ main: run({ latencyMs: lat(5) }) }, pair(12, 10)]).main.latencyMs.p99).toBe(5);
+    const median = medianRound(rounds);
+    const json = outcomeJson({ ...median, rounds }, options);
+    expect(json.p99RatioToBaseline).toBe(2);
+    expect(json.rounds).toEqual([
+      { p99Ms: 30, baselineP99Ms: 10, p99RatioToBaseline: 3, machineBusy: 0.876, baselineMachineBusy: 0.876, lost: 0 },
+      { p99Ms: 12, baselineP99Ms: 10, p99RatioToBaseline: 1.2, machineBusy: 0.876, baselineMachineBusy: 0.876, lost: 0 },
+      { p99Ms: 20, baselineP99Ms: 10, p99RatioToBaseline: 2, machineBusy: 0.876, baselineMachineBusy: 0.876, lost: 2 },
+    ]);
+    const text = outcomeTable({ ...median, rounds }, options);
+    expect(text).toContain('3 alternating rounds');
+    expect(text).toMatch(/ {2}3: 20\.0 \/ 10\.0 = 2\.00× {2}\(median\), lost 2/);
+    expect(text).toMatch(/ {2}2: 12\.0 \/ 10\.0 = 1\.20×, lost 0/);
   });
 
   it('reports idle memory per connection', () => {
