@@ -11,7 +11,7 @@
  * (0–1: the machine's CPU busy from the first send until every delivery arrived, all cores, the client workers included)
  * and "cores". With `--rounds N` (N > 1) the top level and "baseline" are the median round's
  * (by p99 ratio) and "rounds" lists every round: {"p99Ms","baselineP99Ms","p99RatioToBaseline",
- * "machineBusy","baselineMachineBusy","lost"}.
+ * "machineBusy","baselineMachineBusy","cpuMsPer1000Deliveries","baselineCpuMsPer1000Deliveries","lost"}.
  * `--idle` prints the IdleResult instead.
  */
 import { type BenchOptions, warmupMessages } from './bench-options.js';
@@ -52,6 +52,8 @@ function roundsJson(rounds: readonly BenchRound[]): Array<Record<string, unknown
     p99RatioToBaseline: round(ratio(r.main.latencyMs.p99, r.baseline?.latencyMs.p99 ?? null), 2),
     machineBusy: round(r.main.machineBusy, 3),
     baselineMachineBusy: round(r.baseline?.machineBusy ?? null, 3),
+    cpuMsPer1000Deliveries: roundedCpu(r.main.cpuMsPer1000Deliveries),
+    baselineCpuMsPer1000Deliveries: r.baseline ? roundedCpu(r.baseline.cpuMsPer1000Deliveries) : null,
     lost: r.main.lost,
   }));
 }
@@ -232,13 +234,16 @@ const KIND_LABEL: Record<ProcessKind | 'server' | 'total', string> = {
   total: 'total',
 };
 
+function roundedCpu(m: CpuSeconds | CpuPerDeliveries): Record<string, number | null> {
+  return Object.fromEntries(Object.entries(m).map(([k, v]) => [k, round(v ?? null, 3)]));
+}
+
 function serversJson(r: RunResult): Record<string, unknown> {
-  const rounded = (m: CpuSeconds | CpuPerDeliveries, digits: number) => Object.fromEntries(Object.entries(m).map(([k, v]) => [k, round(v ?? null, digits)]));
   return {
     servers: r.servers,
     connectionsPerServer: r.connectionsPerServer,
-    cpuSeconds: rounded(r.cpuSeconds, 3),
-    cpuMsPer1000Deliveries: rounded(r.cpuMsPer1000Deliveries, 3),
+    cpuSeconds: roundedCpu(r.cpuSeconds),
+    cpuMsPer1000Deliveries: roundedCpu(r.cpuMsPer1000Deliveries),
     machineBusy: round(r.machineBusy, 3),
     cores: r.cores,
   };
