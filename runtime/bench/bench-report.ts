@@ -10,7 +10,7 @@
  * "connectionsPerServer", "cpuSeconds", "cpuMsPer1000Deliveries" (see process-cpu.ts), "machineBusy"
  * (0–1: the machine's CPU busy from the first send until every delivery arrived, all cores, the client workers included)
  * and "cores". With `--rounds N` (N > 1) the top level and "baseline" are the median round's
- * (by p99 ratio) and "rounds" lists every round: {"p99Ms","baselineP99Ms","p99RatioToBaseline",
+ * (by p99 ratio) and "rounds" lists every round: {"messagesPerSec","baselineMessagesPerSec","p99Ms","baselineP99Ms","p99RatioToBaseline",
  * "machineBusy","baselineMachineBusy","cpuMsPer1000Deliveries","baselineCpuMsPer1000Deliveries","lost"}.
  * `--idle` prints the IdleResult instead.
  */
@@ -47,6 +47,8 @@ export function medianRound(rounds: readonly BenchRound[]): BenchRound {
 
 function roundsJson(rounds: readonly BenchRound[]): Array<Record<string, unknown>> {
   return rounds.map((r) => ({
+    messagesPerSec: round(r.main.messagesPerSec, 1),
+    baselineMessagesPerSec: round(r.baseline?.messagesPerSec ?? null, 1),
     p99Ms: r.main.latencyMs.p99,
     baselineP99Ms: r.baseline?.latencyMs.p99 ?? null,
     p99RatioToBaseline: round(ratio(r.main.latencyMs.p99, r.baseline?.latencyMs.p99 ?? null), 2),

@@ -86,12 +86,19 @@ export class GateDelivery {
     let dropped = 0;
     // The frames differ only in their users: the rest is serialised once (deliverText).
     const head = `{"t":"deliver","path":${JSON.stringify(path)},"groupId":${JSON.stringify(groupId)},"msgs":${JSON.stringify(msgs)},"users":`;
-    for (const [link, users] of routes.byLink) {
-      for (let i = 0; i < users.length; i += MAX_IDS_PER_FRAME) {
-        const part = users.length <= MAX_IDS_PER_FRAME ? users : users.slice(i, i + MAX_IDS_PER_FRAME);
-        if (link.sendDroppable(`${head}${this.usersJson(part)}}`)) reached += part.length;
-        else dropped += part.length;
+    // Every gate's frame is written before the first gate is woken by its own: the first gate
+    // woken could otherwise take the core before the next frame is even written.
+    for (const link of routes.byLink.keys()) link.hold();
+    try {
+      for (const [link, users] of routes.byLink) {
+        for (let i = 0; i < users.length; i += MAX_IDS_PER_FRAME) {
+          const part = users.length <= MAX_IDS_PER_FRAME ? users : users.slice(i, i + MAX_IDS_PER_FRAME);
+          if (link.sendDroppable(`${head}${this.usersJson(part)}}`)) reached += part.length;
+          else dropped += part.length;
+        }
       }
+    } finally {
+      for (const link of routes.byLink.keys()) link.release();
     }
     if (dropped > 0) this.metrics.fanoutSkipped.inc({ reason: 'slow_link' }, dropped);
     if (reached > 0) this.metrics.deliveries.inc({ path }, reached * msgs.length);

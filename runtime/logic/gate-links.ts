@@ -8,7 +8,6 @@ import type { Logger } from 'pino';
 import { WebSocket } from 'ws';
 import { InternalCloseCode, type LogicToGateFrame } from '../protocol/internal-frames.js';
 import { rawSocketOf } from '../net/raw-socket.js';
-import type { TickCorks } from '../net/tick-corks.js';
 import type { LogicMetrics } from './logic-metrics.js';
 
 export class GateLink {
@@ -25,13 +24,6 @@ export class GateLink {
     readonly ws: WebSocket,
     /** Above this many unsent bytes, pushes that can be repeated later (`sendDroppable`) are dropped. */
     readonly maxBufferedBytes: number = Number.POSITIVE_INFINITY,
-    /**
-     * Frames of one tick leave in one write per link: the `res` to a sender's gate and the
-     * `deliver` frames of the same message, and every gate's frame is written before any gate
-     * is woken by its own (without: each `ws.send` is a system call of its own, and the first
-     * gate woken may take the core before the next frame is even written).
-     */
-    private readonly corks: TickCorks | null = null,
   ) {}
 
   get open(): boolean {
@@ -46,10 +38,6 @@ export class GateLink {
   /** Queue a frame already serialised (`text` is the JSON of a LogicToGateFrame); false when the link is no longer open. */
   sendText(text: string): boolean {
     if (!this.open) return false;
-    if (this.corks) {
-      const socket = rawSocketOf(this.ws);
-      if (socket) this.corks.hold(socket);
-    }
     this.ws.send(text);
     return true;
   }
@@ -61,6 +49,18 @@ export class GateLink {
   sendDroppable(text: string): boolean {
     if (this.ws.bufferedAmount > this.maxBufferedBytes) return false;
     return this.sendText(text);
+  }
+
+  /**
+   * Hold this link's writes until `release` (calls nest): the frames of one fan-out are all
+   * written before the first gate is woken by its own. Without a raw socket, a no-op.
+   */
+  hold(): void {
+    rawSocketOf(this.ws)?.cork();
+  }
+
+  release(): void {
+    rawSocketOf(this.ws)?.uncork();
   }
 
   /** Send a frame and resolve once it is written to the socket (for long replays: backpressure). */

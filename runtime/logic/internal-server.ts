@@ -19,7 +19,6 @@ import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import { matchesSecret, secretDigest } from '../auth/secret-compare.js';
 import { type WebSocket, WebSocketServer } from 'ws';
-import { TickCorks } from '../net/tick-corks.js';
 import { GATE_BOOT_HEADER, GATE_HEADER, INTERNAL_PATH, isValidNodeName } from '../protocol/internal-frames.js';
 import { GateLink, type GateLinks } from './gate-links.js';
 import { enforceHandshakeDeadline } from '../ops/handshake-deadline.js';
@@ -82,7 +81,6 @@ export async function startInternalServer(opts: InternalServerOptions): Promise<
   const wss = new WebSocketServer({ noServer: true, maxPayload: opts.maxPayloadBytes, perMessageDeflate: false, clientTracking: true });
   let accepting = true;
   const attached = new Map<WebSocket, GateLink>();
-  const corks = new TickCorks();
 
   const server: Server = createServer((_req, res) => {
     res.writeHead(426, { 'content-type': 'text/plain', upgrade: 'websocket', connection: 'close' }).end(`gates open a WebSocket on ${INTERNAL_PATH}\n`);
@@ -107,7 +105,7 @@ export async function startInternalServer(opts: InternalServerOptions): Promise<
   });
 
   function attach(ws: WebSocket, gate: string, boot: string): void {
-    const link = new GateLink(gate, boot, ws, opts.linkMaxBufferedBytes, corks);
+    const link = new GateLink(gate, boot, ws, opts.linkMaxBufferedBytes);
     attached.set(ws, link);
     links.add(link);
     log.info({ gate, boot, links: links.size }, 'gate linked');

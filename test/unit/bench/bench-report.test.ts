@@ -109,7 +109,7 @@ describe('benchmark JSON', () => {
     const json = outcomeJson({ ...median, rounds }, options);
     expect(json.p99RatioToBaseline).toBe(2);
     const cpu = { gate: 40, logic: 20, redis: 10, clients: 30, server: 70, total: 100 };
-    const same = { machineBusy: 0.876, baselineMachineBusy: 0.876, cpuMsPer1000Deliveries: cpu, baselineCpuMsPer1000Deliveries: cpu };
+    const same = { messagesPerSec: 500.1, baselineMessagesPerSec: 500.1, machineBusy: 0.876, baselineMachineBusy: 0.876, cpuMsPer1000Deliveries: cpu, baselineCpuMsPer1000Deliveries: cpu };
     expect(json.rounds).toEqual([
       { p99Ms: 30, baselineP99Ms: 10, p99RatioToBaseline: 3, ...same, lost: 0 },
       { p99Ms: 12, baselineP99Ms: 10, p99RatioToBaseline: 1.2, ...same, lost: 0 },
