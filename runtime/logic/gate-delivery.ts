@@ -84,7 +84,7 @@ export class GateDelivery {
     if (routes.unroutable > 0) this.metrics.fanoutSkipped.inc({ reason: 'no_link' }, routes.unroutable);
     let reached = 0;
     let dropped = 0;
-    // The frames differ only in their users: the rest is serialised once (deliverText).
+    // The frames differ only in their users: the rest is serialised once per batch.
     const head = `{"t":"deliver","path":${JSON.stringify(path)},"groupId":${JSON.stringify(groupId)},"msgs":${JSON.stringify(msgs)},"users":`;
     // Every gate's frame is written before the first gate is woken by its own: the first gate
     // woken could otherwise take the core before the next frame is even written.

@@ -1,11 +1,11 @@
 /**
  * Socket writes coalesced per tick: the first write to a socket in a tick corks it, and a
  * TickFlush uncorks every corked socket once the current task has run, so a socket written k
- * times in one tick costs one `writev` instead of k system calls. A logic node's links to its
- * gates use it (logic/gate-links.ts), and so do the `--baseline` servers, as a gate coalesces the
- * writes to its connections (gate/client-connection.ts): without it the baseline would pay a
- * system call per delivery where a gate pays one per connection and tick, and the comparison
- * would measure that rather than what imgroup adds.
+ * times in one tick costs one `writev` instead of k system calls. The `--baseline` servers use
+ * it as a gate coalesces the writes to its connections (gate/client-connection.ts): without it
+ * the baseline would pay a system call per delivery where a gate pays one per connection and
+ * tick, and the comparison would measure that rather than what imgroup adds. (A logic node corks
+ * its gate links per fan-out, not per tick: see logic/gate-links.ts.)
  *
  * At most one entry per socket is pending (the set), so it is bounded by the open sockets.
  */
