@@ -5,7 +5,7 @@
  * sync cover them later).
  */
 import type { ChatMessage } from '../protocol/client-frames.js';
-import { type DeliverFrame, MAX_IDS_PER_FRAME, type PushPath } from '../protocol/internal-frames.js';
+import { MAX_IDS_PER_FRAME, type PushPath } from '../protocol/internal-frames.js';
 import type { Device } from '../presence/presence.js';
 import type { GateLink, GateLinks } from './gate-links.js';
 import type { LogicMetrics } from './logic-metrics.js';

@@ -18,16 +18,12 @@ export class TickCorks implements Flushable {
   constructor(private readonly ticks: TickFlush = new TickFlush()) {}
 
   write(socket: Socket, data: Buffer | string): void {
-    this.hold(socket);
+    if (!this.corked.has(socket)) {
+      if (this.corked.size === 0) this.ticks.add(this);
+      this.corked.add(socket);
+      socket.cork();
+    }
     socket.write(data);
-  }
-
-  /** Cork `socket` until the end of the tick (once per tick), for writes made by someone else. */
-  hold(socket: Socket): void {
-    if (this.corked.has(socket)) return;
-    if (this.corked.size === 0) this.ticks.add(this);
-    this.corked.add(socket);
-    socket.cork();
   }
 
   /** End of the tick: hand everything written since the corks to the kernel. */
