@@ -241,10 +241,10 @@ export async function startGate(options: GateOptions, deps: GateDeps): Promise<G
   const slices = new HeartbeatSlices(heartbeatMs);
   // Each slice rewrites its share; never more often than once per heartbeat for a connection.
   const refresh = options.presenceRefreshMs > 0 ? new PresenceRefresh(presence, { refreshMs: Math.max(options.presenceRefreshMs, heartbeatMs), heartbeatMs: slices.sliceMs }) : null;
-  const refreshPresence = (): void => {
+  const refreshPresence = (all: readonly ClientConnection[]): void => {
     // Connections whose connect write is still pending are skipped (their turn comes again); a
     // disconnect waits for the rewrite, so it cannot land before it and leave a dead device.
-    const due = refresh?.due(connections.all()).filter((c) => c.isOpen && !presenceWrites.has(c)) ?? [];
+    const due = refresh?.due(all).filter((c) => c.isOpen && !presenceWrites.has(c)) ?? [];
     if (due.length === 0) return;
     const written = refresh!.write(due).then(
       (n) => {
@@ -268,9 +268,10 @@ export async function startGate(options: GateOptions, deps: GateDeps): Promise<G
       if (!registered) void register();
       else void liveness.tick();
     }
-    if (registered) refreshPresence();
+    const all = connections.all();
+    if (registered) refreshPresence(all);
     const now = Date.now();
-    for (const conn of connections.all()) if (HeartbeatSlices.inSlice(conn.connId, slice)) conn.tick(now);
+    for (const conn of all) if (HeartbeatSlices.inSlice(conn.connId, slice)) conn.tick(now);
   }, slices.sliceMs);
 
   let closing: Promise<void> | null = null;
