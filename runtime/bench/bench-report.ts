@@ -6,12 +6,12 @@
  * {"p50","p90","p99","max","mean"},"worstSecond","latencyBySecond","messages","messagesPerSec","redisCommandsPerMessage",
  * "redisRoundtripsPerMessage","cacheHitRatio","lost","duplicates",…,"workload":{…}} — plus
  * "cacheOff" and "redisCommandsRatioOffToOn" with --compare-cache, "baseline",
- * "fractionOfBaseline" and "p99RatioToBaseline" with --baseline. Every run carries "servers",
+ * "fractionOfBaseline", "p99RatioToBaseline" and "p99ExtraMs" (imgroup's p99 minus the baseline's) with --baseline. Every run carries "servers",
  * "connectionsPerServer", "cpuSeconds", "cpuMsPer1000Deliveries" (see process-cpu.ts), "machineBusy"
- * (0–1: the machine's CPU busy from the first send until every delivery arrived, all cores, the client workers included)
- * and "cores". With `--rounds N` (N > 1) the top level and "baseline" are the median round's
- * (by p99 ratio) and "rounds" lists every round: {"messagesPerSec","baselineMessagesPerSec","p99Ms","baselineP99Ms","p99RatioToBaseline",
- * "machineBusy","baselineMachineBusy","cpuMsPer1000Deliveries","baselineCpuMsPer1000Deliveries","lost"}.
+ * (0–1: the machine's CPU busy from the first send until every delivery arrived, all cores, the client workers included),
+ * "cores" and "wakeupMs" ({"p50","p99","max","samples"}: how late a sleeping process got a core meanwhile, wakeup-probe.ts). With `--rounds N` (N > 1) the top level and "baseline" are the median round's
+ * (by p99 ratio) and "rounds" lists every round: {"messagesPerSec","baselineMessagesPerSec","p99Ms","baselineP99Ms","p99RatioToBaseline","p99ExtraMs",
+ * "machineBusy","baselineMachineBusy","wakeupP99Ms","baselineWakeupP99Ms","cpuMsPer1000Deliveries","baselineCpuMsPer1000Deliveries","lost"}.
  * `--idle` prints the IdleResult instead.
  */
 import { type BenchOptions, warmupMessages } from './bench-options.js';
@@ -52,8 +52,11 @@ function roundsJson(rounds: readonly BenchRound[]): Array<Record<string, unknown
     p99Ms: r.main.latencyMs.p99,
     baselineP99Ms: r.baseline?.latencyMs.p99 ?? null,
     p99RatioToBaseline: round(ratio(r.main.latencyMs.p99, r.baseline?.latencyMs.p99 ?? null), 2),
+    p99ExtraMs: round(difference(r.main.latencyMs.p99, r.baseline?.latencyMs.p99 ?? null), 3),
     machineBusy: round(r.main.machineBusy, 3),
     baselineMachineBusy: round(r.baseline?.machineBusy ?? null, 3),
+    wakeupP99Ms: round(r.main.wakeupMs.p99),
+    baselineWakeupP99Ms: round(r.baseline?.wakeupMs.p99 ?? null),
     cpuMsPer1000Deliveries: roundedCpu(r.main.cpuMsPer1000Deliveries),
     baselineCpuMsPer1000Deliveries: r.baseline ? roundedCpu(r.baseline.cpuMsPer1000Deliveries) : null,
     lost: r.main.lost,
@@ -65,6 +68,11 @@ export function round(n: number | null, digits = 3): number | null {
   if (n === null || !Number.isFinite(n)) return n === null ? null : n;
   const f = 10 ** digits;
   return Math.round(n * f) / f;
+}
+
+/** a − b, or null when either is missing. */
+export function difference(a: number | null, b: number | null): number | null {
+  return a === null || b === null ? null : a - b;
 }
 
 /** Ratio a / b, or null when either is missing or b is 0. */
@@ -166,6 +174,8 @@ export function idleJson(r: IdleResult): Record<string, unknown> {
 export const n0 = (n: number | null) => (n === null ? '—' : Math.round(n).toLocaleString('en-US'));
 export const n2 = (n: number | null) => (n === null ? '—' : n.toFixed(2));
 export const ms = (n: number | null) => (n === null ? '—' : n < 10 ? n.toFixed(2) : n.toFixed(1));
+/** A difference in ms with its sign: "+3.40 ms", "−0.52 ms". */
+export const signedMs = (n: number | null) => (n === null ? '— ms' : `${n < 0 ? '−' : '+'}${ms(Math.abs(n))} ms`);
 export const pct = (n: number | null) => (n === null ? '—' : `${(n * 100).toFixed(1)} %`);
 export const kib = (n: number | null) => (n === null ? '—' : `${(n / 1024).toFixed(2)} KiB`);
 
@@ -248,20 +258,27 @@ function serversJson(r: RunResult): Record<string, unknown> {
     cpuMsPer1000Deliveries: roundedCpu(r.cpuMsPer1000Deliveries),
     machineBusy: round(r.machineBusy, 3),
     cores: r.cores,
+    wakeupMs: { p50: round(r.wakeupMs.p50), p99: round(r.wakeupMs.p99), max: round(r.wakeupMs.max), samples: r.wakeupMs.samples },
   };
 }
 
-/** imgroup against the baseline run: deliveries/s fraction and p99 ratio (imgroup ÷ baseline). */
+/**
+ * imgroup against the baseline run: deliveries/s fraction, p99 ratio (imgroup ÷ baseline) and the
+ * p99 difference in ms: what imgroup's extra hops (gate → logic → Redis → logic → gate, against
+ * the baseline's relay) added at the tail in that run, which the ratio alone does not show.
+ */
 function baselineComparison(main: RunResult, baseline: RunResult): Record<string, number | null> {
   return {
     fractionOfBaseline: round(ratio(main.deliveriesPerSec, baseline.deliveriesPerSec), 3),
     p99RatioToBaseline: round(ratio(main.latencyMs.p99, baseline.latencyMs.p99), 2),
+    p99ExtraMs: round(difference(main.latencyMs.p99, baseline.latencyMs.p99), 3),
   };
 }
 
 const SERVER_ROWS: ReadonlyArray<[label: string, cell: (r: RunResult) => string]> = [
   ['server processes (connections each)', (r) => `${r.servers}${r.connectionsPerServer ? ` (${r.connectionsPerServer.map(n0).join(' / ')})` : ''}`],
   ['machine CPU busy (all cores, clients included)', (r) => `${pct(r.machineBusy)} of ${r.cores}`],
+  ['a sleeping process waits for a core, p50/p99 (ms)', (r) => `${ms(r.wakeupMs.p50)} / ${ms(r.wakeupMs.p99)}`],
 ];
 
 /** A row per process kind any of the runs has, then servers and total: CPU ms per 1,000 deliveries ('' where a run has no such process, — where it could not be read). */
@@ -278,7 +295,7 @@ function baselineLines(main: RunResult, baseline: RunResult, o: BenchOptions): s
   const load = o.rate > 0 ? `both at ${n0(o.rate)} msgs/s offered` : 'both as fast as possible, so mostly queueing';
   return [
     `imgroup deliveries/s as a fraction of the bare ws baseline (${baseline.servers} server process(es), one per gate): ${pct(ratio(main.deliveriesPerSec, baseline.deliveriesPerSec))}`,
-    `latency p99, imgroup ÷ ws baseline (${load}): ${x === null ? '—' : `${x.toFixed(2)}×`}`,
+    `latency p99, imgroup ÷ ws baseline (${load}): ${x === null ? '—' : `${x.toFixed(2)}×`} (${signedMs(difference(main.latencyMs.p99, baseline.latencyMs.p99))})`,
   ];
 }
 
@@ -288,7 +305,8 @@ function roundsLines(rounds: readonly BenchRound[]): string[] {
     `${rounds.length} alternating rounds; the columns above are the median round's (by p99 ratio). Every round, p99 imgroup / baseline (ms) = ratio:`,
     ...rounds.map((r, i) => {
       const x = ratio(r.main.latencyMs.p99, r.baseline?.latencyMs.p99 ?? null);
-      return `  ${i + 1}: ${ms(r.main.latencyMs.p99)} / ${ms(r.baseline?.latencyMs.p99 ?? null)} = ${x === null ? '—' : `${x.toFixed(2)}×`}${r === median ? '  (median)' : ''}, lost ${n0(r.main.lost)}`;
+      const waits = `a sleeping process waited ≤ ${ms(r.main.wakeupMs.p99)} / ${ms(r.baseline?.wakeupMs.p99 ?? null)} ms (p99)`;
+      return `  ${i + 1}: ${ms(r.main.latencyMs.p99)} / ${ms(r.baseline?.latencyMs.p99 ?? null)} = ${x === null ? '—' : `${x.toFixed(2)}×`} (${signedMs(difference(r.main.latencyMs.p99, r.baseline?.latencyMs.p99 ?? null))})${r === median ? '  (median)' : ''}, ${waits}, lost ${n0(r.main.lost)}`;
     }),
   ];
 }

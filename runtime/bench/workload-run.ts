@@ -25,6 +25,7 @@ import { type CpuPerDeliveries, type CpuSeconds, cpuPerDeliveries, cpuSpent, mac
 import { grouped, type ProgressSink } from './progress-line.js';
 import type { RunSubject, SubjectSample } from './run-subject.js';
 import type { SeqRange } from './seq-receipts.js';
+import { type WakeupFigures, WakeupProbe } from './wakeup-probe.js';
 import { WorkerPool } from './worker-pool.js';
 import type { ConnectResult, SendPlan, SendQuota, SendResult, WorkerReport, WorkerSettings } from './worker-protocol.js';
 
@@ -81,6 +82,8 @@ export interface RunResult {
   machineBusy: number | null;
   /** Cores of this machine. */
   cores: number;
+  /** How late a sleeping process got a core while the measured phase sent and delivered (wakeup-probe.ts). */
+  wakeupMs: WakeupFigures;
 }
 
 /** Points in a run where a caller measures something of its own (the suite: logic heap before and after). */
@@ -169,7 +172,11 @@ export async function runWorkload(o: BenchOptions, subject: RunSubject, progress
     const start = { ...head };
     // The machine is read over the sending and delivering only, without the settle periods.
     const machineStart = machineCpu();
-    const sends = await runPhase(o, pool, progress, 'm', groups, workerOf, o.messages, head);
+    const probe = new WakeupProbe();
+    probe.start();
+    // Stopped on a failure too; stopping again only reads the figures.
+    const sends = await runPhase(o, pool, progress, 'm', groups, workerOf, o.messages, head).finally(() => probe.stop());
+    const wakeupMs = probe.stop();
     const machineEnd = machineCpu();
     await settle(o.settleMs, progress);
     const after = await samplePhase(subject, pool);
@@ -194,6 +201,7 @@ export async function runWorkload(o: BenchOptions, subject: RunSubject, progress
       cpuMsPer1000Deliveries: cpuPerDeliveries(cpu, verdict.deliveries),
       machineBusy: machineBusy(machineStart, machineEnd),
       cores: machineEnd.cores,
+      wakeupMs,
     };
   } finally {
     progress.step(`${subject.name}: closing connections…`);
@@ -342,7 +350,7 @@ function summarize(
   verdict: DeliveryVerdict,
   load: LoadFigures | null,
   onlineMembers: number,
-): Omit<RunResult, 'setupMs' | 'connectMs' | 'servers' | 'connectionsPerServer' | 'cpuSeconds' | 'cpuMsPer1000Deliveries' | 'machineBusy' | 'cores'> {
+): Omit<RunResult, 'setupMs' | 'connectMs' | 'servers' | 'connectionsPerServer' | 'cpuSeconds' | 'cpuMsPer1000Deliveries' | 'machineBusy' | 'cores' | 'wakeupMs'> {
   const messages = ranges.reduce((n, r) => n + (r.range[1] - r.range[0]), 0);
   const latency = new LatencyHistogram();
   const afterStore = new LatencyHistogram();

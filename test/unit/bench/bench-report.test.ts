@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { resolveBenchOptions } from '../../../runtime/bench/bench-options.js';
-import { type BenchRound, idleJson, idleTable, medianRound, outcomeJson, outcomeTable, ratio, renderTable, round } from '../../../runtime/bench/bench-report.js';
+import { type BenchRound, idleJson, idleTable, medianRound, outcomeJson, outcomeTable, ratio, renderTable, round, signedMs } from '../../../runtime/bench/bench-report.js';
 import type { RunResult } from '../../../runtime/bench/workload-run.js';
 
 function run(over: Partial<RunResult> = {}): RunResult {
@@ -38,6 +38,7 @@ function run(over: Partial<RunResult> = {}): RunResult {
     cpuMsPer1000Deliveries: { gate: 40, logic: 20, redis: 10, clients: 30, server: 70, total: 100 },
     machineBusy: 0.876,
     cores: 2,
+    wakeupMs: { p50: 0.12, p99: 3.456, max: 7.9, samples: 3000 },
     ...over,
   };
 }
@@ -81,7 +82,9 @@ describe('benchmark JSON', () => {
     });
     const json = outcomeJson({ main: run(), baseline }, options);
     expect(json.p99RatioToBaseline).toBe(2.13);
+    expect(json.p99ExtraMs).toBe(11.346);
     expect(json).toMatchObject({ servers: 2, connectionsPerServer: [250, 250], cpuMsPer1000Deliveries: { gate: 40, logic: 20, redis: 10, clients: 30, server: 70, total: 100 }, machineBusy: 0.876, cores: 2 });
+    expect(json.wakeupMs).toEqual({ p50: 0.12, p99: 3.456, max: 7.9, samples: 3000 });
     expect(json.baseline).toMatchObject({
       servers: 2,
       latencyMs: { p50: 2, p99: 10, max: 30 },
@@ -93,7 +96,7 @@ describe('benchmark JSON', () => {
 
   it('keeps missing figures null rather than inventing them', () => {
     const json = outcomeJson({ main: run({ redisCommandsPerMessage: null, deliveriesPerSec: null, latencyMs: { p50: null, p90: null, p99: null, max: null, mean: null } }), baseline: run() }, options);
-    expect(json).toMatchObject({ redisCommandsPerMessage: null, deliveriesPerSec: null, latencyMs: { p50: null, p99: null }, fractionOfBaseline: null });
+    expect(json).toMatchObject({ redisCommandsPerMessage: null, deliveriesPerSec: null, latencyMs: { p50: null, p99: null }, fractionOfBaseline: null, p99RatioToBaseline: null, p99ExtraMs: null });
   });
 
   it('with --rounds, reports the median round by p99 ratio and lists every round', () => {
@@ -109,16 +112,16 @@ describe('benchmark JSON', () => {
     const json = outcomeJson({ ...median, rounds }, options);
     expect(json.p99RatioToBaseline).toBe(2);
     const cpu = { gate: 40, logic: 20, redis: 10, clients: 30, server: 70, total: 100 };
-    const same = { messagesPerSec: 500.1, baselineMessagesPerSec: 500.1, machineBusy: 0.876, baselineMachineBusy: 0.876, cpuMsPer1000Deliveries: cpu, baselineCpuMsPer1000Deliveries: cpu };
+    const same = { messagesPerSec: 500.1, baselineMessagesPerSec: 500.1, machineBusy: 0.876, baselineMachineBusy: 0.876, wakeupP99Ms: 3.456, baselineWakeupP99Ms: 3.456, cpuMsPer1000Deliveries: cpu, baselineCpuMsPer1000Deliveries: cpu };
     expect(json.rounds).toEqual([
-      { p99Ms: 30, baselineP99Ms: 10, p99RatioToBaseline: 3, ...same, lost: 0 },
-      { p99Ms: 12, baselineP99Ms: 10, p99RatioToBaseline: 1.2, ...same, lost: 0 },
-      { p99Ms: 20, baselineP99Ms: 10, p99RatioToBaseline: 2, ...same, lost: 2 },
+      { p99Ms: 30, baselineP99Ms: 10, p99RatioToBaseline: 3, p99ExtraMs: 20, ...same, lost: 0 },
+      { p99Ms: 12, baselineP99Ms: 10, p99RatioToBaseline: 1.2, p99ExtraMs: 2, ...same, lost: 0 },
+      { p99Ms: 20, baselineP99Ms: 10, p99RatioToBaseline: 2, p99ExtraMs: 10, ...same, lost: 2 },
     ]);
     const text = outcomeTable({ ...median, rounds }, options);
     expect(text).toContain('3 alternating rounds');
-    expect(text).toMatch(/ {2}3: 20\.0 \/ 10\.0 = 2\.00× {2}\(median\), lost 2/);
-    expect(text).toMatch(/ {2}2: 12\.0 \/ 10\.0 = 1\.20×, lost 0/);
+    expect(text).toMatch(/ {2}3: 20\.0 \/ 10\.0 = 2\.00× \(\+10\.0 ms\) {2}\(median\), a sleeping process waited ≤ 3\.46 \/ 3\.46 ms \(p99\), lost 2/);
+    expect(text).toMatch(/ {2}2: 12\.0 \/ 10\.0 = 1\.20× \(\+2\.00 ms\), a sleeping process waited ≤ 3\.46 \/ 3\.46 ms \(p99\), lost 0/);
   });
 
   it('reports idle memory per connection', () => {
@@ -145,13 +148,14 @@ describe('benchmark tables', () => {
     const text = outcomeTable({ main, baseline }, resolveBenchOptions(['--rate', '200'], {}));
     expect(text).toMatch(/server processes \(connections each\)\s+2 \(250 \/ 250\)\s+2 \(250 \/ 250\)/);
     expect(text).toMatch(/machine CPU busy \(all cores, clients included\)\s+87\.6 % of 2\s+87\.6 % of 2/);
+    expect(text).toMatch(/a sleeping process waits for a core, p50\/p99 \(ms\)\s+0\.12 \/ 3\.46\s+0\.12 \/ 3\.46/);
     expect(text).toMatch(/^CPU ms per 1,000 deliveries$/m);
     expect(text).toMatch(/^ {2}gates\s+40\.00$/m);
     expect(text).toMatch(/^ {2}Redis servers\s+—$/m);
     expect(text).toMatch(/^ {2}ws baseline servers\s+25\.00$/m);
     expect(text).toMatch(/^ {2}client workers\s+30\.00\s+28\.00$/m);
     expect(text).toMatch(/^ {2}total\s+—\s+53\.00$/m);
-    expect(text).toContain('latency p99, imgroup ÷ ws baseline (both at 200 msgs/s offered): 2.13×');
+    expect(text).toContain('latency p99, imgroup ÷ ws baseline (both at 200 msgs/s offered): 2.13× (+11.3 ms)');
   });
 
   it('show the second that holds most of the slowest deliveries, and give every second in the JSON', () => {
@@ -163,6 +167,13 @@ describe('benchmark tables', () => {
     expect(json).toMatchObject({ worstSecond: { second: 0, seconds: 3, p99: 180, slowestShare: 0.812 } });
     expect(json.latencyBySecond).toHaveLength(3);
     expect(outcomeJson({ main: run() }, options)).toMatchObject({ worstSecond: null, latencyBySecond: [] });
+  });
+
+  it('sign the p99 difference, and leave it out when a p99 is missing', () => {
+    expect(signedMs(3.456)).toBe('+3.46 ms');
+    expect(signedMs(-0.5)).toBe('−0.50 ms');
+    expect(signedMs(12.34)).toBe('+12.3 ms');
+    expect(signedMs(null)).toBe('— ms');
   });
 
   it('say when lost could not be checked against cursors', () => {
