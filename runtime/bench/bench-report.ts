@@ -40,9 +40,15 @@ export interface BenchRound {
  */
 export function medianRound(rounds: readonly BenchRound[]): BenchRound {
   if (rounds.length === 0) throw new Error('no rounds');
-  const key = (r: BenchRound) => ratio(r.main.latencyMs.p99, r.baseline?.latencyMs.p99 ?? null) ?? Number.POSITIVE_INFINITY;
+  const key = (r: BenchRound) => p99Against(r.main, r.baseline).ratio ?? Number.POSITIVE_INFINITY;
   const sorted = [...rounds].sort((a, b) => key(a) - key(b));
   return sorted[Math.floor(sorted.length / 2)] as BenchRound;
+}
+
+/** imgroup's p99 against the baseline's: ratio and difference (ms), each null when a p99 is missing. */
+function p99Against(main: RunResult, baseline: RunResult | undefined): { ratio: number | null; extraMs: number | null } {
+  const b = baseline?.latencyMs.p99 ?? null;
+  return { ratio: ratio(main.latencyMs.p99, b), extraMs: difference(main.latencyMs.p99, b) };
 }
 
 function roundsJson(rounds: readonly BenchRound[]): Array<Record<string, unknown>> {
@@ -51,8 +57,7 @@ function roundsJson(rounds: readonly BenchRound[]): Array<Record<string, unknown
     baselineMessagesPerSec: round(r.baseline?.messagesPerSec ?? null, 1),
     p99Ms: r.main.latencyMs.p99,
     baselineP99Ms: r.baseline?.latencyMs.p99 ?? null,
-    p99RatioToBaseline: round(ratio(r.main.latencyMs.p99, r.baseline?.latencyMs.p99 ?? null), 2),
-    p99ExtraMs: round(difference(r.main.latencyMs.p99, r.baseline?.latencyMs.p99 ?? null), 3),
+    ...p99Json(r.main, r.baseline),
     machineBusy: round(r.main.machineBusy, 3),
     baselineMachineBusy: round(r.baseline?.machineBusy ?? null, 3),
     wakeupP99Ms: round(r.main.wakeupMs.p99),
@@ -270,9 +275,19 @@ function serversJson(r: RunResult): Record<string, unknown> {
 function baselineComparison(main: RunResult, baseline: RunResult): Record<string, number | null> {
   return {
     fractionOfBaseline: round(ratio(main.deliveriesPerSec, baseline.deliveriesPerSec), 3),
-    p99RatioToBaseline: round(ratio(main.latencyMs.p99, baseline.latencyMs.p99), 2),
-    p99ExtraMs: round(difference(main.latencyMs.p99, baseline.latencyMs.p99), 3),
+    ...p99Json(main, baseline),
   };
+}
+
+function p99Json(main: RunResult, baseline: RunResult | undefined): { p99RatioToBaseline: number | null; p99ExtraMs: number | null } {
+  const p99 = p99Against(main, baseline);
+  return { p99RatioToBaseline: round(p99.ratio, 2), p99ExtraMs: round(p99.extraMs, 3) };
+}
+
+/** "2.13× (+11.3 ms)", or "— (— ms)" without a p99 on either side. */
+function p99Text(main: RunResult, baseline: RunResult | undefined): string {
+  const p99 = p99Against(main, baseline);
+  return `${p99.ratio === null ? '—' : `${p99.ratio.toFixed(2)}×`} (${signedMs(p99.extraMs)})`;
 }
 
 const SERVER_ROWS: ReadonlyArray<[label: string, cell: (r: RunResult) => string]> = [
@@ -291,11 +306,10 @@ function cpuRows(runs: readonly RunResult[]): Array<[label: string, cell: (r: Ru
 }
 
 function baselineLines(main: RunResult, baseline: RunResult, o: BenchOptions): string[] {
-  const x = ratio(main.latencyMs.p99, baseline.latencyMs.p99);
   const load = o.rate > 0 ? `both at ${n0(o.rate)} msgs/s offered` : 'both as fast as possible, so mostly queueing';
   return [
     `imgroup deliveries/s as a fraction of the bare ws baseline (${baseline.servers} server process(es), one per gate): ${pct(ratio(main.deliveriesPerSec, baseline.deliveriesPerSec))}`,
-    `latency p99, imgroup ÷ ws baseline (${load}): ${x === null ? '—' : `${x.toFixed(2)}×`} (${signedMs(difference(main.latencyMs.p99, baseline.latencyMs.p99))})`,
+    `latency p99, imgroup ÷ ws baseline (${load}): ${p99Text(main, baseline)}`,
   ];
 }
 
@@ -304,9 +318,8 @@ function roundsLines(rounds: readonly BenchRound[]): string[] {
   return [
     `${rounds.length} alternating rounds; the columns above are the median round's (by p99 ratio). Every round, p99 imgroup / baseline (ms) = ratio:`,
     ...rounds.map((r, i) => {
-      const x = ratio(r.main.latencyMs.p99, r.baseline?.latencyMs.p99 ?? null);
       const waits = `a sleeping process waited ≤ ${ms(r.main.wakeupMs.p99)} / ${ms(r.baseline?.wakeupMs.p99 ?? null)} ms (p99)`;
-      return `  ${i + 1}: ${ms(r.main.latencyMs.p99)} / ${ms(r.baseline?.latencyMs.p99 ?? null)} = ${x === null ? '—' : `${x.toFixed(2)}×`} (${signedMs(difference(r.main.latencyMs.p99, r.baseline?.latencyMs.p99 ?? null))})${r === median ? '  (median)' : ''}, ${waits}, lost ${n0(r.main.lost)}`;
+      return `  ${i + 1}: ${ms(r.main.latencyMs.p99)} / ${ms(r.baseline?.latencyMs.p99 ?? null)} = ${p99Text(r.main, r.baseline)}${r === median ? '  (median)' : ''}, ${waits}, lost ${n0(r.main.lost)}`;
     }),
   ];
 }

@@ -43,7 +43,7 @@ export class WakeupProbe {
   stop(): WakeupFigures {
     this.halt();
     const h = this.histogram;
-    return { p50: h.percentile(50), p99: h.percentile(99), max: h.count === 0 ? null : h.percentile(100), samples: h.count };
+    return { p50: h.percentile(50), p99: h.percentile(99), max: h.percentile(100), samples: h.count };
   }
 
   private arm(fromMs: number): void {

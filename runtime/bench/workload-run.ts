@@ -174,9 +174,13 @@ export async function runWorkload(o: BenchOptions, subject: RunSubject, progress
     const machineStart = machineCpu();
     const probe = new WakeupProbe();
     probe.start();
-    // Stopped on a failure too; stopping again only reads the figures.
-    const sends = await runPhase(o, pool, progress, 'm', groups, workerOf, o.messages, head).finally(() => probe.stop());
-    const wakeupMs = probe.stop();
+    let wakeupMs: WakeupFigures;
+    let sends: SendResult[];
+    try {
+      sends = await runPhase(o, pool, progress, 'm', groups, workerOf, o.messages, head);
+    } finally {
+      wakeupMs = probe.stop();
+    }
     const machineEnd = machineCpu();
     await settle(o.settleMs, progress);
     const after = await samplePhase(subject, pool);
